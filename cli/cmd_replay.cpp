@@ -1,0 +1,13 @@
+// arcsim replay: NOT IMPLEMENTED YET (issue 5). Says so loudly and fails.
+#include <cstdio>
+
+#include "commands.hpp"
+
+namespace arcsim::cli {
+
+int cmd_replay(int, char**) {
+  std::fprintf(stderr, "arcsim replay: NOT IMPLEMENTED YET (issue 5)\n");
+  return 3;
+}
+
+}  // namespace arcsim::cli

@@ -1,0 +1,68 @@
+// arcsim: the single entry point. Dispatches to one subcommand; turns any error into one line on
+// stderr and exit status 2.
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <string>
+
+#include "arcsim/version.hpp"
+#include "commands.hpp"
+
+namespace {
+
+struct Command {
+  const char* name;
+  int (*run)(int, char**);
+  const char* summary;
+};
+
+constexpr Command kCommands[] = {
+    {"sweep", arcsim::cli::cmd_sweep, "simulate every point of an experiment; write results and plots"},
+    {"plot", arcsim::cli::cmd_plot, "paper-ready figures (PDF + PNG) from a results directory"},
+    {"simulate", arcsim::cli::cmd_simulate, "simulate one collective or one training iteration"},
+    {"compress", arcsim::cli::cmd_compress, "apply a compressor to per-worker .npy gradients"},
+    {"replay", arcsim::cli::cmd_replay, "run the kernels on a trace: plans, kernel times, quality"},
+    {"record", arcsim::cli::cmd_record, "record a gradient trace with PyTorch (emulated workers)"},
+    {"trace", arcsim::cli::cmd_trace, "validate | info: check or describe a trace directory"},
+    {"topology", arcsim::cli::cmd_topology, "show: hosts, links and route hop counts of a topology"},
+    {"calibrate", arcsim::cli::cmd_calibrate, "time the GPU kernels and write a calibration file"},
+};
+
+void usage(FILE* out) {
+  std::fprintf(out,
+               "arcsim %s (%s): time-to-accuracy of compressed data-parallel training, simulated\n\n"
+               "usage: arcsim <command> [options]   (arcsim <command> --help for its options)\n\n"
+               "commands:\n",
+               arcsim::kVersion, arcsim::kGitCommit);
+  for (const auto& c : kCommands) std::fprintf(out, "  %-10s %s\n", c.name, c.summary);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return 2;
+  }
+  const std::string name = argv[1];
+  if (name == "-h" || name == "--help" || name == "help") {
+    usage(stdout);
+    return 0;
+  }
+  if (name == "--version") {
+    std::printf("arcsim %s (%s)\n", arcsim::kVersion, arcsim::kGitCommit);
+    return 0;
+  }
+  for (const auto& c : kCommands) {
+    if (name != c.name) continue;
+    try {
+      return c.run(argc - 1, argv + 1);
+    } catch (const std::exception& e) {
+      std::fflush(stdout);
+      std::fprintf(stderr, "arcsim %s: error: %s\n", c.name, e.what());
+      return 2;
+    }
+  }
+  std::fprintf(stderr, "arcsim: error: unknown command '%s' (arcsim --help lists them)\n", name.c_str());
+  return 2;
+}
