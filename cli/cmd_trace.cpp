@@ -1,13 +1,192 @@
-// arcsim trace: NOT IMPLEMENTED YET (issue 4). Says so loudly and fails.
+// arcsim trace validate|info|buckets|synth: check, describe and use a trace directory (format v1,
+// traces/trace.hpp). Bad input: one error line naming the file and field, exit status 2.
 #include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "traces/atomic_file.hpp"
+#include "traces/buckets.hpp"
+#include "traces/npy.hpp"
+#include "traces/synthetic.hpp"
+#include "traces/trace.hpp"
 
 namespace arcsim::cli {
+namespace {
 
-int cmd_trace(int, char**) {
-  std::fprintf(stderr, "arcsim trace: NOT IMPLEMENTED YET (issue 4)\n");
-  return 3;
+namespace tr = arcsim::traces;
+using nlohmann::json;
+
+const char* kUsage =
+    "usage: arcsim trace validate DIR            check trace.json and every data file; exit 0 if valid\n"
+    "       arcsim trace info DIR [--json]        layout, compute profile, samples, convergence logs\n"
+    "       arcsim trace buckets DIR [--json] [--first-cap BYTES] [--cap BYTES] [--rule pytorch|strict]\n"
+    "                                             DDP buckets of the layout (default 1 MiB, then 25 MiB)\n"
+    "       arcsim trace synth DIR --out FILE.npy [--bucket B | --tensors a,b] [--workers N] [--step S]\n"
+    "                                             synthetic gradients [N x elements] (docs/traces.md)\n"
+    "Bucket options also apply to info and synth. Errors: one line naming the file and field, exit 2.\n";
+
+struct Options {
+  std::string dir, out, rule = "pytorch", tensors;
+  bool json = false;
+  std::int64_t first_cap = 1 << 20, cap = 25LL << 20, step = 0, bucket = -1;
+  int workers = 1;
+};
+
+std::int64_t to_int(const std::string& flag, const std::string& v) {
+  try {
+    std::size_t used = 0;
+    const long long x = std::stoll(v, &used);
+    if (used == v.size() && x >= 0) return x;
+  } catch (...) {
+  }
+  throw std::invalid_argument("command line: " + flag + ": expected a non-negative integer, got \"" + v + "\"");
+}
+
+Options parse(int argc, char** argv) {
+  Options o;
+  for (int i = 2; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) throw std::invalid_argument("command line: " + a + ": expected a value");
+      return argv[++i];
+    };
+    if (a == "--json") o.json = true;
+    else if (a == "--first-cap") o.first_cap = to_int(a, value());
+    else if (a == "--cap") o.cap = to_int(a, value());
+    else if (a == "--rule") o.rule = value();
+    else if (a == "--out") o.out = value();
+    else if (a == "--bucket") o.bucket = to_int(a, value());
+    else if (a == "--tensors") o.tensors = value();
+    else if (a == "--workers") o.workers = static_cast<int>(to_int(a, value()));
+    else if (a == "--step") o.step = to_int(a, value());
+    else if (!a.empty() && a[0] == '-') throw std::invalid_argument("command line: " + a + ": unknown option (arcsim trace --help)");
+    else if (o.dir.empty()) o.dir = a;
+    else throw std::invalid_argument("command line: " + a + ": expected one trace directory");
+  }
+  if (o.dir.empty()) throw std::invalid_argument("command line: DIR: expected a trace directory (arcsim trace --help)");
+  return o;
+}
+
+std::vector<tr::Bucket> buckets_of(const tr::Trace& t, const Options& o) {
+  tr::BucketOptions b;
+  b.first_cap_bytes = o.first_cap;
+  b.cap_bytes = o.cap;
+  b.rule = tr::bucket_rule(o.rule);
+  return tr::ddp_buckets(t.layout, b);
+}
+
+json buckets_json(const std::vector<tr::Bucket>& bs, const Options& o) {
+  json out = {{"rule", o.rule}, {"first_cap_bytes", o.first_cap}, {"cap_bytes", o.cap}, {"buckets", json::array()}};
+  for (const auto& b : bs)
+    out["buckets"].push_back({{"bucket", b.index}, {"tensors", b.tensors}, {"params", b.params},
+                              {"elements", b.elements}, {"bytes", b.bytes}, {"dtype", b.dtype}});
+  return out;
+}
+
+int info(const Options& o) {
+  const tr::Trace t = tr::read_trace(o.dir);
+  json doc = tr::to_json(t);
+  doc["dir"] = o.dir;
+  doc["layout"]["tensors"] = t.layout.parameters.size();
+  doc["layout"]["total_elements"] = t.layout.total_elements();
+  doc["buckets"] = buckets_json(buckets_of(t, o), o);
+  doc["layout_only"] = t.samples.empty();
+  if (o.json) {
+    std::cout << doc.dump(1) << "\n";
+    return 0;
+  }
+  std::printf("trace %s (%s): model %s, %zu tensors, %lld elements, %zu DDP buckets (%s rule)\n",
+              t.name.c_str(), o.dir.c_str(), t.layout.model.c_str(), t.layout.parameters.size(),
+              static_cast<long long>(t.layout.total_elements()), doc["buckets"]["buckets"].size(), o.rule.c_str());
+  if (t.compute) {
+    double bwd = 0;
+    for (const auto& l : t.compute->layers) bwd += l.backward_s;
+    std::printf("compute: %s, forward %.6g s, backward %.6g s, optimizer %.6g s, %zu layers\n",
+                t.compute->device.c_str(), t.compute->forward_s, bwd, t.compute->optimizer_s, t.compute->layers.size());
+  } else {
+    std::printf("compute: none\n");
+  }
+  std::printf("samples: %zu%s\n", t.samples.size(), t.samples.empty() ? " (layout-only: synthetic gradients)" : "");
+  for (const auto& c : t.convergence)
+    std::printf("  %-24s N=%-3d steps_to_target %s (target %.3f, budget %lld, %zu points)\n", c.config.c_str(), c.world,
+                c.steps_to_target ? std::to_string(*c.steps_to_target).c_str() : "not reached", c.target_accuracy,
+                static_cast<long long>(c.max_steps), c.points.size());
+  return 0;
+}
+
+int synth(const Options& o) {
+  const tr::Trace t = tr::read_trace(o.dir);
+  if (o.out.empty()) throw std::invalid_argument("command line: --out: expected an output .npy path");
+  if (o.workers < 1) throw std::invalid_argument("command line: --workers: expected at least 1");
+  std::vector<std::string> tensors;
+  if (!o.tensors.empty()) {
+    std::size_t pos = 0;
+    while (pos <= o.tensors.size()) {
+      const std::size_t end = std::min(o.tensors.find(',', pos), o.tensors.size());
+      tensors.push_back(o.tensors.substr(pos, end - pos));
+      pos = end + 1;
+    }
+  } else {
+    const auto bs = buckets_of(t, o);
+    const std::int64_t b = o.bucket < 0 ? 0 : o.bucket;
+    if (b >= static_cast<std::int64_t>(bs.size()))
+      throw std::invalid_argument("command line: --bucket: expected 0.." + std::to_string(bs.size() - 1) + ", got " + std::to_string(b));
+    tensors = bs[b].tensors;
+  }
+  std::vector<int> workers(o.workers);
+  for (int w = 0; w < o.workers; ++w) workers[w] = w;
+  const auto spec = tr::synthetic_spec(t.synthetic, o.dir + "/trace.json");
+  const auto g = tr::synthetic_gradients(t.layout, tensors, workers, o.step, spec);
+  const std::int64_t elements = static_cast<std::int64_t>(g.size()) / o.workers;
+  io::write_file_atomic(o.out, io::npy_bytes_f32({o.workers, elements}, g));
+  std::printf("%s: %d x %lld synthetic gradients (%s, seed %llu, step %lld)\n", o.out.c_str(), o.workers,
+              static_cast<long long>(elements), spec.distribution.c_str(),
+              static_cast<unsigned long long>(spec.seed), static_cast<long long>(o.step));
+  return 0;
+}
+
+}  // namespace
+
+int cmd_trace(int argc, char** argv) {
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
+    std::fputs(kUsage, argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  const std::string sub = argv[1];
+  for (int i = 2; i < argc; ++i)
+    if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+  if (sub == "validate") {
+    const Options o = parse(argc, argv);
+    const tr::Trace t = tr::validate_trace(o.dir);
+    std::printf("%s: valid %s trace: %zu tensors, %zu samples, %zu convergence logs\n", o.dir.c_str(),
+                tr::kTraceFormat, t.layout.parameters.size(), t.samples.size(), t.convergence.size());
+    return 0;
+  }
+  if (sub == "info") return info(parse(argc, argv));
+  if (sub == "synth") return synth(parse(argc, argv));
+  if (sub == "buckets") {
+    const Options o = parse(argc, argv);
+    const tr::Trace t = tr::read_trace(o.dir);
+    const auto bs = buckets_of(t, o);
+    if (o.json) {
+      std::cout << buckets_json(bs, o).dump(1) << "\n";
+    } else {
+      for (const auto& b : bs)
+        std::printf("bucket %d: %zu tensors, %lld elements, %lld bytes (%s ... %s)\n", b.index, b.tensors.size(),
+                    static_cast<long long>(b.elements), static_cast<long long>(b.bytes), b.tensors.front().c_str(),
+                    b.tensors.back().c_str());
+    }
+    return 0;
+  }
+  throw std::invalid_argument("command line: " + sub + ": expected validate, info, buckets or synth");
 }
 
 }  // namespace arcsim::cli

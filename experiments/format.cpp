@@ -1,0 +1,29 @@
+#include "format.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <stdexcept>
+#include <system_error>
+
+namespace arcsim::experiments {
+
+std::string format_number(double value) {
+  if (!std::isfinite(value)) throw std::invalid_argument("format_number: non-finite value");
+  if (value == 0) return "0";  // also folds -0 into 0
+  char buf[64];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
+  if (ec != std::errc()) throw std::invalid_argument("format_number: cannot format value");
+  return std::string(buf, end);
+}
+
+std::string safe_name(const std::string& text) {
+  std::string out = text;
+  for (char& c : out) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '_' || c == '-';
+    if (!ok) c = '_';
+  }
+  return out.empty() ? "_" : out;
+}
+
+}  // namespace arcsim::experiments

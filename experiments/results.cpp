@@ -1,0 +1,317 @@
+#include "results.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <stdexcept>
+#include <tuple>
+
+#include "experiments/format.hpp"
+#include "traces/atomic_file.hpp"
+
+namespace arcsim::experiments {
+
+using nlohmann::json;
+
+const std::vector<Column>& result_columns() {
+  static const std::vector<Column> columns = {
+      {"point", "-", "row number in the sweep's product order (topology, profile, latency, bandwidth, nodes, compressor)"},
+      {"compressor", "-", "compressor name: dense, topk, randk, arctopk"},
+      {"label", "-", "the configuration's label, unique in the experiment (colour and legend key)"},
+      {"ratio", "fraction", "fraction kept in the steady state (Top-K/Rand-K: of elements, ARC-Top-K: of rows; dense: 1)"},
+      {"rank", "-", "ARC-Top-K sketch rank r (empty for the others)"},
+      {"ef", "-", "error feedback: none, ef14, ef21, ef21m (empty for dense)"},
+      {"warmup_steps", "steps", "dense steps before compression starts"},
+      {"ramp_steps", "steps", "steps of the Top-K/Rand-K ratio ramp (0: none)"},
+      {"nodes", "nodes", "simulated nodes (data-parallel ranks when a node has one GPU)"},
+      {"bandwidth_gbps", "Gbit/s", "link bandwidth of each node's NIC"},
+      {"latency_us", "us", "end-to-end latency of one message between two nearest nodes"},
+      {"topology", "-", "topology preset or spec name"},
+      {"profile", "-", "network-model profile: ideal, nccl, tcp"},
+      {"algorithm", "-", "collective algorithm asked of the simulator (auto: by size, as NCCL)"},
+      {"collectives", "-", "plan (each compressor's own blocking flags), blocking or async"},
+      {"kernel_timing", "-", "where compression-kernel durations come from: measured-cpu, calibration:FILE, model:GPU"},
+      {"status", "-", "ok, or failed (see error)"},
+      {"iteration_s", "s", "steady-state iteration time: forward start to optimizer step end"},
+      {"compute_s", "s", "forward + backward + optimizer time of that iteration"},
+      {"compression_s", "s", "compression kernels on the GPU stream, per node"},
+      {"exposed_comm_s", "s", "communication not hidden behind compute: iteration_s - compute_s - compression_s"},
+      {"comm_s", "s", "busy time of one node's communication stream (all collectives, hidden or not)"},
+      {"bytes_per_node", "bytes", "bytes one node sends per steady-state iteration"},
+      {"relative_error", "-", "||aggregate - mean||^2 / ||mean||^2 on the replayed gradient samples (steady shape)"},
+      {"retained_energy", "fraction", "energy of the mean gradient kept by the aggregate (steady shape)"},
+      {"steps_to_target", "steps", "first evaluated step whose metric reaches the target in the convergence log"},
+      {"convergence_nodes", "nodes", "worker count of the convergence log used (nearest recorded when not equal to nodes)"},
+      {"convergence_config", "-", "id of the convergence log used (the trace's config id)"},
+      {"tta_s", "s", "predicted time to accuracy: sum of the simulated step times of steps 1..steps_to_target"},
+      {"tta_note", "-", "why tta_s is empty, or how it was approximated (nearest N)"},
+      {"speedup_vs_dense", "x", "tta_s of dense / tta_s, same network point"},
+      {"speedup_vs_topk", "x", "tta_s of topk / tta_s, same network point"},
+      {"iteration_speedup_vs_dense", "x", "iteration_s of dense / iteration_s, same network point"},
+      {"iteration_speedup_vs_topk", "x", "iteration_s of topk / iteration_s, same network point"},
+      {"error", "-", "why the point failed (empty when ok)"},
+  };
+  return columns;
+}
+
+json to_json(const IterationTimes& t) {
+  return {{"total_s", t.total_s},         {"compute_s", t.compute_s}, {"compression_s", t.compression_s},
+          {"exposed_comm_s", t.exposed_comm_s}, {"comm_s", t.comm_s},       {"bytes_per_node", t.bytes_per_node}};
+}
+
+IterationTimes iteration_times_from_json(const json& j) {
+  IterationTimes t;
+  t.total_s = j.at("total_s").get<double>();
+  t.compute_s = j.at("compute_s").get<double>();
+  t.compression_s = j.at("compression_s").get<double>();
+  t.exposed_comm_s = j.at("exposed_comm_s").get<double>();
+  t.comm_s = j.at("comm_s").get<double>();
+  t.bytes_per_node = j.at("bytes_per_node").get<double>();
+  return t;
+}
+
+namespace {
+
+// Unit conversions print as the user wrote them (5e-6 s -> "5", not "4.999999999999999").
+double tidy(double x) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.12g", x);
+  return std::strtod(buf, nullptr);
+}
+
+template <class T>
+json opt(const std::optional<T>& v) {
+  return v ? json(*v) : json(nullptr);
+}
+
+std::string cell(const json& v) {
+  if (v.is_null()) return "";
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
+  if (v.is_number_integer()) return std::to_string(v.get<std::int64_t>());
+  if (v.is_number_unsigned()) return std::to_string(v.get<std::uint64_t>());
+  if (v.is_number()) return format_number(v.get<double>());
+  return v.dump();
+}
+
+std::string csv_escape(const std::string& s) {
+  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+// The CSV cells of a row, keyed by column name (row_to_json holds every column).
+json columns_of(const ResultRow& r) {
+  const json& c = r.compressor;
+  const bool dense = c.value("name", "") == "dense";
+  json j;
+  j["point"] = r.point;
+  j["compressor"] = c.value("name", "");
+  j["label"] = c.value("label", "");
+  j["ratio"] = dense ? json(1) : c.value("ratio", json(nullptr));
+  j["rank"] = c.contains("rank") ? c["rank"] : json(nullptr);
+  j["ef"] = dense ? json(nullptr) : c.value("ef", json(nullptr));
+  j["warmup_steps"] = dense ? json(0) : c.value("warmup", json(0));
+  j["ramp_steps"] = c.value("ramp", false) ? c.value("ramp_steps", json(0)) : json(0);
+  j["nodes"] = r.nodes;
+  j["bandwidth_gbps"] = tidy(r.bandwidth_Bps * 8 / 1e9);
+  j["latency_us"] = tidy(r.latency_s * 1e6);
+  j["topology"] = r.topology;
+  j["profile"] = r.profile;
+  j["algorithm"] = r.algorithm;
+  j["collectives"] = r.collectives;
+  j["kernel_timing"] = r.kernel_timing;
+  j["status"] = r.status;
+  const bool ok = r.status == "ok";
+  j["iteration_s"] = ok ? json(r.steady.total_s) : json(nullptr);
+  j["compute_s"] = ok ? json(r.steady.compute_s) : json(nullptr);
+  j["compression_s"] = ok ? json(r.steady.compression_s) : json(nullptr);
+  j["exposed_comm_s"] = ok ? json(r.steady.exposed_comm_s) : json(nullptr);
+  j["comm_s"] = ok ? json(r.steady.comm_s) : json(nullptr);
+  j["bytes_per_node"] = ok ? json(r.steady.bytes_per_node) : json(nullptr);
+  j["relative_error"] = opt(r.relative_error);
+  j["retained_energy"] = opt(r.retained_energy);
+  j["steps_to_target"] = opt(r.steps_to_target);
+  j["convergence_nodes"] = opt(r.convergence_nodes);
+  j["convergence_config"] = r.convergence_config.empty() ? json(nullptr) : json(r.convergence_config);
+  j["tta_s"] = opt(r.tta_s);
+  j["tta_note"] = r.tta_note.empty() ? json(nullptr) : json(r.tta_note);
+  j["speedup_vs_dense"] = opt(r.speedup_vs_dense);
+  j["speedup_vs_topk"] = opt(r.speedup_vs_topk);
+  j["iteration_speedup_vs_dense"] = opt(r.iteration_speedup_vs_dense);
+  j["iteration_speedup_vs_topk"] = opt(r.iteration_speedup_vs_topk);
+  j["error"] = r.error.empty() ? json(nullptr) : json(r.error);
+  return j;
+}
+
+}  // namespace
+
+void compute_speedups(std::vector<ResultRow>& rows) {
+  using NetKey = std::tuple<int, double, double, std::string, std::string>;
+  std::map<NetKey, const ResultRow*> dense, topk;
+  for (const auto& r : rows) {
+    if (r.status != "ok") continue;
+    const NetKey k{r.nodes, r.bandwidth_Bps, r.latency_s, r.topology, r.profile};
+    const std::string name = r.compressor.value("name", "");
+    if (name == "dense" && !dense.count(k)) dense[k] = &r;
+    if (name == "topk" && !topk.count(k)) topk[k] = &r;
+  }
+  // Baselines are looked up before any row is changed, so the order of rows does not matter.
+  std::vector<std::pair<std::optional<double>, std::optional<double>>> base_tta(rows.size()), base_it(rows.size());
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const auto& r = rows[i];
+    const NetKey k{r.nodes, r.bandwidth_Bps, r.latency_s, r.topology, r.profile};
+    if (auto it = dense.find(k); it != dense.end()) {
+      base_tta[i].first = it->second->tta_s;
+      base_it[i].first = it->second->steady.total_s;
+    }
+    if (auto it = topk.find(k); it != topk.end()) {
+      base_tta[i].second = it->second->tta_s;
+      base_it[i].second = it->second->steady.total_s;
+    }
+  }
+  auto ratio = [](const std::optional<double>& base, const std::optional<double>& mine) -> std::optional<double> {
+    if (!base || !mine || !(*mine > 0) || !(*base > 0)) return std::nullopt;
+    return *base / *mine;
+  };
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    auto& r = rows[i];
+    const bool ok = r.status == "ok";
+    const std::optional<double> it = ok ? std::optional<double>(r.steady.total_s) : std::nullopt;
+    r.speedup_vs_dense = ok ? ratio(base_tta[i].first, r.tta_s) : std::nullopt;
+    r.speedup_vs_topk = ok ? ratio(base_tta[i].second, r.tta_s) : std::nullopt;
+    r.iteration_speedup_vs_dense = ratio(base_it[i].first, it);
+    r.iteration_speedup_vs_topk = ratio(base_it[i].second, it);
+  }
+}
+
+std::string results_csv(const std::vector<ResultRow>& rows) {
+  std::string out;
+  for (const auto& c : result_columns()) out += (out.empty() ? "" : ",") + std::string(c.name);
+  out += "\n";
+  std::vector<const ResultRow*> done;
+  for (const auto& r : rows)
+    if (r.status != "pending") done.push_back(&r);
+  std::sort(done.begin(), done.end(), [](auto* a, auto* b) { return a->point < b->point; });
+  for (const ResultRow* r : done) {
+    const json cols = columns_of(*r);
+    std::string line;
+    bool first = true;
+    for (const auto& c : result_columns()) {
+      line += (first ? "" : ",") + csv_escape(cell(cols.at(c.name)));
+      first = false;
+    }
+    out += line + "\n";
+  }
+  return out;
+}
+
+json row_to_json(const ResultRow& r) {
+  json j = columns_of(r);
+  j["key"] = r.key;
+  j["compressor_config"] = r.compressor;
+  j["bandwidth_Bps"] = r.bandwidth_Bps;
+  j["latency_s"] = r.latency_s;
+  j["shapes"] = json::array();
+  for (const auto& s : r.shapes)
+    j["shapes"].push_back({{"id", s.id},
+                           {"kind", s.kind},
+                           {"ratio", s.ratio},
+                           {"first_step", s.first_step},
+                           {"last_step", s.last_step},
+                           {"iteration", to_json(s.times)}});
+  j["curve"] = json::array();
+  for (const auto& p : r.curve) j["curve"].push_back({p.step, p.wall_s, p.accuracy, p.loss});
+  return j;
+}
+
+ResultRow row_from_json(const json& j) {
+  ResultRow r;
+  r.point = j.at("point").get<std::size_t>();
+  r.key = j.at("key").get<std::string>();
+  r.compressor = j.at("compressor_config");
+  r.nodes = j.at("nodes").get<int>();
+  r.bandwidth_Bps = j.at("bandwidth_Bps").get<double>();
+  r.latency_s = j.at("latency_s").get<double>();
+  r.topology = j.at("topology").get<std::string>();
+  r.profile = j.at("profile").get<std::string>();
+  r.algorithm = j.at("algorithm").get<std::string>();
+  r.collectives = j.at("collectives").get<std::string>();
+  r.kernel_timing = j.at("kernel_timing").get<std::string>();
+  r.status = j.at("status").get<std::string>();
+  if (!j.at("error").is_null()) r.error = j["error"].get<std::string>();
+  for (const auto& s : j.at("shapes")) {
+    ShapeResult sr;
+    sr.id = s.at("id").get<std::string>();
+    sr.kind = s.at("kind").get<std::string>();
+    sr.ratio = s.at("ratio").get<double>();
+    sr.first_step = s.at("first_step").get<std::int64_t>();
+    sr.last_step = s.at("last_step").get<std::int64_t>();
+    sr.times = iteration_times_from_json(s.at("iteration"));
+    r.shapes.push_back(sr);
+    if (sr.id == "steady") r.steady = sr.times;
+  }
+  auto get_opt = [&](const char* k, auto& into) {
+    if (!j.at(k).is_null()) into = j[k].get<typename std::decay_t<decltype(into)>::value_type>();
+  };
+  get_opt("relative_error", r.relative_error);
+  get_opt("retained_energy", r.retained_energy);
+  get_opt("steps_to_target", r.steps_to_target);
+  get_opt("convergence_nodes", r.convergence_nodes);
+  get_opt("tta_s", r.tta_s);
+  if (!j.at("convergence_config").is_null()) r.convergence_config = j["convergence_config"].get<std::string>();
+  if (!j.at("tta_note").is_null()) r.tta_note = j["tta_note"].get<std::string>();
+  for (const auto& p : j.at("curve"))
+    r.curve.push_back({p.at(0).get<std::int64_t>(), p.at(1).get<double>(), p.at(2).get<double>(), p.at(3).get<double>()});
+  return r;
+}
+
+std::string results_json(const json& config, const json& provenance, const std::vector<ResultRow>& rows) {
+  json doc;
+  doc["format"] = "arcsim-results/1";
+  doc["experiment"] = config;
+  doc["provenance"] = provenance;
+  doc["columns"] = json::array();
+  for (const auto& c : result_columns()) doc["columns"].push_back({{"name", c.name}, {"unit", c.unit}});
+  std::size_t ok = 0, failed = 0, pending = 0;
+  doc["points"] = json::array();
+  std::vector<const ResultRow*> done;
+  for (const auto& r : rows) {
+    if (r.status == "ok") ++ok;
+    else if (r.status == "failed") ++failed;
+    else ++pending;
+    if (r.status != "pending") done.push_back(&r);
+  }
+  std::sort(done.begin(), done.end(), [](auto* a, auto* b) { return a->point < b->point; });
+  for (const ResultRow* r : done) doc["points"].push_back(row_to_json(*r));
+  doc["summary"] = {{"points", rows.size()}, {"ok", ok}, {"failed", failed}, {"pending", pending}};
+  return doc.dump(1) + "\n";
+}
+
+void write_results(const std::string& dir, const json& config, const json& provenance,
+                   const std::vector<ResultRow>& rows) {
+  std::filesystem::create_directories(dir);
+  io::write_file_atomic(dir + "/results.csv", results_csv(rows));
+  io::write_file_atomic(dir + "/results.json", results_json(config, provenance, rows));
+}
+
+std::vector<ResultRow> load_previous_rows(const std::string& dir) {
+  const std::string path = dir + "/results.json";
+  if (!std::filesystem::exists(path)) return {};
+  std::vector<ResultRow> rows;
+  try {
+    const json doc = json::parse(io::read_file(path));
+    if (doc.value("format", "") != "arcsim-results/1")
+      throw std::runtime_error("format: expected \"arcsim-results/1\"");
+    for (const auto& p : doc.at("points")) rows.push_back(row_from_json(p));
+  } catch (const std::exception& e) {
+    throw std::runtime_error(path + ": cannot resume from it (" + std::string(e.what()) +
+                             "); move it away or use another --out");
+  }
+  return rows;
+}
+
+}  // namespace arcsim::experiments

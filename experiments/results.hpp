@@ -1,0 +1,95 @@
+#pragma once
+// Results files of a sweep: results.csv (one row per point, the columns of docs/experiments.md)
+// and results.json (the same rows with their per-shape simulations and accuracy curves, plus the
+// experiment config and provenance). Both are rewritten atomically after every finished point and
+// hold no timestamps or wall-clock measurements, so a resumed sweep ends with the same bytes as an
+// uninterrupted one.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace arcsim::experiments {
+
+// One column of results.csv: its name, unit and meaning (docs/experiments.md is checked against
+// this table by a test, and README.md copies it).
+struct Column {
+  const char* name;
+  const char* unit;
+  const char* meaning;
+};
+const std::vector<Column>& result_columns();
+
+// One simulated iteration of one shape on one network point.
+struct IterationTimes {
+  double total_s = 0, compute_s = 0, compression_s = 0, exposed_comm_s = 0, comm_s = 0;
+  double bytes_per_node = 0;
+};
+nlohmann::json to_json(const IterationTimes& t);
+IterationTimes iteration_times_from_json(const nlohmann::json& j);
+
+struct ShapeResult {
+  std::string id;                 // warmup | ramp<j> | steady
+  std::string kind;
+  double ratio = 1;
+  std::int64_t first_step = 1, last_step = -1;  // -1: open-ended
+  IterationTimes times;
+};
+
+struct CurvePoint {
+  std::int64_t step = 0;
+  double wall_s = 0;              // predicted wall-clock at that step
+  double accuracy = 0, loss = 0;
+};
+
+// One row. Optional numbers are written as empty CSV cells and JSON null.
+struct ResultRow {
+  std::size_t point = 0;
+  std::string key;                // what the row was computed from (resume matches on it)
+  nlohmann::json compressor;      // CompressorConfig::to_json()
+  int nodes = 0;
+  double bandwidth_Bps = 0, latency_s = 0;
+  std::string topology, profile, algorithm, collectives, kernel_timing;
+  std::string status = "pending"; // ok | failed
+  std::string error;
+
+  IterationTimes steady;          // the steady-state iteration (iteration_s and its breakdown)
+  std::vector<ShapeResult> shapes;
+  std::optional<double> relative_error, retained_energy;
+
+  std::optional<std::int64_t> steps_to_target;
+  std::optional<int> convergence_nodes;
+  std::string convergence_config;
+  std::optional<double> tta_s;
+  std::string tta_note;
+  std::optional<double> speedup_vs_dense, speedup_vs_topk;
+  std::optional<double> iteration_speedup_vs_dense, iteration_speedup_vs_topk;
+  std::vector<CurvePoint> curve;
+};
+
+// Fills the speedup columns of every row from the rows of the same network point: the first
+// configuration named "dense" and the first named "topk" are the baselines.
+void compute_speedups(std::vector<ResultRow>& rows);
+
+// RFC 4180 CSV: header = result_columns() names, rows in `point` order, finished rows only.
+std::string results_csv(const std::vector<ResultRow>& rows);
+
+// One row as JSON (all columns typed, plus key, shapes and curve) and back (for resume).
+nlohmann::json row_to_json(const ResultRow& r);
+ResultRow row_from_json(const nlohmann::json& j);
+
+// The whole results.json document. `rows` may include pending ones: they are counted, not listed.
+std::string results_json(const nlohmann::json& config, const nlohmann::json& provenance,
+                         const std::vector<ResultRow>& rows);
+
+// Writes results.csv and results.json into dir atomically (csv first, json last).
+void write_results(const std::string& dir, const nlohmann::json& config, const nlohmann::json& provenance,
+                   const std::vector<ResultRow>& rows);
+
+// Finished rows of an earlier run (results.json in dir), by key; empty when there is none. A file
+// that cannot be read is an error (it is not silently overwritten).
+std::vector<ResultRow> load_previous_rows(const std::string& dir);
+
+}  // namespace arcsim::experiments

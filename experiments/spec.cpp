@@ -1,0 +1,346 @@
+#include "spec.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "experiments/format.hpp"
+#include "topologies/json_fields.hpp"
+#include "topologies/units.hpp"
+
+namespace arcsim::experiments {
+
+namespace fs = std::filesystem;
+using arcsim::json::ConfigError;
+using arcsim::json::Fields;
+using nlohmann::json;
+
+const std::vector<std::string>& known_compressors() {
+  static const std::vector<std::string> names = {"dense", "topk", "randk", "arctopk"};
+  return names;
+}
+
+namespace {
+
+const std::vector<std::string> kEf = {"none", "ef14", "ef21", "ef21m"};
+const std::vector<std::string> kShapeRules = {"rows", "reference"};
+const std::vector<std::string> kSketchAllreduce = {"tensor", "bucket"};
+const std::vector<std::string> kRowScores = {"sketch", "exact"};
+const std::vector<std::string> kProfiles = {"ideal", "nccl", "tcp"};
+const std::vector<std::string> kAlgorithms = {"auto", "ring", "tree", "rabenseifner", "bruck"};
+const std::vector<std::string> kCollectives = {"plan", "blocking", "async"};
+
+std::string join(const std::vector<std::string>& v, const char* sep) {
+  std::string s;
+  for (const auto& x : v) s += (s.empty() ? "" : sep) + x;
+  return s;
+}
+
+// Same one-line shape as Fields::fail, for list elements ("bandwidths[2]").
+[[noreturn]] void fail_at(const std::string& file, const std::string& field, const std::string& expected,
+                          const json& got) {
+  throw ConfigError(file + ": " + field + ": expected " + expected + ", got " + arcsim::json::brief(got));
+}
+
+// A key that takes one value or a list of them: returns the elements with their field names.
+std::vector<std::pair<std::string, const json*>> list_of(Fields& f, const std::string& key, bool required,
+                                                         const json& fallback) {
+  const json* v = required ? &f.required(key) : f.optional(key);
+  if (!v) v = &fallback;
+  std::vector<std::pair<std::string, const json*>> out;
+  if (v->is_array()) {
+    if (v->empty()) f.fail(key, "a non-empty list");
+    for (std::size_t i = 0; i < v->size(); ++i)
+      out.emplace_back(f.field(key) + "[" + std::to_string(i) + "]", &(*v)[i]);
+  } else {
+    out.emplace_back(f.field(key), v);
+  }
+  return out;
+}
+
+std::string resolve(const std::string& spec_dir, const std::string& path) {
+  fs::path p(path);
+  if (p.is_relative()) p = fs::path(spec_dir) / p;
+  return p.lexically_normal().string();
+}
+
+CompressorConfig parse_compressor(const json& j, const std::string& file, const std::string& field) {
+  const json obj = j.is_string() ? json{{"name", j}} : j;
+  Fields f(obj, file, field);
+  CompressorConfig c;
+  c.name = f.string("name");
+  const auto& names = known_compressors();
+  if (std::find(names.begin(), names.end(), c.name) == names.end())
+    f.fail("name", "one of " + join(names, "|"));
+
+  // Which options each compressor takes; anything else given is refused by name.
+  std::vector<std::string> allowed = {"name", "label"};
+  if (c.name != "dense") allowed.insert(allowed.end(), {"ratio", "ef", "warmup"});
+  if (c.name == "topk" || c.name == "randk") allowed.insert(allowed.end(), {"ramp", "ramp_from", "ramp_steps"});
+  if (c.name == "randk") allowed.push_back("rescale");
+  if (c.name == "arctopk") allowed.insert(allowed.end(), {"rank", "shape_rule", "sketch_allreduce", "row_scores"});
+  for (auto it = obj.begin(); it != obj.end(); ++it)
+    if (std::find(allowed.begin(), allowed.end(), it.key()) == allowed.end())
+      f.fail(it.key(), "an option of " + c.name + " (" + join(allowed, ", ") + ")");
+
+  c.label = f.string_or("label", "");
+  if (f.has("label") && c.label.empty()) f.fail("label", "a non-empty string");
+  if (c.name != "dense") {
+    c.ratio = f.number_or("ratio", 0.2);
+    if (!(c.ratio > 0 && c.ratio <= 1)) f.fail("ratio", "a fraction in (0, 1]");
+    c.ef = f.choice("ef", kEf, "none");
+    c.warmup = f.integer_or("warmup", 0);
+    if (c.warmup < 0) f.fail("warmup", "a number of steps >= 0");
+  }
+  if (c.name == "topk" || c.name == "randk") {
+    c.ramp = f.boolean_or("ramp", false);
+    c.ramp_from = f.number_or("ramp_from", 0.8);
+    if (!(c.ramp_from > 0 && c.ramp_from <= 1)) f.fail("ramp_from", "a fraction in (0, 1]");
+    c.ramp_steps = f.integer_or("ramp_steps", -1);
+    if (f.has("ramp_steps") && c.ramp_steps < 1) f.fail("ramp_steps", "a number of steps >= 1");
+    if (!c.ramp && (f.has("ramp_from") || f.has("ramp_steps"))) f.fail("ramp", "true when ramp_from or ramp_steps is given");
+  }
+  if (c.name == "randk") c.rescale = f.boolean_or("rescale", false);
+  if (c.name == "arctopk") {
+    c.rank = static_cast<int>(f.integer_or("rank", 4));
+    if (c.rank < 1 || c.rank > 1024) f.fail("rank", "an integer sketch rank in [1, 1024]");
+    c.shape_rule = f.choice("shape_rule", kShapeRules, "rows");
+    c.sketch_allreduce = f.choice("sketch_allreduce", kSketchAllreduce, "tensor");
+    c.row_scores = f.choice("row_scores", kRowScores, "sketch");
+  }
+  f.finish();
+  return c;
+}
+
+// Labels must tell the configurations apart in every file and figure.
+void assign_labels(std::vector<CompressorConfig>& cs, const std::string& file) {
+  std::map<std::string, int> per_name;
+  for (const auto& c : cs) per_name[c.name]++;
+  std::set<std::string> seen;
+  for (std::size_t i = 0; i < cs.size(); ++i) {
+    auto& c = cs[i];
+    if (c.label.empty())
+      c.label = per_name[c.name] == 1 || c.name == "dense" ? c.name : c.name + "-" + format_number(c.ratio);
+    if (!seen.insert(c.label).second)
+      throw ConfigError(file + ": compressors[" + std::to_string(i) + "].label: expected a label unique in " +
+                        "the experiment (give each configuration a \"label\"), got \"" + c.label + "\"");
+  }
+}
+
+TopologyChoice parse_topology(const json& v, const std::string& file, const std::string& field,
+                              const std::string& spec_dir, std::size_t i) {
+  TopologyChoice t;
+  if (v.is_string()) {
+    const std::string s = v.get<std::string>();
+    if (s.empty()) fail_at(file, field, "a topology preset name, a .json path or an object", v);
+    if (s.size() > 5 && s.substr(s.size() - 5) == ".json") {
+      const std::string path = resolve(spec_dir, s);
+      if (!fs::exists(path)) fail_at(file, field, "an existing topology file", v);
+      t.name = fs::path(s).stem().string();
+      t.spec = path;
+    } else {
+      t.name = s;
+      t.spec = s;
+    }
+  } else if (v.is_object()) {
+    if (v.contains("name") && v["name"].is_string()) t.name = v["name"].get<std::string>();
+    else if (v.contains("type") && v["type"].is_string()) t.name = v["type"].get<std::string>();
+    else t.name = "topology" + std::to_string(i);
+    t.spec = v;
+  } else {
+    fail_at(file, field, "a topology preset name, a .json path or an object", v);
+  }
+  return t;
+}
+
+template <class T>
+void refuse_duplicates(const std::vector<T>& v, const std::string& file, const std::string& key) {
+  for (std::size_t i = 0; i < v.size(); ++i)
+    for (std::size_t k = 0; k < i; ++k)
+      if (v[i] == v[k])
+        throw ConfigError(file + ": " + key + "[" + std::to_string(i) + "]: expected no repeated value");
+}
+
+}  // namespace
+
+std::int64_t CompressorConfig::effective_ramp_steps() const {
+  if (!ramp) return 0;
+  return ramp_steps >= 1 ? ramp_steps : warmup + 100;
+}
+
+json CompressorConfig::to_json() const {
+  json j = {{"label", label}, {"name", name}};
+  if (name == "dense") return j;
+  j["ratio"] = ratio;
+  j["ef"] = ef;
+  j["warmup"] = warmup;
+  if (name == "topk" || name == "randk") {
+    j["ramp"] = ramp;
+    if (ramp) {
+      j["ramp_from"] = ramp_from;
+      j["ramp_steps"] = effective_ramp_steps();
+    }
+  }
+  if (name == "randk") j["rescale"] = rescale;
+  if (name == "arctopk") {
+    j["rank"] = rank;
+    j["shape_rule"] = shape_rule;
+    j["sketch_allreduce"] = sketch_allreduce;
+    j["row_scores"] = row_scores;
+  }
+  return j;
+}
+
+json ExperimentSpec::to_json() const {
+  json j;
+  j["name"] = name;
+  j["description"] = description;
+  j["trace"] = trace;
+  j["compressors"] = json::array();
+  for (const auto& c : compressors) j["compressors"].push_back(c.to_json());
+  j["nodes"] = nodes;
+  j["bandwidths_Bps"] = bandwidths_Bps;
+  j["latencies_s"] = latencies_s;
+  j["topologies"] = json::array();
+  for (const auto& t : topologies) j["topologies"].push_back({{"name", t.name}, {"spec", t.spec}});
+  j["profiles"] = profiles;
+  j["algorithm"] = algorithm;
+  j["bucket_cap_bytes"] = bucket_cap_bytes;
+  j["first_bucket_cap_bytes"] = first_bucket_cap_bytes;
+  j["collectives"] = collectives;
+  j["kernel_timing"] = kernel_timing;
+  j["target"] = target ? json{{"metric", target->metric}, {"value", target->value}} : json(nullptr);
+  j["point_timeout_s"] = point_timeout_s;
+  j["seed"] = seed;
+  j["replay"] = {{"workers", replay.workers}, {"samples", replay.samples}, {"ramp_shapes", replay.ramp_shapes}};
+  return j;
+}
+
+ExperimentSpec parse_spec(const json& j, const std::string& file) {
+  Fields f(j, file, "");
+  ExperimentSpec s;
+  s.file = file;
+  const std::string spec_dir = fs::path(file).parent_path().string();
+
+  s.name = f.string_or("name", fs::path(file).stem().string());
+  s.description = f.string_or("description", "");
+  const std::string trace = f.string("trace");
+  if (trace.empty()) f.fail("trace", "a trace directory");
+  s.trace = resolve(spec_dir, trace);
+
+  const json& cs = f.required("compressors");
+  if (!cs.is_array() || cs.empty()) f.fail("compressors", "a non-empty list of compressor objects");
+  for (std::size_t i = 0; i < cs.size(); ++i)
+    s.compressors.push_back(parse_compressor(cs[i], file, "compressors[" + std::to_string(i) + "]"));
+  assign_labels(s.compressors, file);
+
+  for (const auto& [field, v] : list_of(f, "nodes", true, nullptr)) {
+    if (!v->is_number_integer() || v->get<std::int64_t>() < 2 || v->get<std::int64_t>() > 65536)
+      fail_at(file, field, "a node count, an integer in [2, 65536]", *v);
+    s.nodes.push_back(v->get<int>());
+  }
+  for (const auto& [field, v] : list_of(f, "bandwidths", true, nullptr)) {
+    if (!v->is_string()) fail_at(file, field, "a bandwidth string with a unit such as \"100Gbps\"", *v);
+    try {
+      s.bandwidths_Bps.push_back(units::parse_bandwidth_Bps(v->get<std::string>()));
+    } catch (const std::invalid_argument& e) {
+      throw ConfigError(file + ": " + field + ": " + e.what());
+    }
+  }
+  for (const auto& [field, v] : list_of(f, "latencies", false, json("5us"))) {
+    if (!v->is_string()) fail_at(file, field, "a time string with a unit such as \"5us\"", *v);
+    try {
+      s.latencies_s.push_back(units::parse_time_s(v->get<std::string>()));
+    } catch (const std::invalid_argument& e) {
+      throw ConfigError(file + ": " + field + ": " + e.what());
+    }
+  }
+  std::size_t ti = 0;
+  for (const auto& [field, v] : list_of(f, "topologies", false, json("star")))
+    s.topologies.push_back(parse_topology(*v, file, field, spec_dir, ti++));
+  for (std::size_t i = 0; i < s.topologies.size(); ++i)
+    for (std::size_t k = 0; k < i; ++k)
+      if (s.topologies[i].name == s.topologies[k].name)
+        throw ConfigError(file + ": topologies[" + std::to_string(i) +
+                          "]: expected a topology name unique in the experiment (set \"name\"), got \"" +
+                          s.topologies[i].name + "\"");
+  for (const auto& [field, v] : list_of(f, "profiles", false, json("nccl"))) {
+    if (!v->is_string() || std::find(kProfiles.begin(), kProfiles.end(), v->get<std::string>()) == kProfiles.end())
+      fail_at(file, field, "a network profile, one of " + join(kProfiles, "|"), *v);
+    s.profiles.push_back(v->get<std::string>());
+  }
+  refuse_duplicates(s.nodes, file, "nodes");
+  refuse_duplicates(s.bandwidths_Bps, file, "bandwidths");
+  refuse_duplicates(s.latencies_s, file, "latencies");
+  refuse_duplicates(s.profiles, file, "profiles");
+
+  s.algorithm = f.choice("algorithm", kAlgorithms, "auto");
+  s.bucket_cap_bytes = f.size_or("bucket_cap", s.bucket_cap_bytes);
+  s.first_bucket_cap_bytes = f.size_or("first_bucket_cap", s.first_bucket_cap_bytes);
+  if (s.bucket_cap_bytes <= 0) f.fail("bucket_cap", "a positive size such as \"25MiB\"");
+  if (s.first_bucket_cap_bytes <= 0) f.fail("first_bucket_cap", "a positive size such as \"1MiB\"");
+  s.collectives = f.choice("collectives", kCollectives, "plan");
+
+  s.kernel_timing = f.string_or("kernel_timing", s.kernel_timing);
+  if (s.kernel_timing == "measured-cpu") {
+  } else if (s.kernel_timing.rfind("calibration:", 0) == 0 && s.kernel_timing.size() > 12) {
+    const std::string path = resolve(spec_dir, s.kernel_timing.substr(12));
+    if (!fs::exists(path)) f.fail("kernel_timing", "an existing calibration file after \"calibration:\"");
+    s.kernel_timing = "calibration:" + path;
+  } else if (s.kernel_timing.rfind("model:", 0) == 0 && s.kernel_timing.size() > 6) {
+  } else {
+    f.fail("kernel_timing", "measured-cpu, calibration:FILE or model:GPU (e.g. model:H100-SXM)");
+  }
+
+  if (const json* t = f.optional("target")) {
+    Fields tf(*t, file, "target");
+    Target target;
+    target.metric = tf.choice("metric", {"accuracy", "loss"}, "accuracy");
+    target.value = tf.number("value");
+    if (target.metric == "accuracy" && !(target.value > 0 && target.value <= 1))
+      tf.fail("value", "an accuracy fraction in (0, 1]");
+    if (target.metric == "loss" && !(target.value > 0)) tf.fail("value", "a loss > 0");
+    tf.finish();
+    s.target = target;
+  }
+  s.point_timeout_s = f.time_or("point_timeout", s.point_timeout_s);
+  if (s.point_timeout_s <= 0) f.fail("point_timeout", "a positive time such as \"300s\"");
+  const std::int64_t seed = f.integer_or("seed", 1);
+  if (seed < 0) f.fail("seed", "an integer >= 0");
+  s.seed = static_cast<std::uint64_t>(seed);
+
+  if (const json* r = f.optional("replay")) {
+    Fields rf(*r, file, "replay");
+    s.replay.workers = static_cast<int>(rf.integer_or("workers", s.replay.workers));
+    if (s.replay.workers < 2 || s.replay.workers > 256) rf.fail("workers", "an integer in [2, 256]");
+    s.replay.samples = static_cast<int>(rf.integer_or("samples", s.replay.samples));
+    if (s.replay.samples < 1 || s.replay.samples > 64) rf.fail("samples", "an integer in [1, 64]");
+    s.replay.ramp_shapes = static_cast<int>(rf.integer_or("ramp_shapes", s.replay.ramp_shapes));
+    if (s.replay.ramp_shapes < 1 || s.replay.ramp_shapes > 64) rf.fail("ramp_shapes", "an integer in [1, 64]");
+    rf.finish();
+  }
+  f.finish();
+  return s;
+}
+
+ExperimentSpec parse_spec_file(const std::string& path) { return parse_spec(arcsim::json::load_file(path), path); }
+
+std::vector<Point> expand_points(const ExperimentSpec& s) {
+  std::vector<Point> out;
+  for (std::size_t t = 0; t < s.topologies.size(); ++t)
+    for (const auto& profile : s.profiles)
+      for (double lat : s.latencies_s)
+        for (double bw : s.bandwidths_Bps)
+          for (int n : s.nodes)
+            for (std::size_t c = 0; c < s.compressors.size(); ++c) {
+              Point p;
+              p.index = out.size();
+              p.compressor = c;
+              p.net = NetworkPoint{n, bw, lat, t, profile};
+              out.push_back(p);
+            }
+  return out;
+}
+
+}  // namespace arcsim::experiments

@@ -1,0 +1,60 @@
+#include "kernels/communicator.hpp"
+
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+namespace arcsim::kernels {
+
+std::size_t dtype_size(DType t) { return t == DType::kFloat32 ? 4 : 4; }
+const char* dtype_name(DType t) { return t == DType::kFloat32 ? "float32" : "int32"; }
+
+EmulatedCommunicator::EmulatedCommunicator(int workers) : workers_(workers) {
+  if (workers < 1) throw std::invalid_argument("EmulatedCommunicator: workers must be >= 1, got " + std::to_string(workers));
+}
+
+void EmulatedCommunicator::check_workers(std::size_t n, const char* op) const {
+  if (n != static_cast<std::size_t>(workers_))
+    throw std::invalid_argument(std::string("EmulatedCommunicator::") + op + ": expected " +
+                                std::to_string(workers_) + " worker buffers, got " + std::to_string(n));
+}
+
+void EmulatedCommunicator::allreduce_sum(std::span<const float* const> in, std::size_t count, float* out, bool) {
+  check_workers(in.size(), "allreduce_sum");
+  if (count == 0) return;
+  std::memcpy(out, in[0], count * sizeof(float));
+  // Worker-major order keeps each element's sum in fixed worker order (0, 1, 2, ...).
+  for (std::size_t w = 1; w < in.size(); ++w) {
+    const float* src = in[w];
+    for (std::size_t i = 0; i < count; ++i) out[i] += src[i];
+  }
+}
+
+void EmulatedCommunicator::allgather(std::span<const void* const> in, std::size_t count, DType type, void* out,
+                                     bool) {
+  check_workers(in.size(), "allgather");
+  const std::size_t bytes = count * dtype_size(type);
+  for (std::size_t w = 0; w < in.size(); ++w)
+    if (bytes) std::memcpy(static_cast<char*>(out) + w * bytes, in[w], bytes);
+}
+
+void EmulatedCommunicator::allgatherv(std::span<const void* const> in, std::span<const std::size_t> counts,
+                                      DType type, void* out, bool) {
+  check_workers(in.size(), "allgatherv");
+  check_workers(counts.size(), "allgatherv(counts)");
+  std::size_t offset = 0;
+  for (std::size_t w = 0; w < in.size(); ++w) {
+    const std::size_t bytes = counts[w] * dtype_size(type);
+    if (bytes) std::memcpy(static_cast<char*>(out) + offset, in[w], bytes);
+    offset += bytes;
+  }
+}
+
+void EmulatedCommunicator::broadcast(std::span<const void* const> in, std::size_t count, DType type, int root,
+                                     void* out, bool) {
+  check_workers(in.size(), "broadcast");
+  if (root < 0 || root >= workers_) throw std::invalid_argument("EmulatedCommunicator::broadcast: bad root");
+  if (count) std::memcpy(out, in[static_cast<std::size_t>(root)], count * dtype_size(type));
+}
+
+}  // namespace arcsim::kernels

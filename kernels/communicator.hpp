@@ -1,0 +1,75 @@
+#pragma once
+// The central contract (DESIGN.md section 4): every compressor is written once against a
+// Communicator. A call is staged over ALL local workers of the process at once: the caller passes
+// one input pointer per local worker. The result of a collective is the same on every worker, so it
+// is written once (`out`), and each local worker reads it from there.
+//  * EmulatedCommunicator: N workers in one process (recorder, replay, `arcsim compress`, tests).
+//  * RecordingCommunicator (recording_communicator.hpp): wraps another one and logs the plan.
+//  * Later a NcclCommunicator with one local worker per process and world_size() ranks.
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+
+namespace arcsim::kernels {
+
+enum class DType : std::uint8_t { kFloat32, kInt32 };
+std::size_t dtype_size(DType t);
+const char* dtype_name(DType t);  // "float32", "int32"
+
+// A kernel launched between collectives, as the compressor announces it. Sizes are per worker.
+struct KernelRecord {
+  std::string name;           // e.g. "topk_select", "arc_sketch"
+  std::size_t elements = 0;   // elements the kernel processes on one worker
+  std::size_t bytes_moved = 0;  // bytes one worker's kernel reads + writes (bandwidth model input)
+  double duration_s = 0.0;    // one worker's duration
+  std::string duration_source = "measured-cpu";
+};
+
+class Communicator {
+ public:
+  virtual ~Communicator() = default;
+
+  // Ranks taking part in a collective (for the emulated communicator: its local workers).
+  virtual int world_size() const = 0;
+  // Workers held by this process: the length of every `in` span.
+  virtual int local_workers() const = 0;
+
+  // out[i] = sum over ranks of in[rank][i], i < count. `out` may alias no input.
+  virtual void allreduce_sum(std::span<const float* const> in, std::size_t count, float* out,
+                             bool blocking = true) = 0;
+  // out = concatenation over ranks of in[rank][0..count) (count elements of `type` per rank).
+  virtual void allgather(std::span<const void* const> in, std::size_t count, DType type, void* out,
+                         bool blocking = true) = 0;
+  // As allgather with a per-rank count; out holds sum(counts) elements in rank order.
+  virtual void allgatherv(std::span<const void* const> in, std::span<const std::size_t> counts, DType type,
+                          void* out, bool blocking = true) = 0;
+  // out = in[root][0..count).
+  virtual void broadcast(std::span<const void* const> in, std::size_t count, DType type, int root, void* out,
+                         bool blocking = true) = 0;
+
+  // Compressors announce every kernel here; the default forgets it (RecordingCommunicator logs it).
+  virtual void record_kernel(const KernelRecord&) {}
+};
+
+// N workers in one process. Collectives are exact copies / sums with a fixed order: the sum of
+// element i is ((in[0][i] + in[1][i]) + in[2][i]) + ..., so results are bitwise deterministic.
+class EmulatedCommunicator final : public Communicator {
+ public:
+  explicit EmulatedCommunicator(int workers);
+  int world_size() const override { return workers_; }
+  int local_workers() const override { return workers_; }
+  void allreduce_sum(std::span<const float* const> in, std::size_t count, float* out, bool blocking) override;
+  void allgather(std::span<const void* const> in, std::size_t count, DType type, void* out,
+                 bool blocking) override;
+  void allgatherv(std::span<const void* const> in, std::span<const std::size_t> counts, DType type, void* out,
+                  bool blocking) override;
+  void broadcast(std::span<const void* const> in, std::size_t count, DType type, int root, void* out,
+                 bool blocking) override;
+
+ private:
+  void check_workers(std::size_t n, const char* op) const;
+  int workers_;
+};
+
+}  // namespace arcsim::kernels

@@ -1,0 +1,239 @@
+#include "kernels/compressor.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+
+#include "kernels/primitives.hpp"
+
+namespace arcsim::kernels {
+
+namespace {
+[[noreturn]] void bad(const std::string& option, const std::string& expected, const std::string& got) {
+  throw std::invalid_argument(option + ": expected " + expected + ", got " + got);
+}
+void one_of(const std::string& option, const std::string& v, std::initializer_list<const char*> allowed) {
+  std::string list;
+  for (const char* a : allowed) {
+    if (v == a) return;
+    list += (list.empty() ? "" : "|") + std::string(a);
+  }
+  bad(option, list, "'" + v + "'");
+}
+nlohmann::json finite_or_null(double x) { return std::isfinite(x) ? nlohmann::json(x) : nlohmann::json(nullptr); }
+}  // namespace
+
+void CompressorConfig::validate() const {
+  one_of("compressor", compressor, {"dense", "topk", "randk", "arctopk"});
+  if (!(ratio > 0.0 && ratio <= 1.0)) bad("ratio", "a number in (0, 1]", std::to_string(ratio));
+  if (rank < 1) bad("rank", "an integer >= 1", std::to_string(rank));
+  one_of("ef", ef, {"none", "ef14", "ef21", "ef21m"});
+  one_of("row_scores", row_scores, {"sketch", "exact"});
+  one_of("shape_rule", shape_rule, {"rows", "reference"});
+  one_of("sketch_allreduce", sketch_allreduce, {"tensor", "bucket"});
+  if (warmup < 0) bad("warmup", "an integer >= 0", std::to_string(warmup));
+  if (!(eta > 0.0 && eta <= 1.0)) bad("eta", "a number in (0, 1]", std::to_string(eta));
+}
+
+nlohmann::json CompressorConfig::to_json() const {
+  nlohmann::json j = {{"name", compressor}, {"ratio", ratio}, {"ef", ef}, {"seed", seed}, {"warmup", warmup}};
+  if (compressor == "arctopk") {
+    j["rank"] = rank;
+    j["row_scores"] = row_scores;
+    j["shape_rule"] = shape_rule;
+    j["sketch_allreduce"] = sketch_allreduce;
+  }
+  if (compressor == "topk" || compressor == "randk") j["ramp"] = ramp;
+  if (compressor == "randk") j["unbiased"] = unbiased;
+  if (ef == "ef21m") j["eta"] = eta;
+  return j;
+}
+
+nlohmann::json StepReport::to_json(const BucketLayout& layout) const {
+  nlohmann::json j = {{"bucket", bucket},
+                      {"call", call},
+                      {"phase", phase},
+                      {"ratio", ratio},
+                      {"k", k},
+                      {"k_unit", k_unit},
+                      {"values_per_rank", values_per_rank},
+                      {"relative_error", finite_or_null(relative_error)},
+                      {"retained_energy", finite_or_null(retained_energy)}};
+  if (row_recall) j["row_recall"] = *row_recall;
+  nlohmann::json plan = nlohmann::json::array(), kernels = nlohmann::json::array();
+  for (const auto& op : ops) (op.kind == PlanOp::Kind::kKernel ? kernels : plan).push_back(kernels::to_json(op));
+  j["plan"] = plan;        // collectives, program order
+  j["kernels"] = kernels;  // kernels, program order
+  j["plan_bucket"] = Compressor::plan_bucket(*this, layout);  // both interleaved: arcsim-plan/1 bucket
+  return j;
+}
+
+Compressor::Compressor(int workers, CompressorConfig config)
+    : workers_(workers), config_(std::move(config)), emulated_(workers), comm_(emulated_) {
+  config_.validate();
+  dense_ = make_dense();
+  if (config_.compressor == "dense") {
+    sparsifier_ = make_dense();
+  } else if (config_.compressor == "topk") {
+    sparsifier_ = make_topk();
+  } else if (config_.compressor == "randk") {
+    sparsifier_ = make_randk(config_.seed, config_.unbiased);
+  } else {
+    ArcOptions o;
+    o.rank = config_.rank;
+    o.exact_scores = config_.row_scores == "exact";
+    o.shape_rule = parse_shape_rule(config_.shape_rule);
+    o.sketch_per_bucket = config_.sketch_allreduce == "bucket";
+    o.seed = config_.seed;
+    sparsifier_ = make_arctopk(o);
+  }
+}
+
+double Compressor::ratio_at(std::uint32_t call) const {
+  const double rho = config_.ratio;
+  if (!config_.ramp || (config_.compressor != "topk" && config_.compressor != "randk")) return rho;
+  const double t0 = config_.warmup, c = static_cast<double>(call) - t0;
+  if (c >= t0 + 100.0) return rho;
+  return std::max(rho, 0.8 - (0.8 - rho) * c / (t0 + 100.0));
+}
+
+nlohmann::json Compressor::plan_header() const {
+  return {{"format", "arcsim-plan/1"}, {"compressor", config_.to_json()}, {"world_size", workers_}};
+}
+
+nlohmann::json Compressor::plan_bucket(const StepReport& report, const BucketLayout& layout) {
+  nlohmann::json names = nlohmann::json::array();
+  for (std::size_t t = 0; t < layout.shapes.size(); ++t) names.push_back(layout.name(t));
+  return {{"bucket", report.bucket}, {"elements", layout.numel()}, {"tensors", names}, {"ops", ops_to_json(report.ops)}};
+}
+
+const std::vector<float>& Compressor::error(std::uint32_t bucket, int worker) const {
+  static const std::vector<float> kEmpty;
+  auto it = buckets_.find(bucket);
+  if (it == buckets_.end() || it->second.e.empty()) return kEmpty;
+  return it->second.e.at(static_cast<std::size_t>(worker));
+}
+
+StepReport Compressor::step(std::uint32_t bucket, const BucketLayout& layout, std::span<const float* const> grads,
+                            float* agg) {
+  layout.validate();
+  const std::size_t n = layout.numel(), W = static_cast<std::size_t>(workers_);
+  if (grads.size() != W)
+    throw std::invalid_argument("grads: expected " + std::to_string(W) + " workers, got " + std::to_string(grads.size()));
+  for (std::size_t w = 0; w < W; ++w)
+    for (std::size_t i = 0; i < n; ++i)
+      if (!std::isfinite(grads[w][i]))
+        throw std::invalid_argument("grads: expected finite values, got " + std::to_string(grads[w][i]) +
+                                    " at worker " + std::to_string(w) + ", element " + std::to_string(i) +
+                                    " (NaN/Inf are rejected)");
+  BucketState& st = buckets_[bucket];
+  if (st.calls > 0 && st.numel != n)
+    throw std::invalid_argument("bucket " + std::to_string(bucket) + ": expected " + std::to_string(st.numel) +
+                                " elements as in its earlier calls, got " + std::to_string(n));
+  st.numel = n;
+  comm_.take_ops();  // start this call's plan clean
+
+  StepReport rep;
+  rep.bucket = bucket;
+  rep.call = st.calls;
+  const std::string& ef = config_.ef;
+  std::vector<std::vector<float>> x;  // compressor inputs, when they differ from grads
+  std::vector<const float*> in(grads.begin(), grads.end());
+  std::vector<std::uint8_t> selected;
+  SparsifyArgs args;
+  args.bucket = bucket;
+  args.step = st.calls;
+  args.agg = agg;
+  args.selected = &selected;
+
+  const bool ef21_family = ef == "ef21" || ef == "ef21m";
+  if (st.calls < static_cast<std::uint32_t>(config_.warmup) || (ef21_family && !st.ef_started)) {
+    // Dense: the warm-up, or EF21's initial dense all-reduce.
+    rep.phase = st.calls < static_cast<std::uint32_t>(config_.warmup) ? "warmup-dense" : "ef21-init-dense";
+    args.in = in;
+    const SparsifyResult r = dense_->run(comm_, layout, args);
+    rep.k = r.k;
+    rep.values_per_rank = r.values_per_rank;
+    if (rep.phase == "ef21-init-dense") {
+      KernelTimer timer(comm_, "ef_update", n, 3 * n * sizeof(float), W);
+      st.e.assign(W, {});
+      for (std::size_t w = 0; w < W; ++w) st.e[w].assign(grads[w], grads[w] + n);
+      if (ef == "ef21m") st.h = st.e;
+      st.ebar.assign(agg, agg + n);
+      st.ef_started = true;
+    }
+  } else {
+    rep.phase = "compressed";
+    rep.ratio = ratio_at(st.calls);
+    args.ratio = rep.ratio;
+    std::vector<std::vector<float>> local;
+    std::vector<float*> local_ptr;
+    if (ef != "none") {
+      KernelTimer timer(comm_, "ef_input", n, 3 * n * sizeof(float), W);
+      if (ef == "ef14" && !st.ef_started) {
+        st.e.assign(W, std::vector<float>(n, 0.0f));
+        st.ef_started = true;
+      }
+      x.assign(W, std::vector<float>(n));
+      for (std::size_t w = 0; w < W; ++w) {
+        if (ef == "ef14") {
+          ef_add(grads[w], st.e[w].data(), n, x[w].data());
+        } else if (ef == "ef21") {
+          ef_sub(grads[w], st.e[w].data(), n, x[w].data());
+        } else {
+          momentum_update(st.h[w].data(), grads[w], n, static_cast<float>(config_.eta));
+          ef_sub(st.h[w].data(), st.e[w].data(), n, x[w].data());
+        }
+        in[w] = x[w].data();
+      }
+      local.assign(W, std::vector<float>(n));
+      for (auto& l : local) local_ptr.push_back(l.data());
+    }
+    args.in = in;
+    args.local_out = local_ptr;
+    const SparsifyResult r = sparsifier_->run(comm_, layout, args);
+    rep.k = r.k;
+    rep.k_unit = r.k_unit;
+    rep.values_per_rank = r.values_per_rank;
+    if (r.rows_exact > 0) rep.row_recall = static_cast<double>(r.rows_recalled) / static_cast<double>(r.rows_exact);
+    if (ef != "none") {
+      KernelTimer timer(comm_, "ef_update", n, 3 * n * sizeof(float), W);
+      for (std::size_t w = 0; w < W; ++w) {
+        if (ef == "ef14")
+          ef14_residual(x[w].data(), local[w].data(), n, st.e[w].data());
+        else
+          ef_accumulate(st.e[w].data(), local[w].data(), n);
+      }
+      if (ef21_family) {
+        ef_accumulate(st.ebar.data(), agg, n);
+        if (n) std::memcpy(agg, st.ebar.data(), n * sizeof(float));
+      }
+    }
+    // Retained energy of the compressor's own input mean over the positions it sent.
+    double kept = 0, total = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      double m = 0;
+      for (std::size_t w = 0; w < W; ++w) m += in[w][i];
+      m /= static_cast<double>(W);
+      total += m * m;
+      if (selected[i]) kept += m * m;
+    }
+    rep.retained_energy = total > 0 ? kept / total : 1.0;
+  }
+  // Relative error of the aggregate against the dense mean of the raw gradients.
+  double num = 0, den = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    double m = 0;
+    for (std::size_t w = 0; w < W; ++w) m += grads[w][i];
+    m /= static_cast<double>(W);
+    num += (agg[i] - m) * (agg[i] - m);
+    den += m * m;
+  }
+  rep.relative_error = den > 0 ? num / den : (num > 0 ? INFINITY : 0.0);
+  rep.ops = comm_.take_ops();
+  ++st.calls;
+  return rep;
+}
+
+}  // namespace arcsim::kernels

@@ -1,0 +1,109 @@
+#pragma once
+// Compressor: one configured compressor applied to the buckets of N emulated workers, with error
+// feedback per (worker, bucket), dense warm-up and the Top-K/Rand-K ratio ramp. Every step runs
+// through a RecordingCommunicator over an EmulatedCommunicator, so each call also yields the
+// bucket's `arcsim-plan/1` ops (docs/contracts.md). Used by `arcsim compress`, the Python binding
+// (the recorder) and the tests.
+//
+// Error feedback (arctopk.md 4.1-4.2); g_i = worker i's bucket gradient, C = the sparsifier,
+// Agg = (1/N) sum_i:
+//   none : out = Agg(C(g_i)).
+//   ef14 : u_i = g_i + e_i; c_i = C(u_i); e_i = u_i - c_i; out = Agg(c_i). e_i = 0 at the start.
+//   ef21 : first compressed call: e_i = g_i, ebar = dense Agg(g_i) (one dense all-reduce), out = ebar.
+//          later: c_i = C(g_i - e_i); e_i += c_i; ebar += Agg(c_i); out = ebar.
+//   ef21m: EF21-SGDM (momentum inside the EF loop): h_i = (1 - eta) h_i + eta g_i, then EF21 on h_i.
+//          first compressed call: h_i = g_i, e_i = g_i, ebar = dense Agg(g_i). eta = weight of the
+//          new gradient, default 0.9 as in the authors' numerical script (cupy_fuc.py).
+// Warm-up: the first `warmup` calls of a bucket are dense (EF state untouched). Ramp (Top-K and
+// Rand-K only, when enabled): with c = call - warmup, ratio_c = max(ratio, 0.8 - (0.8 - ratio) c /
+// (warmup + 100)) while c < warmup + 100, then ratio.
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "kernels/communicator.hpp"
+#include "kernels/layout.hpp"
+#include "kernels/recording_communicator.hpp"
+#include "kernels/sparsifier.hpp"
+
+namespace arcsim::kernels {
+
+struct CompressorConfig {
+  std::string compressor = "dense";      // dense | topk | randk | arctopk
+  double ratio = 1.0;                    // (0, 1]; rows for ARC, elements for Top-K / Rand-K
+  int rank = 4;                          // ARC sketch rank r
+  std::string ef = "none";               // none | ef14 | ef21 | ef21m
+  std::uint64_t seed = 1;
+  std::string row_scores = "sketch";     // sketch | exact (ARC ablation)
+  std::string shape_rule = "rows";       // rows | reference (layout.hpp)
+  std::string sketch_allreduce = "tensor";  // tensor | bucket
+  int warmup = 0;                        // dense calls per bucket before compressing
+  bool ramp = false;                     // Top-K / Rand-K ratio ramp 0.8 -> ratio
+  bool unbiased = false;                 // Rand-K: scale by d/k
+  double eta = 0.9;                      // EF21M momentum weight of the new gradient, (0, 1]
+
+  // Throws std::invalid_argument "<option>: expected ..., got ..." on the first bad option.
+  void validate() const;
+  nlohmann::json to_json() const;        // the plan's "compressor" object
+};
+
+struct StepReport {
+  std::uint32_t bucket = 0;
+  std::uint32_t call = 0;                // this bucket's call index (0-based)
+  std::string phase;                     // "warmup-dense" | "ef21-init-dense" | "compressed"
+  double ratio = 1.0;                    // ratio used at this call (after the ramp)
+  std::size_t k = 0;                     // selected units, bucket total
+  std::string k_unit = "elements";       // "elements" | "rows"
+  std::size_t values_per_rank = 0;
+  double relative_error = 0.0;           // ||agg - mean g||^2 / ||mean g||^2 (0 when both are 0)
+  double retained_energy = 1.0;          // ||mask . mean x||^2 / ||mean x||^2, x = compressor input
+  std::optional<double> row_recall;      // ARC, compressed calls
+  std::vector<PlanOp> ops;               // this call's plan ops, program order
+  nlohmann::json to_json(const BucketLayout& layout) const;  // report dict (binding, CLI)
+};
+
+class Compressor {
+ public:
+  Compressor(int workers, CompressorConfig config);
+  int workers() const { return workers_; }
+  const CompressorConfig& config() const { return config_; }
+
+  // One compression call of one bucket: grads[w] = worker w's layout.numel() floats (finite, else
+  // std::invalid_argument naming worker and position); agg (numel floats) receives the aggregate.
+  StepReport step(std::uint32_t bucket, const BucketLayout& layout, std::span<const float* const> grads, float* agg);
+
+  // Header of an arcsim-plan/1 document ("format", "compressor", "world_size"); add "buckets".
+  nlohmann::json plan_header() const;
+  // The bucket object of the plan for one step's report.
+  static nlohmann::json plan_bucket(const StepReport& report, const BucketLayout& layout);
+
+  // Error-feedback state of (worker, bucket) for tests; empty if none yet.
+  const std::vector<float>& error(std::uint32_t bucket, int worker) const;
+
+ private:
+  struct BucketState {
+    std::uint32_t calls = 0;
+    std::size_t numel = 0;
+    bool ef_started = false;
+    std::vector<std::vector<float>> e, h;  // per worker
+    std::vector<float> ebar;
+  };
+  double ratio_at(std::uint32_t call) const;
+
+  int workers_;
+  CompressorConfig config_;
+  EmulatedCommunicator emulated_;
+  RecordingCommunicator comm_;
+  std::unique_ptr<Sparsifier> sparsifier_;
+  std::unique_ptr<Sparsifier> dense_;
+  std::map<std::uint32_t, BucketState> buckets_;
+};
+
+}  // namespace arcsim::kernels

@@ -1,0 +1,91 @@
+#pragma once
+// The compression primitives of the CPU reference backend: plain functions on host pointers.
+// They are the test oracle for the CUDA backend (kernels/cuda/), so every function states its
+// exact semantics, including tie-breaking, summation order and output order. Where a statement
+// says "bit-exact", a device implementation is expected to reproduce the same bits.
+//
+// Conventions
+//  * Matrices are row-major. Indices are uint32 (a tensor has fewer than 2^32 elements).
+//  * Magnitude key: key(x) = bit pattern of x with the sign bit cleared, compared as uint32. For
+//    finite floats this is exactly the order of |x| (+0 and -0 share key 0; denormals order
+//    correctly). NaN POLICY: the compressors reject non-finite input before any primitive runs
+//    (std::invalid_argument naming the worker and the position). A primitive given NaN does not
+//    fail: NaN's key is above +inf's, so a NaN ranks as larger than any number (radix-select
+//    friendly, and the same on the device).
+//  * Selection ties are broken by the lowest index; selected indices are returned sorted
+//    ascending. So the result is a pure function of the input: the same on every worker, backend
+//    and run.
+//  * Empty inputs (n == 0, k == 0) are valid and do nothing.
+#include <cstddef>
+#include <cstdint>
+
+namespace arcsim::kernels {
+
+// Sign-cleared bit pattern of x (see "Magnitude key" above).
+std::uint32_t magnitude_key(float x);
+
+// Exactly k indices (k <= n, else std::invalid_argument) of the k largest magnitude keys of
+// x[0..n), ties broken by the lowest index, written to idx_out[0..k) sorted ascending.
+// Equivalently: the first k positions of a stable sort by descending key. O(n) expected.
+void topk_magnitude(const float* x, std::size_t n, std::size_t k, std::uint32_t* idx_out);
+
+// Same selection rule on row scores (non-negative, e.g. from row_scores): the k largest scores,
+// lowest row index on ties, idx_out sorted ascending. Identical to topk_magnitude(scores, ...).
+void topk_rows(const float* scores, std::size_t n_rows, std::size_t k, std::uint32_t* idx_out);
+
+// The shared Gaussian matrix V (m x r, row-major): V[j*r + c] = rng::sketch_entry(seed, step,
+// tensor, j*r + c). Bit-exact on host and device.
+void sketch_matrix(std::size_t m, int r, std::uint64_t seed, std::uint32_t step, std::uint32_t tensor,
+                   float* V);
+
+// Sketch P = G V of G (n x m) with V = sketch_matrix(m, r, seed, step, tensor): P is n x r,
+// P[i*r + c] = sum_j G[i*m + j] * V[j*r + c], accumulated from acc = +0 in ascending j with
+// acc = fmaf(G[i,j], V[j,c], acc). A device kernel that keeps this order matches bit for bit;
+// any other order agrees to rounding only.
+void sketch(const float* G, std::size_t n, std::size_t m, int r, std::uint64_t seed, std::uint32_t step,
+            std::uint32_t tensor, float* P);
+
+// Squared row norms of P (n x r): scores[i] = acc over ascending c of acc = fmaf(P[i,c], P[i,c], acc)
+// from +0. Bit-exact. With r = m and P = the matrix itself this gives the exact row energies.
+void row_scores(const float* P, std::size_t n, std::size_t r, float* scores);
+
+// dst[i*m + j] = src[rows[i]*m + j] for i < k (rows of an n x m matrix into a k x m block).
+void gather_rows(const float* src, std::size_t m, const std::uint32_t* rows, std::size_t k, float* dst);
+
+// dst[rows[i]*m + j] = src[i*m + j] for i < k (assignment; rows not listed are left untouched).
+void scatter_rows(const float* src, std::size_t m, const std::uint32_t* rows, std::size_t k, float* dst);
+
+// Element versions: dst[i] = src[idx[i]]; dst[idx[i]] = src[i]; dst[idx[i]] += src[i] (in i order).
+void gather(const float* src, const std::uint32_t* idx, std::size_t k, float* dst);
+void scatter(const float* src, const std::uint32_t* idx, std::size_t k, float* dst);
+void scatter_add(const float* src, const std::uint32_t* idx, std::size_t k, float* dst);
+
+// k distinct indices in [0, n) (k <= n, else std::invalid_argument), a pure function of
+// (n, k, seed, step, tensor), generated in O(k) time and memory with no permutation of [0, n):
+// out[i] = pi(i) where pi is a keyed bijection on [0, n), a 4-round balanced Feistel network on
+// 2h bits (h = max(1, ceil(bits(n-1) / 2))) with cycle walking (re-apply until the value is < n).
+// Round keys: Philox4x32-10 of counter (step, tensor, 0, kStreamRandK) under seed; round function
+// F(R, key) = randk_mix(R ^ key) masked to h bits. Output order is pi(0), pi(1), ... (not sorted).
+void randk_indices(std::size_t n, std::size_t k, std::uint64_t seed, std::uint32_t step, std::uint32_t tensor,
+                   std::uint32_t* out);
+// The bijection itself, for device implementations that generate out[i] in parallel.
+std::uint32_t randk_permute(std::uint32_t i, std::uint32_t n, const std::uint32_t keys[4]);
+void randk_keys(std::uint64_t seed, std::uint32_t step, std::uint32_t tensor, std::uint32_t keys[4]);
+// 32-bit integer hash used by the Feistel round: x ^= x >> 16; x *= 0x7feb352d; x ^= x >> 15;
+// x *= 0x846ca68b; x ^= x >> 16.
+std::uint32_t randk_mix(std::uint32_t x);
+
+// ---- Error-feedback helpers (element-wise over n; every output is one rounding of the formula).
+// u = g + e                       (EF14 input)
+void ef_add(const float* g, const float* e, std::size_t n, float* u);
+// d = g - e                       (EF21 / EF21M input)
+void ef_sub(const float* g, const float* e, std::size_t n, float* d);
+// e = u - c                       (EF14 residual; with c = C(u) a sparsification of u this is u with
+//                                  the selected entries set to 0, so c + e == u exactly)
+void ef14_residual(const float* u, const float* c, std::size_t n, float* e);
+// e += c                          (EF21 state update with the local compressed message c)
+void ef_accumulate(float* e, const float* c, std::size_t n);
+// h = fmaf(eta, g, (1 - eta) * h) (EF21M momentum, eta = weight of the new gradient)
+void momentum_update(float* h, const float* g, std::size_t n, float eta);
+
+}  // namespace arcsim::kernels

@@ -1,0 +1,95 @@
+#include "kernels/recording_communicator.hpp"
+
+#include <utility>
+
+namespace arcsim::kernels {
+
+nlohmann::json to_json(const PlanOp& op) {
+  if (op.kind == PlanOp::Kind::kKernel) {
+    return {{"kind", "kernel"},
+            {"name", op.kernel.name},
+            {"elements", op.kernel.elements},
+            {"bytes_moved", op.kernel.bytes_moved},
+            {"duration_s", op.kernel.duration_s},
+            {"duration_source", op.kernel.duration_source}};
+  }
+  nlohmann::json j = {{"kind", "collective"},
+                      {"op", op.op},
+                      {"bytes_per_rank", op.bytes_per_rank},
+                      {"dtype", dtype_name(op.dtype)},
+                      {"blocking", op.blocking}};
+  if (!op.bytes_by_rank.empty()) j["bytes_by_rank"] = op.bytes_by_rank;
+  return j;
+}
+
+nlohmann::json ops_to_json(const std::vector<PlanOp>& ops) {
+  nlohmann::json a = nlohmann::json::array();
+  for (const auto& op : ops) a.push_back(to_json(op));
+  return a;
+}
+
+void RecordingCommunicator::log_collective(const char* op, std::size_t bytes, DType type, bool blocking) {
+  PlanOp p;
+  p.kind = PlanOp::Kind::kCollective;
+  p.op = op;
+  p.bytes_per_rank = bytes;
+  p.dtype = type;
+  p.blocking = blocking;
+  ops_.push_back(std::move(p));
+}
+
+void RecordingCommunicator::allreduce_sum(std::span<const float* const> in, std::size_t count, float* out,
+                                          bool blocking) {
+  inner_.allreduce_sum(in, count, out, blocking);
+  log_collective("allreduce", count * sizeof(float), DType::kFloat32, blocking);
+}
+
+void RecordingCommunicator::allgather(std::span<const void* const> in, std::size_t count, DType type, void* out,
+                                      bool blocking) {
+  inner_.allgather(in, count, type, out, blocking);
+  log_collective("allgather", count * dtype_size(type), type, blocking);
+}
+
+void RecordingCommunicator::allgatherv(std::span<const void* const> in, std::span<const std::size_t> counts,
+                                       DType type, void* out, bool blocking) {
+  inner_.allgatherv(in, counts, type, out, blocking);
+  log_collective("allgatherv", counts.empty() ? 0 : counts[0] * dtype_size(type), type, blocking);
+  for (std::size_t c : counts) ops_.back().bytes_by_rank.push_back(c * dtype_size(type));
+}
+
+void RecordingCommunicator::broadcast(std::span<const void* const> in, std::size_t count, DType type, int root,
+                                      void* out, bool blocking) {
+  inner_.broadcast(in, count, type, root, out, blocking);
+  log_collective("broadcast", count * dtype_size(type), type, blocking);
+}
+
+void RecordingCommunicator::record_kernel(const KernelRecord& k) {
+  inner_.record_kernel(k);
+  PlanOp p;
+  p.kind = PlanOp::Kind::kKernel;
+  p.kernel = k;
+  ops_.push_back(std::move(p));
+}
+
+std::vector<PlanOp> RecordingCommunicator::take_ops() {
+  std::vector<PlanOp> out;
+  out.swap(ops_);
+  return out;
+}
+
+KernelTimer::KernelTimer(Communicator& comm, std::string name, std::size_t elements, std::size_t bytes_moved,
+                         std::size_t repeats)
+    : comm_(comm), repeats_(repeats == 0 ? 1 : repeats), start_(std::chrono::steady_clock::now()) {
+  record_.name = std::move(name);
+  record_.elements = elements;
+  record_.bytes_moved = bytes_moved;
+}
+
+KernelTimer::~KernelTimer() {
+  const auto end = std::chrono::steady_clock::now();
+  record_.duration_s = std::chrono::duration<double>(end - start_).count() / static_cast<double>(repeats_);
+  record_.duration_source = "measured-cpu";
+  comm_.record_kernel(record_);
+}
+
+}  // namespace arcsim::kernels

@@ -1,0 +1,74 @@
+#pragma once
+// RecordingCommunicator: forwards every call to another Communicator and logs it, in program
+// order, as the ops of an `arcsim-plan/1` bucket (docs/contracts.md section 1): collectives with
+// op, bytes_per_rank (one rank's own contribution), dtype, blocking; kernels with name, elements,
+// bytes_moved, duration_s and duration_source. take_ops() hands the log over and clears it, so a
+// compressor step can be cut into one bucket's plan.
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "kernels/communicator.hpp"
+
+namespace arcsim::kernels {
+
+struct PlanOp {
+  enum class Kind { kKernel, kCollective } kind = Kind::kCollective;
+  // collective
+  std::string op;                    // allreduce | allgather | allgatherv | broadcast
+  std::size_t bytes_per_rank = 0;    // rank 0's contribution (allgatherv: see bytes_by_rank)
+  std::vector<std::size_t> bytes_by_rank;  // allgatherv only, one entry per worker
+  DType dtype = DType::kFloat32;
+  bool blocking = true;
+  // kernel
+  KernelRecord kernel;
+};
+
+nlohmann::json to_json(const PlanOp& op);
+nlohmann::json ops_to_json(const std::vector<PlanOp>& ops);
+
+class RecordingCommunicator final : public Communicator {
+ public:
+  explicit RecordingCommunicator(Communicator& inner) : inner_(inner) {}
+  int world_size() const override { return inner_.world_size(); }
+  int local_workers() const override { return inner_.local_workers(); }
+  void allreduce_sum(std::span<const float* const> in, std::size_t count, float* out, bool blocking) override;
+  void allgather(std::span<const void* const> in, std::size_t count, DType type, void* out,
+                 bool blocking) override;
+  void allgatherv(std::span<const void* const> in, std::span<const std::size_t> counts, DType type, void* out,
+                  bool blocking) override;
+  void broadcast(std::span<const void* const> in, std::size_t count, DType type, int root, void* out,
+                 bool blocking) override;
+  void record_kernel(const KernelRecord& k) override;
+
+  const std::vector<PlanOp>& ops() const { return ops_; }
+  std::vector<PlanOp> take_ops();
+
+ private:
+  void log_collective(const char* op, std::size_t bytes, DType type, bool blocking);
+  Communicator& inner_;
+  std::vector<PlanOp> ops_;
+};
+
+// Times a kernel on the CPU with a steady clock and reports it to comm.record_kernel on
+// destruction. `repeats` = how many times the timed region runs the kernel (once per emulated
+// worker, typically): the reported duration is one worker's share.
+class KernelTimer {
+ public:
+  KernelTimer(Communicator& comm, std::string name, std::size_t elements, std::size_t bytes_moved,
+              std::size_t repeats = 1);
+  ~KernelTimer();
+  KernelTimer(const KernelTimer&) = delete;
+  KernelTimer& operator=(const KernelTimer&) = delete;
+
+ private:
+  Communicator& comm_;
+  KernelRecord record_;
+  std::size_t repeats_;
+  std::chrono::steady_clock::time_point start_;
+};
+
+}  // namespace arcsim::kernels

@@ -1,0 +1,64 @@
+#pragma once
+// The compressors proper (dense, Top-K, Rand-K, ARC-Top-K), each written once against the
+// Communicator. A sparsifier maps the per-worker inputs x_i of one bucket (after error feedback)
+// to the aggregate every worker applies, agg = (1/N) sum_i C_i(x_i), and optionally to each
+// worker's own message C_i(x_i) (what error feedback needs). Error feedback, warm-up and the ratio
+// ramp live in Compressor (compressor.hpp); the sparsifiers know nothing of them.
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "kernels/communicator.hpp"
+#include "kernels/layout.hpp"
+
+namespace arcsim::kernels {
+
+struct SparsifyArgs {
+  std::uint32_t bucket = 0;
+  std::uint32_t step = 0;              // this bucket's compression call (keys V and Rand-K indices)
+  double ratio = 1.0;                  // in (0, 1]
+  std::span<const float* const> in;    // one per worker, layout.numel() floats
+  std::span<float* const> local_out;   // empty, or one per worker: C_i(x_i) (numel floats)
+  float* agg = nullptr;                // numel floats: (1/N) sum_i C_i(x_i)
+  std::vector<std::uint8_t>* selected = nullptr;  // optional: union of the positions sent (numel)
+};
+
+struct SparsifyResult {
+  std::size_t k = 0;                   // selected units (elements, or rows for ARC), bucket total
+  std::string k_unit = "elements";     // "elements" | "rows"
+  std::size_t values_per_rank = 0;     // values one rank sends in the value collective
+  // ARC only: recall of the selected rows against the exact top rows of mean_i x_i.
+  std::size_t rows_exact = 0, rows_recalled = 0;
+};
+
+class Sparsifier {
+ public:
+  virtual ~Sparsifier() = default;
+  virtual const char* name() const = 0;
+  virtual SparsifyResult run(Communicator& comm, const BucketLayout& layout, const SparsifyArgs& a) = 0;
+};
+
+struct ArcOptions {
+  int rank = 4;
+  bool exact_scores = false;           // row_scores=exact ablation: the sketch is the matrix itself
+  ShapeRule shape_rule = ShapeRule::kRows;
+  bool sketch_per_bucket = false;      // one sketch all-reduce per bucket (else one per tensor)
+  std::uint64_t seed = 1;
+};
+
+std::unique_ptr<Sparsifier> make_dense();
+std::unique_ptr<Sparsifier> make_topk();
+std::unique_ptr<Sparsifier> make_randk(std::uint64_t seed, bool unbiased);
+std::unique_ptr<Sparsifier> make_arctopk(const ArcOptions& options);
+
+// RNG "tensor" id of tensor t of a bucket: (bucket << 16) | t (t < 65536, else invalid_argument).
+std::uint32_t tensor_id(std::uint32_t bucket, std::size_t t);
+
+// Helpers shared by the sparsifiers.
+// agg[i] /= N for i < n (division, as the reference's tensor.div_(world_size)).
+void divide_by(float* x, std::size_t n, int workers);
+
+}  // namespace arcsim::kernels

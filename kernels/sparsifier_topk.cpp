@@ -1,0 +1,74 @@
+// Top-K as the reference hook (sparse_hook_c4, per tensor): every worker selects its own exact
+// magnitude top-k of each tensor; values (fp32) and bucket-flat indices (int32) of the whole bucket
+// are all-gathered in two blocking all-gathers; each worker scatter-adds all N contributions in
+// worker order and divides by N.
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "kernels/primitives.hpp"
+#include "kernels/recording_communicator.hpp"
+#include "kernels/sparsifier.hpp"
+
+namespace arcsim::kernels {
+
+namespace {
+class TopK final : public Sparsifier {
+ public:
+  const char* name() const override { return "topk"; }
+  SparsifyResult run(Communicator& comm, const BucketLayout& layout, const SparsifyArgs& a) override {
+    const std::size_t n = layout.numel(), workers = a.in.size(), tensors = layout.shapes.size();
+    std::size_t total_k = 0;
+    for (std::size_t t = 0; t < tensors; ++t) total_k += k_of(a.ratio, layout.numel(t));
+
+    std::vector<std::vector<std::uint32_t>> idx(workers, std::vector<std::uint32_t>(total_k));
+    std::vector<std::vector<float>> vals(workers, std::vector<float>(total_k));
+    {
+      KernelTimer timer(comm, "topk_select", n, n * sizeof(float) + total_k * 8, workers);
+      for (std::size_t w = 0; w < workers; ++w) {
+        std::size_t pos = 0;
+        for (std::size_t t = 0; t < tensors; ++t) {
+          const std::size_t off = layout.offset(t), numel = layout.numel(t), k = k_of(a.ratio, numel);
+          topk_magnitude(a.in[w] + off, numel, k, idx[w].data() + pos);
+          for (std::size_t i = 0; i < k; ++i) idx[w][pos + i] += static_cast<std::uint32_t>(off);
+          pos += k;
+        }
+        gather(a.in[w], idx[w].data(), total_k, vals[w].data());
+      }
+    }
+    std::vector<const void*> vin(workers), iin(workers);
+    for (std::size_t w = 0; w < workers; ++w) {
+      vin[w] = vals[w].data();
+      iin[w] = idx[w].data();
+    }
+    std::vector<float> all_vals(workers * total_k);
+    std::vector<std::uint32_t> all_idx(workers * total_k);
+    comm.allgather(vin, total_k, DType::kFloat32, all_vals.data(), true);
+    comm.allgather(iin, total_k, DType::kInt32, all_idx.data(), true);
+    {
+      KernelTimer timer(comm, "topk_scatter_add", workers * total_k,
+                        workers * total_k * 12 + n * sizeof(float) * 2);
+      std::fill(a.agg, a.agg + n, 0.0f);
+      for (std::size_t w = 0; w < workers; ++w)
+        scatter_add(all_vals.data() + w * total_k, all_idx.data() + w * total_k, total_k, a.agg);
+      divide_by(a.agg, n, comm.world_size());
+    }
+    for (std::size_t w = 0; w < a.local_out.size(); ++w) {
+      std::fill(a.local_out[w], a.local_out[w] + n, 0.0f);
+      scatter(vals[w].data(), idx[w].data(), total_k, a.local_out[w]);
+    }
+    if (a.selected) {
+      a.selected->assign(n, 0);
+      for (auto i : all_idx) (*a.selected)[i] = 1;
+    }
+    SparsifyResult r;
+    r.k = total_k;
+    r.values_per_rank = total_k;
+    return r;
+  }
+};
+}  // namespace
+
+std::unique_ptr<Sparsifier> make_topk() { return std::make_unique<TopK>(); }
+
+}  // namespace arcsim::kernels

@@ -1,0 +1,42 @@
+#pragma once
+// Collective algorithms as SPMD functions on S4U: every member of `g` calls the same function with
+// its local rank `me` from its own actor; the call returns when this rank's part is done.
+// Sizes are payload bytes. Each algorithm lives in its own .cpp file.
+#include <functional>
+#include <vector>
+
+#include "sim/context.hpp"
+#include "sim/profile.hpp"
+
+namespace arcsim::sim {
+
+// The chunk-pipelined ring engine shared by the ring algorithms: `steps` steps; at step s local rank
+// r sends step_bytes(r, s) to its right neighbour (and receives its left neighbour's). Piece c of step s may
+// only leave once piece c of step s-1 has arrived (it is the data just received, reduced or not).
+// With Pipeline{} (no chunking, window 1) a step costs exactly alpha + bytes/B.
+void ring_pipeline(Group& g, int me, int steps, const std::function<double(int rank, int step)>& step_bytes,
+                   const Pipeline& pipe);
+
+// Ring all-reduce = ring reduce-scatter + ring all-gather, 2(p-1) steps of bytes/p.
+void ring_allreduce(Group& g, int me, double bytes, const Pipeline& pipe);
+// Ring reduce-scatter of a `bytes` vector: p-1 steps of bytes/p.
+void ring_reduce_scatter(Group& g, int me, double bytes, const Pipeline& pipe);
+// Ring all-gather(v): member i contributes block_bytes[i] (for a plain all-gather all equal).
+void ring_allgather(Group& g, int me, const std::vector<double>& block_bytes, const Pipeline& pipe);
+// Bruck all-gather of equal blocks: ceil(lg p) steps, step k moves min(2^k, p-2^k) blocks.
+void bruck_allgather(Group& g, int me, double block_bytes, const Pipeline& pipe);
+// Rabenseifner all-reduce: recursive-halving reduce-scatter + recursive-doubling all-gather; for p
+// not a power of two, MPICH's fold: the first 2r ranks pair up before and after (r = p - 2^floor(lg p)).
+void rabenseifner_allreduce(Group& g, int me, double bytes, const Pipeline& pipe);
+// Double binary tree all-reduce (NCCL's tree): two heap-ordered binary trees, the second on mirrored
+// ranks, each reducing and broadcasting half of the data in pipelined chunks.
+void tree_allreduce(Group& g, int me, double bytes, const Pipeline& pipe);
+// Broadcast from local rank 0: binomial tree (whole message per hop).
+void binomial_broadcast(Group& g, int me, double bytes, const Pipeline& pipe);
+// Broadcast from local rank 0: chain through the ranks in `chunks` pipelined pieces.
+void chain_broadcast(Group& g, int me, double bytes, int chunks, const Pipeline& pipe);
+
+// Number of pieces a step of `bytes` is cut into under `pipe`.
+int chunks_of(double bytes, const Pipeline& pipe);
+
+}  // namespace arcsim::sim

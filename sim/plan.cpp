@@ -1,0 +1,110 @@
+#include "sim/plan.hpp"
+
+#include "topologies/json_fields.hpp"
+
+namespace arcsim::sim {
+
+using arcsim::json::ConfigError;
+using arcsim::json::Fields;
+
+const char* to_string(CollectiveOp op) {
+  switch (op) {
+    case CollectiveOp::allreduce: return "allreduce";
+    case CollectiveOp::allgather: return "allgather";
+    case CollectiveOp::allgatherv: return "allgatherv";
+    case CollectiveOp::broadcast: return "broadcast";
+    case CollectiveOp::reduce_scatter: return "reduce_scatter";
+  }
+  return "?";
+}
+
+namespace {
+
+PlanOp parse_op(const nlohmann::json& j, const std::string& file, const std::string& path) {
+  Fields f(j, file, path);
+  PlanOp op;
+  const std::string kind = f.choice("kind", {"kernel", "collective"}, "");
+  if (kind == "kernel") {
+    op.kind = OpKind::kernel;
+    op.name = f.string("name");
+    op.elements = f.number_or("elements", 0);
+    op.bytes_moved = f.number_or("bytes_moved", 0);
+    op.duration_s = f.number("duration_s");
+    if (op.duration_s < 0) f.fail("duration_s", "a non-negative duration in seconds");
+    op.duration_source = f.string_or("duration_source", "unknown");
+  } else {
+    op.kind = OpKind::collective;
+    const std::string name =
+        f.choice("op", {"allreduce", "allgather", "allgatherv", "broadcast", "reduce_scatter"}, "");
+    if (name == "allreduce") op.op = CollectiveOp::allreduce;
+    else if (name == "allgather") op.op = CollectiveOp::allgather;
+    else if (name == "allgatherv") op.op = CollectiveOp::allgatherv;
+    else if (name == "broadcast") op.op = CollectiveOp::broadcast;
+    else op.op = CollectiveOp::reduce_scatter;
+    op.bytes_per_rank = f.number("bytes_per_rank");
+    if (op.bytes_per_rank < 0) f.fail("bytes_per_rank", "a non-negative number of bytes");
+    if (const auto* v = f.optional("bytes_by_rank")) {
+      if (!v->is_array() || v->empty()) f.fail("bytes_by_rank", "a non-empty array of byte counts");
+      for (const auto& x : *v) {
+        if (!x.is_number() || x.get<double>() < 0)
+          f.fail("bytes_by_rank", "non-negative byte counts");
+        op.bytes_by_rank.push_back(x.get<double>());
+      }
+    }
+    if (op.op == CollectiveOp::allgatherv && op.bytes_by_rank.empty())
+      f.fail("bytes_by_rank", "per-rank sizes for an allgatherv");
+    op.dtype = f.string_or("dtype", "float32");
+    if (const auto* b = f.optional("blocking")) {
+      if (!b->is_boolean()) f.fail("blocking", "true or false");
+      op.blocking = b->get<bool>();
+    }
+  }
+  f.finish();
+  return op;
+}
+
+}  // namespace
+
+Plan parse_plan(const nlohmann::json& j, const std::string& file) {
+  Fields f(j, file, "");
+  const std::string format = f.string("format");
+  if (format != "arcsim-plan/1") f.fail("format", "\"arcsim-plan/1\"");
+  Plan plan;
+  if (const auto* c = f.optional("compressor")) {
+    if (!c->is_object()) f.fail("compressor", "an object");
+    plan.compressor_config = *c;
+    if (c->contains("name") && (*c)["name"].is_string()) plan.compressor = (*c)["name"];
+  }
+  plan.world_size = static_cast<int>(f.integer("world_size"));
+  if (plan.world_size < 1) f.fail("world_size", "a positive number of workers");
+  const auto& buckets = f.required("buckets");
+  if (!buckets.is_array() || buckets.empty()) f.fail("buckets", "a non-empty array of buckets");
+  for (std::size_t i = 0; i < buckets.size(); ++i) {
+    const std::string path = "buckets[" + std::to_string(i) + "]";
+    Fields b(buckets[i], file, path);
+    PlanBucket bucket;
+    bucket.bucket = static_cast<int>(b.integer("bucket"));
+    if (bucket.bucket != static_cast<int>(i))
+      b.fail("bucket", "bucket id " + std::to_string(i) + " (ids are 0..n-1 in order)");
+    bucket.elements = b.number_or("elements", 0);
+    if (const auto* t = b.optional("tensors")) {
+      if (!t->is_array()) b.fail("tensors", "an array of parameter names");
+      for (const auto& name : *t) {
+        if (!name.is_string()) b.fail("tensors", "an array of parameter names");
+        bucket.tensors.push_back(name.get<std::string>());
+      }
+    }
+    const auto& ops = b.required("ops");
+    if (!ops.is_array()) b.fail("ops", "an array of kernel and collective ops");
+    for (std::size_t k = 0; k < ops.size(); ++k)
+      bucket.ops.push_back(parse_op(ops[k], file, path + ".ops[" + std::to_string(k) + "]"));
+    b.finish();
+    plan.buckets.push_back(std::move(bucket));
+  }
+  f.finish();
+  return plan;
+}
+
+Plan load_plan(const std::string& path) { return parse_plan(arcsim::json::load_file(path), path); }
+
+}  // namespace arcsim::sim

@@ -1,0 +1,36 @@
+#pragma once
+// Network-model profiles. Every output names the profile it used.
+//   ideal : SimGrid CM02 with cross-traffic off and TCP-gamma 0 -> a transfer of m bytes on a route
+//           of latency a and bottleneck bandwidth B takes exactly a + m/B (closed forms to rounding).
+//   nccl  : the ideal fluid network, driven the way NCCL drives it: a protocol (LL, LL128, Simple)
+//           chosen per collective by NCCL's tuning model, its wire efficiency, per-step software
+//           latency, and chunk pipelining with NCCL_STEPS slots in flight (constants: nccl_model.hpp).
+//   tcp   : SimGrid's default LV08 model (latency x13.01, bandwidth x0.97, 5 % reverse cross-traffic,
+//           TCP window gamma 4 MiB): what an untuned SimGrid user gets.
+#include <string>
+
+namespace arcsim::sim {
+
+enum class ProfileKind { ideal, nccl, tcp };
+
+ProfileKind parse_profile(const std::string& name);  // throws std::invalid_argument, one line
+const char* to_string(ProfileKind p);
+
+// How a chunked algorithm moves one step's data: split into chunks of at most chunk_bytes, at most
+// `window` chunks in flight per peer, `step_overhead_s` of software latency before each step, and
+// `wire_factor` wire bytes per payload byte (protocol flags, headers).
+struct Pipeline {
+  double chunk_bytes = 0;      // 0: one message per step (no chunking)
+  int window = 1;
+  double step_overhead_s = 0;
+  double wire_factor = 1.0;
+  double start_latency_s = 0;  // once per collective (kernel launch / setup)
+  std::string protocol = "none";
+};
+
+// Creates the one SimGrid Engine of this process and configures its network model for the
+// profile (must happen before any platform is built). Silences SimGrid's INFO logging.
+// Throws std::logic_error if called twice in one process.
+void create_engine(ProfileKind profile);
+
+}  // namespace arcsim::sim

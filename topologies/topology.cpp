@@ -1,0 +1,253 @@
+#include "topologies/topology.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <stdexcept>
+
+#include "topologies/json_fields.hpp"
+#include "topologies/units.hpp"
+
+#ifndef ARCSIM_PRESET_DIR
+#define ARCSIM_PRESET_DIR "topologies/presets"
+#endif
+
+namespace arcsim::topo {
+
+using arcsim::json::ConfigError;
+using arcsim::json::Fields;
+
+namespace {
+
+const std::vector<std::string> kTypes = {"star", "fattree", "torus", "dragonfly"};
+
+int positive_int(Fields& f, const std::string& key, int fallback) {
+  if (!f.has(key)) {
+    f.optional(key);
+    return fallback;
+  }
+  const auto v = f.integer(key);
+  if (v < 1 || v > 1'000'000) f.fail(key, "a positive integer");
+  return static_cast<int>(v);
+}
+
+// [count, links] pair of a dragonfly level.
+void df_pair(Fields& f, const std::string& key, int& count, int& links, bool required) {
+  const auto* v = f.optional(key);
+  if (!v) {
+    if (required) f.fail(key, "[count, links] (required)");
+    return;
+  }
+  if (!v->is_array() || v->size() != 2 || !(*v)[0].is_number_integer() ||
+      !(*v)[1].is_number_integer() || (*v)[0].get<int>() < 1 || (*v)[1].get<int>() < 1)
+    f.fail(key, "[count, links] with two positive integers");
+  count = (*v)[0].get<int>();
+  links = (*v)[1].get<int>();
+}
+
+std::string fmt_dims(const std::vector<int>& d) {
+  std::string s;
+  for (int x : d) s += (s.empty() ? "" : "x") + std::to_string(x);
+  return s;
+}
+
+}  // namespace
+
+std::string preset_dir() {
+  if (const char* env = std::getenv("ARCSIM_PRESET_DIR")) return env;
+  return ARCSIM_PRESET_DIR;
+}
+
+std::vector<std::string> preset_names() {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(preset_dir(), ec))
+    if (e.path().extension() == ".json") names.push_back(e.path().stem().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+TopologySpec parse_topology(const nlohmann::json& j, const std::string& file) {
+  Fields f(j, file, "");
+  if (f.has("format") && f.string("format") != "arcsim-topology/1")
+    f.fail("format", "\"arcsim-topology/1\"");
+  f.optional("format");
+  TopologySpec s;
+  s.name = f.string_or("name", std::filesystem::path(file).stem().string());
+  s.description = f.string_or("description", "");
+  s.type = f.choice("type", kTypes, "");
+  if (f.has("nodes")) s.fixed_nodes = positive_int(f, "nodes", 0);
+  s.bandwidth_Bps = f.bandwidth("bandwidth");
+  s.latency_s = f.time("latency");
+
+  if (const auto* ft = f.optional("fattree")) {
+    if (s.type != "fattree") f.fail("fattree", "no fattree section for type " + s.type);
+    Fields g(*ft, file, "fattree");
+    s.hosts_per_leaf = positive_int(g, "hosts_per_leaf", 0);
+    s.oversubscription = positive_int(g, "oversubscription", 1);
+    g.finish();
+  }
+  if (const auto* t = f.optional("torus")) {
+    if (s.type != "torus") f.fail("torus", "no torus section for type " + s.type);
+    Fields g(*t, file, "torus");
+    const auto& d = g.required("dims");
+    if (!d.is_array() || d.empty()) g.fail("dims", "an array of positive integers");
+    for (const auto& x : d) {
+      if (!x.is_number_integer() || x.get<int>() < 1) g.fail("dims", "an array of positive integers");
+      s.dims.push_back(x.get<int>());
+    }
+    g.finish();
+  }
+  if (const auto* df = f.optional("dragonfly")) {
+    if (s.type != "dragonfly") f.fail("dragonfly", "no dragonfly section for type " + s.type);
+    Fields g(*df, file, "dragonfly");
+    df_pair(g, "groups", s.df_groups, s.df_group_links, true);
+    df_pair(g, "chassis", s.df_chassis, s.df_chassis_links, false);
+    df_pair(g, "routers", s.df_routers, s.df_router_links, true);
+    s.df_nodes_per_router = positive_int(g, "nodes_per_router", 1);
+    g.finish();
+  }
+  if (const auto* n = f.optional("node")) {
+    Fields g(*n, file, "node");
+    s.gpus_per_node = positive_int(g, "gpus", 1);
+    s.nics_per_node = positive_int(g, "nics", 1);
+    if (s.nics_per_node > s.gpus_per_node) g.fail("nics", "1.." + std::to_string(s.gpus_per_node) + " NICs");
+    if (g.has("intra_bandwidth")) s.intra_bandwidth_Bps = g.bandwidth("intra_bandwidth");
+    g.optional("intra_bandwidth");
+    s.intra_latency_s = g.time_or("intra_latency", s.intra_latency_s);
+    g.finish();
+  }
+  f.finish();
+  return s;
+}
+
+TopologySpec load_topology(const std::string& name) {
+  for (const auto& t : kTypes)
+    if (name == t) {
+      TopologySpec s;
+      s.name = s.type = name;
+      return s;
+    }
+  const std::string preset = preset_dir() + "/" + name + ".json";
+  if (std::filesystem::exists(preset)) return parse_topology(arcsim::json::load_file(preset), preset);
+  if (std::filesystem::exists(name)) return parse_topology(arcsim::json::load_file(name), name);
+  std::string list;
+  for (const auto& t : kTypes) list += t + "|";
+  for (const auto& p : preset_names()) list += p + "|";
+  if (!list.empty()) list.pop_back();
+  throw ConfigError("topology: expected a type, a preset (" + list +
+                    ") or a topology JSON file, got \"" + name + "\"");
+}
+
+Resolved resolve(const TopologySpec& spec_in, int nodes, double bandwidth_Bps, double latency_s) {
+  Resolved r;
+  r.spec = spec_in;
+  TopologySpec& s = r.spec;
+  auto bad = [&](const std::string& what) {
+    throw std::invalid_argument("topology " + s.name + ": " + what);
+  };
+  if (nodes < 1) bad("expected a positive node count, got " + std::to_string(nodes));
+  if (s.fixed_nodes > 0 && nodes != s.fixed_nodes)
+    bad("exists only with " + std::to_string(s.fixed_nodes) + " nodes, got --nodes " +
+        std::to_string(nodes));
+  if (bandwidth_Bps > 0) s.bandwidth_Bps = bandwidth_Bps;
+  if (latency_s >= 0) s.latency_s = latency_s;
+  if (!(s.bandwidth_Bps > 0) || !std::isfinite(s.bandwidth_Bps)) bad("expected a positive bandwidth");
+  r.nodes = nodes;
+  r.ranks = nodes * s.gpus_per_node;
+
+  if (s.type == "star") {
+    r.link_latency_s = s.latency_s / 2;  // host link up + host link down
+    r.shape = "star of " + std::to_string(nodes) + " nodes (non-blocking switch)";
+  } else if (s.type == "fattree") {
+    int k = s.hosts_per_leaf;
+    if (k == 0) {
+      k = 1;
+      for (int d = 1; d * d <= nodes; ++d)
+        if (nodes % d == 0) k = d;
+      if (nodes <= 4) k = nodes;
+    }
+    if (nodes % k != 0)
+      bad("fat-tree with " + std::to_string(k) + " hosts per leaf needs a multiple of " +
+          std::to_string(k) + " nodes, got " + std::to_string(nodes));
+    if (k % s.oversubscription != 0)
+      bad("oversubscription " + std::to_string(s.oversubscription) + " must divide hosts_per_leaf " +
+          std::to_string(k));
+    const int leaves = nodes / k, cores = k / s.oversubscription;
+    if (leaves == 1) {
+      r.fattree_down = {k};
+      r.fattree_up = {1};
+    } else {
+      r.fattree_down = {k, leaves};
+      r.fattree_up = {1, cores};
+    }
+    r.link_latency_s = s.latency_s / 2;  // host -> leaf switch -> host
+    r.shape = "fat-tree: " + std::to_string(leaves) + " leaf switches x " + std::to_string(k) +
+              " nodes, " + (leaves == 1 ? std::string("no core") : std::to_string(cores) + " core switches") +
+              " (oversubscription " + std::to_string(s.oversubscription) + ":1)";
+  } else if (s.type == "torus") {
+    std::vector<int> d = s.dims;
+    if (d.empty()) {
+      // Near-cubic a <= b <= c with a*b*c = nodes: the smallest largest side.
+      int best_c = nodes;
+      d = {1, 1, nodes};
+      for (int a = 1; a * a * a <= nodes; ++a)
+        for (int b = a; a * b * b <= nodes; ++b)
+          if (nodes % (a * b) == 0 && nodes / (a * b) >= b && nodes / (a * b) < best_c) {
+            best_c = nodes / (a * b);
+            d = {a, b, best_c};
+          }
+    }
+    long prod = 1;
+    for (int x : d) prod *= x;
+    if (prod != nodes)
+      bad("torus " + fmt_dims(d) + " has " + std::to_string(prod) + " nodes, got --nodes " +
+          std::to_string(nodes));
+    r.torus_dims = d;
+    r.link_latency_s = s.latency_s;  // neighbours are one link apart
+    r.shape = "torus " + fmt_dims(d);
+  } else if (s.type == "dragonfly") {
+    if (s.df_groups == 0) {
+      // Defaults for a bare "dragonfly": 1 chassis, routers >= groups, g * r * n = nodes.
+      int g = 1;
+      for (int c = 1; c * c * c <= nodes; ++c)
+        if (nodes % c == 0) g = c;
+      int rest = nodes / g, rt = rest;
+      for (int x = g; x <= rest; ++x)
+        if (rest % x == 0) {
+          rt = x;
+          break;
+        }
+      s.df_groups = g;
+      s.df_group_links = 1;
+      s.df_routers = rt;
+      s.df_nodes_per_router = rest / rt;
+    }
+    const long total = 1L * s.df_groups * s.df_chassis * s.df_routers * s.df_nodes_per_router;
+    if (total != nodes)
+      bad("dragonfly " + std::to_string(s.df_groups) + " groups x " + std::to_string(s.df_chassis) +
+          " chassis x " + std::to_string(s.df_routers) + " routers x " +
+          std::to_string(s.df_nodes_per_router) + " nodes = " + std::to_string(total) +
+          " nodes, got --nodes " + std::to_string(nodes));
+    // SimGrid 3.32 DragonflyZone indexes its green (intra-chassis) links by the target group and
+    // segfaults when there are fewer routers per chassis than groups: refuse it here.
+    if (s.df_routers < s.df_groups)
+      bad("dragonfly needs routers per chassis (" + std::to_string(s.df_routers) +
+          ") >= groups (" + std::to_string(s.df_groups) +
+          "): SimGrid 3.32 crashes in route computation otherwise");
+    r.link_latency_s = s.latency_s / 2;  // node -> router -> node
+    r.shape = "dragonfly " + std::to_string(s.df_groups) + " groups x " + std::to_string(s.df_chassis) +
+              " chassis x " + std::to_string(s.df_routers) + " routers x " +
+              std::to_string(s.df_nodes_per_router) + " nodes";
+  } else {
+    bad("unknown type \"" + s.type + "\"");
+  }
+  if (s.gpus_per_node > 1)
+    r.shape += ", " + std::to_string(s.gpus_per_node) + " GPUs/node on " +
+               arcsim::units::format_bandwidth(s.intra_bandwidth_Bps) + " intra links, " +
+               std::to_string(s.nics_per_node) + " NIC(s)/node";
+  return r;
+}
+
+}  // namespace arcsim::topo

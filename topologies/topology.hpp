@@ -1,0 +1,73 @@
+#pragma once
+// Topology specs: what a user writes in a topology JSON file (or picks by preset name), validated
+// before anything reaches SimGrid.
+//
+// A spec describes the network between *nodes* (machines). Each node may hold several GPUs
+// (ranks) on an intra-node link such as NVLink, with 1..G NICs into the network.
+//
+//   {"format": "arcsim-topology/1", "name": "ib-fattree", "type": "fattree",
+//    "bandwidth": "200Gbps", "latency": "2us",
+//    "fattree": {"hosts_per_leaf": 8, "oversubscription": 1},
+//    "node": {"gpus": 8, "nics": 8, "intra_bandwidth": "2400Gbps", "intra_latency": "1us"}}
+//
+// `latency` is the end-to-end latency of one message between the two nearest nodes; the builder
+// splits it over the links of that route (star and fat-tree: 2 links, torus: 1), so routes with
+// more hops pay proportionally more.
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace arcsim::topo {
+
+struct TopologySpec {
+  std::string name = "star";
+  std::string description;
+  std::string type = "star";      // star | fattree | torus | dragonfly
+  int fixed_nodes = 0;            // > 0: the topology only exists at this node count
+  double bandwidth_Bps = 12.5e9;  // per NIC (inter-node) link
+  double latency_s = 5e-6;        // nearest-pair end-to-end
+
+  // fattree (two levels: leaf switches with `hosts_per_leaf` nodes, core switches above)
+  int hosts_per_leaf = 0;         // 0: chosen from the node count (largest divisor <= sqrt(N))
+  int oversubscription = 1;       // core switches = hosts_per_leaf / oversubscription
+  // torus
+  std::vector<int> dims;          // empty: a near-cubic 3-D factorisation of the node count
+  // dragonfly: groups, chassis per group, routers per chassis, nodes per router (+ link counts)
+  int df_groups = 0, df_group_links = 1, df_chassis = 1, df_chassis_links = 1, df_routers = 0,
+      df_router_links = 1, df_nodes_per_router = 0;
+
+  // the inside of one node
+  int gpus_per_node = 1;
+  int nics_per_node = 1;
+  double intra_bandwidth_Bps = 300e9;  // NVLink-class default, only used when gpus_per_node > 1
+  double intra_latency_s = 1e-6;
+};
+
+// The shape a topology takes at a given node count, after defaults are filled in.
+struct Resolved {
+  TopologySpec spec;
+  int nodes = 0;
+  int ranks = 0;                  // nodes * gpus_per_node
+  double link_latency_s = 0;      // per-link latency of the inter-node network
+  std::vector<int> fattree_down, fattree_up;  // SimGrid FatTreeParams
+  std::vector<int> torus_dims;
+  std::string shape;              // human-readable, e.g. "fat-tree 8 leaves x 8 hosts, 8 cores"
+};
+
+// Names of the shipped presets (topologies/presets/*.json) and of the bare types.
+std::vector<std::string> preset_names();
+std::string preset_dir();
+
+// A preset name, a bare type ("star", "fattree", "torus", "dragonfly") or a JSON file path.
+// Throws json::ConfigError (one line) for an unknown name, a bad file or bad fields.
+TopologySpec load_topology(const std::string& name_or_path);
+TopologySpec parse_topology(const nlohmann::json& j, const std::string& file_for_errors);
+
+// Fills defaults for `nodes`, applies overrides (bandwidth_Bps > 0, latency_s >= 0) and checks
+// that the topology exists at that node count (throws std::invalid_argument, one line, if not:
+// e.g. dragonfly routers per chassis < groups, which crashes SimGrid 3.32).
+Resolved resolve(const TopologySpec& spec, int nodes, double bandwidth_Bps = 0,
+                 double latency_s = -1);
+
+}  // namespace arcsim::topo

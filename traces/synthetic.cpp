@@ -1,0 +1,104 @@
+#include "synthetic.hpp"
+
+#include <cmath>
+
+#include "topologies/json_fields.hpp"
+
+namespace arcsim::traces {
+namespace {
+
+// SplitMix64 finaliser: a strong 64-bit mix; hashing a tuple of counters with it gives
+// independent, order-free streams (a counter-based generator, like Philox, but self-contained).
+std::uint64_t mix(std::uint64_t x) {
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+std::uint64_t key(std::uint64_t a, std::uint64_t b, std::uint64_t c, std::uint64_t d) {
+  return mix(mix(mix(mix(a) ^ b) ^ c) ^ d);
+}
+
+// Standard normal from a 64-bit key (Box-Muller on two 26-bit uniforms in (0, 1]).
+double normal(std::uint64_t k) {
+  const std::uint64_t r = mix(k);
+  const double u1 = (double((r >> 38) & 0x3ffffff) + 1.0) / 67108864.0;
+  const double u2 = (double((r >> 12) & 0x3ffffff) + 0.5) / 67108864.0;
+  return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
+}
+
+// FNV-1a of the tensor name: streams depend on the name, not on its position in a list.
+std::uint64_t name_hash(const std::string& s) {
+  std::uint64_t h = 0xcbf29ce484222325ull;
+  for (unsigned char c : s) h = (h ^ c) * 0x100000001b3ull;
+  return h;
+}
+
+}  // namespace
+
+SyntheticSpec synthetic_spec(const nlohmann::json& j, const std::string& file) {
+  SyntheticSpec s;
+  if (j.is_null()) return s;
+  try {
+    arcsim::json::Fields f(j, file, "synthetic");
+    s.distribution = f.choice("distribution", {"lognormal-rows/1"}, s.distribution);
+    s.row_sigma = f.number_or("row_sigma", s.row_sigma);
+    s.shared = f.number_or("shared", s.shared);
+    if (s.shared < 0 || s.shared > 1) f.fail("shared", "a fraction in [0, 1]");
+    s.scale = f.number_or("scale", s.scale);
+    if (s.scale <= 0) f.fail("scale", "a positive number");
+    const auto seed = f.integer_or("seed", 1);
+    if (seed < 0) f.fail("seed", "a non-negative integer");
+    s.seed = static_cast<std::uint64_t>(seed);
+    f.finish();
+  } catch (const arcsim::json::ConfigError& e) {
+    throw TraceError(e.what());
+  }
+  return s;
+}
+
+nlohmann::json to_json(const SyntheticSpec& s) {
+  return {{"distribution", s.distribution}, {"row_sigma", s.row_sigma}, {"shared", s.shared},
+          {"scale", s.scale}, {"seed", s.seed}};
+}
+
+std::vector<float> synthetic_gradients(const Layout& layout, const std::vector<std::string>& tensors,
+                                       const std::vector<int>& workers, std::int64_t step,
+                                       const SyntheticSpec& spec) {
+  std::int64_t total = 0;
+  std::vector<int> idx;
+  for (const auto& name : tensors) {
+    const int k = layout.index_of(name);
+    if (k < 0) throw TraceError("synthetic gradients: tensors: expected layout parameter names, got unknown \"" + name + "\"");
+    idx.push_back(k);
+    total += layout.parameters[k].numel();
+  }
+  std::vector<float> out(workers.size() * std::size_t(total));
+  const double a_w = std::sqrt(spec.shared), b_w = std::sqrt(1.0 - spec.shared);
+  const std::uint64_t s = spec.seed, st = static_cast<std::uint64_t>(step);
+  std::int64_t offset = 0;
+  for (int k : idx) {
+    const Parameter& p = layout.parameters[k];
+    const std::uint64_t t = name_hash(p.name);
+    const std::int64_t n = p.numel();
+    const std::int64_t rows = p.shape.size() >= 2 ? p.shape[0] : n;
+    const std::int64_t cols = n / rows;
+    for (std::int64_t r = 0; r < rows; ++r) {
+      const double scale = spec.scale * std::exp(spec.row_sigma * normal(key(s, t, 0x5ca1e, r))) / std::sqrt(double(cols));
+      for (std::int64_t c = 0; c < cols; ++c) {
+        const std::uint64_t e = static_cast<std::uint64_t>(r * cols + c);
+        const double shared = normal(key(s ^ 0x5a4ed, t, st, e));
+        for (std::size_t w = 0; w < workers.size(); ++w) {
+          const double noise = normal(key(s ^ (0x9015e000ull + std::uint64_t(workers[w])), t, st, e));
+          out[w * std::size_t(total) + std::size_t(offset + r * cols + c)] =
+              static_cast<float>(scale * (a_w * shared + b_w * noise));
+        }
+      }
+    }
+    offset += n;
+  }
+  return out;
+}
+
+}  // namespace arcsim::traces

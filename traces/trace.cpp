@@ -1,0 +1,395 @@
+// trace.json: strict parsing (topologies/json_fields.hpp refuses unknown keys) and the structural
+// checks that need no data file. Data checks are in trace_data.cpp.
+#include "trace.hpp"
+
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "atomic_file.hpp"
+#include "synthetic.hpp"
+#include "topologies/json_fields.hpp"
+
+namespace arcsim::traces {
+namespace {
+
+using nlohmann::json;
+using arcsim::json::Fields;
+
+std::string shape_str(const std::vector<std::int64_t>& s) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
+  return out + "]";
+}
+
+[[noreturn]] void fail(const std::string& file, const std::string& field, const std::string& what) {
+  throw TraceError(file + ": " + field + ": " + what);
+}
+
+std::vector<std::int64_t> shape_of(Fields& f, const std::string& key, bool allow_empty) {
+  const json& v = f.required(key);
+  if (!v.is_array() || (!allow_empty && v.empty())) f.fail(key, "a list of positive integers");
+  std::vector<std::int64_t> out;
+  for (const auto& d : v) {
+    if (!d.is_number_integer() || d.get<std::int64_t>() < 1) f.fail(key, "a list of positive integers");
+    out.push_back(d.get<std::int64_t>());
+  }
+  return out;
+}
+
+std::vector<std::string> strings_of(Fields& f, const std::string& key) {
+  const json& v = f.required(key);
+  if (!v.is_array()) f.fail(key, "a list of strings");
+  std::vector<std::string> out;
+  for (const auto& s : v) {
+    if (!s.is_string()) f.fail(key, "a list of strings");
+    out.push_back(s.get<std::string>());
+  }
+  return out;
+}
+
+double non_negative(Fields& f, const std::string& key) {
+  const double v = f.number(key);
+  if (v < 0) f.fail(key, "a non-negative number of seconds");
+  return v;
+}
+
+// A relative path inside the trace directory: no absolute paths, no "..".
+std::string relative_path(Fields& f, const std::string& key) {
+  const std::string p = f.string(key);
+  if (p.empty() || p.front() == '/' || p.find("..") != std::string::npos || p.find('\\') != std::string::npos)
+    f.fail(key, "a relative path inside the trace directory (no '/' prefix, no '..')");
+  return p;
+}
+
+FileRef parse_file_ref(const json& j, const std::string& file, const std::string& path) {
+  Fields f(j, file, path);
+  FileRef r;
+  r.file = relative_path(f, "file");
+  r.dtype = f.choice("dtype", {"float32", "float16"}, "");
+  r.shape = shape_of(f, "shape", false);
+  r.sha256 = f.string("sha256");
+  if (r.sha256.size() != 64 || r.sha256.find_first_not_of("0123456789abcdef") != std::string::npos)
+    f.fail("sha256", "64 lowercase hex digits");
+  f.finish();
+  return r;
+}
+
+Layout parse_layout(const json& j, const std::string& file) {
+  Fields f(j, file, "layout");
+  Layout l;
+  l.model = f.string("model");
+  const json& params = f.required("parameters");
+  if (!params.is_array() || params.empty()) f.fail("parameters", "a non-empty list of parameters");
+  std::set<std::string> names;
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    Fields p(params[i], file, "layout.parameters[" + std::to_string(i) + "]");
+    Parameter q;
+    q.name = p.string("name");
+    if (q.name.empty() || !names.insert(q.name).second) p.fail("name", "a unique, non-empty name");
+    q.shape = shape_of(p, "shape", false);
+    q.dtype = p.choice("dtype", {"float32", "float16", "bfloat16", "float64"}, "float32");
+    q.layer = p.string("layer");
+    p.finish();
+    l.parameters.push_back(std::move(q));
+  }
+  f.finish();
+  return l;
+}
+
+ComputeProfile parse_compute(const json& j, const std::string& file, const Layout& layout) {
+  Fields f(j, file, "compute");
+  if (f.string("format") != kComputeFormat)
+    f.fail("format", std::string("\"") + kComputeFormat + "\"");
+  ComputeProfile c;
+  c.device = f.string("device");
+  c.forward_s = non_negative(f, "forward_s");
+  c.optimizer_s = non_negative(f, "optimizer_s");
+  const json& layers = f.required("layers");
+  if (!layers.is_array() || layers.empty()) f.fail("layers", "a non-empty list of layers");
+  std::map<std::string, std::string> owner;  // parameter -> layer
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    const std::string at = "compute.layers[" + std::to_string(i) + "]";
+    Fields lf(layers[i], file, at);
+    LayerTime t;
+    t.name = lf.string("name");
+    t.params = strings_of(lf, "params");
+    t.forward_s = non_negative(lf, "forward_s");
+    t.backward_s = non_negative(lf, "backward_s");
+    lf.finish();
+    for (const auto& p : t.params) {
+      if (layout.index_of(p) < 0)
+        fail(file, at + ".params", "names of layout parameters, got unknown \"" + p + "\"");
+      if (!owner.emplace(p, t.name).second)
+        fail(file, at + ".params", "each parameter in one layer, \"" + p + "\" is also in layer \"" + owner[p] + "\"");
+    }
+    c.layers.push_back(std::move(t));
+  }
+  for (const auto& p : layout.parameters)
+    if (!owner.count(p.name))
+      fail(file, "compute.layers", "every layout parameter in a layer, \"" + p.name + "\" is in none");
+  f.finish();
+  return c;
+}
+
+Sample parse_sample(const json& j, const std::string& file, std::size_t i, const Layout& layout) {
+  const std::string at = "samples[" + std::to_string(i) + "]";
+  Fields f(j, file, at);
+  Sample s;
+  s.config = f.string("config");
+  s.world = static_cast<int>(f.integer("world"));
+  if (s.world < 1) f.fail("world", "a positive number of workers");
+  s.step = f.integer("step");
+  if (s.step < 0) f.fail("step", "a non-negative step");
+  s.bucket = static_cast<int>(f.integer_or("bucket", -1));
+  if (s.bucket < -1) f.fail("bucket", "a bucket index >= 0, or -1");
+  s.tensors = strings_of(f, "tensors");
+  if (s.tensors.empty()) f.fail("tensors", "a non-empty list of parameter names");
+  std::int64_t elements = 0;
+  for (const auto& name : s.tensors) {
+    const int k = layout.index_of(name);
+    if (k < 0) fail(file, at + ".tensors", "names of layout parameters, got unknown \"" + name + "\"");
+    elements += layout.parameters[k].numel();
+  }
+  const json& w = f.required("workers");
+  if (!w.is_array() || w.empty()) f.fail("workers", "a non-empty list of worker ranks");
+  std::set<int> seen;
+  for (const auto& r : w) {
+    if (!r.is_number_integer() || r.get<int>() < 0 || r.get<int>() >= s.world || !seen.insert(r.get<int>()).second)
+      f.fail("workers", "distinct ranks in [0, world = " + std::to_string(s.world) + ")");
+    s.workers.push_back(r.get<int>());
+  }
+  s.data = parse_file_ref(f.required("data"), file, at + ".data");
+  const std::vector<std::int64_t> want = {std::int64_t(s.workers.size()), elements};
+  if (s.data.shape != want)
+    fail(file, at + ".data.shape",
+         "expected " + shape_str(want) + " (workers x elements of the layout's tensors), got " + shape_str(s.data.shape));
+  if (const json* a = f.optional("aggregate")) {
+    s.aggregate = parse_file_ref(*a, file, at + ".aggregate");
+    if (s.aggregate->shape != std::vector<std::int64_t>{elements})
+      fail(file, at + ".aggregate.shape",
+           "expected [" + std::to_string(elements) + "] (elements of the layout's tensors), got " +
+               shape_str(s.aggregate->shape));
+  }
+  f.finish();
+  return s;
+}
+
+ConvergenceLog parse_log(const json& j, const std::string& file, std::size_t i) {
+  const std::string at = "convergence[" + std::to_string(i) + "]";
+  Fields f(j, file, at);
+  ConvergenceLog c;
+  c.config = f.string("config");
+  c.world = static_cast<int>(f.integer("world"));
+  if (c.world < 1) f.fail("world", "a positive number of workers");
+  c.compressor = f.required("compressor");
+  {
+    Fields k(c.compressor, file, at + ".compressor");
+    k.string("compressor");
+    for (const char* key : {"ratio"}) k.number_or(key, 1.0);
+    k.integer_or("rank", 0);
+    k.integer_or("seed", 0);
+    k.integer_or("warmup", 0);
+    k.boolean_or("ramp", false);
+    for (const char* key : {"ef", "row_scores", "shape_rule", "sketch_allreduce"}) k.string_or(key, "");
+    k.finish();
+  }
+  c.target_accuracy = f.number("target_accuracy");
+  if (c.target_accuracy < 0 || c.target_accuracy > 1) f.fail("target_accuracy", "a fraction in [0, 1]");
+  const json& stt = f.required("steps_to_target");
+  if (!stt.is_null() && !(stt.is_number_integer() && stt.get<std::int64_t>() >= 0))
+    f.fail("steps_to_target", "a non-negative step or null (target not reached)");
+  if (!stt.is_null()) c.steps_to_target = stt.get<std::int64_t>();
+  c.max_steps = f.integer("max_steps");
+  c.eval_every = f.integer("eval_every");
+  if (c.eval_every < 1) f.fail("eval_every", "a positive number of steps");
+  c.stopped = f.choice("stopped", {"target", "budget"}, "");
+  c.wall_s = non_negative(f, "wall_s");
+  const json& pts = f.required("points");
+  if (!pts.is_array() || pts.empty()) f.fail("points", "a non-empty list of evaluations");
+  for (std::size_t k = 0; k < pts.size(); ++k) {
+    const std::string pat = at + ".points[" + std::to_string(k) + "]";
+    Fields p(pts[k], file, pat);
+    CurvePoint q;
+    q.step = p.integer("step");
+    q.loss = p.number("loss");
+    q.accuracy = p.number("accuracy");
+    p.finish();
+    if (q.accuracy < 0 || q.accuracy > 1) fail(file, pat + ".accuracy", "a fraction in [0, 1], got " + std::to_string(q.accuracy));
+    if (!c.points.empty() && q.step <= c.points.back().step)
+      fail(file, pat + ".step", "steps in increasing order, got " + std::to_string(q.step) + " after " +
+                                    std::to_string(c.points.back().step));
+    c.points.push_back(q);
+  }
+  // steps_to_target is derived data; it must agree with the curve it summarises.
+  std::optional<std::int64_t> first;
+  for (const auto& p : c.points)
+    if (p.accuracy >= c.target_accuracy) { first = p.step; break; }
+  if (first != c.steps_to_target)
+    fail(file, at + ".steps_to_target",
+         "the first evaluated step with accuracy >= target_accuracy (" +
+             (first ? std::to_string(*first) : std::string("null")) + "), got " +
+             (c.steps_to_target ? std::to_string(*c.steps_to_target) : std::string("null")));
+  if ((c.stopped == "target") != c.steps_to_target.has_value())
+    f.fail("stopped", std::string("\"") + (c.steps_to_target ? "target" : "budget") + "\" (agreeing with steps_to_target)");
+  f.finish();
+  return c;
+}
+
+json file_ref_json(const FileRef& r) {
+  return {{"file", r.file}, {"dtype", r.dtype}, {"shape", r.shape}, {"sha256", r.sha256}};
+}
+
+}  // namespace
+
+std::int64_t Parameter::numel() const {
+  std::int64_t n = 1;
+  for (auto d : shape) n *= d;
+  return n;
+}
+
+int dtype_size(const std::string& dtype) {
+  if (dtype == "float32") return 4;
+  if (dtype == "float16" || dtype == "bfloat16") return 2;
+  if (dtype == "float64") return 8;
+  return 0;
+}
+
+std::int64_t Parameter::bytes() const { return numel() * dtype_size(dtype); }
+
+std::int64_t Layout::total_elements() const {
+  std::int64_t n = 0;
+  for (const auto& p : parameters) n += p.numel();
+  return n;
+}
+
+int Layout::index_of(const std::string& name) const {
+  for (std::size_t i = 0; i < parameters.size(); ++i)
+    if (parameters[i].name == name) return static_cast<int>(i);
+  return -1;
+}
+
+Trace parse_trace(const json& doc, const std::string& dir, const std::string& file) {
+  try {
+    Fields f(doc, file, "");
+    // The version comes first: a future format must not be half-read with v1 rules.
+    const json& fmt = f.required("format");
+    if (!fmt.is_string() || fmt.get<std::string>() != kTraceFormat)
+      f.fail("format", std::string("\"") + kTraceFormat + "\" (this arcsim reads trace format v1)");
+    Trace t;
+    t.dir = dir;
+    t.name = f.string("name");
+    t.description = f.string_or("description", "");
+    t.layout = parse_layout(f.required("layout"), file);
+    if (const json* c = f.optional("compute"); c && !c->is_null()) t.compute = parse_compute(*c, file, t.layout);
+    if (const json* n = f.optional("compute_notes")) {
+      if (!n->is_object()) f.fail("compute_notes", "an object");
+      t.compute_notes = *n;
+    }
+    if (const json* s = f.optional("synthetic"); s && !s->is_null()) {
+      if (!s->is_object()) f.fail("synthetic", "an object (traces/synthetic.hpp spec) or null");
+      synthetic_spec(*s, file);  // strict check of the spec's keys and ranges
+      t.synthetic = *s;
+    }
+    const json& samples = f.required("samples");
+    if (!samples.is_array()) f.fail("samples", "a list (empty for a layout-only trace)");
+    for (std::size_t i = 0; i < samples.size(); ++i) t.samples.push_back(parse_sample(samples[i], file, i, t.layout));
+    const json& logs = f.required("convergence");
+    if (!logs.is_array()) f.fail("convergence", "a list (empty for a layout-only trace)");
+    std::set<std::pair<std::string, int>> ids;
+    for (std::size_t i = 0; i < logs.size(); ++i) {
+      t.convergence.push_back(parse_log(logs[i], file, i));
+      const auto& c = t.convergence.back();
+      if (!ids.insert({c.config, c.world}).second)
+        fail(file, "convergence[" + std::to_string(i) + "].config",
+             "a unique (config, world) pair, got \"" + c.config + "\" at world " + std::to_string(c.world) + " twice");
+    }
+    for (std::size_t i = 0; i < t.samples.size(); ++i)
+      if (!t.convergence.empty() && !ids.count({t.samples[i].config, t.samples[i].world}))
+        fail(file, "samples[" + std::to_string(i) + "].config",
+             "a (config, world) that has a convergence log, got \"" + t.samples[i].config + "\" at world " +
+                 std::to_string(t.samples[i].world));
+    t.provenance = f.required("provenance");
+    {
+      Fields p(t.provenance, file, "provenance");
+      p.integer("seed");
+      p.string("command");
+      p.string_or("dataset", "");
+      if (const json* b = p.optional("batch_per_worker"); b && !b->is_null() && !b->is_number_integer())
+        p.fail("batch_per_worker", "an integer or null");
+      p.string_or("optimizer", "");
+      p.string_or("created_utc", "");
+      p.string_or("notes", "");
+      if (const json* s = p.optional("software")) {
+        if (!s->is_object()) p.fail("software", "an object of name -> version strings");
+        for (const auto& [k, v] : s->items())
+          if (!v.is_string()) p.fail("software", "version strings, \"" + k + "\" is " + arcsim::json::brief(v));
+      }
+      p.finish();
+    }
+    f.finish();
+    return t;
+  } catch (const arcsim::json::ConfigError& e) {
+    throw TraceError(e.what());
+  }
+}
+
+Trace read_trace(const std::string& dir) {
+  const std::string file = (std::filesystem::path(dir) / "trace.json").string();
+  if (!std::filesystem::is_directory(dir)) throw TraceError(dir + ": not a directory: expected a trace directory");
+  json doc;
+  try {
+    doc = arcsim::json::load_file(file);
+  } catch (const arcsim::json::ConfigError& e) {
+    throw TraceError(e.what());
+  }
+  return parse_trace(doc, dir, file);
+}
+
+json to_json(const Trace& t) {
+  json params = json::array();
+  for (const auto& p : t.layout.parameters)
+    params.push_back({{"name", p.name}, {"shape", p.shape}, {"dtype", p.dtype}, {"layer", p.layer}});
+  json doc = {{"format", kTraceFormat},
+              {"name", t.name},
+              {"layout", {{"model", t.layout.model}, {"parameters", params}}},
+              {"samples", json::array()},
+              {"convergence", json::array()},
+              {"provenance", t.provenance.is_null() ? json::object() : t.provenance}};
+  if (!t.description.empty()) doc["description"] = t.description;
+  if (t.compute) {
+    json layers = json::array();
+    for (const auto& l : t.compute->layers)
+      layers.push_back({{"name", l.name}, {"params", l.params}, {"forward_s", l.forward_s}, {"backward_s", l.backward_s}});
+    doc["compute"] = {{"format", kComputeFormat}, {"device", t.compute->device},
+                      {"forward_s", t.compute->forward_s}, {"optimizer_s", t.compute->optimizer_s},
+                      {"layers", layers}};
+  }
+  if (!t.compute_notes.is_null()) doc["compute_notes"] = t.compute_notes;
+  if (!t.synthetic.is_null()) doc["synthetic"] = t.synthetic;
+  for (const auto& s : t.samples) {
+    json j = {{"config", s.config}, {"world", s.world}, {"step", s.step}, {"bucket", s.bucket},
+              {"tensors", s.tensors}, {"workers", s.workers}, {"data", file_ref_json(s.data)}};
+    if (s.aggregate) j["aggregate"] = file_ref_json(*s.aggregate);
+    doc["samples"].push_back(j);
+  }
+  for (const auto& c : t.convergence) {
+    json pts = json::array();
+    for (const auto& p : c.points) pts.push_back({{"step", p.step}, {"loss", p.loss}, {"accuracy", p.accuracy}});
+    doc["convergence"].push_back(
+        {{"config", c.config}, {"world", c.world}, {"compressor", c.compressor},
+         {"target_accuracy", c.target_accuracy},
+         {"steps_to_target", c.steps_to_target ? json(*c.steps_to_target) : json(nullptr)},
+         {"max_steps", c.max_steps}, {"eval_every", c.eval_every}, {"stopped", c.stopped},
+         {"wall_s", c.wall_s}, {"points", pts}});
+  }
+  return doc;
+}
+
+void write_trace(const std::string& dir, const Trace& t) {
+  std::filesystem::create_directories(dir);
+  io::write_file_atomic((std::filesystem::path(dir) / "trace.json").string(), to_json(t).dump(1) + "\n");
+}
+
+}  // namespace arcsim::traces
