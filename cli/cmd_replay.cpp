@@ -1,13 +1,186 @@
-// arcsim replay: NOT IMPLEMENTED YET (issue 5). Says so loudly and fails.
+// arcsim replay: a trace's gradients through one compressor (the real kernels), bucket by bucket:
+// the communication plan, the kernel times and the compression quality. The same code path the
+// sweep uses (experiments/replay.hpp), so what it prints is what the simulator will execute.
+#include <boost/program_options.hpp>
 #include <cstdio>
+#include <iostream>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "experiments/replay.hpp"
+#include "kernels/timing.hpp"
+#include "topologies/units.hpp"
+#include "traces/atomic_file.hpp"
+#include "traces/buckets.hpp"
+#include "traces/trace.hpp"
 
 namespace arcsim::cli {
 
-int cmd_replay(int, char**) {
-  std::fprintf(stderr, "arcsim replay: NOT IMPLEMENTED YET (issue 5)\n");
-  return 3;
+namespace po = boost::program_options;
+namespace ex = arcsim::experiments;
+using nlohmann::json;
+
+namespace {
+
+std::string human_bytes(double b) {
+  char buf[32];
+  if (b >= 1 << 30) std::snprintf(buf, sizeof buf, "%.2f GiB", b / (1 << 30));
+  else if (b >= 1 << 20) std::snprintf(buf, sizeof buf, "%.2f MiB", b / (1 << 20));
+  else if (b >= 1 << 10) std::snprintf(buf, sizeof buf, "%.1f KiB", b / (1 << 10));
+  else std::snprintf(buf, sizeof buf, "%.0f B", b);
+  return buf;
+}
+
+}  // namespace
+
+int cmd_replay(int argc, char** argv) {
+  po::options_description opts(
+      "usage: arcsim replay TRACE_DIR --compressor dense|topk|randk|arctopk [options] [--json]\n\n"
+      "Runs the compressor's kernels on the trace's gradients (recorded samples, or the trace's\n"
+      "synthetic distribution for layout-only traces), bucket by bucket, and prints per bucket the\n"
+      "collectives (op, bytes per rank), the kernels and their durations, and the compression quality.\n\noptions");
+  opts.add_options()("help,h", "this help")("compressor,c", po::value<std::string>(), "dense | topk | randk | arctopk")(
+      "ratio", po::value<double>()->default_value(0.2), "fraction kept, (0, 1]")(
+      "rank", po::value<int>()->default_value(4), "ARC-Top-K sketch rank r")(
+      "ef", po::value<std::string>()->default_value("none"), "none | ef14 | ef21 | ef21m")(
+      "row-scores", po::value<std::string>()->default_value("sketch"), "ARC: sketch | exact")(
+      "shape-rule", po::value<std::string>()->default_value("rows"), "ARC: rows | reference")(
+      "sketch-allreduce", po::value<std::string>()->default_value("tensor"), "ARC: tensor | bucket")(
+      "rescale", "Rand-K: unbiased d/k rescale")("seed", po::value<std::uint64_t>()->default_value(1), "shared seed")(
+      "workers", po::value<int>()->default_value(8), "emulated workers (at most the sampled ones)")(
+      "sample", po::value<int>()->default_value(0), "which gradient sample step (index) to replay")(
+      "kernel-timing", po::value<std::string>()->default_value("measured-cpu"),
+      "measured-cpu | model:GPU | calibration:FILE")(
+      "bucket-cap", po::value<std::string>()->default_value("25MiB"), "DDP bucket cap")(
+      "first-bucket-cap", po::value<std::string>()->default_value("1MiB"), "DDP first bucket cap")(
+      "plan-out", po::value<std::string>(), "also write the arcsim-plan/1 document here")(
+      "json", "print one JSON object instead of the table");
+  po::options_description hidden;
+  hidden.add_options()("trace", po::value<std::string>());
+  po::options_description all;
+  all.add(opts).add(hidden);
+  po::positional_options_description pos;
+  pos.add("trace", 1);
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(argc, argv).options(all).positional(pos).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw std::runtime_error(std::string("options: ") + e.what() + " (arcsim replay --help)");
+  }
+  if (vm.count("help")) {
+    std::cout << opts << "\n";
+    return 0;
+  }
+  if (!vm.count("trace")) throw std::runtime_error("options: expected TRACE_DIR (arcsim replay --help)");
+  if (!vm.count("compressor")) throw std::runtime_error("--compressor: expected dense, topk, randk or arctopk");
+
+  kernels::CompressorConfig cfg;
+  cfg.compressor = vm["compressor"].as<std::string>();
+  cfg.ratio = cfg.compressor == "dense" ? 1.0 : vm["ratio"].as<double>();
+  cfg.rank = vm["rank"].as<int>();
+  cfg.ef = vm["ef"].as<std::string>();
+  cfg.row_scores = vm["row-scores"].as<std::string>();
+  cfg.shape_rule = vm["shape-rule"].as<std::string>();
+  cfg.sketch_allreduce = vm["sketch-allreduce"].as<std::string>();
+  cfg.unbiased = vm.count("rescale") > 0;
+  cfg.seed = vm["seed"].as<std::uint64_t>();
+  try {
+    cfg.validate();
+  } catch (const std::invalid_argument& e) {
+    throw std::runtime_error(std::string("--") + e.what());
+  }
+  const int workers = vm["workers"].as<int>();
+  if (workers < 2) throw std::runtime_error("--workers: expected an integer >= 2, got " + std::to_string(workers));
+  const int sample = vm["sample"].as<int>();
+  if (sample < 0) throw std::runtime_error("--sample: expected an index >= 0, got " + std::to_string(sample));
+
+  traces::BucketOptions bopt;
+  try {
+    bopt.cap_bytes = static_cast<std::int64_t>(units::parse_size_bytes(vm["bucket-cap"].as<std::string>()));
+    bopt.first_cap_bytes = static_cast<std::int64_t>(units::parse_size_bytes(vm["first-bucket-cap"].as<std::string>()));
+  } catch (const std::invalid_argument& e) {
+    throw std::runtime_error(std::string("--bucket-cap: ") + e.what());
+  }
+  std::optional<kernels::KernelTimeModel> timer;
+  const std::string timing = vm["kernel-timing"].as<std::string>();
+  if (timing != "measured-cpu") {
+    try {
+      timer = kernels::KernelTimeModel::from_spec(timing);
+    } catch (const std::exception& e) {
+      throw std::runtime_error(std::string("--kernel-timing: ") + e.what());
+    }
+  }
+
+  const traces::Trace trace = traces::read_trace(vm["trace"].as<std::string>());
+  const auto buckets = traces::ddp_buckets(trace.layout, bopt);
+  ex::GradientSource grads(trace, buckets, workers, cfg.compressor == "dense" ? "dense" : "");
+  if (sample >= grads.steps_available())
+    throw std::runtime_error("--sample: expected an index below " + std::to_string(grads.steps_available()) +
+                             " (the samples that cover the layout), got " + std::to_string(sample));
+  const ex::ShapePlan sp = ex::replay_shape(grads, cfg, sample, timer ? &*timer : nullptr);
+  const std::string source = timer ? timer->source() : "measured-cpu";
+
+  if (vm.count("plan-out")) io::write_file_atomic(vm["plan-out"].as<std::string>(), sp.plan.dump(1) + "\n");
+
+  json per_bucket = json::array();
+  for (const auto& b : sp.plan["buckets"]) {
+    double kernel_s = 0, bytes = 0;
+    json collectives = json::array(), kernels = json::array();
+    for (const auto& op : b["ops"]) {
+      if (op["kind"] == "kernel") {
+        kernel_s += op["duration_s"].get<double>();
+        kernels.push_back({{"name", op["name"]}, {"elements", op["elements"]}, {"duration_s", op["duration_s"]}});
+      } else {
+        bytes += op["bytes_per_rank"].get<double>();
+        collectives.push_back({{"op", op["op"]}, {"bytes_per_rank", op["bytes_per_rank"]}, {"blocking", op["blocking"]}});
+      }
+    }
+    per_bucket.push_back({{"bucket", b["bucket"]},
+                          {"elements", b["elements"]},
+                          {"tensors", b["tensors"].size()},
+                          {"collectives", collectives},
+                          {"kernels", kernels},
+                          {"kernel_s", kernel_s},
+                          {"bytes_per_rank", bytes}});
+  }
+  if (vm.count("json")) {
+    json out = {{"trace", trace.dir},
+                {"gradients", grads.description()},
+                {"workers", grads.workers()},
+                {"compressor", sp.plan["compressor"]},
+                {"kernel_timing", source},
+                {"buckets", per_bucket},
+                {"totals",
+                 {{"kernel_s", sp.kernel_s}, {"bytes_per_rank", sp.bytes_per_rank}, {"collectives", sp.collectives},
+                  {"kernels", sp.kernels}}},
+                {"relative_error", sp.relative_error ? json(*sp.relative_error) : json(nullptr)},
+                {"retained_energy", sp.retained_energy ? json(*sp.retained_energy) : json(nullptr)},
+                {"plan", sp.plan}};
+    std::cout << out.dump(1) << "\n";
+    return 0;
+  }
+  std::printf("trace %s (%s): %zu buckets, %lld elements; gradients: %s\n", trace.name.c_str(), trace.dir.c_str(),
+              buckets.size(), static_cast<long long>(trace.layout.total_elements()), grads.description().c_str());
+  std::printf("compressor %s; kernel timing: %s\n\n", sp.plan["compressor"].dump().c_str(), source.c_str());
+  std::printf("%6s %12s %7s %12s %12s  %s\n", "bucket", "elements", "tensors", "kernels", "sent/rank", "collectives");
+  for (const auto& b : per_bucket) {
+    std::string coll;
+    for (const auto& c : b["collectives"])
+      coll += (coll.empty() ? "" : ", ") + c["op"].get<std::string>() + " " + human_bytes(c["bytes_per_rank"].get<double>());
+    if (coll.size() > 90) coll = coll.substr(0, 87) + "...";
+    std::printf("%6d %12lld %7zu %9.3f ms %12s  %s\n", b["bucket"].get<int>(), b["elements"].get<long long>(),
+                b["tensors"].get<std::size_t>(), b["kernel_s"].get<double>() * 1e3,
+                human_bytes(b["bytes_per_rank"].get<double>()).c_str(), coll.c_str());
+  }
+  std::printf("\ntotal: %d collectives, %d kernels, %.3f ms of kernels, %s sent per rank\n", sp.collectives, sp.kernels,
+              sp.kernel_s * 1e3, human_bytes(sp.bytes_per_rank).c_str());
+  if (sp.relative_error)
+    std::printf("quality: relative error %.4g, retained energy %.4g\n", *sp.relative_error, *sp.retained_energy);
+  return 0;
 }
 
 }  // namespace arcsim::cli

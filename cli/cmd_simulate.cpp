@@ -1,13 +1,113 @@
-// arcsim simulate: NOT IMPLEMENTED YET (issue 3). Says so loudly and fails.
+// arcsim simulate: one collective (--collective) or one training iteration (--plan + --compute)
+// on a simulated cluster. Prints one JSON object on stdout.
 #include <cstdio>
+#include <iostream>
+#include <string>
+
+#include <boost/program_options.hpp>
 
 #include "commands.hpp"
+#include "sim/collective.hpp"
+#include "sim/iteration.hpp"
+#include "topologies/units.hpp"
 
 namespace arcsim::cli {
 
-int cmd_simulate(int, char**) {
-  std::fprintf(stderr, "arcsim simulate: NOT IMPLEMENTED YET (issue 3)\n");
-  return 3;
+namespace po = boost::program_options;
+
+namespace {
+
+double parse_bw(const std::string& s) {
+  try {
+    return units::parse_bandwidth_Bps(s);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(std::string("--bandwidth: ") + e.what());
+  }
+}
+double parse_lat(const std::string& s) {
+  try {
+    return units::parse_time_s(s);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(std::string("--latency: ") + e.what());
+  }
+}
+double parse_bytes(const std::string& s) {
+  try {
+    return units::parse_size_bytes(s);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(std::string("--bytes: ") + e.what());
+  }
+}
+
+}  // namespace
+
+int cmd_simulate(int argc, char** argv) {
+  po::options_description opts(
+      "arcsim simulate: one collective or one training iteration on a simulated cluster\n\n"
+      "  arcsim simulate --collective allreduce --algorithm ring --bytes 1e8 --nodes 64 \\\n"
+      "                  --bandwidth 100Gbps --latency 5us [--topology star] [--profile ideal] --json\n"
+      "  arcsim simulate --plan plan.json --compute compute.json --topology ib-fattree --nodes 16 \\\n"
+      "                  [--bandwidth 100Gbps] [--latency 5us] [--profile nccl] [--blocking|--async]\n\n"
+      "Options");
+  std::string collective, algorithm = "auto", bytes, topology = "star", profile = "ideal", bandwidth,
+                          latency, plan, compute;
+  int nodes = 0;
+  opts.add_options()("help,h", "this help")
+      ("collective", po::value(&collective), "allreduce|allgather|broadcast|reduce_scatter")
+      ("algorithm", po::value(&algorithm), "ring|tree|rabenseifner|bruck|auto (default auto: NCCL's choice by size)")
+      ("bytes", po::value(&bytes), "size: all-reduce vector per rank; all-gather total gathered (nccl-tests)")
+      ("nodes", po::value(&nodes), "number of nodes (machines)")
+      ("bandwidth", po::value(&bandwidth), "per-NIC link bandwidth with unit, e.g. 100Gbps, 12.5GBps (default: the topology's)")
+      ("latency", po::value(&latency), "end-to-end latency of one message between two nearest nodes, e.g. 5us (default: the topology's)")
+      ("topology", po::value(&topology), "type (star|fattree|torus|dragonfly), preset name, or topology JSON file (default star)")
+      ("profile", po::value(&profile), "network model: ideal|nccl|tcp (default ideal)")
+      ("plan", po::value(&plan), "communication plan (arcsim-plan/1) for one iteration")
+      ("compute", po::value(&compute), "compute profile (arcsim-compute/1)")
+      ("blocking", "treat every collective of the plan as blocking")
+      ("async", "treat every collective of the plan as asynchronous")
+      ("no-overlap", "what-if: start all communication after the backward pass")
+      ("json", "print JSON (the only output format; accepted for scripts)");
+  po::variables_map vm;
+  po::store(po::command_line_parser(argc, argv).options(opts).run(), vm);
+  po::notify(vm);
+  if (vm.count("help")) {
+    std::cout << opts << "\n";
+    return 0;
+  }
+  if (collective.empty() == plan.empty())
+    throw std::invalid_argument("expected exactly one of --collective or --plan (see --help)");
+  if (!vm.count("nodes")) throw std::invalid_argument("--nodes: expected a positive node count (required)");
+  if (nodes < 1) throw std::invalid_argument("--nodes: expected a positive node count, got " + std::to_string(nodes));
+
+  sim::NetworkConfig net;
+  net.topology = topology;
+  net.nodes = nodes;
+  net.bandwidth_Bps = bandwidth.empty() ? 0 : parse_bw(bandwidth);
+  net.latency_s = latency.empty() ? -1 : parse_lat(latency);
+  net.profile = profile;
+  net.algorithm = algorithm;
+
+  nlohmann::json out;
+  if (!collective.empty()) {
+    if (bytes.empty()) throw std::invalid_argument("--bytes: expected a size (required with --collective)");
+    const auto op = sim::parse_op(collective);
+    out = sim::to_json(sim::simulate_collective(net, op, parse_bytes(bytes)));
+  } else {
+    if (compute.empty()) throw std::invalid_argument("--compute: expected a compute profile file (required with --plan)");
+    if (vm.count("blocking") && vm.count("async"))
+      throw std::invalid_argument("--blocking and --async exclude each other");
+    const auto p = sim::load_plan(plan);
+    const auto c = sim::load_compute_profile(compute);
+    sim::IterationOptions o;
+    if (vm.count("blocking")) o.blocking = true;
+    if (vm.count("async")) o.blocking = false;
+    o.overlap = !vm.count("no-overlap");
+    out = sim::to_json(sim::simulate_iteration(net, p, c, o));
+    out["plan"] = plan;
+    out["compute"] = compute;
+  }
+  std::cout << out.dump(2) << std::endl;
+  return 0;
 }
 
 }  // namespace arcsim::cli

@@ -173,18 +173,21 @@ void compute_speedups(std::vector<ResultRow>& rows) {
       base_it[i].second = it->second->steady.total_s;
     }
   }
-  auto ratio = [](const std::optional<double>& base, const std::optional<double>& mine) -> std::optional<double> {
-    if (!base || !mine || !(*mine > 0) || !(*base > 0)) return std::nullopt;
-    return *base / *mine;
+  auto ratio = [](const std::optional<double>& base, double mine) -> std::optional<double> {
+    if (!base || !(mine > 0) || !(*base > 0)) return std::nullopt;
+    return *base / mine;
   };
   for (std::size_t i = 0; i < rows.size(); ++i) {
     auto& r = rows[i];
-    const bool ok = r.status == "ok";
-    const std::optional<double> it = ok ? std::optional<double>(r.steady.total_s) : std::nullopt;
-    r.speedup_vs_dense = ok ? ratio(base_tta[i].first, r.tta_s) : std::nullopt;
-    r.speedup_vs_topk = ok ? ratio(base_tta[i].second, r.tta_s) : std::nullopt;
-    r.iteration_speedup_vs_dense = ratio(base_it[i].first, it);
-    r.iteration_speedup_vs_topk = ratio(base_it[i].second, it);
+    r.speedup_vs_dense = r.speedup_vs_topk = std::nullopt;
+    r.iteration_speedup_vs_dense = r.iteration_speedup_vs_topk = std::nullopt;
+    if (r.status != "ok") continue;
+    if (r.tta_s) {
+      r.speedup_vs_dense = ratio(base_tta[i].first, *r.tta_s);
+      r.speedup_vs_topk = ratio(base_tta[i].second, *r.tta_s);
+    }
+    r.iteration_speedup_vs_dense = ratio(base_it[i].first, r.steady.total_s);
+    r.iteration_speedup_vs_topk = ratio(base_it[i].second, r.steady.total_s);
   }
 }
 

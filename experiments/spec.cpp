@@ -75,9 +75,9 @@ CompressorConfig parse_compressor(const json& j, const std::string& file, const 
     f.fail("name", "one of " + join(names, "|"));
 
   // Which options each compressor takes; anything else given is refused by name.
-  std::vector<std::string> allowed = {"name", "label"};
+  std::vector<std::string> allowed = {"name", "label", "convergence"};
   if (c.name != "dense") allowed.insert(allowed.end(), {"ratio", "ef", "warmup"});
-  if (c.name == "topk" || c.name == "randk") allowed.insert(allowed.end(), {"ramp", "ramp_from", "ramp_steps"});
+  if (c.name == "topk" || c.name == "randk") allowed.push_back("ramp");
   if (c.name == "randk") allowed.push_back("rescale");
   if (c.name == "arctopk") allowed.insert(allowed.end(), {"rank", "shape_rule", "sketch_allreduce", "row_scores"});
   for (auto it = obj.begin(); it != obj.end(); ++it)
@@ -95,13 +95,9 @@ CompressorConfig parse_compressor(const json& j, const std::string& file, const 
   }
   if (c.name == "topk" || c.name == "randk") {
     c.ramp = f.boolean_or("ramp", false);
-    c.ramp_from = f.number_or("ramp_from", 0.8);
-    if (!(c.ramp_from > 0 && c.ramp_from <= 1)) f.fail("ramp_from", "a fraction in (0, 1]");
-    c.ramp_steps = f.integer_or("ramp_steps", -1);
-    if (f.has("ramp_steps") && c.ramp_steps < 1) f.fail("ramp_steps", "a number of steps >= 1");
-    if (!c.ramp && (f.has("ramp_from") || f.has("ramp_steps"))) f.fail("ramp", "true when ramp_from or ramp_steps is given");
   }
   if (c.name == "randk") c.rescale = f.boolean_or("rescale", false);
+  c.convergence = f.string_or("convergence", "");
   if (c.name == "arctopk") {
     c.rank = static_cast<int>(f.integer_or("rank", 4));
     if (c.rank < 1 || c.rank > 1024) f.fail("rank", "an integer sketch rank in [1, 1024]");
@@ -164,23 +160,18 @@ void refuse_duplicates(const std::vector<T>& v, const std::string& file, const s
 
 }  // namespace
 
-std::int64_t CompressorConfig::effective_ramp_steps() const {
-  if (!ramp) return 0;
-  return ramp_steps >= 1 ? ramp_steps : warmup + 100;
-}
+std::int64_t CompressorConfig::effective_ramp_steps() const { return ramp ? warmup + 100 : 0; }
 
 json CompressorConfig::to_json() const {
   json j = {{"label", label}, {"name", name}};
+  if (!convergence.empty()) j["convergence"] = convergence;
   if (name == "dense") return j;
   j["ratio"] = ratio;
   j["ef"] = ef;
   j["warmup"] = warmup;
   if (name == "topk" || name == "randk") {
     j["ramp"] = ramp;
-    if (ramp) {
-      j["ramp_from"] = ramp_from;
-      j["ramp_steps"] = effective_ramp_steps();
-    }
+    if (ramp) j["ramp_steps"] = effective_ramp_steps();
   }
   if (name == "randk") j["rescale"] = rescale;
   if (name == "arctopk") {

@@ -24,15 +24,17 @@ struct CompressorConfig {
   int rank = 4;                   // ARC-Top-K sketch columns r
   std::string ef = "none";        // none | ef14 | ef21 | ef21m
   std::int64_t warmup = 0;        // dense steps before compression starts
-  bool ramp = false;              // Top-K/Rand-K ratio ramp ramp_from -> ratio (reference 3.2)
-  double ramp_from = 0.8;
-  std::int64_t ramp_steps = -1;   // steps of the ramp; -1 = warmup + 100 (the reference's rule)
+  // Top-K/Rand-K gradual compression as the reference hooks and the kernels do it: the ratio falls
+  // linearly from ramp_from to ratio over warmup + 100 steps after the warm-up.
+  bool ramp = false;
+  static constexpr double ramp_from = 0.8;
   std::string shape_rule = "rows";          // ARC: how tensors become matrices (kernels' rule names)
   std::string sketch_allreduce = "tensor";  // ARC: one sketch all-reduce per tensor | per bucket
   std::string row_scores = "sketch";        // ARC: sketch | exact (the paper's ablation)
   bool rescale = false;           // Rand-K: unbiased d/k rescale
+  std::string convergence;        // trace convergence config id to use; empty = match by options
 
-  // The ramp length actually used (resolves the -1 default); 0 when there is no ramp.
+  // Steps of the ramp: warmup + 100 when ramp is on, else 0.
   std::int64_t effective_ramp_steps() const;
   // Canonical JSON of every option (for provenance, result rows and cache keys).
   nlohmann::json to_json() const;

@@ -48,7 +48,7 @@ class ArcTopK final : public Sparsifier {
           const float* x = a.in[w] + layout.offset(t);
           float* p = sk[w].data() + sk_off[t];
           if (v.own_sketch) {
-            if (v.rows * v.cols) std::memcpy(p, x, v.rows * v.cols * sizeof(float));
+            if (v.rows * v.cols != 0) std::memcpy(p, x, v.rows * v.cols * sizeof(float));
           } else {
             sketch(x, v.rows, v.cols, o_.rank, o_.seed, a.step, tensor_id(a.bucket, t), p);
           }

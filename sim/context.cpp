@@ -24,6 +24,17 @@ int Group::local_of(int g) const {
   return -1;
 }
 
+sg4::Host* Group::host(int local) const { return ctx_.platform.ranks[members_[local]]; }
+
+double Group::bottleneck_Bps(int from, int to) {
+  const std::uint64_t key = (static_cast<std::uint64_t>(from) << 32) | static_cast<std::uint32_t>(to);
+  auto it = bottleneck_.find(key);
+  if (it != bottleneck_.end()) return it->second;
+  const double b = topo::route(ctx_.platform, members_[from], members_[to]).bottleneck_Bps;
+  bottleneck_.emplace(key, b);
+  return b;
+}
+
 sg4::Mailbox* Group::box(int from, int to) {
   const std::uint64_t key = (static_cast<std::uint64_t>(from) << 32) | static_cast<std::uint32_t>(to);
   auto it = boxes_.find(key);

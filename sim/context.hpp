@@ -8,7 +8,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include <simgrid/s4u/forward.hpp>
+#include <simgrid/forward.h>
 
 #include "sim/profile.hpp"
 #include "topologies/builder.hpp"
@@ -27,6 +27,10 @@ class Group {
   int global(int local) const { return members_[local]; }
   int local_of(int global_rank) const;  // -1 if not a member
   const std::string& tag() const { return tag_; }
+  Context& ctx() { return ctx_; }
+  simgrid::s4u::Host* host(int local) const;
+  // Bottleneck bandwidth of the route from local rank `from` to `to` (cached).
+  double bottleneck_Bps(int from, int to);
 
   // Async send of `bytes` payload (wire bytes = payload x wire_factor) from local rank `me` to `to`.
   simgrid::s4u::CommPtr send(int me, int to, double bytes, double wire_factor = 1.0);
@@ -38,6 +42,7 @@ class Group {
   std::vector<int> members_;
   std::string tag_;
   std::unordered_map<std::uint64_t, simgrid::s4u::Mailbox*> boxes_;
+  std::unordered_map<std::uint64_t, double> bottleneck_;
 };
 
 struct Context {

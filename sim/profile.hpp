@@ -25,6 +25,11 @@ struct Pipeline {
   double step_overhead_s = 0;
   double wire_factor = 1.0;
   double start_latency_s = 0;  // once per collective (kernel launch / setup)
+  // Post chunks to a peer no faster than the route's bottleneck bandwidth carries them (a byte
+  // stream, as TCP or an RDMA queue pair sends them). Without it, W equal chunks in flight share the
+  // link fairly, finish together, and every window pays the route latency again: a fluid-model
+  // artefact that makes pipelining useless at ms latencies.
+  bool pace = false;
   std::string protocol = "none";
 };
 

@@ -43,17 +43,26 @@ void ring_pipeline(Group& g, int me, int steps, const std::function<double(int, 
   int last_step_started = -1;
   const int window = std::max(1, pipe.window);
 
+  // Pacing: the earliest time the next chunk may be posted (see Pipeline::pace).
+  const double pace_Bps = pipe.pace ? g.bottleneck_Bps(me, right) : 0;
+  double next_post = 0;
+
   while (next_send < total_out || next_recv < total_in || !pending.empty()) {
     while (next_recv < total_in && recvs_in_flight < window) {
       pending.push_back(g.recv(me, left));
       tag.push_back(next_recv++);
       ++recvs_in_flight;
     }
+    bool paced_out = false;
     while (next_send < total_out && sends_in_flight < window) {
       const Msg& m = out[next_send];
       if (m.step > 0) {
         const int need = first_recv[m.step - 1] + std::min(m.piece, recv_pieces[m.step - 1] - 1);
         if (!arrived[need]) break;
+      }
+      if (pace_Bps > 0 && sg4::Engine::get_clock() < next_post) {
+        paced_out = true;
+        break;
       }
       if (m.step != last_step_started) {
         last_step_started = m.step;
@@ -62,9 +71,18 @@ void ring_pipeline(Group& g, int me, int steps, const std::function<double(int, 
       pending.push_back(g.send(me, right, m.bytes, pipe.wire_factor));
       tag.push_back(-1 - next_send++);
       ++sends_in_flight;
+      if (pace_Bps > 0)
+        next_post = std::max(next_post, sg4::Engine::get_clock()) + m.bytes * pipe.wire_factor / pace_Bps;
     }
-    if (pending.empty()) break;
-    const auto i = static_cast<std::size_t>(sg4::Comm::wait_any(pending));
+    const double timeout = paced_out ? next_post - sg4::Engine::get_clock() : -1;
+    if (pending.empty()) {
+      if (!paced_out) break;
+      sg4::this_actor::sleep_for(timeout);
+      continue;
+    }
+    const auto got = sg4::Comm::wait_any_for(pending, timeout);
+    if (got < 0) continue;  // pacing delay over: post the next chunk
+    const auto i = static_cast<std::size_t>(got);
     if (tag[i] >= 0) {
       arrived[tag[i]] = 1;
       --recvs_in_flight;

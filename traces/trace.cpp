@@ -192,6 +192,8 @@ ConvergenceLog parse_log(const json& j, const std::string& file, std::size_t i) 
     k.integer_or("seed", 0);
     k.integer_or("warmup", 0);
     k.boolean_or("ramp", false);
+    k.boolean_or("unbiased", false);
+    k.number_or("eta", 0.9);
     for (const char* key : {"ef", "row_scores", "shape_rule", "sketch_allreduce"}) k.string_or(key, "");
     k.finish();
   }

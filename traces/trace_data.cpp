@@ -59,7 +59,7 @@ std::vector<float> load_file(const Trace& t, const FileRef& ref, const std::stri
   }
   const std::string digest = sha256_hex(io::read_file(path));
   if (digest != ref.sha256)
-    throw TraceError(path + ": sha256: expected " + ref.sha256 + where + ", got " + digest +
+    throw TraceError(path + ": sha256: expected " + ref.sha256 + " (trace.json " + field + ".sha256), got " + digest +
                      " (the file is corrupt or was changed)");
   if (a.dtype != npy_dtype(ref.dtype))
     throw TraceError(path + ": dtype: expected " + ref.dtype + where + ", got numpy '" + a.dtype + "'");

@@ -1,0 +1,189 @@
+#include "replay.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <set>
+#include <stdexcept>
+
+#include "traces/synthetic.hpp"
+
+namespace arcsim::experiments {
+
+using nlohmann::json;
+
+std::string fnv_hex(const std::string& text) {
+  std::uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : text) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+GradientSource::GradientSource(const traces::Trace& trace, std::vector<traces::Bucket> buckets, int max_workers,
+                               const std::string& prefer_config)
+    : trace_(trace), buckets_(std::move(buckets)) {
+  // Recorded samples: try the preferred run first, then dense, then the others in trace order.
+  std::vector<std::pair<std::string, int>> groups;
+  for (const auto& s : trace.samples)
+    if (std::find(groups.begin(), groups.end(), std::make_pair(s.config, s.world)) == groups.end())
+      groups.emplace_back(s.config, s.world);
+  auto rank = [&](const std::pair<std::string, int>& g) { return g.first == prefer_config ? 0 : g.first == "dense" ? 1 : 2; };
+  std::stable_sort(groups.begin(), groups.end(), [&](auto& a, auto& b) { return rank(a) < rank(b); });
+
+  for (const auto& [config, world] : groups) {
+    std::map<std::int64_t, std::map<std::string, std::pair<std::size_t, std::int64_t>>> by_step;
+    std::map<std::int64_t, int> workers_at;
+    for (std::size_t i = 0; i < trace.samples.size(); ++i) {
+      const auto& s = trace.samples[i];
+      if (s.config != config || s.world != world) continue;
+      std::int64_t off = 0;
+      for (const auto& t : s.tensors) {
+        by_step[s.step][t] = {i, off};
+        off += trace.layout.parameters[static_cast<std::size_t>(trace.layout.index_of(t))].numel();
+      }
+      const int w = static_cast<int>(s.workers.size());
+      workers_at[s.step] = workers_at.count(s.step) ? std::min(workers_at[s.step], w) : w;
+    }
+    int workers = max_workers;
+    std::vector<std::int64_t> steps;
+    for (const auto& [step, where] : by_step) {
+      bool complete = true;
+      for (const auto& p : trace.layout.parameters) complete = complete && where.count(p.name);
+      if (!complete || workers_at[step] < 2) continue;
+      steps.push_back(step);
+      workers = std::min(workers, workers_at[step]);
+    }
+    if (steps.empty()) continue;
+    workers_ = workers;
+    steps_ = steps;
+    for (auto st : steps) where_.push_back(by_step[st]);
+    description_ = "recorded: " + config + " N=" + std::to_string(world) + ", " + std::to_string(workers) +
+                   " workers, steps";
+    for (std::size_t i = 0; i < steps.size(); ++i) description_ += (i ? "," : " ") + std::to_string(steps[i]);
+    return;
+  }
+  synthetic_ = true;
+  synth_ = traces::synthetic_spec(trace.synthetic, trace.dir + "/trace.json");
+  workers_ = max_workers;
+  description_ = "synthetic: " + synth_.distribution + " seed " + std::to_string(synth_.seed) + ", " +
+                 std::to_string(workers_) + " workers" +
+                 (trace.samples.empty() ? "" : " (the recorded samples do not cover every tensor at one step)");
+}
+
+std::vector<float> GradientSource::bucket(std::size_t b, int s) const {
+  const traces::Bucket& bk = buckets_.at(b);
+  const std::size_t W = static_cast<std::size_t>(workers_);
+  if (synthetic_) {
+    std::vector<int> ws(W);
+    for (std::size_t w = 0; w < W; ++w) ws[w] = static_cast<int>(w);
+    return traces::synthetic_gradients(trace_.layout, bk.tensors, ws, s, synth_);
+  }
+  const auto& where = where_.at(static_cast<std::size_t>(s));
+  const std::size_t n = static_cast<std::size_t>(bk.elements);
+  std::vector<float> out(W * n);
+  std::size_t col = 0;
+  for (const auto& t : bk.tensors) {
+    const auto [si, off] = where.at(t);
+    auto it = loaded_.find(si);
+    if (it == loaded_.end()) {
+      const auto& sample = trace_.samples[si];
+      it = loaded_.emplace(si, std::make_shared<std::vector<float>>(traces::load_sample(trace_, sample))).first;
+    }
+    const auto& data = *it->second;
+    const std::size_t row = static_cast<std::size_t>(trace_.samples[si].data.shape.at(1));
+    const std::size_t numel =
+        static_cast<std::size_t>(trace_.layout.parameters[static_cast<std::size_t>(trace_.layout.index_of(t))].numel());
+    for (std::size_t w = 0; w < W; ++w)
+      std::copy_n(data.begin() + static_cast<long>(w * row + static_cast<std::size_t>(off)), numel,
+                  out.begin() + static_cast<long>(w * n + col));
+    col += numel;
+  }
+  return out;
+}
+
+double retime_plan(json& plan, const kernels::KernelTimeModel* timer) {
+  double total = 0;
+  for (auto& bucket : plan.at("buckets"))
+    for (auto& op : bucket.at("ops")) {
+      if (op.at("kind") != "kernel") continue;
+      if (timer) {
+        op["duration_s"] = timer->seconds(op.at("name").get<std::string>(), op.at("elements").get<std::int64_t>(),
+                                          op.at("bytes_moved").get<double>());
+        op["duration_source"] = timer->source();
+      }
+      total += op.at("duration_s").get<double>();
+    }
+  return total;
+}
+
+ShapePlan replay_shape(const GradientSource& grads, const kernels::CompressorConfig& config, int sample,
+                       const kernels::KernelTimeModel* timer) {
+  const int W = grads.workers();
+  const auto& layout_params = grads.buckets();
+  const bool ef21 = config.ef == "ef21" || config.ef == "ef21m";
+  const int prime = sample > 0 ? sample - 1 : (grads.steps_available() > 1 ? 1 : 0);
+
+  ShapePlan out;
+  json plan;
+  double err_num = 0, err_den = 0, kept = 0;
+  bool compressed = false;
+  json buckets = json::array();
+  for (std::size_t b = 0; b < layout_params.size(); ++b) {
+    const traces::Bucket& bk = layout_params[b];
+    kernels::BucketLayout layout;
+    layout.names = bk.tensors;
+    // One Compressor per bucket: error-feedback state of a bucket never outlives it, so a large
+    // model replays in the memory of its largest bucket.
+    kernels::Compressor comp(W, config);
+    if (b == 0) plan = comp.plan_header();
+    for (int p : bk.params) layout.shapes.push_back(grads.layout().parameters[static_cast<std::size_t>(p)].shape);
+    const std::size_t n = layout.numel();
+    std::vector<float> agg(n);
+    if (ef21) {
+      const std::vector<float> g0 = grads.bucket(b, prime);
+      std::vector<const float*> ptr0(static_cast<std::size_t>(W));
+      for (int w = 0; w < W; ++w) ptr0[static_cast<std::size_t>(w)] = g0.data() + static_cast<std::size_t>(w) * n;
+      comp.step(static_cast<std::uint32_t>(b), layout, ptr0, agg.data());
+    }
+    const std::vector<float> g = grads.bucket(b, sample);
+    std::vector<const float*> ptr(static_cast<std::size_t>(W));
+    for (int w = 0; w < W; ++w) ptr[static_cast<std::size_t>(w)] = g.data() + static_cast<std::size_t>(w) * n;
+    const kernels::StepReport rep = comp.step(static_cast<std::uint32_t>(b), layout, ptr, agg.data());
+    buckets.push_back(kernels::Compressor::plan_bucket(rep, layout));
+
+    double den = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      double m = 0;
+      for (int w = 0; w < W; ++w) m += g[static_cast<std::size_t>(w) * n + i];
+      m /= W;
+      den += m * m;
+    }
+    err_num += rep.relative_error * den;
+    err_den += den;
+    kept += rep.retained_energy * den;
+    compressed = compressed || rep.phase == "compressed";
+  }
+  if (plan.is_null()) plan = kernels::Compressor(W, config).plan_header();
+  plan["buckets"] = std::move(buckets);
+  out.kernel_s = retime_plan(plan, timer);
+  for (const auto& bucket : plan["buckets"])
+    for (const auto& op : bucket["ops"]) {
+      if (op["kind"] == "kernel") {
+        ++out.kernels;
+      } else {
+        ++out.collectives;
+        out.bytes_per_rank += op["bytes_per_rank"].get<double>();
+      }
+    }
+  if (err_den > 0) {
+    out.relative_error = err_num / err_den;
+    out.retained_energy = compressed ? kept / err_den : 1.0;
+  }
+  out.plan = std::move(plan);
+  return out;
+}
+
+}  // namespace arcsim::experiments

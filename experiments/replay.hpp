@@ -1,0 +1,82 @@
+#pragma once
+// Replay: a trace's gradients through the real compression kernels (kernels/compressor.hpp), one
+// DDP bucket at a time, giving for one iteration shape (a compressor at one ratio) the
+// `arcsim-plan/1` document the simulator executes, its kernels re-timed with the experiment's
+// kernel-timing source, and the compression quality on those gradients.
+//
+// Gradients come from the trace's recorded samples when they cover every tensor of the layout at
+// some step (re-bucketed to the experiment's bucket caps), else from the trace's synthetic
+// distribution (traces/synthetic.hpp). Plans are per rank, so one replay with W workers
+// simulates at any node count.
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "kernels/compressor.hpp"
+#include "kernels/timing.hpp"
+#include "traces/buckets.hpp"
+#include "traces/synthetic.hpp"
+#include "traces/trace.hpp"
+
+namespace arcsim::experiments {
+
+// Worker gradients per bucket, for a few sample steps.
+class GradientSource {
+ public:
+  // prefer_config: the trace config id whose samples to use first (e.g. the compressor's own
+  // run), then "dense", then any. max_workers caps the workers replayed.
+  GradientSource(const traces::Trace& trace, std::vector<traces::Bucket> buckets, int max_workers,
+                 const std::string& prefer_config);
+
+  int workers() const { return workers_; }
+  // Distinct steps available; synthetic sources have as many as asked for.
+  int steps_available() const { return synthetic_ ? 1 << 20 : static_cast<int>(steps_.size()); }
+  const std::vector<traces::Bucket>& buckets() const { return buckets_; }
+  const traces::Layout& layout() const { return trace_.layout; }
+  // float32 [workers x bucket elements] of bucket b at sample step index s.
+  std::vector<float> bucket(std::size_t b, int s) const;
+  // "recorded: dense N=8 steps 0,100 workers 0,1" or "synthetic: lognormal-rows/1 seed 1, 8 workers".
+  const std::string& description() const { return description_; }
+
+ private:
+  const traces::Trace& trace_;
+  std::vector<traces::Bucket> buckets_;
+  int workers_ = 0;
+  bool synthetic_ = false;
+  traces::SyntheticSpec synth_;
+  // recorded: per step, per tensor name -> (sample index, element offset inside that sample)
+  std::vector<std::int64_t> steps_;
+  std::vector<std::map<std::string, std::pair<std::size_t, std::int64_t>>> where_;
+  mutable std::map<std::size_t, std::shared_ptr<std::vector<float>>> loaded_;
+  std::string description_;
+};
+
+// One replayed iteration shape.
+struct ShapePlan {
+  nlohmann::json plan;                     // arcsim-plan/1, kernels re-timed
+  std::optional<double> relative_error;    // whole model: sum ||agg-mean||^2 / sum ||mean||^2
+  std::optional<double> retained_energy;   // energy-weighted over buckets
+  double kernel_s = 0;                     // sum of kernel durations of one iteration (per worker)
+  double bytes_per_rank = 0;               // sum of bytes_per_rank of every collective
+  int collectives = 0, kernels = 0;
+};
+
+// Replays one compressor configuration (at a fixed ratio, no warm-up, no ramp: the shape's own
+// behaviour) over every bucket at sample step `sample`. EF21/EF21M first take their dense
+// initial call on the previous sample (or the same one when there is none), so the recorded call
+// is a compressed one. timer == nullptr keeps the measured CPU durations.
+ShapePlan replay_shape(const GradientSource& grads, const kernels::CompressorConfig& config, int sample,
+                       const kernels::KernelTimeModel* timer);
+
+// Re-times the kernel ops of a plan in place; returns the summed seconds.
+double retime_plan(nlohmann::json& plan, const kernels::KernelTimeModel* timer);
+
+// FNV-1a 64 of a string, as 16 hex digits (cache keys; not a security hash).
+std::string fnv_hex(const std::string& text);
+
+}  // namespace arcsim::experiments

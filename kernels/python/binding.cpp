@@ -1,0 +1,164 @@
+// Python binding of the kernels (docs/contracts.md section 4): the recorder calls the very same
+// C++ compressors as `arcsim compress` and replay. Arguments are validated here with errors that
+// name the argument (ValueError / TypeError), never silently converted.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kernels/compressor.hpp"
+#include "kernels/primitives.hpp"
+
+namespace py = pybind11;
+using arcsim::kernels::BucketLayout;
+using arcsim::kernels::Compressor;
+using arcsim::kernels::CompressorConfig;
+
+namespace {
+
+py::object json_to_py(const nlohmann::json& j) {
+  py::object loads = py::module_::import("json").attr("loads");
+  return loads(j.dump());
+}
+
+// The float32 C-contiguous buffer of a numpy array; anything else is a TypeError naming `what`.
+py::array_t<float> as_float32(const py::handle& obj, const char* what) {
+  if (!py::isinstance<py::array>(obj)) throw py::type_error(std::string(what) + ": expected a numpy array");
+  auto arr = py::reinterpret_borrow<py::array>(obj);
+  if (!arr.dtype().is(py::dtype::of<float>()))
+    throw py::type_error(std::string(what) + ": expected dtype float32, got " + std::string(py::str(arr.dtype())));
+  return py::array_t<float, py::array::c_style>::ensure(arr);
+}
+
+BucketLayout layout_from(const py::sequence& shapes, const py::object& names) {
+  BucketLayout layout;
+  for (const auto& s : shapes) {
+    std::vector<std::int64_t> dims;
+    if (py::isinstance<py::int_>(s)) {
+      dims.push_back(s.cast<std::int64_t>());
+    } else {
+      for (const auto& d : s.cast<py::sequence>()) dims.push_back(d.cast<std::int64_t>());
+    }
+    layout.shapes.push_back(std::move(dims));
+  }
+  if (!names.is_none()) layout.names = names.cast<std::vector<std::string>>();
+  try {
+    layout.validate();
+  } catch (const std::exception& e) {
+    throw py::value_error(std::string("shapes: ") + e.what());
+  }
+  return layout;
+}
+
+class PyCompressor {
+ public:
+  PyCompressor(int workers, CompressorConfig cfg) {
+    if (workers < 1) throw py::value_error("workers: expected an integer >= 1, got " + std::to_string(workers));
+    try {
+      c_ = std::make_unique<Compressor>(workers, std::move(cfg));
+    } catch (const std::invalid_argument& e) {
+      throw py::value_error(e.what());
+    }
+  }
+
+  py::tuple step(std::uint32_t bucket, const py::sequence& shapes, const py::object& grads, const py::object& names) {
+    const BucketLayout layout = layout_from(shapes, names);
+    auto g = as_float32(grads, "grads");
+    const auto W = static_cast<py::ssize_t>(c_->workers());
+    const auto n = static_cast<py::ssize_t>(layout.numel());
+    if (g.ndim() != 2 || g.shape(0) != W || g.shape(1) != n)
+      throw py::value_error("grads: expected float32 [workers=" + std::to_string(W) + ", numel=" + std::to_string(n) +
+                            "] (numel = sum of the shapes), got shape " + std::string(py::str(py::cast(
+                                std::vector<py::ssize_t>(g.shape(), g.shape() + g.ndim())))));
+    std::vector<const float*> ptr(static_cast<std::size_t>(W));
+    for (py::ssize_t w = 0; w < W; ++w) ptr[static_cast<std::size_t>(w)] = g.data() + w * n;
+    py::array_t<float> agg(n);
+    arcsim::kernels::StepReport rep;
+    try {
+      py::gil_scoped_release release;
+      rep = c_->step(bucket, layout, ptr, agg.mutable_data());
+    } catch (const std::invalid_argument& e) {
+      throw py::value_error(e.what());
+    }
+    nlohmann::json j = rep.to_json(layout);
+    j["shape_rule"] = c_->config().shape_rule;
+    return py::make_tuple(agg, json_to_py(j));
+  }
+
+  py::object plan_header() const { return json_to_py(c_->plan_header()); }
+  py::object config() const { return json_to_py(c_->config().to_json()); }
+  int workers() const { return c_->workers(); }
+
+ private:
+  std::unique_ptr<Compressor> c_;
+};
+
+py::array_t<std::uint32_t> topk_magnitude(const py::object& x, std::size_t k) {
+  auto a = as_float32(x, "x");
+  if (a.ndim() != 1) throw py::value_error("x: expected a 1-D float32 array");
+  if (k > static_cast<std::size_t>(a.size())) throw py::value_error("k: expected k <= len(x)");
+  py::array_t<std::uint32_t> out(static_cast<py::ssize_t>(k));
+  arcsim::kernels::topk_magnitude(a.data(), static_cast<std::size_t>(a.size()), k, out.mutable_data());
+  return out;
+}
+
+py::array_t<float> sketch_matrix(std::size_t m, int r, std::uint64_t seed, std::uint32_t step, std::uint32_t tensor) {
+  if (r < 1) throw py::value_error("r: expected >= 1");
+  py::array_t<float> v({static_cast<py::ssize_t>(m), static_cast<py::ssize_t>(r)});
+  arcsim::kernels::sketch_matrix(m, r, seed, step, tensor, v.mutable_data());
+  return v;
+}
+
+py::array_t<std::uint32_t> randk_indices(std::size_t n, std::size_t k, std::uint64_t seed, std::uint32_t step,
+                                         std::uint32_t tensor) {
+  if (k > n) throw py::value_error("k: expected k <= n");
+  py::array_t<std::uint32_t> out(static_cast<py::ssize_t>(k));
+  arcsim::kernels::randk_indices(n, k, seed, step, tensor, out.mutable_data());
+  return out;
+}
+
+}  // namespace
+
+PYBIND11_MODULE(arcsim_kernels, m) {
+  m.doc() = "arcsim compression kernels (CPU reference): Compressor over N emulated workers";
+  py::class_<PyCompressor>(m, "Compressor")
+      .def(py::init([](int workers, const std::string& compressor, double ratio, int rank, const std::string& ef,
+                       std::uint64_t seed, const std::string& row_scores, const std::string& shape_rule,
+                       const std::string& sketch_allreduce, int warmup, bool ramp, bool unbiased, double eta) {
+             CompressorConfig c;
+             c.compressor = compressor;
+             c.ratio = ratio;
+             c.rank = rank;
+             c.ef = ef;
+             c.seed = seed;
+             c.row_scores = row_scores;
+             c.shape_rule = shape_rule;
+             c.sketch_allreduce = sketch_allreduce;
+             c.warmup = warmup;
+             c.ramp = ramp;
+             c.unbiased = unbiased;
+             c.eta = eta;
+             return std::make_unique<PyCompressor>(workers, std::move(c));
+           }),
+           py::arg("workers"), py::arg("compressor") = "dense", py::arg("ratio") = 1.0, py::arg("rank") = 4,
+           py::arg("ef") = "none", py::arg("seed") = 1, py::arg("row_scores") = "sketch",
+           py::arg("shape_rule") = "rows", py::arg("sketch_allreduce") = "tensor", py::arg("warmup") = 0,
+           py::arg("ramp") = false, py::arg("unbiased") = false, py::arg("eta") = 0.9)
+      .def("step", &PyCompressor::step, py::arg("bucket"), py::arg("shapes"), py::arg("grads"),
+           py::arg("names") = py::none(),
+           "One compression call of one bucket. grads: float32 [workers, numel]. Returns (agg float32 [numel], "
+           "report dict: k, k_unit, ratio, phase, relative_error, retained_energy, row_recall (ARC), plan "
+           "(collectives), kernels, plan_bucket (arcsim-plan/1 bucket object), shape_rule).")
+      .def("plan_header", &PyCompressor::plan_header, "arcsim-plan/1 header: format, compressor, world_size")
+      .def_property_readonly("config", &PyCompressor::config)
+      .def_property_readonly("workers", &PyCompressor::workers);
+  m.def("topk_magnitude", &topk_magnitude, py::arg("x"), py::arg("k"),
+        "indices (uint32, ascending) of the k largest |x|, lowest index on ties");
+  m.def("sketch_matrix", &sketch_matrix, py::arg("m"), py::arg("r"), py::arg("seed"), py::arg("step"),
+        py::arg("tensor"), "the shared Gaussian V (m x r) of ARC-Top-K");
+  m.def("randk_indices", &randk_indices, py::arg("n"), py::arg("k"), py::arg("seed"), py::arg("step"),
+        py::arg("tensor"), "k distinct indices in [0, n) from the shared seed");
+}

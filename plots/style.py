@@ -1,0 +1,95 @@
+"""One look for every arcsim figure: sizes for a one-column paper figure, and one fixed colour
+(and marker) per compressor, so a compressor is the same colour in every figure of every paper."""
+import zlib
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+# A single column of a two-column paper is about 3.3-3.5 in wide; fonts stay >= 7 pt there.
+COLUMN_WIDTH_IN = 3.4
+PANEL_HEIGHT_IN = 1.55
+
+COLOURS = {
+    "dense": "#444444",
+    "topk": "#1f77b4",
+    "randk": "#ff7f0e",
+    "arctopk": "#d62728",
+    "adtopk": "#2ca02c",
+    "dgc": "#9467bd",
+    "gaussiank": "#8c564b",
+    "redsync": "#e377c2",
+    "sidco": "#bcbd22",
+    "oktopk": "#17becf",
+    "powersgd": "#7f7f7f",
+}
+MARKERS = {"dense": "o", "topk": "s", "randk": "^", "arctopk": "D"}
+PRETTY = {"dense": "Dense", "topk": "Top-K", "randk": "Rand-K", "arctopk": "ARC-Top-K", "adtopk": "ADTopk",
+          "dgc": "DGC", "gaussiank": "GaussianK", "redsync": "RedSync", "sidco": "SIDCo", "oktopk": "Ok-Topk",
+          "powersgd": "PowerSGD"}
+_FALLBACK = ["#006d2c", "#54278f", "#a50f15", "#08519c", "#636363", "#b15928"]
+LINESTYLES = ["-", "--", ":", "-."]
+
+
+def colour(compressor):
+    """The compressor's colour; unknown names get a fixed colour derived from the name itself."""
+    if compressor in COLOURS:
+        return COLOURS[compressor]
+    return _FALLBACK[zlib.crc32(compressor.encode()) % len(_FALLBACK)]
+
+
+def marker(compressor):
+    return MARKERS.get(compressor, "v")
+
+
+def display(compressor, label):
+    """Legend text: the compressor's usual name, plus whatever the label adds ("topk-0.05" -> "Top-K 0.05")."""
+    base = PRETTY.get(compressor, compressor)
+    if label == compressor:
+        return base
+    if label.startswith(compressor + "-"):
+        return base + " " + label[len(compressor) + 1:]
+    return label
+
+
+def apply():
+    plt.rcParams.update({
+        "font.size": 7,
+        "axes.titlesize": 7,
+        "axes.labelsize": 7,
+        "legend.fontsize": 6.5,
+        "xtick.labelsize": 6.5,
+        "ytick.labelsize": 6.5,
+        "lines.linewidth": 1.2,
+        "lines.markersize": 3.5,
+        "axes.grid": True,
+        "grid.linewidth": 0.4,
+        "grid.alpha": 0.5,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "pdf.fonttype": 42,   # embedded TrueType: editable text, accepted by paper systems
+        "ps.fonttype": 42,
+        "savefig.dpi": 300,
+        "figure.dpi": 100,
+    })
+
+
+def grid(n_panels, ncols=2):
+    """A figure one column wide with n panels, two per row (one when there is only one)."""
+    ncols = 1 if n_panels == 1 else ncols
+    nrows = (n_panels + ncols - 1) // ncols
+    fig, axes = plt.subplots(nrows, ncols, figsize=(COLUMN_WIDTH_IN, 0.55 + PANEL_HEIGHT_IN * nrows),
+                             squeeze=False)
+    flat = [a for row in axes for a in row]
+    for a in flat[n_panels:]:
+        a.set_visible(False)
+    return fig, flat[:n_panels]
+
+
+def save(fig, path_stem):
+    """Writes <stem>.pdf and <stem>.png; no creation dates, so re-plotting gives the same PDF."""
+    fig.savefig(path_stem + ".pdf", bbox_inches="tight", metadata={"CreationDate": None, "Creator": None})
+    fig.savefig(path_stem + ".png", bbox_inches="tight", metadata={"Software": None})
+    plt.close(fig)
+    return [path_stem + ".pdf", path_stem + ".png"]

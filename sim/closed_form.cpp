@@ -1,0 +1,71 @@
+#include "sim/closed_form.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace arcsim::sim::closed_form {
+
+namespace {
+int ceil_lg(int p) {
+  int k = 0;
+  while ((1 << k) < p) ++k;
+  return k;
+}
+}  // namespace
+
+double ring_allreduce(double a, double B, int p, double n) {
+  return p < 2 ? 0 : 2.0 * (p - 1) * (a + n / p / B);
+}
+double ring_reduce_scatter(double a, double B, int p, double n) {
+  return p < 2 ? 0 : (p - 1) * (a + n / p / B);
+}
+double ring_allgather(double a, double B, int p, double n) {
+  return p < 2 ? 0 : (p - 1) * (a + n / p / B);
+}
+double bruck_allgather(double a, double B, int p, double n) {
+  return p < 2 ? 0 : ceil_lg(p) * a + (p - 1.0) / p * n / B;
+}
+double rabenseifner_allreduce(double a, double B, int p, double n) {
+  if (p < 2) return 0;
+  int q = 1;
+  while (q * 2 <= p) q *= 2;
+  const double core = 2.0 * ceil_lg(q) * a + 2.0 * (q - 1) / q * n / B;
+  return q == p ? core : core + 2 * (a + n / B);
+}
+double binomial_broadcast(double a, double B, int p, double n) {
+  return p < 2 ? 0 : ceil_lg(p) * (a + n / B);
+}
+double chain_broadcast(double a, double B, int p, double n, int chunks) {
+  return p < 2 ? 0 : (p - 2.0 + chunks) * (a + n / chunks / B);
+}
+int chain_chunks(double a, double B, int p, double n) {
+  if (p <= 2 || a <= 0) return 1;
+  const double c = std::sqrt((p - 2.0) * n / B / a);
+  return static_cast<int>(std::clamp(std::round(c), 1.0, 4096.0));
+}
+
+std::optional<double> of(CollectiveOp op, const std::string& alg, double a, double B, int p,
+                         double n) {
+  switch (op) {
+    case CollectiveOp::allreduce:
+      if (alg == "ring") return ring_allreduce(a, B, p, n);
+      if (alg == "rabenseifner") return rabenseifner_allreduce(a, B, p, n);
+      return std::nullopt;
+    case CollectiveOp::allgather:
+      if (alg == "ring") return ring_allgather(a, B, p, n);
+      if (alg == "bruck") return bruck_allgather(a, B, p, n);
+      return std::nullopt;
+    case CollectiveOp::reduce_scatter:
+      if (alg == "ring") return ring_reduce_scatter(a, B, p, n);
+      return std::nullopt;
+    case CollectiveOp::broadcast:
+      if (alg == "binomial" || alg == "tree") return binomial_broadcast(a, B, p, n);
+      if (alg == "ring" || alg == "chain") return chain_broadcast(a, B, p, n, chain_chunks(a, B, p, n));
+      return std::nullopt;
+    case CollectiveOp::allgatherv:
+      return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+}  // namespace arcsim::sim::closed_form

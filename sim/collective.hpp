@@ -1,0 +1,59 @@
+#pragma once
+// One collective as the plan (or the CLI) asks for it, resolved to a concrete algorithm and
+// pipeline once, then run by every rank's actor. Handles `auto`, the nccl profile's protocol, and
+// the hierarchical composition on multi-GPU nodes (intra-node, then inter-node on "rails" of
+// same-index GPUs, then intra-node).
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sim/context.hpp"
+#include "sim/iteration.hpp"
+#include "sim/plan.hpp"
+
+namespace arcsim::sim {
+
+struct CollectiveCall {
+  CollectiveOp op = CollectiveOp::allreduce;
+  std::string algorithm = "auto";
+  // allreduce, broadcast, reduce_scatter: the vector each rank holds; allgather: each rank's block.
+  double bytes = 0;
+  std::vector<double> by_rank;  // allgatherv: block of rank i is by_rank[i % size]
+};
+
+struct ResolvedCall {
+  CollectiveCall call;
+  std::string algorithm;       // concrete, inter-node (or flat) part
+  std::string protocol = "none";
+  Pipeline inter, intra;
+  bool hierarchical = false;
+  int chain_chunks = 1;        // chain broadcast
+  double nccl_model_s = 0;     // NCCL's own predicted time, for reference
+};
+
+// Same answer on every rank (deterministic); throws std::invalid_argument for an algorithm the op
+// does not have.
+ResolvedCall resolve_call(const Context& ctx, const CollectiveCall& call);
+
+// Runs this rank's part; call from the rank's actor.
+void run_collective(Context& ctx, int rank, const ResolvedCall& call);
+
+struct CollectiveResult {
+  double simulated_s = 0;
+  std::optional<double> closed_form_s;
+  double nccl_model_s = 0;
+  std::string op, algorithm, protocol, profile, topology;
+  int nodes = 0, ranks = 0;
+  double bytes = 0, messages = 0, bytes_per_rank_sent = 0, wall_s = 0, link_latency_s = 0;
+  double bandwidth_Bps = 0, latency_s = 0;
+};
+
+// One collective on a fresh simulation (creates this process's Engine). For an all-gather `bytes`
+// is the total gathered size (nccl-tests' convention).
+CollectiveResult simulate_collective(const NetworkConfig& net, CollectiveOp op, double bytes);
+
+nlohmann::json to_json(const CollectiveResult& r);
+
+CollectiveOp parse_op(const std::string& name);  // throws std::invalid_argument
+
+}  // namespace arcsim::sim

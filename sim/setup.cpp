@@ -1,0 +1,34 @@
+#include "sim/setup.hpp"
+
+#include <stdexcept>
+
+#include "topologies/builder.hpp"
+
+namespace arcsim::sim {
+
+topo::Resolved check_network(const NetworkConfig& net) {
+  parse_profile(net.profile);
+  const auto& a = net.algorithm;
+  if (a != "ring" && a != "tree" && a != "rabenseifner" && a != "bruck" && a != "auto")
+    throw std::invalid_argument("algorithm: expected ring|tree|rabenseifner|bruck|auto, got \"" + a + "\"");
+  if (net.nodes < 1)
+    throw std::invalid_argument("nodes: expected a positive node count, got " + std::to_string(net.nodes));
+  if (net.bandwidth_Bps < 0)
+    throw std::invalid_argument("bandwidth: expected a positive bandwidth");
+  const auto spec = topo::load_topology(net.topology);
+  return topo::resolve(spec, net.nodes, net.bandwidth_Bps, net.latency_s);
+}
+
+std::unique_ptr<Context> make_context(const NetworkConfig& net) {
+  const auto resolved = check_network(net);
+  auto ctx = std::make_unique<Context>();
+  ctx->profile = parse_profile(net.profile);
+  create_engine(ctx->profile);
+  ctx->platform = topo::build_platform(resolved);
+  ctx->bytes_sent.assign(ctx->platform.ranks.size(), 0.0);
+  return ctx;
+}
+
+double alpha_of(const topo::Resolved& r) { return r.spec.latency_s; }
+
+}  // namespace arcsim::sim

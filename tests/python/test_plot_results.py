@@ -1,0 +1,134 @@
+"""The plot script on a small hand-made results directory (no simulator needed): every figure is
+written, as PDF and PNG, non-empty; a bad directory is one error line."""
+import csv
+import json
+import math
+import os
+import pathlib
+import subprocess
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "plots" / "plot_results.py"
+PY = "/usr/bin/python3"
+FIGURES = ["speedup_vs_nodes", "speedup_vs_bandwidth", "iteration_breakdown", "accuracy_vs_time", "tta_bars"]
+
+COLUMNS = ["point", "compressor", "label", "ratio", "rank", "ef", "warmup_steps", "ramp_steps", "nodes",
+           "bandwidth_gbps", "latency_us", "topology", "profile", "algorithm", "collectives", "kernel_timing",
+           "status", "iteration_s", "compute_s", "compression_s", "exposed_comm_s", "comm_s", "bytes_per_node",
+           "relative_error", "retained_energy", "steps_to_target", "convergence_nodes", "convergence_config",
+           "tta_s", "tta_note", "speedup_vs_dense", "speedup_vs_topk", "iteration_speedup_vs_dense",
+           "iteration_speedup_vs_topk", "error"]
+
+
+def make_results(d, with_curves=True, failed_point=True):
+    """A 4-compressor x 3-node x 2-bandwidth sweep from a toy alpha-beta model."""
+    comps = [("dense", 1.0, 0.0, 1.0), ("topk", 0.2, 0.004, None), ("randk", 0.2, 0.001, 0.2),
+             ("arctopk", 0.2, 0.002, 0.205)]
+    steps = {"dense": 400, "topk": 450, "randk": 900, "arctopk": 430}
+    model_bytes, compute = 4 * 2.0e6, 0.02
+    rows, points = [], []
+    i = 0
+    for bw in [1.0, 100.0]:
+        for n in [8, 16, 64]:
+            base = {}
+            for name, ratio, kernel_s, ar_frac in comps:
+                if ar_frac is None:   # all-gather of values + indices
+                    sent = (n - 1) * model_bytes * ratio * 2
+                else:
+                    sent = 2 * (n - 1) / n * model_bytes * ar_frac
+                comm = sent / (bw * 1e9 / 8) + 2 * (n - 1) * 5e-6
+                exposed = comm * (0.3 if name == "dense" else 1.0)
+                it = compute + kernel_s + exposed
+                tta = steps[name] * it
+                base.setdefault(name, (it, tta))
+                status = "failed" if (failed_point and name == "randk" and n == 64 and bw == 100.0) else "ok"
+                r = {c: "" for c in COLUMNS}
+                r.update(point=i, compressor=name, label=name, ratio=ratio, nodes=n, bandwidth_gbps=bw,
+                         latency_us=5, topology="star", profile="nccl", algorithm="auto", collectives="plan",
+                         kernel_timing="model:H100-SXM", status=status)
+                if status == "ok":
+                    r.update(iteration_s=it, compute_s=compute, compression_s=kernel_s, exposed_comm_s=exposed,
+                             comm_s=comm, bytes_per_node=sent, steps_to_target=steps[name], tta_s=tta,
+                             convergence_nodes=min(n, 32), convergence_config=name)
+                else:
+                    r.update(error="killed by signal 11 (Segmentation fault)")
+                rows.append(r)
+                curve = [[s, s * it, 0.5 + 0.4 * (1 - math.exp(-3 * s / steps[name])), 1.0] for s in
+                         range(50, steps[name] + 51, 50)] if with_curves else []
+                points.append({"point": i, "curve": curve if status == "ok" else []})
+                i += 1
+    for r in rows:
+        if r["status"] != "ok":
+            continue
+        same = [x for x in rows if x["nodes"] == r["nodes"] and x["bandwidth_gbps"] == r["bandwidth_gbps"]]
+        dense = next(x for x in same if x["compressor"] == "dense")
+        topk = next(x for x in same if x["compressor"] == "topk")
+        r["speedup_vs_dense"] = dense["tta_s"] / r["tta_s"]
+        r["speedup_vs_topk"] = topk["tta_s"] / r["tta_s"]
+        r["iteration_speedup_vs_dense"] = dense["iteration_s"] / r["iteration_s"]
+        r["iteration_speedup_vs_topk"] = topk["iteration_s"] / r["iteration_s"]
+    d.mkdir(parents=True, exist_ok=True)
+    with open(d / "results.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=COLUMNS, lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+    (d / "results.json").write_text(json.dumps({"format": "arcsim-results/1", "points": points}))
+    return d
+
+
+def run_plot(d, *extra):
+    return subprocess.run([PY, str(SCRIPT), str(d), *extra], capture_output=True, text=True, timeout=300)
+
+
+def test_every_figure_is_written_non_empty(tmp_path):
+    d = make_results(tmp_path / "res")
+    r = run_plot(d)
+    assert r.returncode == 0, r.stderr
+    for fig in FIGURES:
+        for ext in ("pdf", "png"):
+            p = d / f"{fig}.{ext}"
+            assert p.exists(), p
+            assert p.stat().st_size > 5000, p
+    listed = r.stdout.split()
+    assert len(listed) == 2 * len(FIGURES)
+
+
+def test_without_convergence_data_figures_still_written(tmp_path):
+    d = make_results(tmp_path / "res", with_curves=False)
+    # Drop every TTA: only iteration speedups remain.
+    with open(d / "results.csv") as f:
+        rows = list(csv.DictReader(f))
+    for r in rows:
+        for k in ("steps_to_target", "tta_s", "speedup_vs_dense", "speedup_vs_topk", "convergence_nodes"):
+            r[k] = ""
+        r["tta_note"] = "no convergence log for this compressor in the trace"
+    with open(d / "results.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=COLUMNS, lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+    r = run_plot(d, "--out", str(tmp_path / "figs"))
+    assert r.returncode == 0, r.stderr
+    for fig in FIGURES:
+        assert (tmp_path / "figs" / f"{fig}.pdf").stat().st_size > 3000
+
+
+def test_missing_results_is_one_error_line(tmp_path):
+    r = run_plot(tmp_path / "nothing-here")
+    assert r.returncode == 2
+    assert r.stderr.strip().count("\n") == 0
+    assert "results.csv" in r.stderr
+
+
+def test_arcsim_plot_runs_the_script(arcsim_bin, tmp_path):
+    d = make_results(tmp_path / "res")
+    r = subprocess.run([arcsim_bin, "plot", str(d)], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert (d / "speedup_vs_nodes.png").stat().st_size > 5000
+
+
+def test_arcsim_plot_bad_dir_fails_with_one_line(arcsim_bin, tmp_path):
+    r = subprocess.run([arcsim_bin, "plot", str(tmp_path / "absent")], capture_output=True, text=True, timeout=120)
+    assert r.returncode != 0
+    assert r.stderr.strip().count("\n") == 0

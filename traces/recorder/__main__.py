@@ -1,0 +1,6 @@
+"""`python -m traces.recorder` == `arcsim record`."""
+import sys
+
+from .cli import main
+
+sys.exit(main())
