@@ -28,10 +28,12 @@ const char* kUsage =
     "                                             DDP buckets of the layout (default 1 MiB, then 25 MiB)\n"
     "       arcsim trace synth DIR --out FILE.npy [--bucket B | --tensors a,b] [--workers N] [--step S]\n"
     "                                             synthetic gradients [N x elements] (docs/traces.md)\n"
+    "       arcsim trace copy DIR --out DST [--dtype float32|float16]\n"
+    "                                             re-write a valid trace (data files re-encoded)\n"
     "Bucket options also apply to info and synth. Errors: one line naming the file and field, exit 2.\n";
 
 struct Options {
-  std::string dir, out, rule = "pytorch", tensors;
+  std::string dir, out, rule = "pytorch", tensors, dtype;
   bool json = false;
   std::int64_t first_cap = 1 << 20, cap = 25LL << 20, step = 0, bucket = -1;
   int workers = 1;
@@ -62,6 +64,7 @@ Options parse(int argc, char** argv) {
     else if (a == "--out") o.out = value();
     else if (a == "--bucket") o.bucket = to_int(a, value());
     else if (a == "--tensors") o.tensors = value();
+    else if (a == "--dtype") o.dtype = value();
     else if (a == "--workers") o.workers = static_cast<int>(to_int(a, value()));
     else if (a == "--step") o.step = to_int(a, value());
     else if (!a.empty() && a[0] == '-') throw std::invalid_argument("command line: " + a + ": unknown option (arcsim trace --help)");
@@ -150,6 +153,28 @@ int synth(const Options& o) {
   return 0;
 }
 
+// Reads and checks with the C++ reader, writes with the C++ writer: converts sample precision and
+// gives the Python <-> C++ round-trip test a C++-written trace.
+int copy(const Options& o) {
+  if (o.out.empty()) throw std::invalid_argument("command line: --out: expected a destination directory");
+  if (!o.dtype.empty() && o.dtype != "float32" && o.dtype != "float16")
+    throw std::invalid_argument("command line: --dtype: expected float32 or float16, got " + o.dtype);
+  tr::Trace t = tr::validate_trace(o.dir);
+  for (std::size_t i = 0; i < t.samples.size(); ++i) {
+    auto& s = t.samples[i];
+    const std::string at = "samples[" + std::to_string(i) + "]";
+    s.data = tr::write_data_file(o.out, s.data.file, s.data.shape, tr::load_file(t, s.data, at + ".data"),
+                                 o.dtype.empty() ? s.data.dtype : o.dtype);
+    if (s.aggregate)
+      s.aggregate = tr::write_data_file(o.out, s.aggregate->file, s.aggregate->shape,
+                                        tr::load_file(t, *s.aggregate, at + ".aggregate"),
+                                        o.dtype.empty() ? s.aggregate->dtype : o.dtype);
+  }
+  tr::write_trace(o.out, t);
+  std::printf("%s: copied %s (%zu data files)\n", o.out.c_str(), o.dir.c_str(), t.samples.size());
+  return 0;
+}
+
 }  // namespace
 
 int cmd_trace(int argc, char** argv) {
@@ -172,6 +197,7 @@ int cmd_trace(int argc, char** argv) {
   }
   if (sub == "info") return info(parse(argc, argv));
   if (sub == "synth") return synth(parse(argc, argv));
+  if (sub == "copy") return copy(parse(argc, argv));
   if (sub == "buckets") {
     const Options o = parse(argc, argv);
     const tr::Trace t = tr::read_trace(o.dir);
@@ -186,7 +212,7 @@ int cmd_trace(int argc, char** argv) {
     }
     return 0;
   }
-  throw std::invalid_argument("command line: " + sub + ": expected validate, info, buckets or synth");
+  throw std::invalid_argument("command line: " + sub + ": expected validate, info, buckets, synth or copy");
 }
 
 }  // namespace arcsim::cli

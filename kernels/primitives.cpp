@@ -58,23 +58,37 @@ void sketch_matrix(std::size_t m, int r, std::uint64_t seed, std::uint32_t step,
   }
 }
 
-void sketch(const float* G, std::size_t n, std::size_t m, int r, std::uint64_t seed, std::uint32_t step,
-            std::uint32_t tensor, float* P) {
-  if (r <= 0) throw std::invalid_argument("sketch: rank r must be >= 1, got " + std::to_string(r));
-  std::vector<float> V(m * static_cast<std::size_t>(r));
-  sketch_matrix(m, r, seed, step, tensor, V.data());
-  const std::size_t rr = static_cast<std::size_t>(r);
-#pragma omp parallel for schedule(static) if (n * m > 65536)
+namespace {
+// One row of the sketch. Cloned for x86 FMA hardware: std::fma is correctly rounded either way, so
+// the bits are the same, but without the clone every fma is a libm call.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+__attribute__((target_clones("fma", "default")))
+#endif
+void sketch_rows(const float* G, std::size_t n, std::size_t m, std::size_t rr, const float* V, float* P) {
   for (std::size_t i = 0; i < n; ++i) {
     const float* g = G + i * m;
     float* p = P + i * rr;
     for (std::size_t c = 0; c < rr; ++c) p[c] = 0.0f;
     for (std::size_t j = 0; j < m; ++j) {
       const float gij = g[j];
-      const float* v = V.data() + j * rr;
+      const float* v = V + j * rr;
       for (std::size_t c = 0; c < rr; ++c) p[c] = std::fma(gij, v[c], p[c]);
     }
   }
+}
+}  // namespace
+
+void sketch(const float* G, std::size_t n, std::size_t m, int r, std::uint64_t seed, std::uint32_t step,
+            std::uint32_t tensor, float* P) {
+  if (r <= 0) throw std::invalid_argument("sketch: rank r must be >= 1, got " + std::to_string(r));
+  std::vector<float> V(m * static_cast<std::size_t>(r));
+  sketch_matrix(m, r, seed, step, tensor, V.data());
+  const std::size_t rr = static_cast<std::size_t>(r);
+  // Rows are independent, so splitting them over threads cannot change any bit.
+  constexpr std::size_t kBlock = 64;
+#pragma omp parallel for schedule(static) if (n * m > 65536)
+  for (std::size_t b = 0; b < n; b += kBlock)
+    sketch_rows(G + b * m, std::min(kBlock, n - b), m, rr, V.data(), P + b * rr);
 }
 
 void row_scores(const float* P, std::size_t n, std::size_t r, float* scores) {
@@ -117,9 +131,11 @@ std::uint32_t randk_mix(std::uint32_t x) {
   return x;
 }
 
-void randk_keys(std::uint64_t seed, std::uint32_t step, std::uint32_t tensor, std::uint32_t keys[4]) {
-  const rng::U32x4 r = rng::philox4x32(rng::U32x4{{step, tensor, 0u, rng::kStreamRandK}}, seed);
-  for (int i = 0; i < 4; ++i) keys[i] = r.v[i];
+void randk_keys(std::uint64_t seed, std::uint32_t step, std::uint32_t tensor, std::uint32_t keys[kFeistelRounds]) {
+  for (std::uint32_t c = 0; c < kFeistelRounds / 4; ++c) {
+    const rng::U32x4 r = rng::philox4x32(rng::U32x4{{step, tensor, c, rng::kStreamRandK}}, seed);
+    for (int j = 0; j < 4; ++j) keys[4 * c + j] = r.v[j];
+  }
 }
 
 namespace {
@@ -130,7 +146,7 @@ unsigned feistel_half_bits(std::uint32_t n) {
 }
 }  // namespace
 
-std::uint32_t randk_permute(std::uint32_t i, std::uint32_t n, const std::uint32_t keys[4]) {
+std::uint32_t randk_permute(std::uint32_t i, std::uint32_t n, const std::uint32_t keys[kFeistelRounds]) {
   const unsigned h = feistel_half_bits(n);
   const std::uint64_t mask = (std::uint64_t{1} << h) - 1;
   std::uint64_t v = i;
@@ -138,7 +154,7 @@ std::uint32_t randk_permute(std::uint32_t i, std::uint32_t n, const std::uint32_
   // in [0, n) restricts it to a permutation of [0, n). 2^(2h) < 4n, so fewer than 4 walks expected.
   do {
     std::uint64_t left = v >> h, right = v & mask;
-    for (int round = 0; round < 4; ++round) {
+    for (int round = 0; round < kFeistelRounds; ++round) {
       const std::uint64_t f = randk_mix(static_cast<std::uint32_t>(right) ^ keys[round]) & mask;
       const std::uint64_t next = left ^ f;
       left = right;
@@ -153,7 +169,7 @@ void randk_indices(std::size_t n, std::size_t k, std::uint64_t seed, std::uint32
                    std::uint32_t* out) {
   if (k > n) throw std::invalid_argument("randk_indices: k = " + std::to_string(k) + " > n = " + std::to_string(n));
   if (n > 0xffffffffull) throw std::invalid_argument("randk_indices: n >= 2^32");
-  std::uint32_t keys[4];
+  std::uint32_t keys[kFeistelRounds];
   randk_keys(seed, step, tensor, keys);
   const auto n32 = static_cast<std::uint32_t>(n);
   for (std::size_t i = 0; i < k; ++i) out[i] = randk_permute(static_cast<std::uint32_t>(i), n32, keys);

@@ -62,15 +62,17 @@ void scatter_add(const float* src, const std::uint32_t* idx, std::size_t k, floa
 
 // k distinct indices in [0, n) (k <= n, else std::invalid_argument), a pure function of
 // (n, k, seed, step, tensor), generated in O(k) time and memory with no permutation of [0, n):
-// out[i] = pi(i) where pi is a keyed bijection on [0, n), a 4-round balanced Feistel network on
-// 2h bits (h = max(1, ceil(bits(n-1) / 2))) with cycle walking (re-apply until the value is < n).
-// Round keys: Philox4x32-10 of counter (step, tensor, 0, kStreamRandK) under seed; round function
-// F(R, key) = randk_mix(R ^ key) masked to h bits. Output order is pi(0), pi(1), ... (not sorted).
+// out[i] = pi(i) where pi is a keyed bijection on [0, n), a kFeistelRounds-round balanced Feistel
+// network on 2h bits (h = max(1, ceil(bits(n-1) / 2))) with cycle walking (re-apply the network
+// until the value is < n). Round keys: keys[4c + j] = word j of Philox4x32-10 of counter
+// (step, tensor, c, kStreamRandK) under seed, c = 0, 1. Round t maps (L, R) to (R, L ^ F) with
+// F = randk_mix(R ^ keys[t]) & (2^h - 1). Output order is pi(0), pi(1), ... (not sorted).
 void randk_indices(std::size_t n, std::size_t k, std::uint64_t seed, std::uint32_t step, std::uint32_t tensor,
                    std::uint32_t* out);
 // The bijection itself, for device implementations that generate out[i] in parallel.
-std::uint32_t randk_permute(std::uint32_t i, std::uint32_t n, const std::uint32_t keys[4]);
-void randk_keys(std::uint64_t seed, std::uint32_t step, std::uint32_t tensor, std::uint32_t keys[4]);
+inline constexpr int kFeistelRounds = 8;
+std::uint32_t randk_permute(std::uint32_t i, std::uint32_t n, const std::uint32_t keys[kFeistelRounds]);
+void randk_keys(std::uint64_t seed, std::uint32_t step, std::uint32_t tensor, std::uint32_t keys[kFeistelRounds]);
 // 32-bit integer hash used by the Feistel round: x ^= x >> 16; x *= 0x7feb352d; x ^= x >> 15;
 // x *= 0x846ca68b; x ^= x >> 16.
 std::uint32_t randk_mix(std::uint32_t x);

@@ -50,6 +50,10 @@ double total_bytes(const CollectiveCall& c, int p) {
 
 }  // namespace
 
+std::string algorithm_for(CollectiveOp op, const std::string& requested) {
+  return valid_for(op, requested) ? requested : "auto";
+}
+
 ResolvedCall resolve_call(const Context& ctx, const CollectiveCall& call) {
   if (!valid_for(call.op, call.algorithm))
     throw std::invalid_argument(std::string("algorithm \"") + call.algorithm + "\" does not exist for " +

@@ -56,4 +56,8 @@ nlohmann::json to_json(const CollectiveResult& r);
 
 CollectiveOp parse_op(const std::string& name);  // throws std::invalid_argument
 
+// The algorithm to use for `op` when the user asked for `requested` (an all-reduce algorithm in
+// the iteration model): `requested` where the op has it, else "auto".
+std::string algorithm_for(CollectiveOp op, const std::string& requested);
+
 }  // namespace arcsim::sim

@@ -21,6 +21,18 @@ void ring_pipeline(Group& g, int me, int steps, const std::function<double(int, 
   if (p < 2 || steps < 1) return;
   const int right = (me + 1) % p, left = (me + p - 1) % p;
 
+  if (pipe.chunk_bytes <= 0 && pipe.window <= 1 && !pipe.pace) {
+    // Unchunked, one step at a time (ideal, tcp): the fast path, 2 activities per step.
+    for (int s = 0; s < steps; ++s) {
+      if (pipe.step_overhead_s > 0) sg4::this_actor::sleep_for(pipe.step_overhead_s);
+      auto out = g.send(me, right, step_bytes(me, s), pipe.wire_factor);
+      auto in = g.recv(me, left);
+      in->wait();
+      out->wait();
+    }
+    return;
+  }
+
   // What this rank sends, in order: (step, piece, bytes). What it receives mirrors the left
   // neighbour's sends; we only count them (piece c of step s is receive number first[s] + c).
   struct Msg { int step, piece; double bytes; };

@@ -9,8 +9,9 @@ namespace arcsim::sim {
 topo::Resolved check_network(const NetworkConfig& net) {
   parse_profile(net.profile);
   const auto& a = net.algorithm;
-  if (a != "ring" && a != "tree" && a != "rabenseifner" && a != "bruck" && a != "auto")
-    throw std::invalid_argument("algorithm: expected ring|tree|rabenseifner|bruck|auto, got \"" + a + "\"");
+  if (a != "ring" && a != "tree" && a != "rabenseifner" && a != "bruck" && a != "binomial" &&
+      a != "chain" && a != "auto")
+    throw std::invalid_argument("algorithm: expected ring|tree|rabenseifner|bruck|binomial|chain|auto, got \"" + a + "\"");
   if (net.nodes < 1)
     throw std::invalid_argument("nodes: expected a positive node count, got " + std::to_string(net.nodes));
   if (net.bandwidth_Bps < 0)

@@ -168,10 +168,11 @@ Resolved resolve(const TopologySpec& spec_in, int nodes, double bandwidth_Bps, d
         if (nodes % d == 0) k = d;
       if (nodes <= 4) k = nodes;
     }
+    if (nodes < k) k = nodes;  // a partly filled single leaf switch
     if (nodes % k != 0)
       bad("fat-tree with " + std::to_string(k) + " hosts per leaf needs a multiple of " +
           std::to_string(k) + " nodes, got " + std::to_string(nodes));
-    if (k % s.oversubscription != 0)
+    if (k % s.oversubscription != 0 && nodes > k)
       bad("oversubscription " + std::to_string(s.oversubscription) + " must divide hosts_per_leaf " +
           std::to_string(k));
     const int leaves = nodes / k, cores = k / s.oversubscription;
@@ -204,6 +205,10 @@ Resolved resolve(const TopologySpec& spec_in, int nodes, double bandwidth_Bps, d
     if (prod != nodes)
       bad("torus " + fmt_dims(d) + " has " + std::to_string(prod) + " nodes, got --nodes " +
           std::to_string(nodes));
+    // A dimension of size 1 adds no link, and SimGrid 3.32 aborts on it (a link from a node to
+    // itself declared twice): drop it.
+    std::erase(d, 1);
+    if (d.empty()) bad("a torus needs at least 2 nodes");
     r.torus_dims = d;
     r.link_latency_s = s.latency_s;  // neighbours are one link apart
     r.shape = "torus " + fmt_dims(d);

@@ -111,5 +111,12 @@ void ef_sub(const float* g, const float* e, std::size_t n, float* d, Stream stre
 void ef14_residual(const float* u, const float* c, std::size_t n, float* e, Stream stream);   // e = u - c
 void ef_accumulate(float* e, const float* c, std::size_t n, Stream stream);                   // e += c
 void momentum_update(float* h, const float* g, std::size_t n, float eta, Stream stream);      // h = fmaf(eta, g, (1-eta) h)
+// x[i] = x[i] / float(workers): the averaging after a sum all-reduce (kernels::divide_by).
+void divide(float* x, std::size_t n, int workers, Stream stream);
+
+// ---- Test and benchmark inputs ----------------------------------------------------------------
+// x[i] = standard normal from rng::gaussian_pair(seed, i / 2, 0, 0, stream 0): reproducible
+// inputs of any size without a host round trip.
+void fill_normal(float* x, std::size_t n, std::uint64_t seed, Stream stream);
 
 }  // namespace arcsim::cuda

@@ -1,0 +1,276 @@
+// Data movement of the compressors: row gather/scatter for a whole bucket in one launch, element
+// gather/scatter, Rand-K index generation and pick, and the element-wise error-feedback updates.
+// All of it is memory-bound and order-free (every output element is written by one thread), so
+// the results equal the CPU reference exactly.
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+#include "kernels/cuda/check.cuh"
+#include "kernels/cuda/device_kernels.hpp"
+#include "kernels/philox.hpp"
+
+namespace arcsim::cuda {
+
+namespace {
+
+constexpr int kThreads = 256;
+constexpr int kRowThreads = 256;
+constexpr int kMaxRowBatch = 32;
+
+unsigned grid_for(std::size_t n, int threads = kThreads) {
+  const std::size_t cap = static_cast<std::size_t>(detail::sm_count()) * 8;
+  return static_cast<unsigned>(std::max<std::size_t>(1, std::min((n + threads - 1) / threads, cap)));
+}
+
+// ---- rows -----------------------------------------------------------------------------------------
+struct RowBatch {
+  RowCopyTensor t[kMaxRowBatch];
+  std::uint32_t cta_begin[kMaxRowBatch + 1];  // one CTA per selected row
+  int count;
+};
+
+// One CTA copies one selected row; 16-byte accesses when both row starts are 16-byte aligned.
+template <bool kGather>
+__global__ void __launch_bounds__(kRowThreads) row_copy_kernel(const RowBatch batch, bool zero_src) {
+  int ti = 0;
+  while (ti + 1 < batch.count && blockIdx.x >= batch.cta_begin[ti + 1]) ++ti;
+  const RowCopyTensor& t = batch.t[ti];
+  const std::uint32_t i = blockIdx.x - batch.cta_begin[ti];
+  float* dense = t.dense + static_cast<std::size_t>(t.rows[i]) * t.cols;
+  float* packed = t.packed + static_cast<std::size_t>(i) * t.cols;
+  float* dst = kGather ? packed : dense;
+  const float* src = kGather ? dense : packed;
+  const std::uint32_t cols = t.cols;
+  std::uint32_t done = 0;
+  if ((reinterpret_cast<std::uintptr_t>(dst) | reinterpret_cast<std::uintptr_t>(src)) % 16 == 0) {
+    const std::uint32_t c4 = cols / 4;
+    for (std::uint32_t j = threadIdx.x; j < c4; j += kRowThreads) {
+      reinterpret_cast<float4*>(dst)[j] = reinterpret_cast<const float4*>(src)[j];
+      if (kGather && zero_src) reinterpret_cast<float4*>(dense)[j] = make_float4(0.f, 0.f, 0.f, 0.f);
+    }
+    done = 4 * c4;
+  }
+  for (std::uint32_t j = done + threadIdx.x; j < cols; j += kRowThreads) {
+    dst[j] = src[j];
+    if (kGather && zero_src) dense[j] = 0.0f;
+  }
+}
+
+template <bool kGather>
+void rows_bucket(const RowCopyTensor* tensors, std::size_t count, bool zero_src, Stream stream, const char* what) {
+  for (std::size_t first = 0; first < count; first += kMaxRowBatch) {
+    RowBatch b{};
+    b.count = static_cast<int>(std::min<std::size_t>(kMaxRowBatch, count - first));
+    std::uint32_t ctas = 0;
+    for (int i = 0; i < b.count; ++i) {
+      b.t[i] = tensors[first + i];
+      b.cta_begin[i] = ctas;
+      ctas += b.t[i].cols == 0 ? 0u : b.t[i].k;
+      if (b.t[i].cols == 0) b.t[i].k = 0;
+    }
+    b.cta_begin[b.count] = ctas;
+    if (ctas == 0) continue;
+    row_copy_kernel<kGather><<<ctas, kRowThreads, 0, stream>>>(b, zero_src);
+    detail::check_launch(what);
+  }
+}
+
+// ---- elements -------------------------------------------------------------------------------------
+__global__ void gather_kernel(float* src, const std::uint32_t* __restrict__ idx, std::size_t k, float* dst,
+                              bool zero_src) {
+  for (std::size_t i = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x; i < k;
+       i += static_cast<std::size_t>(gridDim.x) * blockDim.x) {
+    dst[i] = src[idx[i]];
+    if (zero_src) src[idx[i]] = 0.0f;
+  }
+}
+
+template <bool kAdd>
+__global__ void scatter_kernel(const float* __restrict__ src, const std::uint32_t* __restrict__ idx, std::size_t k,
+                               float* dst) {
+  for (std::size_t i = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x; i < k;
+       i += static_cast<std::size_t>(gridDim.x) * blockDim.x) {
+    if (kAdd) dst[idx[i]] = dst[idx[i]] + src[i];
+    else dst[idx[i]] = src[i];
+  }
+}
+
+// ---- Rand-K: the Feistel bijection of kernels::randk_permute --------------------------------------
+__device__ __forceinline__ std::uint32_t randk_mix(std::uint32_t x) {
+  x ^= x >> 16;
+  x *= 0x7feb352du;
+  x ^= x >> 15;
+  x *= 0x846ca68bu;
+  x ^= x >> 16;
+  return x;
+}
+
+struct Feistel {
+  std::uint32_t keys[4];
+  std::uint32_t n;
+  unsigned half_bits;  // h: the network permutes [0, 2^(2h))
+};
+
+__device__ __forceinline__ std::uint32_t feistel_permute(std::uint32_t i, const Feistel& f) {
+  const std::uint64_t mask = (std::uint64_t{1} << f.half_bits) - 1;
+  std::uint64_t v = i;
+  do {  // cycle walking into [0, n)
+    std::uint64_t left = v >> f.half_bits, right = v & mask;
+#pragma unroll
+    for (int round = 0; round < 4; ++round) {
+      const std::uint64_t fr = randk_mix(static_cast<std::uint32_t>(right) ^ f.keys[round]) & mask;
+      const std::uint64_t next = left ^ fr;
+      left = right;
+      right = next;
+    }
+    v = (left << f.half_bits) | right;
+  } while (v >= f.n);
+  return static_cast<std::uint32_t>(v);
+}
+
+Feistel make_feistel(std::size_t n, std::uint64_t seed, std::uint32_t step, std::uint32_t tensor) {
+  Feistel f{};
+  const rng::U32x4 r = rng::philox4x32(rng::U32x4{{step, tensor, 0u, rng::kStreamRandK}}, seed);
+  for (int i = 0; i < 4; ++i) f.keys[i] = r.v[i];
+  f.n = static_cast<std::uint32_t>(n);
+  // bit width of n - 1 (C++17 device code: no std::bit_width)
+  const unsigned bits = n <= 1 ? 0u : 32u - static_cast<unsigned>(__builtin_clz(static_cast<std::uint32_t>(n - 1)));
+  f.half_bits = std::max(1u, (bits + 1) / 2);
+  return f;
+}
+
+__global__ void randk_kernel(Feistel f, std::size_t k, std::uint32_t* idx_out, float* x, float* vals, bool zero_src) {
+  for (std::size_t i = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x; i < k;
+       i += static_cast<std::size_t>(gridDim.x) * blockDim.x) {
+    const std::uint32_t j = feistel_permute(static_cast<std::uint32_t>(i), f);
+    if (idx_out != nullptr) idx_out[i] = j;
+    if (vals != nullptr) {
+      vals[i] = x[j];
+      if (zero_src) x[j] = 0.0f;
+    }
+  }
+}
+
+void check_randk(std::size_t n, std::size_t k, const char* what) {
+  if (k > n) throw std::invalid_argument(std::string(what) + ": k = " + std::to_string(k) + " > n = " + std::to_string(n));
+  if (n > 0xffffffffull) throw std::invalid_argument(std::string(what) + ": n >= 2^32");
+}
+
+// ---- error feedback ---------------------------------------------------------------------------------
+enum class EfOp { kAdd, kSub, kResidual, kAccumulate, kMomentum, kDivide };
+
+template <EfOp kOp>
+__global__ void ef_kernel(const float* __restrict__ a, const float* __restrict__ b, std::size_t n, float* out,
+                          float eta, float keep) {
+  for (std::size_t i = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<std::size_t>(gridDim.x) * blockDim.x) {
+    if constexpr (kOp == EfOp::kAdd) out[i] = __fadd_rn(a[i], b[i]);
+    else if constexpr (kOp == EfOp::kSub) out[i] = __fsub_rn(a[i], b[i]);
+    else if constexpr (kOp == EfOp::kResidual) out[i] = __fsub_rn(a[i], b[i]);
+    else if constexpr (kOp == EfOp::kAccumulate) out[i] = __fadd_rn(out[i], b[i]);
+    else if constexpr (kOp == EfOp::kMomentum) out[i] = __fmaf_rn(eta, b[i], __fmul_rn(keep, out[i]));
+    else out[i] = __fdiv_rn(out[i], eta);  // divide: eta carries float(workers)
+  }
+}
+
+template <EfOp kOp>
+void ef_launch(const float* a, const float* b, std::size_t n, float* out, float eta, Stream stream, const char* what) {
+  if (n == 0) return;
+  ef_kernel<kOp><<<grid_for(n), kThreads, 0, stream>>>(a, b, n, out, eta, 1.0f - eta);
+  detail::check_launch(what);
+}
+
+__global__ void fill_normal_kernel(float* x, std::size_t n, std::uint64_t seed) {
+  const std::size_t pairs = (n + 1) / 2;
+  for (std::size_t p = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x; p < pairs;
+       p += static_cast<std::size_t>(gridDim.x) * blockDim.x) {
+    float z0, z1;
+    rng::gaussian_pair(seed, static_cast<std::uint32_t>(p), static_cast<std::uint32_t>(p >> 32), 0u, 0u, z0, z1);
+    x[2 * p] = z0;
+    if (2 * p + 1 < n) x[2 * p + 1] = z1;
+  }
+}
+
+}  // namespace
+
+void fill_normal(float* x, std::size_t n, std::uint64_t seed, Stream stream) {
+  if (n == 0) return;
+  fill_normal_kernel<<<grid_for((n + 1) / 2), kThreads, 0, stream>>>(x, n, seed);
+  detail::check_launch("fill_normal");
+}
+
+void divide(float* x, std::size_t n, int workers, Stream s) {
+  ef_launch<EfOp::kDivide>(nullptr, nullptr, n, x, static_cast<float>(workers), s, "divide");
+}
+
+void gather_rows_bucket(const RowCopyTensor* tensors, std::size_t count, bool zero_src, Stream stream) {
+  rows_bucket<true>(tensors, count, zero_src, stream, "gather_rows_bucket");
+}
+
+void scatter_rows_bucket(const RowCopyTensor* tensors, std::size_t count, Stream stream) {
+  rows_bucket<false>(tensors, count, false, stream, "scatter_rows_bucket");
+}
+
+void gather(const float* src, const std::uint32_t* idx, std::size_t k, float* dst, Stream stream) {
+  if (k == 0) return;
+  gather_kernel<<<grid_for(k), kThreads, 0, stream>>>(const_cast<float*>(src), idx, k, dst, false);
+  detail::check_launch("gather");
+}
+
+void gather_and_zero(float* src, const std::uint32_t* idx, std::size_t k, float* dst, Stream stream) {
+  if (k == 0) return;
+  gather_kernel<<<grid_for(k), kThreads, 0, stream>>>(src, idx, k, dst, true);
+  detail::check_launch("gather_and_zero");
+}
+
+void scatter(const float* src, const std::uint32_t* idx, std::size_t k, float* dst, Stream stream) {
+  if (k == 0) return;
+  scatter_kernel<false><<<grid_for(k), kThreads, 0, stream>>>(src, idx, k, dst);
+  detail::check_launch("scatter");
+}
+
+void scatter_add(const float* src, const std::uint32_t* idx, std::size_t k, float* dst, Stream stream) {
+  if (k == 0) return;
+  scatter_kernel<true><<<grid_for(k), kThreads, 0, stream>>>(src, idx, k, dst);
+  detail::check_launch("scatter_add");
+}
+
+void randk_indices(std::size_t n, std::size_t k, std::uint64_t seed, std::uint32_t step, std::uint32_t tensor,
+                   std::uint32_t* out, Stream stream) {
+  check_randk(n, k, "randk_indices");
+  if (k == 0) return;
+  randk_kernel<<<grid_for(k), kThreads, 0, stream>>>(make_feistel(n, seed, step, tensor), k, out, nullptr, nullptr,
+                                                     false);
+  detail::check_launch("randk_indices");
+}
+
+void randk_gather(float* x, std::size_t n, std::size_t k, std::uint64_t seed, std::uint32_t step,
+                  std::uint32_t tensor, float* vals, std::uint32_t* idx_out, bool zero_src, Stream stream) {
+  check_randk(n, k, "randk_gather");
+  if (k == 0) return;
+  randk_kernel<<<grid_for(k), kThreads, 0, stream>>>(make_feistel(n, seed, step, tensor), k, idx_out, x, vals,
+                                                     zero_src);
+  detail::check_launch("randk_gather");
+}
+
+void ef_add(const float* g, const float* e, std::size_t n, float* u, Stream s) {
+  ef_launch<EfOp::kAdd>(g, e, n, u, 0.f, s, "ef_add");
+}
+void ef_sub(const float* g, const float* e, std::size_t n, float* d, Stream s) {
+  ef_launch<EfOp::kSub>(g, e, n, d, 0.f, s, "ef_sub");
+}
+void ef14_residual(const float* u, const float* c, std::size_t n, float* e, Stream s) {
+  ef_launch<EfOp::kResidual>(u, c, n, e, 0.f, s, "ef14_residual");
+}
+void ef_accumulate(float* e, const float* c, std::size_t n, Stream s) {
+  ef_launch<EfOp::kAccumulate>(nullptr, c, n, e, 0.f, s, "ef_accumulate");
+}
+void momentum_update(float* h, const float* g, std::size_t n, float eta, Stream s) {
+  ef_launch<EfOp::kMomentum>(nullptr, g, n, h, eta, s, "momentum_update");
+}
+
+}  // namespace arcsim::cuda

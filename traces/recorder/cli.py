@@ -65,6 +65,9 @@ def parser():
     p.add_argument("--bucket-cap", type=int, default=25 << 20, help="bytes")
     p.add_argument("--resume", action="store_true", help="keep runs already in DIR/trace.json, record the rest")
     p.add_argument("--log", default=None, help="also append progress lines to this file")
+    p.add_argument("--ddp", type=int, default=0, metavar="P",
+                   help="record from real DistributedDataParallel with P processes on localhost (gloo) "
+                        "instead of emulated workers; --workers is ignored")
     return p
 
 
@@ -88,6 +91,12 @@ def main(argv=None):
     except (ValueError, RuntimeError) as e:
         print(f"arcsim record: error: {e}", file=sys.stderr)
         return 2
+    if args.ddp:
+        from .ddp import run_ddp
+        args.argv = list(argv if argv is not None else sys.argv[1:])
+        run_ddp(args, specs)
+        log(f"trace written to {args.out} (DDP, {args.ddp} processes)")
+        return 0
     data = dataset.load_fashion_mnist(args.data)
     if args.train_subset:
         data = (data[0][:args.train_subset], data[1][:args.train_subset], data[2], data[3])

@@ -23,12 +23,13 @@ class FashionCNN(nn.Module):
 
 
 class TinyMLP(nn.Module):
-    """For fast tests: 784 -> 32 -> 10."""
+    """For fast tests: 784 -> 32 -> 10. The output layer has no bias so that, with a tiny first
+    bucket cap, bucket 0 is one 2-D tensor (what `arcsim compress` takes as input)."""
 
     def __init__(self, hidden=32, classes=10):
         super().__init__()
         self.fc1 = nn.Linear(784, hidden)
-        self.fc2 = nn.Linear(hidden, classes)
+        self.fc2 = nn.Linear(hidden, classes, bias=False)
 
     def forward(self, x):
         return self.fc2(F.relu(self.fc1(x.flatten(1))))

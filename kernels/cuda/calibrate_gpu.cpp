@@ -1,0 +1,202 @@
+// measure_calibration (kernels/cuda/calibrate_gpu.hpp): one runner per plan kernel. Each runner
+// allocates its inputs once per size, enqueues the device kernels that implement the plan kernel,
+// and reports (elements, bytes_moved) with the formulas the CPU compressors use when they record
+// that kernel (kernels/sparsifier_*.cpp, kernels/compressor.cpp), with one worker.
+#include "kernels/cuda/calibrate_gpu.hpp"
+
+#include <cuda_runtime_api.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <map>
+#include <sstream>
+#include <stdexcept>
+#include <vector>
+
+#include "kernels/cuda/device_kernels.hpp"
+#include "kernels/cuda/gpu_bench.hpp"
+
+namespace arcsim::cuda {
+
+namespace {
+
+void check(cudaError_t err, const char* what) {
+  if (err != cudaSuccess) throw std::runtime_error(std::string("CUDA error in ") + what + ": " + cudaGetErrorString(err));
+}
+
+struct Point {
+  std::int64_t elements;
+  double bytes_moved;
+  TimingStats stats;
+};
+
+std::size_t k_of(double ratio, std::size_t n) {
+  return std::max<std::size_t>(1, static_cast<std::size_t>(ratio * static_cast<double>(n)));
+}
+
+// Ascending indices 0, step, 2 step, ... (k of them): a stand-in selection for scatter kernels.
+DeviceBuffer spread_indices(std::size_t k, std::size_t n, Stream s) {
+  std::vector<std::uint32_t> h(k);
+  const std::size_t step = std::max<std::size_t>(1, n / std::max<std::size_t>(1, k));
+  for (std::size_t i = 0; i < k; ++i) h[i] = static_cast<std::uint32_t>(std::min(n - 1, i * step));
+  DeviceBuffer d(k * sizeof(std::uint32_t));
+  check(cudaMemcpyAsync(d.as<void>(), h.data(), k * sizeof(std::uint32_t), cudaMemcpyHostToDevice, s), "upload");
+  check(cudaStreamSynchronize(s), "upload");
+  return d;
+}
+
+Point run_kernel(const std::string& name, std::size_t n, const CalibrateOptions& o, GpuBench& bench) {
+  const Stream st = bench.stream();
+  const std::size_t k = k_of(o.ratio, n);
+  auto time = [&](const std::function<void(Stream)>& f) { return bench.time(f, o.runs, o.warmup); };
+  auto normal = [&](std::size_t count, std::uint64_t seed) {
+    DeviceBuffer b(count * sizeof(float));
+    fill_normal(b.as<float>(), count, seed, st);
+    return b;
+  };
+  if (name == "topk_select") {  // top-k + gather of the values
+    DeviceBuffer x = normal(n, 1), idx(k * 4), vals(k * 4), ws(topk_workspace_bytes(n));
+    const auto s = time([&](Stream s2) {
+      topk_magnitude(x.as<float>(), n, k, idx.as<std::uint32_t>(), ws.as<void>(), ws.bytes(), s2);
+      gather(x.as<float>(), idx.as<std::uint32_t>(), k, vals.as<float>(), s2);
+    });
+    return {static_cast<std::int64_t>(n), 4.0 * n + 8.0 * k, s};
+  }
+  if (name == "topk_scatter_add") {  // zero, scatter-add the gathered values, average
+    DeviceBuffer agg(n * 4), vals = normal(k, 2), idx = spread_indices(k, n, st);
+    const auto s = time([&](Stream s2) {
+      check(cudaMemsetAsync(agg.as<void>(), 0, n * 4, s2), "memset");
+      scatter_add(vals.as<float>(), idx.as<std::uint32_t>(), k, agg.as<float>(), s2);
+      divide(agg.as<float>(), n, 8, s2);
+    });
+    return {static_cast<std::int64_t>(k), 12.0 * k + 8.0 * n, s};
+  }
+  if (name == "randk_indices") {
+    DeviceBuffer idx(k * 4);
+    const auto s = time([&](Stream s2) { randk_indices(n, k, 7, 1, 2, idx.as<std::uint32_t>(), s2); });
+    return {static_cast<std::int64_t>(k), 4.0 * k, s};
+  }
+  if (name == "randk_gather") {
+    DeviceBuffer x = normal(n, 3), vals(k * 4);
+    const auto s = time([&](Stream s2) {
+      randk_gather(x.as<float>(), n, k, 7, 1, 2, vals.as<float>(), nullptr, false, s2);
+    });
+    return {static_cast<std::int64_t>(k), 12.0 * k, s};
+  }
+  if (name == "randk_scatter") {
+    DeviceBuffer agg(n * 4), vals = normal(k, 4), idx(k * 4);
+    randk_indices(n, k, 7, 1, 2, idx.as<std::uint32_t>(), st);
+    const auto s = time([&](Stream s2) {
+      divide(vals.as<float>(), k, 8, s2);
+      check(cudaMemsetAsync(agg.as<void>(), 0, n * 4, s2), "memset");
+      scatter(vals.as<float>(), idx.as<std::uint32_t>(), k, agg.as<float>(), s2);
+    });
+    return {static_cast<std::int64_t>(k), 12.0 * k + 4.0 * n, s};
+  }
+  const auto rows = static_cast<std::uint32_t>(std::max<std::size_t>(1, n / o.cols));
+  const std::size_t nn = std::size_t{rows} * o.cols;
+  if (name == "arc_sketch") {
+    DeviceBuffer g = normal(nn, 5), p(std::size_t{rows} * o.rank * 4);
+    SketchTensor t;
+    t.g = g.as<float>();
+    t.p = p.as<float>();
+    t.rows = rows;
+    t.cols = o.cols;
+    const auto s = time([&](Stream s2) { sketch_bucket(&t, 1, o.rank, 1, 0, s2); });
+    return {static_cast<std::int64_t>(nn), 4.0 * nn + 4.0 * rows * o.rank, s};
+  }
+  if (name == "arc_select_rows") {  // average the sketch, scores, top-k rows; rows = n / 64
+    const auto srows = static_cast<std::uint32_t>(std::max<std::size_t>(1, n / 64));
+    const std::size_t sk = std::size_t{srows} * o.rank;
+    DeviceBuffer p = normal(sk, 6), scores(srows * 4ull), out(k_of(o.ratio, srows) * 4);
+    RowSelectTensor t;
+    t.p = p.as<float>();
+    t.scores = scores.as<float>();
+    t.rows = srows;
+    t.width = static_cast<std::uint32_t>(o.rank);
+    t.k = static_cast<std::uint32_t>(k_of(o.ratio, srows));
+    t.rows_out = out.as<std::uint32_t>();
+    const auto s = time([&](Stream s2) {
+      divide(p.as<float>(), sk, 1, s2);
+      select_rows_bucket(&t, 1, s2);
+    });
+    return {static_cast<std::int64_t>(srows), 8.0 * sk + 8.0 * srows, s};
+  }
+  if (name == "arc_gather_rows" || name == "arc_scatter_rows") {
+    const std::size_t kr = k_of(o.ratio, rows);
+    DeviceBuffer dense = normal(nn, 7), packed = normal(kr * o.cols, 8), sel = spread_indices(kr, rows, st);
+    RowCopyTensor t;
+    t.dense = dense.as<float>();
+    t.packed = packed.as<float>();
+    t.rows = sel.as<std::uint32_t>();
+    t.k = static_cast<std::uint32_t>(kr);
+    t.cols = o.cols;
+    const double values = static_cast<double>(kr) * o.cols;
+    if (name == "arc_gather_rows") {
+      const auto s = time([&](Stream s2) { gather_rows_bucket(&t, 1, false, s2); });
+      return {static_cast<std::int64_t>(values), 8.0 * values, s};
+    }
+    const auto s = time([&](Stream s2) {
+      divide(packed.as<float>(), kr * o.cols, 1, s2);
+      check(cudaMemsetAsync(dense.as<void>(), 0, nn * 4, s2), "memset");
+      scatter_rows_bucket(&t, 1, s2);
+    });
+    return {static_cast<std::int64_t>(values), 8.0 * values + 4.0 * nn, s};
+  }
+  if (name == "ef_input" || name == "ef_update") {
+    DeviceBuffer a = normal(n, 9), b = normal(n, 10), out(n * 4);
+    const bool input = name == "ef_input";
+    const auto s = time([&](Stream s2) {
+      if (input) ef_add(a.as<float>(), b.as<float>(), n, out.as<float>(), s2);
+      else ef14_residual(a.as<float>(), b.as<float>(), n, out.as<float>(), s2);
+    });
+    return {static_cast<std::int64_t>(n), 12.0 * n, s};
+  }
+  if (name == "average") {
+    DeviceBuffer a = normal(n, 11);
+    const auto s = time([&](Stream s2) { divide(a.as<float>(), n, 1, s2); });
+    return {static_cast<std::int64_t>(n), 8.0 * n, s};
+  }
+  throw std::logic_error("measure_calibration: no device runner for plan kernel '" + name + "'");
+}
+
+}  // namespace
+
+kernels::CalibrationFile measure_calibration(const CalibrateOptions& o,
+                                             const std::function<void(const std::string&)>& progress) {
+  if (device_count() == 0) throw std::runtime_error("no CUDA device available");
+  if (o.runs < 20) throw std::invalid_argument("--runs must be >= 20 (median of at least 20 samples)");
+  GpuBench bench;
+  kernels::CalibrationFile f;
+  f.measured = true;
+  f.device = device_name();
+  f.driver = driver_version();
+  f.cuda_runtime = runtime_version();
+  f.arcsim_commit = o.arcsim_commit;
+  std::ostringstream method;
+  method << "cudaEvent per sample, median/p10/p90 of " << o.runs << " samples after " << o.warmup
+         << " warm-up calls, L2 flushed (256 MiB memset) before every sample, clocks as found; elements 2^"
+         << o.min_log2 << "..2^" << o.max_log2 << " (every 2nd power), ratio " << o.ratio << ", rank " << o.rank
+         << ", row length " << o.cols << "; bytes_moved as the CPU compressors record it (one worker)";
+  f.method = method.str();
+  const std::size_t copy_bytes = std::size_t{1} << 28;
+  const TimingStats copy = bench.time_copy(copy_bytes, o.runs);
+  f.copy_bandwidth_Bps = 2.0 * static_cast<double>(copy_bytes) / copy.median_s;
+  progress("device-to-device copy of 256 MiB: " + std::to_string(f.copy_bandwidth_Bps / 1e9) + " GB/s");
+  for (const auto& name : kernels::plan_kernel_names()) {
+    std::vector<kernels::CalibrationPoint> pts;
+    for (int lg = o.min_log2; lg <= o.max_log2; lg += 2) {
+      const Point p = run_kernel(name, std::size_t{1} << lg, o, bench);
+      if (!pts.empty() && p.bytes_moved <= pts.back().bytes_moved) continue;  // a size the grid cannot tell apart
+      pts.push_back({p.elements, p.bytes_moved, p.stats.median_s, p.stats.p10_s, p.stats.p90_s, p.stats.runs});
+      std::ostringstream line;
+      line << name << " 2^" << lg << ": " << p.stats.median_s * 1e6 << " us (p10 " << p.stats.p10_s * 1e6
+           << ", p90 " << p.stats.p90_s * 1e6 << ")";
+      progress(line.str());
+    }
+    f.kernels[name] = std::move(pts);
+  }
+  return f;
+}
+
+}  // namespace arcsim::cuda
