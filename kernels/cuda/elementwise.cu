@@ -12,6 +12,7 @@
 #include "kernels/cuda/check.cuh"
 #include "kernels/cuda/device_kernels.hpp"
 #include "kernels/philox.hpp"
+#include "kernels/cuda/randk_feistel.hpp"
 
 namespace arcsim::cuda {
 
@@ -97,50 +98,6 @@ __global__ void scatter_kernel(const float* __restrict__ src, const std::uint32_
     if (kAdd) dst[idx[i]] = dst[idx[i]] + src[i];
     else dst[idx[i]] = src[i];
   }
-}
-
-// ---- Rand-K: the Feistel bijection of kernels::randk_permute --------------------------------------
-__device__ __forceinline__ std::uint32_t randk_mix(std::uint32_t x) {
-  x ^= x >> 16;
-  x *= 0x7feb352du;
-  x ^= x >> 15;
-  x *= 0x846ca68bu;
-  x ^= x >> 16;
-  return x;
-}
-
-struct Feistel {
-  std::uint32_t keys[4];
-  std::uint32_t n;
-  unsigned half_bits;  // h: the network permutes [0, 2^(2h))
-};
-
-__device__ __forceinline__ std::uint32_t feistel_permute(std::uint32_t i, const Feistel& f) {
-  const std::uint64_t mask = (std::uint64_t{1} << f.half_bits) - 1;
-  std::uint64_t v = i;
-  do {  // cycle walking into [0, n)
-    std::uint64_t left = v >> f.half_bits, right = v & mask;
-#pragma unroll
-    for (int round = 0; round < 4; ++round) {
-      const std::uint64_t fr = randk_mix(static_cast<std::uint32_t>(right) ^ f.keys[round]) & mask;
-      const std::uint64_t next = left ^ fr;
-      left = right;
-      right = next;
-    }
-    v = (left << f.half_bits) | right;
-  } while (v >= f.n);
-  return static_cast<std::uint32_t>(v);
-}
-
-Feistel make_feistel(std::size_t n, std::uint64_t seed, std::uint32_t step, std::uint32_t tensor) {
-  Feistel f{};
-  const rng::U32x4 r = rng::philox4x32(rng::U32x4{{step, tensor, 0u, rng::kStreamRandK}}, seed);
-  for (int i = 0; i < 4; ++i) f.keys[i] = r.v[i];
-  f.n = static_cast<std::uint32_t>(n);
-  // bit width of n - 1 (C++17 device code: no std::bit_width)
-  const unsigned bits = n <= 1 ? 0u : 32u - static_cast<unsigned>(__builtin_clz(static_cast<std::uint32_t>(n - 1)));
-  f.half_bits = std::max(1u, (bits + 1) / 2);
-  return f;
 }
 
 __global__ void randk_kernel(Feistel f, std::size_t k, std::uint32_t* idx_out, float* x, float* vals, bool zero_src) {

@@ -15,6 +15,8 @@ __device__ __forceinline__ std::uint32_t key_of(float x) { return __float_as_uin
 // lanes with the same bin are merged first (__match_any_sync) and one leader adds their count:
 // one shared atomic per distinct bin per warp instead of up to 32 colliding ones.
 __device__ __forceinline__ void warp_hist_add(std::uint32_t* sh, std::uint32_t bin, bool valid) {
+  // Filtering passes keep a few percent of the elements: most warps have nothing to add.
+  if (!__any_sync(0xffffffffu, valid)) return;
   const std::uint32_t tag = valid ? bin : 0xffffffffu;
   const unsigned peers = __match_any_sync(0xffffffffu, tag);
   if (valid && (threadIdx.x & 31u) == static_cast<unsigned>(__ffs(peers) - 1))

@@ -26,6 +26,7 @@ using radix::kBins;
 using radix::SelectState;
 
 constexpr int kThreads = 256;          // every multi-CTA pass
+constexpr int kUnroll = 4;             // float4 loads in flight per thread in a pass
 constexpr std::uint32_t kTieChunk = 16384;  // elements per block of the tie-cutoff count
 constexpr int kRowThreads = 1024;      // row selection: one CTA per tensor
 constexpr int kMaxRowBatch = 64;       // tensors per row-selection launch (kernel parameter space)
@@ -155,25 +156,34 @@ __global__ void __launch_bounds__(kThreads) radix_pass_kernel(const float* __res
   const std::size_t stride = static_cast<std::size_t>(gridDim.x) * kThreads;
   std::size_t done_upto = 0;
   if constexpr (kVec) {
-    // 16-byte loads for the bulk; the base pointers are 16-byte aligned (checked by the caller).
+    // 16-byte loads for the bulk (the base pointers are 16-byte aligned, checked by the caller),
+    // kUnroll of them issued before any is consumed so enough bytes are in flight per SM.
     const std::size_t n4 = n / 4;
-    for (std::size_t base = static_cast<std::size_t>(blockIdx.x) * kThreads; base < n4; base += stride) {
-      const std::size_t q = base + threadIdx.x;
-      const bool valid = q < n4;
-      float4 v = make_float4(0.f, 0.f, 0.f, 0.f);
-      if (valid) {
-        v = reinterpret_cast<const float4*>(a)[q];
+    for (std::size_t base = static_cast<std::size_t>(blockIdx.x) * kThreads * kUnroll; base < n4;
+         base += stride * kUnroll) {
+      float4 v[kUnroll];
+      bool valid[kUnroll];
+#pragma unroll
+      for (int u = 0; u < kUnroll; ++u) {
+        const std::size_t q = base + static_cast<std::size_t>(u) * kThreads + threadIdx.x;
+        valid[u] = q < n4;
+        v[u] = valid[u] ? reinterpret_cast<const float4*>(a)[q] : make_float4(0.f, 0.f, 0.f, 0.f);
         if constexpr (kEf) {
-          const float4 ev = reinterpret_cast<const float4*>(e)[q];
-          v = make_float4(v.x + ev.x, v.y + ev.y, v.z + ev.z, v.w + ev.w);
-          reinterpret_cast<float4*>(e)[q] = v;
+          if (valid[u]) {
+            const float4 ev = reinterpret_cast<const float4*>(e)[q];
+            v[u] = make_float4(v[u].x + ev.x, v[u].y + ev.y, v[u].z + ev.z, v[u].w + ev.w);  // one rounding each
+            reinterpret_cast<float4*>(e)[q] = v[u];
+          }
         }
       }
-      const auto i = static_cast<std::uint32_t>(4 * q);
-      consider(v.x, i, valid);
-      consider(v.y, i + 1, valid);
-      consider(v.z, i + 2, valid);
-      consider(v.w, i + 3, valid);
+#pragma unroll
+      for (int u = 0; u < kUnroll; ++u) {
+        const auto i = static_cast<std::uint32_t>(4 * (base + static_cast<std::size_t>(u) * kThreads + threadIdx.x));
+        consider(v[u].x, i, valid[u]);
+        consider(v[u].y, i + 1, valid[u]);
+        consider(v[u].z, i + 2, valid[u]);
+        consider(v[u].w, i + 3, valid[u]);
+      }
     }
     done_upto = 4 * n4;
   }
@@ -367,7 +377,7 @@ void topk_magnitude(const float* x, std::size_t n, std::size_t k, std::uint32_t*
   const Workspace w = carve(workspace, n, workspace_bytes);
   const auto n32 = static_cast<std::uint32_t>(n);
   const int grid = static_cast<int>(
-      std::max<std::size_t>(1, std::min<std::size_t>((n + 4 * kThreads - 1) / (4 * kThreads),
+      std::max<std::size_t>(1, std::min<std::size_t>((n + 4 * kThreads * kUnroll - 1) / (4 * kThreads * kUnroll),
                                                      static_cast<std::size_t>(detail::sm_count()) * 4)));
   const bool ef = e_inout != nullptr;
   const bool vec = reinterpret_cast<std::uintptr_t>(x) % 16 == 0 &&

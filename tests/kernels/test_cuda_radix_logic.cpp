@@ -4,10 +4,12 @@
 // needed): it checks the algorithm; test_cuda_kernels.cpp checks the device code itself.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
 #include "kernels/cuda/radix_digits.hpp"
+#include "kernels/cuda/randk_feistel.hpp"
 #include "kernels/primitives.hpp"
 #include "test_cuda_inputs.hpp"
 
@@ -111,6 +113,24 @@ TEST(CudaRadixLogic, EarlyStopAndPartialTies) {
   // +0 and -0 share key 0; NaN ranks above every number (kernels/primitives.hpp NaN policy).
   std::vector<float> z = {0.0f, -0.0f, std::numeric_limits<float>::quiet_NaN(), 0.0f};
   EXPECT_EQ(emulate(z, 2), (std::vector<std::uint32_t>{0, 2}));
+}
+
+TEST(CudaRandKLogic, DeviceFeistelIsTheReferenceBijection) {
+  // The exact function the Rand-K kernels evaluate per index (kernels/cuda/randk_feistel.hpp).
+  std::uint64_t seed = 21;
+  for (std::size_t n : arcsim::testing::property_sizes()) {
+    if (n == 0) continue;
+    const auto f = arcsim::cuda::make_feistel(n, ++seed, 4, 9);
+    std::uint32_t keys[arcsim::kernels::kFeistelRounds];
+    arcsim::kernels::randk_keys(seed, 4, 9, keys);
+    const std::size_t k = std::min<std::size_t>(n, 4096);
+    std::vector<std::uint32_t> ref(k);
+    arcsim::kernels::randk_indices(n, k, seed, 4, 9, ref.data());
+    for (std::size_t i = 0; i < k; ++i) {
+      ASSERT_EQ(arcsim::cuda::feistel_permute(static_cast<std::uint32_t>(i), f), ref[i]) << "n=" << n << " i=" << i;
+      ASSERT_EQ(ref[i], arcsim::kernels::randk_permute(static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(n), keys));
+    }
+  }
 }
 
 }  // namespace
