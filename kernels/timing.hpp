@@ -23,6 +23,8 @@
 #include <string>
 #include <vector>
 
+#include "kernels/communicator.hpp"  // KernelRecord
+
 namespace arcsim::kernels {
 
 // One measured point of a kernel: median and spread (10th / 90th percentile) over `runs` runs.
@@ -60,6 +62,10 @@ class KernelTimeModel {
   // Seconds of one call of `kernel` on one worker. Throws std::invalid_argument for a kernel the
   // source has no entry for (a calibration file lacking it names the file and the kernel).
   double seconds(const std::string& kernel, std::int64_t elements, double bytes_moved) const;
+  // A recorded plan kernel (its name, elements and bytes_moved).
+  double seconds(const KernelRecord& k) const {
+    return seconds(k.name, static_cast<std::int64_t>(k.elements), static_cast<double>(k.bytes_moved));
+  }
   const std::string& source() const { return source_; }
 
   // The model's parameters (for `arcsim calibrate --model` and the docs); zero for calibrations.

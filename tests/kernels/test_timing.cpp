@@ -206,6 +206,11 @@ TEST(TimingModel, FollowsTheDocumentedFormula) {
   EXPECT_LT(h200.seconds("arc_gather_rows", 1000000, 8e6), pcie.seconds("arc_gather_rows", 1000000, 8e6));
   EXPECT_LT(m.seconds("average", 1000, 8e3), m.seconds("average", 1000000, 8e6));
   EXPECT_GT(m.seconds("some_new_kernel", 10, 1e9), 1e9 / 3.35e12);
+  arcsim::kernels::KernelRecord rec;
+  rec.name = "arc_sketch";
+  rec.elements = 4096u * 4096u;
+  rec.bytes_moved = static_cast<std::size_t>(bytes);
+  EXPECT_DOUBLE_EQ(m.seconds(rec), m.seconds("arc_sketch", 4096LL * 4096, bytes));
   for (const auto& gpu : KernelTimeModel::known_gpus())
     EXPECT_EQ(KernelTimeModel::from_spec("model:" + gpu).source(), "model:" + gpu);
 }
