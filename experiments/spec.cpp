@@ -59,6 +59,12 @@ std::vector<std::pair<std::string, const json*>> list_of(Fields& f, const std::s
   return out;
 }
 
+// Defaults of the list keys. They must outlive the loops over list_of's result (a temporary in a
+// range-for initialiser dies before the body runs).
+const json kDefaultLatency = "5us";
+const json kDefaultTopology = "star";
+const json kDefaultProfile = "nccl";
+
 std::string resolve(const std::string& spec_dir, const std::string& path) {
   fs::path p(path);
   if (p.is_relative()) p = fs::path(spec_dir) / p;
@@ -239,7 +245,7 @@ ExperimentSpec parse_spec(const json& j, const std::string& file) {
       throw ConfigError(file + ": " + field + ": " + e.what());
     }
   }
-  for (const auto& [field, v] : list_of(f, "latencies", false, json("5us"))) {
+  for (const auto& [field, v] : list_of(f, "latencies", false, kDefaultLatency)) {
     if (!v->is_string()) fail_at(file, field, "a time string with a unit such as \"5us\"", *v);
     try {
       s.latencies_s.push_back(units::parse_time_s(v->get<std::string>()));
@@ -248,7 +254,7 @@ ExperimentSpec parse_spec(const json& j, const std::string& file) {
     }
   }
   std::size_t ti = 0;
-  for (const auto& [field, v] : list_of(f, "topologies", false, json("star")))
+  for (const auto& [field, v] : list_of(f, "topologies", false, kDefaultTopology))
     s.topologies.push_back(parse_topology(*v, file, field, spec_dir, ti++));
   for (std::size_t i = 0; i < s.topologies.size(); ++i)
     for (std::size_t k = 0; k < i; ++k)
@@ -256,7 +262,7 @@ ExperimentSpec parse_spec(const json& j, const std::string& file) {
         throw ConfigError(file + ": topologies[" + std::to_string(i) +
                           "]: expected a topology name unique in the experiment (set \"name\"), got \"" +
                           s.topologies[i].name + "\"");
-  for (const auto& [field, v] : list_of(f, "profiles", false, json("nccl"))) {
+  for (const auto& [field, v] : list_of(f, "profiles", false, kDefaultProfile)) {
     if (!v->is_string() || std::find(kProfiles.begin(), kProfiles.end(), v->get<std::string>()) == kProfiles.end())
       fail_at(file, field, "a network profile, one of " + join(kProfiles, "|"), *v);
     s.profiles.push_back(v->get<std::string>());
