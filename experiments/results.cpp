@@ -40,7 +40,7 @@ const std::vector<Column>& result_columns() {
       {"exposed_comm_s", "s", "communication not hidden behind compute: iteration_s - compute_s - compression_s"},
       {"comm_s", "s", "busy time of one node's communication stream (all collectives, hidden or not)"},
       {"bytes_per_node", "bytes", "bytes one node sends per steady-state iteration"},
-      {"relative_error", "-", "||aggregate - mean||^2 / ||mean||^2 on the replayed gradient samples (steady shape)"},
+      {"relative_error", "-", "norm(aggregate - mean)^2 / norm(mean)^2 on the replayed gradient samples (steady shape)"},
       {"retained_energy", "fraction", "energy of the mean gradient kept by the aggregate (steady shape)"},
       {"steps_to_target", "steps", "first evaluated step whose metric reaches the target in the convergence log"},
       {"convergence_nodes", "nodes", "worker count of the convergence log used (nearest recorded when not equal to nodes)"},
