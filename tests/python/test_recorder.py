@@ -103,3 +103,21 @@ def test_aggregate_equals_arcsim_compress(arcsim_bin, tmp_path, spec):
             "--input", tmp_path / "g.npy", "--output", tmp_path / "agg.npy", *extra)
     assert r.returncode == 0, r.stderr
     np.testing.assert_array_equal(np.load(tmp_path / "agg.npy").reshape(-1), trace_io.load_file(t, s["aggregate"]))
+
+
+def test_binding_search_order_prefers_the_requested_dir(tmp_path):
+    """$ARCSIM_PYTHON_DIR (what `arcsim record` passes) must win over any build*/python of the
+    tree: an older, stale binding found by the glob used to shadow it (the inserts reversed the
+    priority), so the recorder silently ran other kernels than `arcsim compress`."""
+    import os
+    import pathlib
+    import sys
+    (tmp_path / "arcsim_kernels.py").write_text("MARK = 'requested'\n")
+    root = pathlib.Path(__file__).resolve().parents[2]
+    code = ("from traces.recorder import kernels; m = kernels.import_binding(); "
+            "print(getattr(m, 'MARK', m and m.__file__))")
+    env = dict(os.environ, ARCSIM_PYTHON_DIR=str(tmp_path))
+    env.pop("ARCSIM_BUILD", None)
+    r = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "requested"

@@ -115,3 +115,24 @@ def test_synth_writes_deterministic_gradients(arcsim_bin, tmp_path):
         assert r.returncode == 0, r.stderr
         outs.append(np.load(tmp_path / f"{name}.npy"))
     assert outs[0].shape == (3, 24) and np.array_equal(outs[0], outs[1]) and np.isfinite(outs[0]).all()
+
+
+# The shipped layout-only traces (traces/layouts/generate.py): valid, no data, and the parameter
+# and tensor counts of the reference (arctopk.md sections 5.2 and 10).
+LAYOUTS = {"llama-60m": (58.07, 75), "llama-130m": (134.11, 111), "llama-350m": (367.97, 219),
+           "llama-1b": (1339.08, 219), "llama-60m-b1": (58.07, 75), "llama-1b-b1": (1339.08, 219),
+           "resnet18-cifar": (11.17, None), "resnet50-cifar": (23.52, None), "roberta-base": (124.65, None)}
+
+
+@pytest.mark.parametrize("model", sorted(LAYOUTS))
+def test_shipped_layouts(arcsim_bin, model):
+    import pathlib
+    root = pathlib.Path(__file__).resolve().parents[2] / "traces" / "layouts" / model
+    r = run(arcsim_bin, "trace", "validate", root)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads((root / "trace.json").read_text())
+    params = doc["layout"]["parameters"]
+    millions, tensors = LAYOUTS[model]
+    assert round(sum(math.prod(p["shape"]) for p in params) / 1e6, 2) == millions
+    assert tensors is None or len(params) == tensors
+    assert doc["samples"] == [] and doc["convergence"] == [] and doc["compute"]["layers"]

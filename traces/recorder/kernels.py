@@ -19,9 +19,14 @@ def import_binding():
         candidates.append(str(pathlib.Path(os.environ["ARCSIM_BUILD"]) / "python"))
     found = sorted(glob.glob(str(ROOT / "build*" / "python" / "arcsim_kernels*.so")), key=os.path.getmtime, reverse=True)
     candidates += [str(pathlib.Path(f).parent) for f in found]
+    # Highest priority first: $ARCSIM_PYTHON_DIR, then $ARCSIM_BUILD/python, then the newest
+    # build*/python. They go to the front of sys.path in that order (inserting each at 0 would
+    # reverse it and let the oldest, possibly stale, build shadow the one asked for).
+    front = []
     for c in candidates:
-        if c and c not in sys.path and pathlib.Path(c).is_dir():
-            sys.path.insert(0, c)
+        if c and c not in front and pathlib.Path(c).is_dir():
+            front.append(c)
+    sys.path[:] = front + [p for p in sys.path if p not in front]
     try:
         import arcsim_kernels
         return arcsim_kernels

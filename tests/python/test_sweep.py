@@ -1,0 +1,160 @@
+"""`arcsim sweep` end to end on a small copy of experiments/default.json: resume after a kill gives the
+same bytes as an uninterrupted run, two fresh runs are identical, a failing point is reported and the
+others kept, bad specs are one error line with exit 2, and docs/experiments.md lists exactly the
+columns results.csv has."""
+import csv
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import time
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+TRACE = str(ROOT / "traces" / "default")
+
+
+def small_spec(tmp_path, name="small.json", **over):
+    spec = json.loads((ROOT / "experiments" / "default.json").read_text())
+    spec["trace"] = TRACE
+    spec["nodes"] = [8, 16, 32]
+    spec["bandwidths"] = ["1Gbps", "100Gbps"]
+    spec.update(over)
+    path = tmp_path / name
+    path.write_text(json.dumps(spec, indent=1))
+    return path
+
+
+def sweep(arcsim_bin, spec, out, *extra, timeout=120):
+    return subprocess.run([arcsim_bin, "sweep", str(spec), "--out", str(out), "--quiet", *extra],
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def files(out):
+    return (out / "results.csv").read_bytes(), (out / "results.json").read_bytes()
+
+
+def test_resume_after_kill_gives_identical_files(arcsim_bin, tmp_path):
+    spec = small_spec(tmp_path)
+    ref = tmp_path / "ref"
+    r = sweep(arcsim_bin, spec, ref, "--jobs", "2")
+    assert r.returncode == 0, r.stderr
+
+    out = tmp_path / "killed"
+    p = subprocess.Popen([arcsim_bin, "sweep", str(spec), "--out", str(out), "--quiet", "--jobs", "1"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    killed_with = None
+    deadline = time.time() + 60
+    while time.time() < deadline and p.poll() is None:
+        try:
+            s = json.loads((out / "results.json").read_text())["summary"]
+        except (OSError, ValueError, KeyError):
+            s = None
+        if s and s["ok"] >= 2 and s["pending"] > 0:
+            p.send_signal(signal.SIGKILL)
+            killed_with = s["ok"]
+            break
+        time.sleep(0.01)
+    p.wait(timeout=30)
+    assert killed_with is not None, "the sweep finished before it could be killed midway"
+    # The interrupted files are complete documents with the finished points only.
+    partial = json.loads((out / "results.json").read_text())
+    assert 0 < len(partial["points"]) < 24
+    with open(out / "results.csv") as f:
+        assert len(list(csv.DictReader(f))) == len(partial["points"])
+
+    r = sweep(arcsim_bin, spec, out, "--jobs", "2")
+    assert r.returncode == 0, r.stderr
+    assert "reused from an earlier run" in r.stdout
+    assert files(out) == files(ref)
+
+
+def test_two_fresh_runs_are_identical(arcsim_bin, tmp_path):
+    spec = small_spec(tmp_path, nodes=[8, 64], bandwidths=["10Gbps"])
+    a, b = tmp_path / "a", tmp_path / "b"
+    for d, jobs in ((a, "1"), (b, "2")):
+        r = sweep(arcsim_bin, spec, d, "--jobs", jobs)
+        assert r.returncode == 0, r.stderr
+    assert files(a) == files(b)
+    doc = json.loads((a / "results.json").read_text())
+    prov = doc["provenance"]
+    for k in ("arcsim_version", "git_commit", "trace_checksum", "network_profiles", "kernel_timing"):
+        assert prov.get(k), k
+    assert doc["summary"] == {"points": 8, "ok": 8, "failed": 0, "pending": 0}
+
+
+def test_failing_point_is_reported_and_others_kept(arcsim_bin, tmp_path):
+    # A timeout no simulation can meet: every point fails, each is reported, the files hold them all.
+    spec = small_spec(tmp_path, nodes=[8], bandwidths=["10Gbps"], point_timeout="1us")
+    out = tmp_path / "fail"
+    r = sweep(arcsim_bin, spec, out, "--jobs", "2")
+    assert r.returncode == 1, r.stderr
+    with open(out / "results.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 4
+    assert all(x["status"] == "failed" and "timed out" in x["error"] and x["iteration_s"] == "" for x in rows)
+    assert r.stderr.count("failed: ") == 4
+    # Mixed: re-running the same dir with a sane timeout keeps nothing failed and fills every point.
+    spec2 = small_spec(tmp_path, "ok.json", nodes=[8], bandwidths=["10Gbps"])
+    r = sweep(arcsim_bin, spec2, out, "--jobs", "2")
+    assert r.returncode == 0, r.stderr
+    with open(out / "results.csv") as f:
+        assert [x["status"] for x in csv.DictReader(f)] == ["ok"] * 4
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"bandwith": ["1Gbps"]}, "bandwith"),
+    ({"compressors": [{"name": "topk", "rank": 4}]}, "compressors[0].rank"),
+    ({"compressors": [{"name": "topk", "colour": "red"}]}, "compressors[0].colour"),
+    ({"bandwidths": [100]}, "bandwidths[0]"),
+    ({"latencies": ["-5us"]}, "latencies[0]"),
+    ({"compressors": [{"name": "topk", "ratio": 0}]}, "compressors[0].ratio"),
+    ({"compressors": [{"name": "topk", "ratio": 1.5}]}, "compressors[0].ratio"),
+    ({"nodes": []}, "nodes"),
+    ({"profiles": ["infiniband"]}, "profiles[0]"),
+])
+def test_bad_spec_is_one_error_line_exit_2(arcsim_bin, tmp_path, change, field):
+    spec = small_spec(tmp_path, **change)
+    r = sweep(arcsim_bin, spec, tmp_path / "out", timeout=30)
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    assert f"{spec}: {field}:" in lines[0]
+
+
+def test_malformed_json_is_one_error_line(arcsim_bin, tmp_path):
+    spec = tmp_path / "bad.json"
+    spec.write_text('{"trace": "x",, }')
+    r = sweep(arcsim_bin, spec, tmp_path / "out", timeout=30)
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"{spec}: malformed JSON" in lines[0], r.stderr
+
+
+def doc_columns():
+    """The column names of the results.csv table in docs/experiments.md."""
+    text = (ROOT / "docs" / "experiments.md").read_text().splitlines()
+    start = next(i for i, l in enumerate(text) if l.strip() == "| column | unit | meaning |")
+    names = []
+    for l in text[start + 2:]:
+        if not l.startswith("|"):
+            break
+        names.append(l.split("|")[1].strip().strip("`"))
+    return names
+
+
+def test_documented_columns_are_the_written_ones(arcsim_bin, tmp_path):
+    spec = small_spec(tmp_path, nodes=[8], bandwidths=["10Gbps"])
+    out = tmp_path / "cols"
+    r = sweep(arcsim_bin, spec, out, "--jobs", "2")
+    assert r.returncode == 0, r.stderr
+    header = (out / "results.csv").read_text().splitlines()[0].split(",")
+    assert doc_columns() == header
+    printed = subprocess.run([arcsim_bin, "sweep", "--columns"], capture_output=True, text=True).stdout
+    assert [l.split("|")[1].strip().strip("`") for l in printed.splitlines()[2:]] == header
+    required = ["compressor", "ratio", "nodes", "bandwidth_gbps", "latency_us", "topology", "profile", "iteration_s",
+                "compute_s", "compression_s", "exposed_comm_s", "comm_s", "bytes_per_node", "steps_to_target",
+                "tta_s", "speedup_vs_dense", "speedup_vs_topk"]
+    assert set(required) <= set(header)
