@@ -17,7 +17,7 @@
 #include "arcsim/version.hpp"
 #include "commands.hpp"
 #include "kernels/timing.hpp"
-#include "traces/atomic_file.hpp"
+#include "common/atomic_file.hpp"
 
 #if ARCSIM_HAVE_CUDA
 #include "kernels/cuda/calibrate_gpu.hpp"

@@ -19,8 +19,8 @@
 
 #include "commands.hpp"
 #include "kernels/compressor.hpp"
-#include "traces/atomic_file.hpp"
-#include "traces/npy.hpp"
+#include "common/atomic_file.hpp"
+#include "common/npy.hpp"
 
 namespace arcsim::cli {
 

@@ -12,8 +12,8 @@
 #include "commands.hpp"
 #include "experiments/replay.hpp"
 #include "kernels/timing.hpp"
-#include "topologies/units.hpp"
-#include "traces/atomic_file.hpp"
+#include "common/units.hpp"
+#include "common/atomic_file.hpp"
 #include "traces/buckets.hpp"
 #include "traces/trace.hpp"
 

@@ -9,7 +9,7 @@
 #include "commands.hpp"
 #include "sim/collective.hpp"
 #include "sim/iteration.hpp"
-#include "topologies/units.hpp"
+#include "common/units.hpp"
 
 namespace arcsim::cli {
 

@@ -11,7 +11,7 @@
 #include <string>
 
 #include "commands.hpp"
-#include "experiments/format.hpp"
+#include "common/format.hpp"
 #include "experiments/results.hpp"
 #include "experiments/spec.hpp"
 #include "experiments/sweep.hpp"
@@ -52,9 +52,9 @@ void print_table(const std::vector<ex::ResultRow>& rows) {
       if (std::find(labels.begin(), labels.end(), l) == labels.end()) labels.push_back(l);
     }
     std::printf("\nspeedup over dense, time to accuracy (per iteration) -- %s, %s, %s us:\n", topo.c_str(),
-                profile.c_str(), ex::format_number(std::round(lat * 1e6 * 1e6) / 1e6).c_str());
+                profile.c_str(), arcsim::io::format_number(std::round(lat * 1e6 * 1e6) / 1e6).c_str());
     for (double bw : bws) {
-      std::printf("  %-7s Gbps", ex::format_number(std::round(bw * 8 / 1e9 * 1e6) / 1e6).c_str());
+      std::printf("  %-7s Gbps", arcsim::io::format_number(std::round(bw * 8 / 1e9 * 1e6) / 1e6).c_str());
       for (int n : nodes) std::printf(" %16s", ("N=" + std::to_string(n)).c_str());
       std::printf("\n");
       for (const auto& l : labels) {

@@ -10,7 +10,7 @@
 #include "topologies/builder.hpp"
 #include "topologies/describe.hpp"
 #include "topologies/topology.hpp"
-#include "topologies/units.hpp"
+#include "common/units.hpp"
 
 namespace arcsim::cli {
 

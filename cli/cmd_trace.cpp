@@ -9,9 +9,9 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
-#include "traces/atomic_file.hpp"
+#include "common/atomic_file.hpp"
 #include "traces/buckets.hpp"
-#include "traces/npy.hpp"
+#include "common/npy.hpp"
 #include "traces/synthetic.hpp"
 #include "traces/trace.hpp"
 

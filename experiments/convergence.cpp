@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "experiments/format.hpp"
+#include "common/format.hpp"
 
 namespace arcsim::experiments {
 
@@ -47,7 +47,7 @@ bool matches(const json& c, const CompressorConfig& cfg) {
 std::string describe(const json& c) {
   std::string s = log_name(c);
   if (s == "dense") return s;
-  if (c.contains("ratio") && c["ratio"].is_number()) s += ", ratio " + format_number(c["ratio"].get<double>());
+  if (c.contains("ratio") && c["ratio"].is_number()) s += ", ratio " + io::format_number(c["ratio"].get<double>());
   if (c.contains("ef")) s += ", " + c["ef"].dump();
   if (c.contains("warmup")) s += ", warmup " + c["warmup"].dump();
   if (c.contains("ramp") && c["ramp"].is_boolean()) s += std::string(", ramp ") + (c["ramp"].get<bool>() ? "on" : "off");

@@ -8,8 +8,8 @@
 #include <stdexcept>
 #include <tuple>
 
-#include "experiments/format.hpp"
-#include "traces/atomic_file.hpp"
+#include "common/format.hpp"
+#include "common/atomic_file.hpp"
 
 namespace arcsim::experiments {
 
@@ -92,7 +92,7 @@ std::string cell(const json& v) {
   if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
   if (v.is_number_integer()) return std::to_string(v.get<std::int64_t>());
   if (v.is_number_unsigned()) return std::to_string(v.get<std::uint64_t>());
-  if (v.is_number()) return format_number(v.get<double>());
+  if (v.is_number()) return io::format_number(v.get<double>());
   return v.dump();
 }
 

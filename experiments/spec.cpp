@@ -5,9 +5,9 @@
 #include <map>
 #include <set>
 
-#include "experiments/format.hpp"
-#include "topologies/json_fields.hpp"
-#include "topologies/units.hpp"
+#include "common/format.hpp"
+#include "common/json_fields.hpp"
+#include "common/units.hpp"
 
 namespace arcsim::experiments {
 
@@ -123,7 +123,7 @@ void assign_labels(std::vector<CompressorConfig>& cs, const std::string& file) {
   for (std::size_t i = 0; i < cs.size(); ++i) {
     auto& c = cs[i];
     if (c.label.empty())
-      c.label = per_name[c.name] == 1 || c.name == "dense" ? c.name : c.name + "-" + format_number(c.ratio);
+      c.label = per_name[c.name] == 1 || c.name == "dense" ? c.name : c.name + "-" + io::format_number(c.ratio);
     if (!seen.insert(c.label).second)
       throw ConfigError(file + ": compressors[" + std::to_string(i) + "].label: expected a label unique in " +
                         "the experiment (give each configuration a \"label\"), got \"" + c.label + "\"");

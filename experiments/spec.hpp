@@ -1,7 +1,7 @@
 #pragma once
 // The experiment spec: one JSON file that names a trace, the compressor configurations and the
 // network lists; the sweep is the product of the lists. Every key, its unit and its default are
-// documented in docs/experiments.md. Parsing is strict (topologies/json_fields.hpp): an unknown
+// documented in docs/experiments.md. Parsing is strict (common/json_fields.hpp): an unknown
 // key, a wrong type or a missing unit is one ConfigError "<file>: <field>: expected ..., got ...".
 //
 //   ExperimentSpec s = parse_spec_file("experiments/default.json");

@@ -13,15 +13,15 @@
 #include "arcsim/version.hpp"
 #include "experiments/convergence.hpp"
 #include "experiments/fork_pool.hpp"
-#include "experiments/format.hpp"
+#include "common/format.hpp"
 #include "experiments/replay.hpp"
 #include "experiments/tta.hpp"
 #include "kernels/timing.hpp"
-#include "topologies/json_fields.hpp"
+#include "common/json_fields.hpp"
 #include "topologies/topology.hpp"
-#include "traces/atomic_file.hpp"
+#include "common/atomic_file.hpp"
 #include "traces/buckets.hpp"
-#include "traces/sha256.hpp"
+#include "common/sha256.hpp"
 #include "traces/trace.hpp"
 
 namespace arcsim::experiments {
@@ -100,7 +100,7 @@ std::string net_key(const NetworkPoint& n) {
   return buf + n.profile;
 }
 
-std::string human_bw(double Bps) { return format_number(std::round(Bps * 8 / 1e9 * 1e9) / 1e9) + "Gbps"; }
+std::string human_bw(double Bps) { return io::format_number(std::round(Bps * 8 / 1e9 * 1e9) / 1e9) + "Gbps"; }
 
 sim::ComputeProfile to_sim_profile(const traces::ComputeProfile& c) {
   sim::ComputeProfile p;
@@ -175,8 +175,8 @@ void fill_convergence(ResultRow& r, const ConfigPrep& prep, const std::optional<
   if (!steps) {
     double best = pts.empty() ? 0 : pts.front().value;
     for (const auto& p : pts) best = target.metric == "loss" ? std::min(best, p.value) : std::max(best, p.value);
-    r.tta_note = "target " + target.metric + " " + format_number(target.value) + " not reached in " + log->config +
-                 " N=" + std::to_string(log->world) + " (best " + format_number(best) + " by step " +
+    r.tta_note = "target " + target.metric + " " + io::format_number(target.value) + " not reached in " + log->config +
+                 " N=" + std::to_string(log->world) + " (best " + io::format_number(best) + " by step " +
                  std::to_string(pts.empty() ? 0 : pts.back().step) + ")";
     return;
   }
@@ -214,7 +214,7 @@ SweepSummary run_sweep(const ExperimentSpec& spec, const SweepOptions& options) 
   if (!trace.compute)
     throw ConfigError(spec.file + ": trace: expected a trace with a compute profile, got " + spec.trace +
                       " without one");
-  const std::string trace_checksum = traces::sha256_hex(io::read_file(spec.trace + "/trace.json"));
+  const std::string trace_checksum = io::sha256_hex(io::read_file(spec.trace + "/trace.json"));
   const sim::ComputeProfile compute = to_sim_profile(*trace.compute);
 
   traces::BucketOptions bopt;
@@ -240,7 +240,7 @@ SweepSummary run_sweep(const ExperimentSpec& spec, const SweepOptions& options) 
     std::string arg;
     if (t.spec.is_object()) {
       fs::create_directories(out + "/topologies");
-      arg = out + "/topologies/" + safe_name(t.name) + ".json";
+      arg = out + "/topologies/" + io::safe_name(t.name) + ".json";
       io::write_file_atomic(arg, t.spec.dump(2) + "\n");
     } else {
       arg = t.spec.get<std::string>();
@@ -298,7 +298,7 @@ SweepSummary run_sweep(const ExperimentSpec& spec, const SweepOptions& options) 
                               {"first_bucket_cap", spec.first_bucket_cap_bytes}, {"timing", timing_source},
                               {"commit", kGitCommit}};
         const std::string rkey = fnv_hex(key_doc.dump());
-        const std::string file = out + "/plans/" + safe_name(cfg.label) + "--" + shape.id +
+        const std::string file = out + "/plans/" + io::safe_name(cfg.label) + "--" + shape.id +
                                  (samples > 1 ? "--s" + std::to_string(s) : "") + ".json";
         auto it = replayed.find(rkey);
         if (it == replayed.end()) {
@@ -321,7 +321,7 @@ SweepSummary run_sweep(const ExperimentSpec& spec, const SweepOptions& options) 
           }
           if (!have) {
             if (options.progress)
-              progress(tty, "[sweep] replay " + cfg.label + " " + shape.id + " (ratio " + format_number(shape.ratio) + ")",
+              progress(tty, "[sweep] replay " + cfg.label + " " + shape.id + " (ratio " + io::format_number(shape.ratio) + ")",
                        false);
             try {
               sp = replay_shape(*src, kc, s, timer ? &*timer : nullptr);
@@ -541,7 +541,7 @@ SweepSummary run_sweep(const ExperimentSpec& spec, const SweepOptions& options) 
                     finished_points, points.size(), done_tasks, tasks.size(), failed_points,
                     std::chrono::duration<double>(Clock::now() - t_start).count(), prep.cfg->label.c_str(), n.nodes,
                     human_bw(n.bandwidth_Bps).c_str(), spec.topologies[n.topology].name.c_str(),
-                    r.status == "ok" ? (format_number(std::round(r.steady.total_s * 1e7) / 1e4) + " ms/iteration").c_str()
+                    r.status == "ok" ? (io::format_number(std::round(r.steady.total_s * 1e7) / 1e4) + " ms/iteration").c_str()
                                      : ("FAILED: " + r.error).c_str());
       progress(tty, buf, finished_points == points.size());
     }

@@ -1,6 +1,6 @@
 #include "sim/plan.hpp"
 
-#include "topologies/json_fields.hpp"
+#include "common/json_fields.hpp"
 
 namespace arcsim::sim {
 

@@ -5,7 +5,7 @@
 
 #include <simgrid/s4u.hpp>
 
-#include "topologies/units.hpp"
+#include "common/units.hpp"
 
 namespace arcsim::topo {
 

@@ -6,8 +6,8 @@
 #include <filesystem>
 #include <stdexcept>
 
-#include "topologies/json_fields.hpp"
-#include "topologies/units.hpp"
+#include "common/json_fields.hpp"
+#include "common/units.hpp"
 
 #ifndef ARCSIM_PRESET_DIR
 #define ARCSIM_PRESET_DIR "topologies/presets"

@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "topologies/json_fields.hpp"
+#include "common/json_fields.hpp"
 
 namespace arcsim::traces {
 namespace {

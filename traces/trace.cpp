@@ -1,4 +1,4 @@
-// trace.json: strict parsing (topologies/json_fields.hpp refuses unknown keys) and the structural
+// trace.json: strict parsing (common/json_fields.hpp refuses unknown keys) and the structural
 // checks that need no data file. Data checks are in trace_data.cpp.
 #include "trace.hpp"
 
@@ -6,10 +6,11 @@
 #include <filesystem>
 #include <map>
 #include <set>
+#include <tuple>
 
-#include "atomic_file.hpp"
+#include "common/atomic_file.hpp"
 #include "synthetic.hpp"
-#include "topologies/json_fields.hpp"
+#include "common/json_fields.hpp"
 
 namespace arcsim::traces {
 namespace {
@@ -98,6 +99,38 @@ Layout parse_layout(const json& j, const std::string& file) {
   return l;
 }
 
+LayerCost parse_cost(const json& j, const std::string& file, const std::string& path) {
+  Fields f(j, file, path);
+  LayerCost c;
+  c.unknown = f.string_or("unknown", "");
+  if (!c.unknown.empty()) {
+    f.finish();  // an uncounted layer carries its reason and no numbers
+    return c;
+  }
+  auto count = [&](const char* key) {
+    const double v = f.number(key);
+    if (!(v >= 0) || !std::isfinite(v)) f.fail(key, "a finite, non-negative count");
+    return v;
+  };
+  c.flops_forward = count("flops_forward");
+  c.flops_backward = count("flops_backward");
+  c.bytes_forward = count("bytes_forward");
+  c.bytes_backward = count("bytes_backward");
+  c.launches_forward = f.integer("launches_forward");
+  c.launches_backward = f.integer("launches_backward");
+  if (c.launches_forward < 0) f.fail("launches_forward", "a non-negative number of kernel launches");
+  if (c.launches_backward < 0) f.fail("launches_backward", "a non-negative number of kernel launches");
+  f.finish();
+  return c;
+}
+
+json cost_json(const LayerCost& c) {
+  if (!c.unknown.empty()) return {{"unknown", c.unknown}};
+  return {{"flops_forward", c.flops_forward},       {"flops_backward", c.flops_backward},
+          {"bytes_forward", c.bytes_forward},       {"bytes_backward", c.bytes_backward},
+          {"launches_forward", c.launches_forward}, {"launches_backward", c.launches_backward}};
+}
+
 ComputeProfile parse_compute(const json& j, const std::string& file, const Layout& layout) {
   Fields f(j, file, "compute");
   if (f.string("format") != kComputeFormat)
@@ -117,6 +150,7 @@ ComputeProfile parse_compute(const json& j, const std::string& file, const Layou
     t.params = strings_of(lf, "params");
     t.forward_s = non_negative(lf, "forward_s");
     t.backward_s = non_negative(lf, "backward_s");
+    if (const json* c = lf.optional("cost"); c && !c->is_null()) t.cost = parse_cost(*c, file, at + ".cost");
     lf.finish();
     for (const auto& p : t.params) {
       if (layout.index_of(p) < 0)
@@ -197,8 +231,29 @@ ConvergenceLog parse_log(const json& j, const std::string& file, std::size_t i) 
     for (const char* key : {"ef", "row_scores", "shape_rule", "sketch_allreduce"}) k.string_or(key, "");
     k.finish();
   }
-  c.target_accuracy = f.number("target_accuracy");
-  if (c.target_accuracy < 0 || c.target_accuracy > 1) f.fail("target_accuracy", "a fraction in [0, 1]");
+  if (const json* sd = f.optional("seed")) {
+    if (!sd->is_number_integer() || sd->get<std::int64_t>() < 0) f.fail("seed", "a non-negative integer");
+    c.seed = sd->get<std::int64_t>();
+  } else {
+    c.seed = -1;  // resolved by parse_trace: the compressor's seed, else the trace's
+  }
+  // The target: `target_accuracy` (accuracy, reached when >=) or a `target` object on any metric.
+  if (f.has("target") == f.has("target_accuracy"))
+    f.fail("target", "exactly one of target_accuracy (a fraction) or target ({metric, value, mode})");
+  if (f.has("target_accuracy")) {
+    c.target_accuracy = f.number("target_accuracy");
+    if (c.target_accuracy < 0 || c.target_accuracy > 1) f.fail("target_accuracy", "a fraction in [0, 1]");
+    c.target = CurveTarget{"accuracy", c.target_accuracy, "max"};
+  } else {
+    Fields tf(f.required("target"), file, at + ".target");
+    c.target.metric = tf.string("metric");
+    if (c.target.metric.empty() || c.target.metric == "step") tf.fail("metric", "the name of a logged metric");
+    c.target.value = tf.number("value");
+    if (!std::isfinite(c.target.value)) tf.fail("value", "a finite number");
+    c.target.mode = tf.choice("mode", {"max", "min"}, "");
+    tf.finish();
+    if (c.target.metric == "accuracy" && c.target.mode == "max") c.target_accuracy = c.target.value;
+  }
   const json& stt = f.required("steps_to_target");
   if (!stt.is_null() && !(stt.is_number_integer() && stt.get<std::int64_t>() >= 0))
     f.fail("steps_to_target", "a non-negative step or null (target not reached)");
@@ -212,13 +267,30 @@ ConvergenceLog parse_log(const json& j, const std::string& file, std::size_t i) 
   if (!pts.is_array() || pts.empty()) f.fail("points", "a non-empty list of evaluations");
   for (std::size_t k = 0; k < pts.size(); ++k) {
     const std::string pat = at + ".points[" + std::to_string(k) + "]";
-    Fields p(pts[k], file, pat);
+    const json& pj = pts[k];
+    if (!pj.is_object()) fail(file, pat, "an object {step, metric: value, ...}");
     CurvePoint q;
-    q.step = p.integer("step");
-    q.loss = p.number("loss");
-    q.accuracy = p.number("accuracy");
-    p.finish();
-    if (q.accuracy < 0 || q.accuracy > 1) fail(file, pat + ".accuracy", "a fraction in [0, 1], got " + std::to_string(q.accuracy));
+    q.loss = q.accuracy = std::nan("");
+    bool has_step = false;
+    for (const auto& [key, v] : pj.items()) {
+      if (key == "step") {
+        if (!v.is_number_integer() || v.get<std::int64_t>() < 0) fail(file, pat + ".step", "a non-negative integer");
+        q.step = v.get<std::int64_t>();
+        has_step = true;
+        continue;
+      }
+      if (!v.is_number() || !std::isfinite(v.get<double>()))
+        fail(file, pat + "." + key, "a finite number (a metric value), got " + arcsim::json::brief(v));
+      const double x = v.get<double>();
+      if (key == "loss") q.loss = x;
+      else if (key == "accuracy") q.accuracy = x;
+      else q.extra[key] = x;
+    }
+    if (!has_step) fail(file, pat + ".step", "required");
+    if (!std::isnan(q.accuracy) && (q.accuracy < 0 || q.accuracy > 1))
+      fail(file, pat + ".accuracy", "a fraction in [0, 1], got " + std::to_string(q.accuracy));
+    if (std::isnan(q.metric(c.target.metric)))
+      fail(file, pat + "." + c.target.metric, "the target metric in every evaluation");
     if (!c.points.empty() && q.step <= c.points.back().step)
       fail(file, pat + ".step", "steps in increasing order, got " + std::to_string(q.step) + " after " +
                                     std::to_string(c.points.back().step));
@@ -226,11 +298,12 @@ ConvergenceLog parse_log(const json& j, const std::string& file, std::size_t i) 
   }
   // steps_to_target is derived data; it must agree with the curve it summarises.
   std::optional<std::int64_t> first;
+  const CurveTarget target = c.effective_target();
   for (const auto& p : c.points)
-    if (p.accuracy >= c.target_accuracy) { first = p.step; break; }
+    if (target.reached_by(p.metric(target.metric))) { first = p.step; break; }
   if (first != c.steps_to_target)
     fail(file, at + ".steps_to_target",
-         "the first evaluated step with accuracy >= target_accuracy (" +
+         "the first evaluated step whose " + target.metric + " reaches the target (" +
              (first ? std::to_string(*first) : std::string("null")) + "), got " +
              (c.steps_to_target ? std::to_string(*c.steps_to_target) : std::string("null")));
   if ((c.stopped == "target") != c.steps_to_target.has_value())
@@ -244,6 +317,13 @@ json file_ref_json(const FileRef& r) {
 }
 
 }  // namespace
+
+double CurvePoint::metric(const std::string& name) const {
+  if (name == "accuracy") return accuracy;
+  if (name == "loss") return loss;
+  const auto it = extra.find(name);
+  return it == extra.end() ? std::nan("") : it->second;
+}
 
 std::int64_t Parameter::numel() const {
   std::int64_t n = 1;
@@ -302,10 +382,7 @@ Trace parse_trace(const json& doc, const std::string& dir, const std::string& fi
     std::set<std::pair<std::string, int>> ids;
     for (std::size_t i = 0; i < logs.size(); ++i) {
       t.convergence.push_back(parse_log(logs[i], file, i));
-      const auto& c = t.convergence.back();
-      if (!ids.insert({c.config, c.world}).second)
-        fail(file, "convergence[" + std::to_string(i) + "].config",
-             "a unique (config, world) pair, got \"" + c.config + "\" at world " + std::to_string(c.world) + " twice");
+      ids.insert({t.convergence.back().config, t.convergence.back().world});
     }
     for (std::size_t i = 0; i < t.samples.size(); ++i)
       if (!t.convergence.empty() && !ids.count({t.samples[i].config, t.samples[i].world}))
@@ -315,7 +392,20 @@ Trace parse_trace(const json& doc, const std::string& dir, const std::string& fi
     t.provenance = f.required("provenance");
     {
       Fields p(t.provenance, file, "provenance");
-      p.integer("seed");
+      const std::int64_t trace_seed = p.integer("seed");
+      // A log without its own seed is the run of its compressor's seed, else of the trace's.
+      std::set<std::tuple<std::string, int, std::int64_t>> runs;
+      for (std::size_t i = 0; i < t.convergence.size(); ++i) {
+        auto& c = t.convergence[i];
+        if (c.seed < 0) {
+          const json* cs = c.compressor.is_object() && c.compressor.contains("seed") ? &c.compressor["seed"] : nullptr;
+          c.seed = cs && cs->is_number_integer() && cs->get<std::int64_t>() >= 0 ? cs->get<std::int64_t>() : trace_seed;
+        }
+        if (!runs.insert({c.config, c.world, c.seed}).second)
+          fail(file, "convergence[" + std::to_string(i) + "].seed",
+               "a unique (config, world, seed), got \"" + c.config + "\" at world " + std::to_string(c.world) +
+                   " seed " + std::to_string(c.seed) + " twice");
+      }
       p.string("command");
       p.string_or("dataset", "");
       if (const json* b = p.optional("batch_per_worker"); b && !b->is_null() && !b->is_number_integer())
@@ -363,7 +453,11 @@ json to_json(const Trace& t) {
   if (t.compute) {
     json layers = json::array();
     for (const auto& l : t.compute->layers)
-      layers.push_back({{"name", l.name}, {"params", l.params}, {"forward_s", l.forward_s}, {"backward_s", l.backward_s}});
+    {
+      json lj = {{"name", l.name}, {"params", l.params}, {"forward_s", l.forward_s}, {"backward_s", l.backward_s}};
+      if (l.cost) lj["cost"] = cost_json(*l.cost);
+      layers.push_back(std::move(lj));
+    }
     doc["compute"] = {{"format", kComputeFormat}, {"device", t.compute->device},
                       {"forward_s", t.compute->forward_s}, {"optimizer_s", t.compute->optimizer_s},
                       {"layers", layers}};
@@ -378,13 +472,23 @@ json to_json(const Trace& t) {
   }
   for (const auto& c : t.convergence) {
     json pts = json::array();
-    for (const auto& p : c.points) pts.push_back({{"step", p.step}, {"loss", p.loss}, {"accuracy", p.accuracy}});
-    doc["convergence"].push_back(
-        {{"config", c.config}, {"world", c.world}, {"compressor", c.compressor},
-         {"target_accuracy", c.target_accuracy},
-         {"steps_to_target", c.steps_to_target ? json(*c.steps_to_target) : json(nullptr)},
-         {"max_steps", c.max_steps}, {"eval_every", c.eval_every}, {"stopped", c.stopped},
-         {"wall_s", c.wall_s}, {"points", pts}});
+    for (const auto& p : c.points) {
+      json pj = {{"step", p.step}};
+      if (!std::isnan(p.loss)) pj["loss"] = p.loss;
+      if (!std::isnan(p.accuracy)) pj["accuracy"] = p.accuracy;
+      for (const auto& [k, v] : p.extra) pj[k] = v;
+      pts.push_back(std::move(pj));
+    }
+    json lj = {{"config", c.config}, {"world", c.world}, {"seed", c.seed}, {"compressor", c.compressor},
+               {"steps_to_target", c.steps_to_target ? json(*c.steps_to_target) : json(nullptr)},
+               {"max_steps", c.max_steps}, {"eval_every", c.eval_every}, {"stopped", c.stopped},
+               {"wall_s", c.wall_s}, {"points", pts}};
+    const CurveTarget target = c.effective_target();
+    if (target.metric == "accuracy" && target.mode == "max")
+      lj["target_accuracy"] = target.value;
+    else
+      lj["target"] = {{"metric", target.metric}, {"value", target.value}, {"mode", target.mode}};
+    doc["convergence"].push_back(std::move(lj));
   }
   return doc;
 }

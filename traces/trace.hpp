@@ -9,6 +9,7 @@
 //   arcsim::traces::validate_data(t);                             // reads and checks every .npy
 //   auto g = arcsim::traces::load_sample(t, t.samples[0]);        // float32 [workers x elements]
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -44,10 +45,22 @@ struct Layout {
 };
 
 // arcsim-compute/1 (docs/contracts.md section 2). Seconds per worker micro-batch.
+// What one layer costs, counted by the recorder (or a layout model) so compute can be re-timed for
+// another device: FLOPs and bytes of memory traffic per worker micro-batch, and kernel launches
+// (each pays a launch floor on a GPU). A layer the counter does not know has `unknown` set to the
+// reason (e.g. "module type Dropout2d") and no numbers: it is never silently counted as zero.
+struct LayerCost {
+  double flops_forward = 0, flops_backward = 0;    // floating-point operations
+  double bytes_forward = 0, bytes_backward = 0;    // bytes read + written
+  std::int64_t launches_forward = 0, launches_backward = 0;
+  std::string unknown;                             // non-empty: not counted, and why
+};
+
 struct LayerTime {
   std::string name;
   std::vector<std::string> params;
   double forward_s = 0, backward_s = 0;
+  std::optional<LayerCost> cost;     // absent in traces recorded before costs were counted
 };
 struct ComputeProfile {
   std::string device;                // "cpu: ... (measured)" or "model: A100-SXM4-80GB roofline ..."
@@ -78,19 +91,43 @@ struct Sample {
   std::optional<FileRef> aggregate;  // float [elements]: what the run applied for this bucket
 };
 
+// One evaluation. `loss` and `accuracy` are the usual metrics (NaN when the run did not report
+// them); any other metric a user's evaluate() returns (e.g. "perplexity") is in `extra`.
 struct CurvePoint {
   std::int64_t step = 0;             // optimizer steps taken before the evaluation
-  double loss = 0;                   // mean cross-entropy on the held-out set
-  double accuracy = 0;               // fraction in [0, 1]
+  double loss = 0;                   // mean loss on the held-out set (NaN: not reported)
+  double accuracy = 0;               // fraction in [0, 1] (NaN: not reported)
+  std::map<std::string, double> extra;
+  // The value of a metric by name ("loss", "accuracy" or an extra one); NaN when absent.
+  double metric(const std::string& name) const;
+};
+
+// The target a run was recorded against: reached when metric >= value (mode "max") or
+// metric <= value (mode "min").
+struct CurveTarget {
+  std::string metric = "accuracy";
+  double value = 0;
+  std::string mode = "max";          // "max" | "min"
+  bool reached_by(double v) const { return mode == "max" ? v >= value : v <= value; }
 };
 
 // One training run: a compressor configuration at N workers.
+// One training run: a compressor configuration at N workers and one seed. A trace may hold the
+// same (config, world) once per seed; (config, world, seed) is unique.
 struct ConvergenceLog {
-  std::string config;                // id, unique per world
+  std::string config;                // id, unique per (world, seed)
   int world = 0;
+  std::int64_t seed = 0;             // the run's seed (data order, initialization, compressor)
   nlohmann::json compressor;         // binding arguments (name, ratio, rank, ef, seed, ...)
-  double target_accuracy = 0;        // the trace's target
-  std::optional<std::int64_t> steps_to_target;  // first evaluated step with accuracy >= target
+  double target_accuracy = 0;        // the trace's target when it is on accuracy (else 0)
+  CurveTarget target;                // the run's target when it is not "accuracy >= target_accuracy"
+  // The target in force: `target` when set to another metric or direction, else accuracy >=
+  // target_accuracy (so code that fills only target_accuracy keeps working).
+  CurveTarget effective_target() const {
+    if (target.metric != "accuracy" || target.mode != "max" || target.value != 0) return target;
+    return CurveTarget{"accuracy", target_accuracy, "max"};
+  }
+  std::optional<std::int64_t> steps_to_target;  // first evaluated step reaching the target
   std::int64_t max_steps = 0;        // step budget of the run
   std::int64_t eval_every = 0;
   std::string stopped;               // "target" | "budget"

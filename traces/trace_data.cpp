@@ -3,9 +3,9 @@
 #include <cstring>
 #include <filesystem>
 
-#include "atomic_file.hpp"
-#include "npy.hpp"
-#include "sha256.hpp"
+#include "common/atomic_file.hpp"
+#include "common/npy.hpp"
+#include "common/sha256.hpp"
 #include "trace.hpp"
 
 namespace arcsim::traces {
@@ -57,7 +57,7 @@ std::vector<float> load_file(const Trace& t, const FileRef& ref, const std::stri
   } catch (const std::runtime_error& e) {
     throw TraceError(std::string(e.what()) + where);
   }
-  const std::string digest = sha256_hex(io::read_file(path));
+  const std::string digest = io::sha256_hex(io::read_file(path));
   if (digest != ref.sha256)
     throw TraceError(path + ": sha256: expected " + ref.sha256 + " (trace.json " + field + ".sha256), got " + digest +
                      " (the file is corrupt or was changed)");
@@ -103,7 +103,7 @@ FileRef write_data_file(const std::string& dir, const std::string& relative,
     throw TraceError(path.string() + ": dtype: expected float32 or float16, got " + dtype);
   }
   io::write_file_atomic(path.string(), bytes);
-  return FileRef{relative, dtype, shape, sha256_hex(bytes)};
+  return FileRef{relative, dtype, shape, io::sha256_hex(bytes)};
 }
 
 }  // namespace arcsim::traces

@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "experiments/spec.hpp"
-#include "topologies/json_fields.hpp"
+#include "common/json_fields.hpp"
 
 namespace ex = arcsim::experiments;
 using nlohmann::json;

@@ -7,7 +7,7 @@
 #include "forked.hpp"
 #include "sim/closed_form.hpp"
 #include "sim/iteration.hpp"
-#include "topologies/json_fields.hpp"
+#include "common/json_fields.hpp"
 
 using namespace arcsim::sim;
 

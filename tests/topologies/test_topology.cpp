@@ -8,7 +8,7 @@
 #include "../sim/forked.hpp"
 #include "sim/profile.hpp"
 #include "topologies/builder.hpp"
-#include "topologies/json_fields.hpp"
+#include "common/json_fields.hpp"
 #include "topologies/topology.hpp"
 
 using namespace arcsim::topo;

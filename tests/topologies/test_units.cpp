@@ -3,8 +3,8 @@
 
 #include <stdexcept>
 
-#include "topologies/json_fields.hpp"
-#include "topologies/units.hpp"
+#include "common/json_fields.hpp"
+#include "common/units.hpp"
 
 using namespace arcsim;
 

@@ -8,13 +8,14 @@
 #include <fstream>
 #include <limits>
 
-#include "traces/atomic_file.hpp"
-#include "traces/npy.hpp"
-#include "traces/sha256.hpp"
+#include "common/atomic_file.hpp"
+#include "common/npy.hpp"
+#include "common/sha256.hpp"
 #include "traces/trace.hpp"
 
 namespace fs = std::filesystem;
 using namespace arcsim::traces;
+using namespace arcsim::io;
 using nlohmann::json;
 
 namespace {

@@ -108,6 +108,11 @@ class TraceWriter:
         self.doc["convergence"].append(log)
 
     def save(self):
+        # Every log names its run's seed (the C++ reader's rule for logs without one: the
+        # compressor's seed, else the trace's).
+        trace_seed = self.doc.get("provenance", {}).get("seed", 0)
+        for c in self.doc["convergence"]:
+            c.setdefault("seed", c.get("compressor", {}).get("seed", trace_seed))
         write_atomic(self.root / "trace.json", json.dumps(self.doc, indent=1, sort_keys=True) + "\n")
 
 

@@ -5,7 +5,7 @@
 #include <stdexcept>
 #include <system_error>
 
-namespace arcsim::experiments {
+namespace arcsim::io {
 
 std::string format_number(double value) {
   if (!std::isfinite(value)) throw std::invalid_argument("format_number: non-finite value");
@@ -26,4 +26,4 @@ std::string safe_name(const std::string& text) {
   return out.empty() ? "_" : out;
 }
 
-}  // namespace arcsim::experiments
+}  // namespace arcsim::io

@@ -4,7 +4,7 @@
 // locale and no precision knob that could drift between writers.
 #include <string>
 
-namespace arcsim::experiments {
+namespace arcsim::io {
 
 // Shortest round-trip decimal: 0.1 -> "0.1", 1e-07 -> "1e-07", 25 -> "25". NaN/Inf are refused
 // (std::invalid_argument): a results file must never carry them.
@@ -13,4 +13,4 @@ std::string format_number(double value);
 // A file-name-safe rendering of a label: [A-Za-z0-9._-] kept, anything else becomes '_'.
 std::string safe_name(const std::string& text);
 
-}  // namespace arcsim::experiments
+}  // namespace arcsim::io

@@ -3,7 +3,7 @@
 #include <array>
 #include <cstdint>
 
-namespace arcsim::traces {
+namespace arcsim::io {
 namespace {
 
 // First 32 bits of the fractional parts of the cube roots of the first 64 primes (FIPS 180-4 4.2.2).
@@ -64,4 +64,4 @@ std::string sha256_hex(std::string_view bytes) {
   return out;
 }
 
-}  // namespace arcsim::traces
+}  // namespace arcsim::io

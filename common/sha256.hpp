@@ -4,8 +4,8 @@
 #include <string>
 #include <string_view>
 
-namespace arcsim::traces {
+namespace arcsim::io {
 
 std::string sha256_hex(std::string_view bytes);
 
-}  // namespace arcsim::traces
+}  // namespace arcsim::io
