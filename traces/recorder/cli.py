@@ -17,7 +17,7 @@ from . import kernels, models
 from .emulated import train_run
 from .layout import model_layout
 from .profiler import profile_compute
-from .trace_io import TraceWriter
+from .trace_io import TraceWriter, run_seed
 
 
 def int_list(text):
@@ -46,7 +46,13 @@ def parser():
                    help="Top-K/Rand-K ratio ramp 0.8 -> R (auto: on for topk/randk, as the reference hooks)")
     p.add_argument("--micro-batch", type=int, default=16, help="samples per worker per step")
     p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
-    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--seed", type=int, default=1,
+                   help="the trace's seed: the held-out subset, the compute profile's model and the gradient "
+                        "samples (which are taken from this seed's runs only)")
+    p.add_argument("--seeds", type=int, nargs="+", default=None, metavar="S",
+                   help="record every (configuration, N) once per seed S (data order, initialization, "
+                        "Rand-K/sketch sampling and the compressor's seed); one convergence log per seed "
+                        "(default: --seed)")
     p.add_argument("--target", type=float, default=0.85, help="test-accuracy target (fraction)")
     p.add_argument("--max-steps", type=int, default=1000, help="step budget of every run")
     p.add_argument("--budget-factor", type=float, default=3.0,
@@ -100,14 +106,16 @@ def main(argv=None):
     data = dataset.load_fashion_mnist(args.data)
     if args.train_subset:
         data = (data[0][:args.train_subset], data[1][:args.train_subset], data[2], data[3])
+    writer = TraceWriter.resume(args.out) if args.resume else None
+    if writer is not None:
+        # The held-out subset and the samples belong to the trace's seed, whatever seeds are added.
+        args.seed = writer.doc.get("provenance", {}).get("seed", args.seed)
     eval_idx = dataset.eval_subset(len(data[2]), args.eval_size, args.seed)
     model0 = models.build(args.model, args.seed)
     layout = model_layout(model0, args.model)
     buckets = bk.ddp_buckets(layout["parameters"], args.first_bucket_cap, args.bucket_cap)
 
-    if args.resume:
-        writer = TraceWriter.resume(args.out)
-    else:
+    if writer is None:
         writer = TraceWriter(args.out, args.name or args.model, layout,
                              description=f"{args.model} on Fashion-MNIST, emulated data-parallel workers")
         m = copy.deepcopy(model0)
@@ -115,46 +123,66 @@ def main(argv=None):
         compute, notes = profile_compute(m, torch.optim.Adam(m.parameters(), lr=args.lr), xb, yb, steps=args.profile_steps)
         writer.set_compute(compute, notes)
     kb = kernels.import_binding()
-    writer.set_provenance({
-        "seed": args.seed,
-        "command": "arcsim record " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])),
-        "dataset": f"fashion-mnist ({args.data}): {len(data[0])} training images sharded over the workers, "
-                   f"fixed {args.eval_size}-image test subset (seed {args.seed})",
-        "batch_per_worker": args.micro_batch,
-        "optimizer": f"Adam lr={args.lr} (after aggregation)",
-        "created_utc": datetime.datetime.utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "notes": f"per-worker gradients by {args.per_worker}; buckets {args.first_bucket_cap}/{args.bucket_cap} bytes "
-                 f"(pytorch rule); samples: workers {args.sample_workers} at steps {args.sample_steps}, {args.sample_dtype}",
-        "software": {"python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__,
-                     "arcsim_kernels": getattr(kb, "__file__", "not built (dense mean fallback)")},
-    })
+    command = "arcsim record " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
+    created = datetime.datetime.utcnow().strftime("%Y-%m-%dT%H:%M:%SZ")
+    seeds = args.seeds or [args.seed]
+    if args.resume and writer.doc.get("provenance"):
+        # Keep how the trace was first recorded; say what each continuation added.
+        writer.doc["provenance"].setdefault("resumed", []).append(
+            {"command": command, "created_utc": created, "seeds": seeds})
+    else:
+        writer.set_provenance({
+            "seed": args.seed,
+            "command": command,
+            "dataset": f"fashion-mnist ({args.data}): {len(data[0])} training images sharded over the workers, "
+                       f"fixed {args.eval_size}-image test subset (seed {args.seed})",
+            "batch_per_worker": args.micro_batch,
+            "optimizer": f"Adam lr={args.lr} (after aggregation)",
+            "created_utc": created,
+            "notes": f"per-worker gradients by {args.per_worker}; buckets {args.first_bucket_cap}/{args.bucket_cap} bytes "
+                     f"(pytorch rule); samples: workers {args.sample_workers} at steps {args.sample_steps}, {args.sample_dtype}",
+            "software": {"python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__,
+                         "arcsim_kernels": getattr(kb, "__file__", "not built (dense mean fallback)")},
+        })
     writer.save()
-    done = {(c["config"], c["world"]) for c in writer.doc["convergence"]}
-    # Dense first at every N: its steps to target set the compressed runs' budget.
+    trace_seed = writer.doc["provenance"].get("seed", args.seed)
+    done = {(c["config"], c["world"], run_seed(c, trace_seed)) for c in writer.doc["convergence"]}
+    # Dense first at every N: its steps to target (same seed) set the compressed runs' budget.
     order = sorted(specs, key=lambda s: s["compressor"] != "dense")
+    models0 = {}
     for world in args.workers:
-        budget = args.max_steps
-        for spec in order:
-            cid = kernels.config_id(spec)
-            if spec["compressor"] != "dense":
-                dense = next((c for c in writer.doc["convergence"] if c["config"] == "dense" and c["world"] == world), None)
-                if dense and dense["steps_to_target"] is not None and args.budget_factor > 0:
-                    budget = min(args.max_steps, max(args.eval_every, math.ceil(args.budget_factor * dense["steps_to_target"])))
-            if (cid, world) in done:
-                log(f"{cid} N={world}: already recorded, skipped")
-                continue
-            log(f"{cid} N={world}: start (budget {budget} steps)")
-            model = copy.deepcopy(model0)
-            shards = dataset.WorkerShards(len(data[0]), world, args.micro_batch, args.seed)
-            writer.drop_run(cid, world)
-            result = train_run(model=model, data=data, shards=shards, world=world, spec=spec, buckets=buckets,
-                               lr=args.lr, max_steps=budget, eval_every=args.eval_every, target=args.target,
-                               eval_idx=eval_idx, sample_steps=set(args.sample_steps),
-                               sample_workers=args.sample_workers, sample_dtype=args.sample_dtype,
-                               sample_aggregate=args.sample_aggregate, writer=writer, per_worker=args.per_worker, log=log)
-            writer.add_convergence(result)
-            writer.save()
-            log(f"{cid} N={world}: {result['stopped']} at step {result['points'][-1]['step']} "
-                f"(steps_to_target {result['steps_to_target']}, {result['wall_s']:.0f} s)")
+        for seed in seeds:
+            if seed not in models0:
+                models0[seed] = models.build(args.model, seed)
+            model0 = models0[seed]
+            budget = args.max_steps
+            for spec0 in order:
+                spec = dict(spec0, seed=seed)
+                cid = kernels.config_id(spec)
+                if spec["compressor"] != "dense":
+                    dense = next((c for c in writer.doc["convergence"] if c["config"] == "dense" and c["world"] == world
+                                  and run_seed(c, trace_seed) == seed), None)
+                    if dense and dense["steps_to_target"] is not None and args.budget_factor > 0:
+                        budget = min(args.max_steps, max(args.eval_every, math.ceil(args.budget_factor * dense["steps_to_target"])))
+                tag = f"{cid} N={world} seed {seed}"
+                if (cid, world, seed) in done:
+                    log(f"{tag}: already recorded, skipped")
+                    continue
+                log(f"{tag}: start (budget {budget} steps)")
+                model = copy.deepcopy(model0)
+                shards = dataset.WorkerShards(len(data[0]), world, args.micro_batch, seed)
+                sampled = seed == trace_seed  # samples come from the trace seed's runs only
+                writer.drop_run(cid, world, seed, trace_seed)
+                result = train_run(model=model, data=data, shards=shards, world=world, spec=spec, buckets=buckets,
+                                   lr=args.lr, max_steps=budget, eval_every=args.eval_every, target=args.target,
+                                   eval_idx=eval_idx, sample_steps=set(args.sample_steps) if sampled else set(),
+                                   sample_workers=args.sample_workers, sample_dtype=args.sample_dtype,
+                                   sample_aggregate=args.sample_aggregate, writer=writer, per_worker=args.per_worker,
+                                   log=log)
+                result["seed"] = seed
+                writer.add_convergence(result)
+                writer.save()
+                log(f"{tag}: {result['stopped']} at step {result['points'][-1]['step']} "
+                    f"(steps_to_target {result['steps_to_target']}, {result['wall_s']:.0f} s)")
     log(f"trace written to {args.out}")
     return 0
