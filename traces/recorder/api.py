@@ -146,7 +146,10 @@ def record_task(task, o, out, log=print):
     # One micro-batch through model and loss before anything is written: a broken script fails here.
     x0, y0 = task.batch(ds, torch.arange(micro_batch))
     task.loss(model0, x0, y0, where=" on the first micro-batch")
-    task.evaluate(model0, trace_seed)
+    metrics = task.evaluate(model0, trace_seed)
+    if target.metric not in metrics:
+        raise ScriptError(f"{task.source}: evaluate(model): expected the target metric '{target.metric}' in its "
+                          f"result, got {', '.join(sorted(metrics))}")
 
     if writer is None:
         writer = TraceWriter(out, o.name or task.name, layout,

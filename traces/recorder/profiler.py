@@ -63,7 +63,7 @@ def profile_compute(model, optimizer, step_loss, micro_batch, steps=20, warmup=3
     micro-batch on the model's device, a scalar tensor."""
     device = model_device(model)
     layers = owning_layers(model)
-    modules = dict(model.named_modules())
+    modules = {(n or "(root)"): m for n, m in model.named_modules()}  # layout.py names the root "(root)"
     layer_names = sorted(set(layers.values()), key=list(modules).index)
     params_of = {l: [n for n, m in layers.items() if m == l] for l in layer_names}
     named = dict(model.named_parameters())
