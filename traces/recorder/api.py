@@ -225,6 +225,39 @@ def record_task(task, o, out, log=print):
     return str(out)
 
 
+def add_costs(task, out, micro_batch=None, log=print):
+    """Counts each layer's cost (FLOPs, bytes, launches of one worker micro-batch) into the
+    compute profile of the existing trace in `out`, without training or re-timing anything."""
+    from .costs import CostCounter
+    from .layout import owning_layers
+    writer = TraceWriter.resume(out) if (pathlib.Path(out) / "trace.json").is_file() else None
+    if writer is None:
+        raise ValueError(f"--out {out}: --costs-only: expected an existing trace (trace.json not found)")
+    compute = writer.doc.get("compute")
+    if not compute or not compute.get("layers"):
+        raise ValueError(f"--out {out}: --costs-only: expected a trace with a per-layer compute profile")
+    prov = writer.doc.get("provenance", {})
+    seed = prov.get("seed", 1)
+    mb = micro_batch or prov.get("batch_per_worker") or task.micro_batch or 16
+    model = task.build_model(seed)
+    if model_layout(model, task.name)["parameters"] != writer.doc["layout"]["parameters"]:
+        raise ValueError(f"--out {out}: --costs-only: the trace's layout is not this model's (different parameters)")
+    ds = task.train_dataset(seed)
+    x, y = task.batch(ds, torch.arange(mb))
+    modules = {(n or "(root)"): m for n, m in model.named_modules()}
+    counter = CostCounter(modules, sorted(set(owning_layers(model).values())))
+    task.loss(model, x, y)
+    counter.remove()
+    for layer in compute["layers"]:
+        layer["cost"] = counter.costs.get(layer["name"], {"unknown": "not called in forward"})
+    writer.doc.setdefault("compute_notes", {})["cost"] = (
+        f"FLOPs/bytes/launches counted from the shapes of one forward of a {mb}-item micro-batch "
+        "(traces/recorder/costs.py), added after the times were measured")
+    writer.save()
+    log(f"costs of {len(compute['layers'])} layers added to {out}/trace.json (micro-batch {mb})")
+    return str(out)
+
+
 def _as_fn(x):
     return x if callable(x) and not isinstance(x, (torch.nn.Module, torch.utils.data.Dataset)) else (lambda: x)
 

@@ -9,7 +9,7 @@ import time
 
 from . import data as dataset
 from . import models
-from .api import options, record_task
+from .api import add_costs, options, record_task
 from .task import ScriptError, load_script
 from .trace_io import TraceError
 
@@ -86,6 +86,9 @@ def parser():
     p.add_argument("--resume", action="store_true",
                    help="add to the trace in --out: keep its runs (config, N, seed), record the missing ones; "
                         "without it, record refuses a directory that already holds a trace")
+    p.add_argument("--costs-only", action="store_true",
+                   help="count the per-layer cost (FLOPs, bytes, launches) of the model into the compute profile "
+                        "of the existing trace in --out; no training, no re-timing")
     p.add_argument("--log", default=None, help="also append progress lines to this file")
     p.add_argument("--ddp", type=int, default=0, metavar="P",
                    help="record from real DistributedDataParallel with P processes on localhost (gloo) "
@@ -147,6 +150,9 @@ def main(argv=None):
         if args.log:
             logf = open(args.log, "a")
         task = _task(args)
+        if args.costs_only:
+            add_costs(task, args.out, args.micro_batch, log=log)
+            return 0
         if args.ddp:
             from .ddp import run_ddp
             args.argv = argv
