@@ -22,6 +22,8 @@ def direction(metric):
 
 def parse_target(text, mode=None):
     """'METRIC:VALUE' or a plain accuracy fraction -> Target; ValueError with one line."""
+    if isinstance(text, Target):
+        return text
     text = str(text).strip()
     metric, sep, value = text.rpartition(":")
     if not sep:
