@@ -56,3 +56,25 @@ def test_counter_sums_a_layer_called_twice():
     lin(lin(torch.randn(2, 4)))
     counter.remove()
     assert counter.costs["lin"]["flops_forward"] == 2 * (2 * 2 * 16 + 8)
+
+
+def test_shipped_traces_carry_costs(tmp_path):
+    """traces/default (counted by `record --costs-only`) and every layout trace (modelled by
+    traces/layouts/generate.py, which regenerates the shipped files exactly)."""
+    import json
+    import pathlib
+    import subprocess
+    import sys
+    root = pathlib.Path(__file__).resolve().parents[2]
+    dirs = [root / "traces" / "default"] + sorted((root / "traces" / "layouts").glob("*/"))
+    for d in dirs:
+        layers = json.loads((d / "trace.json").read_text())["compute"]["layers"]
+        for l in layers:
+            c = l["cost"]
+            assert "unknown" in c or (c["flops_forward"] > 0 or c["bytes_forward"] > 0), (d.name, l["name"])
+            assert "unknown" in c or c["launches_forward"] >= 1, (d.name, l["name"])
+    r = subprocess.run([sys.executable, str(root / "traces" / "layouts" / "generate.py"), "--out", str(tmp_path)],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    for d in sorted((root / "traces" / "layouts").glob("*/")):
+        assert (tmp_path / d.name / "trace.json").read_bytes() == (d / "trace.json").read_bytes(), d.name
