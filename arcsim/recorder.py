@@ -10,6 +10,9 @@ or from your own DistributedDataParallel job (comm hook; see traces/recorder/ddp
 
 The implementation is traces/recorder/ (api.py, ddp.py, profiler.py); the compressors are the
 C++ kernels through the arcsim_kernels binding of this tree's build."""
+__all__ = ["record", "ArcsimHookState", "arcsim_hook", "profile_compute", "ScriptError", "load_script",
+           "TraceError", "read_trace"]
+
 from traces.recorder.api import record  # noqa: F401
 from traces.recorder.ddp import ArcsimHookState, arcsim_hook  # noqa: F401
 from traces.recorder.profiler import profile_compute  # noqa: F401

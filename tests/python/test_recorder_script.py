@@ -152,3 +152,21 @@ def test_seeds_one_log_per_seed_and_resume_adds_seeds(arcsim_bin, tmp_path):
     # Same seed, same bits: seed 2 recorded again elsewhere gives the same curve.
     t3 = record(arcsim_bin, tmp_path / "s2", *args, "--seed", 1, "--seeds", 2)
     assert [c["points"] for c in t3["convergence"]] == [logs[(c["config"], 2)]["points"] for c in t3["convergence"]]
+
+
+def test_costs_only_adds_the_same_costs_without_training(arcsim_bin, tmp_path):
+    out = tmp_path / "c"
+    t = record(arcsim_bin, out, "--model", "tiny-mlp", "--workers", 2, "--max-steps", 1, "--eval-every", 1,
+               "--train-subset", 256, "--eval-size", 100, "--micro-batch", 8)
+    doc = json.loads((out / "trace.json").read_text())
+    want = [l.pop("cost") for l in doc["compute"]["layers"]]
+    times = [(l["forward_s"], l["backward_s"]) for l in doc["compute"]["layers"]]
+    (out / "trace.json").write_text(json.dumps(doc))
+    r = subprocess.run([arcsim_bin, "record", "--out", str(out), "--model", "tiny-mlp", "--costs-only",
+                        "--train-subset", "256"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    after = json.loads((out / "trace.json").read_text())
+    assert [l["cost"] for l in after["compute"]["layers"]] == want
+    assert [(l["forward_s"], l["backward_s"]) for l in after["compute"]["layers"]] == times
+    assert [c["points"] for c in after["convergence"]] == [c["points"] for c in t["convergence"]]
+    assert run(arcsim_bin, "trace", "validate", out).returncode == 0

@@ -38,7 +38,7 @@ from . import kernels
 from .layout import model_layout
 from .targets import parse_target
 from .task import ScriptError
-from .trace_io import TraceWriter, run_seed
+from .trace_io import TraceWriter
 
 
 class ArcsimHookState:
