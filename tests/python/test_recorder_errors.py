@@ -166,3 +166,18 @@ def test_whatever_record_writes_validates(arcsim_bin, tmp_path, capsys):
     import json
     layers = {l["name"]: l for l in json.loads((out / "trace.json").read_text())["compute"]["layers"]}
     assert "PReLU" in layers["1"]["cost"]["unknown"] and "flops_forward" not in layers["1"]["cost"]
+
+
+@pytest.mark.parametrize("bad,field", [({"resumed": "x"}, "provenance.resumed"),
+                                       ({"resumed": [{"created_utc": "t"}]}, "provenance.resumed[0].command"),
+                                       ({"resumed": [{"command": "c", "seeds": ["2"]}]}, "seeds")])
+def test_validator_checks_provenance_resumed(arcsim_bin, tmp_path, capsys, bad, field):
+    import json
+    p = script(tmp_path, GOOD)
+    code, err, out = record(tmp_path, capsys, "--script", p, *ARGS)
+    assert code == 0, err
+    doc = json.loads((out / "trace.json").read_text())
+    doc["provenance"].update(bad)
+    (out / "trace.json").write_text(json.dumps(doc))
+    r = subprocess.run([arcsim_bin, "trace", "validate", str(out)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and field in r.stderr, r.stderr
