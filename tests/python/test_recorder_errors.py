@@ -181,3 +181,41 @@ def test_validator_checks_provenance_resumed(arcsim_bin, tmp_path, capsys, bad, 
     (out / "trace.json").write_text(json.dumps(doc))
     r = subprocess.run([arcsim_bin, "trace", "validate", str(out)], capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and field in r.stderr, r.stderr
+
+
+DICT_INPUTS = """
+import torch, torch.nn as nn
+class Two(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = nn.Linear(3, 2), nn.Linear(5, 2)
+    def forward(self, a, b):
+        return self.a(a) + self.b(b)
+class Items(torch.utils.data.Dataset):
+    def __len__(self): return 40
+    def __getitem__(self, i):
+        g = torch.Generator().manual_seed(i)
+        return {"a": torch.randn(3, generator=g), "b": torch.randn(5, generator=g)}, torch.randn(2, generator=g)
+def model(): return Two()
+def train_data(): return Items()
+def eval_data(): return Items()
+def loss(output, target): return ((output - target) ** 2).mean()
+micro_batch = 4
+"""
+
+
+def test_dict_inputs_default_collate_and_eval_data(arcsim_bin, tmp_path, capsys):
+    """Items ({"a": ..., "b": ...}, target) go through default_collate and model(**inputs); without
+    evaluate() the metric is the mean loss over eval_data()."""
+    import json
+    p = script(tmp_path, DICT_INPUTS)
+    code, err, out = record(tmp_path, capsys, "--script", p, "--workers", "2", "--max-steps", "3", "--eval-every",
+                            "1", "--target", "loss:0.0001", "--profile-steps", "1", "--compressors", "dense",
+                            "randk:0.5")
+    assert code == 0, err
+    doc = json.loads((out / "trace.json").read_text())
+    assert [l["name"] for l in doc["compute"]["layers"]] == ["a", "b"]
+    pts = doc["convergence"][0]["points"]
+    assert [p["step"] for p in pts] == [0, 1, 2, 3] and set(pts[0]) == {"step", "loss"}
+    r = subprocess.run([arcsim_bin, "trace", "validate", str(out)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr

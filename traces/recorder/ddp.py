@@ -144,7 +144,8 @@ def arcsim_hook(state, bucket):
     buf = bucket.buffer()
     gathered = [torch.empty_like(buf) for _ in range(state.world)]
     dist.all_gather(gathered, buf)
-    G = np.ascontiguousarray(torch.stack(gathered).numpy(), dtype=np.float32)
+    # The compressor runs on the host (the binding takes numpy arrays): a GPU bucket is copied over.
+    G = np.ascontiguousarray(torch.stack(gathered).detach().cpu().numpy(), dtype=np.float32)
     params = bucket.parameters()
     names = [state.names[p] for p in params]
     key = tuple(names)
@@ -156,7 +157,7 @@ def arcsim_hook(state, bucket):
                                 aggregate=agg if state.sample_aggregate else None)
     if bucket.is_last():
         state.step += 1
-    buf.copy_(torch.from_numpy(np.asarray(agg)))
+    buf.copy_(torch.from_numpy(np.asarray(agg)).to(buf.device, buf.dtype))
     fut = torch.futures.Future()
     fut.set_result(buf)
     return fut
