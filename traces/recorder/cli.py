@@ -9,7 +9,9 @@ import time
 
 from . import data as dataset
 from . import models
-from .api import add_costs, options, record_task
+from .api import add_costs, check_options, check_out, options, record_task
+from .kernels import parse_compressor
+from .targets import parse_target
 from .task import ScriptError, load_script
 from .trace_io import TraceError
 
@@ -153,13 +155,7 @@ def main(argv=None):
         if args.costs_only:
             add_costs(task, args.out, args.micro_batch, log=log)
             return 0
-        if args.ddp:
-            from .ddp import run_ddp
-            args.argv = argv
-            run_ddp(args, task)
-            log(f"trace written to {args.out} (DDP, {args.ddp} processes)")
-            return 0
-        o = options(workers=args.workers, compressors=args.compressors, ef=args.ef, rank=args.rank,
+        o = options(workers=[args.ddp] if args.ddp else args.workers, compressors=args.compressors, ef=args.ef, rank=args.rank,
                     warmup=args.warmup, ramp=args.ramp, micro_batch=args.micro_batch, lr=args.lr, seed=args.seed,
                     seeds=args.seeds, target=args.target, target_mode=args.target_mode, max_steps=args.max_steps,
                     budget_factor=args.budget_factor, eval_every=args.eval_every, sample_steps=args.sample_steps,
@@ -171,6 +167,19 @@ def main(argv=None):
                     dataset=None if args.script else
                     f"fashion-mnist ({args.data or dataset.DEFAULT_DIR}): training images sharded over the workers, "
                     f"fixed {args.eval_size}-image test subset (seed {trace_seed(args)})")
+        if args.ddp:
+            from .ddp import run_ddp
+            if args.ddp < 1:
+                raise ValueError(f"--ddp: expected a number of processes >= 1, got {args.ddp}")
+            check_options(o)
+            parse_target(o.target, o.target_mode)
+            for c in o.compressors:
+                parse_compressor(c, o.ef, o.rank, 1, o.warmup, o.ramp)
+            check_out(args.out, args.resume)
+            args.argv = argv
+            run_ddp(args, task)
+            log(f"trace written to {args.out} (DDP, {args.ddp} processes)")
+            return 0
         record_task(task, o, args.out, log=log)
         return 0
     except (ScriptError, ValueError, RuntimeError, TraceError, OSError) as e:
