@@ -58,9 +58,9 @@ class GradFn:
                 except ScriptError:
                     raise
                 except Exception as e:
-                    if step > 0:
-                        raise
-                    self._fallback(f"vmap failed on this model: {type(e).__name__}")
+                    # The loop runs the user's code through Task, which names a user error; a
+                    # vmap-only failure (an op functorch cannot batch) just switches to the loop.
+                    self._fallback(f"vmap failed at step {step}: {type(e).__name__}")
             else:
                 self._fallback("inputs or targets are not plain tensors")
         return self._loop(batches, step)
