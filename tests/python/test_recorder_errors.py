@@ -219,3 +219,25 @@ def test_dict_inputs_default_collate_and_eval_data(arcsim_bin, tmp_path, capsys)
     assert [p["step"] for p in pts] == [0, 1, 2, 3] and set(pts[0]) == {"step", "loss"}
     r = subprocess.run([arcsim_bin, "trace", "validate", str(out)], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
+
+
+def test_nan_mid_run_names_step_and_keeps_finished_runs(tmp_path, capsys):
+    """The loss turns NaN in the second run (randk): one line naming the step and the
+    worker; the first run's log, already written, stays valid."""
+    import json
+    text = GOOD.replace("def loss(output, target): return ((output - target) ** 2).mean()", """
+calls = [0]
+def loss(output, target):
+    calls[0] += 1
+    value = ((output - target) ** 2).mean()
+    return value * float("nan") if calls[0] > 12 else value""")
+    p = script(tmp_path, text)
+    out = tmp_path / "out"
+    code = cli.main(["--out", str(out), "--script", str(p), "--workers", "2", "--max-steps", "3", "--eval-every", "1",
+                     "--target", "loss:0.0001", "--profile-steps", "1", "--per-worker", "loop",
+                     "--compressors", "dense", "randk:0.5"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err, err
+    assert "loss(output, target): expected a finite value, got nan at step" in err and "worker" in err
+    doc = json.loads((out / "trace.json").read_text())
+    assert [c["config"] for c in doc["convergence"]] == ["dense"]
