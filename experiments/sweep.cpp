@@ -11,6 +11,7 @@
 #include <set>
 
 #include "arcsim/version.hpp"
+#include "experiments/compute_model.hpp"
 #include "experiments/convergence.hpp"
 #include "experiments/fork_pool.hpp"
 #include "common/format.hpp"
@@ -102,15 +103,6 @@ std::string net_key(const NetworkPoint& n) {
 
 std::string human_bw(double Bps) { return io::format_number(std::round(Bps * 8 / 1e9 * 1e9) / 1e9) + "Gbps"; }
 
-sim::ComputeProfile to_sim_profile(const traces::ComputeProfile& c) {
-  sim::ComputeProfile p;
-  p.device = c.device;
-  p.forward_s = c.forward_s;
-  p.optimizer_s = c.optimizer_s;
-  for (const auto& l : c.layers) p.layers.push_back({l.name, l.params, l.forward_s, l.backward_s});
-  return p;
-}
-
 IterationTimes mean_times(const std::vector<IterationTimes>& v) {
   IterationTimes m;
   for (const auto& t : v) {
@@ -131,58 +123,9 @@ IterationTimes mean_times(const std::vector<IterationTimes>& v) {
   return m;
 }
 
-// Steps to target, TTA and the accuracy-vs-time curve of a finished row, from its shapes.
+// Steps to target, TTA and the accuracy-vs-time curves of a finished row (convergence.hpp).
 void fill_convergence(ResultRow& r, const ConfigPrep& prep, const std::optional<Target>& spec_target) {
-  r.steps_to_target.reset();
-  r.convergence_nodes.reset();
-  r.convergence_config.clear();
-  r.tta_s.reset();
-  r.tta_note.clear();
-  r.curve.clear();
-  if (r.status != "ok") {
-    r.tta_note = "point failed";
-    return;
-  }
-  const traces::ConvergenceLog* log = nearest_log(prep.logs, r.nodes);
-  if (!log) {
-    r.tta_note = prep.no_log_note;
-    return;
-  }
-  Target target;
-  if (spec_target) {
-    target = *spec_target;
-  } else if (log->target_accuracy > 0) {
-    target = Target{"accuracy", log->target_accuracy};
-  } else {
-    r.tta_note = "no target: the experiment sets none and the trace's log " + log->config + " has none";
-    return;
-  }
-  r.convergence_nodes = log->world;
-  r.convergence_config = log->config;
-  StepSchedule sched;
-  std::vector<double> step_s;
-  for (const auto& s : r.shapes) {
-    sched.shapes.push_back({s.id, s.kind, s.ratio});
-    sched.segments.push_back({s.first_step, s.last_step, sched.shapes.size() - 1});
-    step_s.push_back(s.times.total_s);
-  }
-  const std::vector<LogPoint> pts = log_points(*log, target);
-  for (const auto& p : log->points)
-    r.curve.push_back({p.step, time_for_steps(sched, step_s, p.step), p.accuracy, p.loss});
-  const std::optional<std::int64_t> steps = steps_to_target(pts, target);
-  const std::string nearest =
-      log->world == r.nodes ? "" : "convergence log of N=" + std::to_string(log->world) + " (nearest recorded)";
-  if (!steps) {
-    double best = pts.empty() ? 0 : pts.front().value;
-    for (const auto& p : pts) best = target.metric == "loss" ? std::min(best, p.value) : std::max(best, p.value);
-    r.tta_note = "target " + target.metric + " " + io::format_number(target.value) + " not reached in " + log->config +
-                 " N=" + std::to_string(log->world) + " (best " + io::format_number(best) + " by step " +
-                 std::to_string(pts.empty() ? 0 : pts.back().step) + ")";
-    return;
-  }
-  r.steps_to_target = *steps;
-  r.tta_s = time_for_steps(sched, step_s, *steps);
-  r.tta_note = nearest;
+  fill_row_convergence(r, prep.logs, prep.no_log_note, spec_target);
 }
 
 void progress(bool tty, const std::string& line, bool final) {
@@ -215,7 +158,13 @@ SweepSummary run_sweep(const ExperimentSpec& spec, const SweepOptions& options) 
     throw ConfigError(spec.file + ": trace: expected a trace with a compute profile, got " + spec.trace +
                       " without one");
   const std::string trace_checksum = io::sha256_hex(io::read_file(spec.trace + "/trace.json"));
-  const sim::ComputeProfile compute = to_sim_profile(*trace.compute);
+  ComputeChoice compute_choice;
+  try {
+    compute_choice = choose_compute(spec.compute, trace);
+  } catch (const std::exception& e) {
+    throw ConfigError(spec.file + ": compute: " + e.what());
+  }
+  const sim::ComputeProfile& compute = compute_choice.profile;
 
   traces::BucketOptions bopt;
   bopt.cap_bytes = static_cast<std::int64_t>(spec.bucket_cap_bytes);
@@ -281,7 +230,12 @@ SweepSummary run_sweep(const ExperimentSpec& spec, const SweepOptions& options) 
     prep.cfg = &cfg;
     prep.schedule = step_schedule(cfg, spec.replay.ramp_shapes);
     prep.logs = matching_logs(trace, cfg);
-    if (prep.logs.empty()) prep.no_log_note = no_match_note(trace, cfg);
+    if (prep.logs.empty()) {
+      prep.no_log_note = no_match_note(trace, cfg);
+      // Said even with --quiet: an empty TTA column is easy to miss.
+      if (!trace.convergence.empty())
+        std::fprintf(stderr, "[sweep] warning: %s\n", mismatch_warning(trace, cfg).c_str());
+    }
     const std::string prefer = prep.logs.empty() ? "dense" : prep.logs.front()->config;
     auto& src = sources[prefer];
     if (!src) src = std::make_unique<GradientSource>(trace, buckets, spec.replay.workers, prefer);
@@ -385,8 +339,8 @@ SweepSummary run_sweep(const ExperimentSpec& spec, const SweepOptions& options) 
   std::optional<Target> eff_target = spec.target;
   if (!eff_target)
     for (const auto& log : trace.convergence)
-      if (log.target_accuracy > 0) {
-        eff_target = Target{"accuracy", log.target_accuracy};
+      if (const Target t = log_target(log); t.metric != "accuracy" || t.value > 0) {
+        eff_target = t;
         break;
       }
   json provenance = {{"arcsim_version", kVersion},
@@ -396,11 +350,12 @@ SweepSummary run_sweep(const ExperimentSpec& spec, const SweepOptions& options) 
                      {"trace_name", trace.name},
                      {"trace_checksum", "sha256:" + trace_checksum},
                      {"compute_device", trace.compute->device},
+                     {"compute_source", compute_choice.source},
                      {"network_profiles", spec.profiles},
                      {"kernel_timing", timing_source},
                      {"gradients", json(std::vector<std::string>(grad_notes.begin(), grad_notes.end()))},
                      {"buckets", buckets.size()},
-                     {"target", eff_target ? json{{"metric", eff_target->metric}, {"value", eff_target->value}}
+                     {"target", eff_target ? json{{"metric", eff_target->metric}, {"value", eff_target->value}, {"mode", eff_target->mode}}
                                            : json(nullptr)},
                      {"simulator", "SimGrid (one forked process per simulation)"}};
   const json config = spec.to_json();
@@ -415,8 +370,10 @@ SweepSummary run_sweep(const ExperimentSpec& spec, const SweepOptions& options) 
   std::vector<ResultRow> rows(points.size());
   std::vector<Task> tasks;
   std::map<std::string, std::size_t> task_by_key;
-  std::size_t reused = 0;
+  std::size_t reused = 0, total_points = 0;
   for (const Point& p : points) {
+    if (options.keep && !options.keep(p)) continue;  // left pending: not simulated, not written
+    ++total_points;
     PointState& st = states[p.index];
     st.point = p;
     const ConfigPrep& prep = preps[p.compressor];
@@ -436,6 +393,7 @@ SweepSummary run_sweep(const ExperimentSpec& spec, const SweepOptions& options) 
                           {"collectives", spec.collectives},
                           {"plans", plan_hashes},
                           {"trace", trace_checksum},
+                          {"compute", compute_choice.source},
                           {"commit", kGitCommit}};
     st.key = fnv_hex(key_doc.dump());
 
@@ -451,6 +409,7 @@ SweepSummary run_sweep(const ExperimentSpec& spec, const SweepOptions& options) 
     r.algorithm = spec.algorithm;
     r.collectives = spec.collectives;
     r.kernel_timing = timing_source;
+    r.compute_source = compute_choice.source;
     r.relative_error = prep.relative_error;
     r.retained_energy = prep.retained_energy;
 
@@ -538,12 +497,12 @@ SweepSummary run_sweep(const ExperimentSpec& spec, const SweepOptions& options) 
       const auto& n = st.point.net;
       char buf[400];
       std::snprintf(buf, sizeof buf, "[sweep] %zu/%zu points (%zu/%zu simulations, %zu failed, %.0f s)  %s N=%d %s %s: %s",
-                    finished_points, points.size(), done_tasks, tasks.size(), failed_points,
+                    finished_points, total_points, done_tasks, tasks.size(), failed_points,
                     std::chrono::duration<double>(Clock::now() - t_start).count(), prep.cfg->label.c_str(), n.nodes,
                     human_bw(n.bandwidth_Bps).c_str(), spec.topologies[n.topology].name.c_str(),
                     r.status == "ok" ? (io::format_number(std::round(r.steady.total_s * 1e7) / 1e4) + " ms/iteration").c_str()
                                      : ("FAILED: " + r.error).c_str());
-      progress(tty, buf, finished_points == points.size());
+      progress(tty, buf, finished_points == total_points);
     }
   };
 
@@ -597,9 +556,9 @@ SweepSummary run_sweep(const ExperimentSpec& spec, const SweepOptions& options) 
   write_now();
 
   SweepSummary sum;
-  sum.points = points.size();
+  sum.points = total_points;
   sum.failed = failed_points;
-  sum.ok = points.size() - failed_points;
+  sum.ok = total_points - failed_points;
   sum.reused = reused;
   sum.simulations = tasks.size();
   sum.rows = rows;

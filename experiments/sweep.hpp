@@ -34,6 +34,8 @@ struct SweepOptions {
   int jobs = 0;               // <= 0: every CPU this process may use
   bool progress = true;       // progress lines on stderr
   SimulateFn simulate;        // empty: simulate_with_simgrid
+  // Only the points it keeps are simulated and written (empty: all); the others stay pending.
+  std::function<bool(const Point&)> keep;
 };
 
 struct SweepSummary {
