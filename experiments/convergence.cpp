@@ -126,7 +126,7 @@ std::string best_note(const traces::ConvergenceLog& log, const Target& target) {
   std::optional<double> best;
   for (const auto& p : pts) {
     if (std::isnan(p.value)) continue;
-    if (!best || (target.mode == "max" ? p.value > *best : p.value < *best)) best = p.value;
+    if (!best || (target.maximize() ? p.value > *best : p.value < *best)) best = p.value;
   }
   return log.config + " N=" + std::to_string(log.world) + " seed " + std::to_string(log.seed) + " (best " +
          (best ? io::format_number(*best) : std::string("none")) + " by step " +

@@ -208,7 +208,7 @@ json ExperimentSpec::to_json() const {
   j["collectives"] = collectives;
   j["kernel_timing"] = kernel_timing;
   j["compute"] = compute;
-  j["target"] = target ? json{{"metric", target->metric}, {"value", target->value}, {"mode", target->mode}}
+  j["target"] = target ? json{{"metric", target->metric}, {"value", target->value}, {"mode", target->maximize() ? "max" : "min"}}
                        : json(nullptr);
   j["point_timeout_s"] = point_timeout_s;
   j["seed"] = seed;

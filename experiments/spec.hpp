@@ -52,8 +52,9 @@ struct TopologyChoice {
 struct Target {
   std::string metric = "accuracy";
   double value = 0;
-  std::string mode = "max";         // max | min; default: max for accuracy, min for loss and perplexity
-  bool reached_by(double v) const { return mode == "max" ? v >= value : v <= value; }
+  std::string mode;                 // max | min; empty: max for accuracy, min for any other metric
+  bool maximize() const { return mode.empty() ? metric == "accuracy" : mode == "max"; }
+  bool reached_by(double v) const { return maximize() ? v >= value : v <= value; }
 };
 
 struct ReplayOptions {

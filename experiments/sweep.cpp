@@ -355,7 +355,7 @@ SweepSummary run_sweep(const ExperimentSpec& spec, const SweepOptions& options) 
                      {"kernel_timing", timing_source},
                      {"gradients", json(std::vector<std::string>(grad_notes.begin(), grad_notes.end()))},
                      {"buckets", buckets.size()},
-                     {"target", eff_target ? json{{"metric", eff_target->metric}, {"value", eff_target->value}, {"mode", eff_target->mode}}
+                     {"target", eff_target ? json{{"metric", eff_target->metric}, {"value", eff_target->value}, {"mode", eff_target->maximize() ? "max" : "min"}}
                                            : json(nullptr)},
                      {"simulator", "SimGrid (one forked process per simulation)"}};
   const json config = spec.to_json();

@@ -163,7 +163,11 @@ TEST(SpecValidation, OtherBadValues) {
   expect_one_line_naming(error_of(with("kernel_timing", "gpu")), "kernel_timing");
   expect_one_line_naming(error_of(with("point_timeout", 30)), "point_timeout");
   expect_one_line_naming(error_of(with("target", json{{"metric", "accuracy"}, {"value", 85}})), "target.value");
-  expect_one_line_naming(error_of(with("target", json{{"metric", "f1"}, {"value", 0.5}})), "target.metric");
+  // Another metric needs its direction; with it, it is accepted.
+  expect_one_line_naming(error_of(with("target", json{{"metric", "f1"}, {"value", 0.5}})), "target.mode");
+  expect_one_line_naming(error_of(with("target", json{{"metric", "f1"}, {"value", 0.5}, {"mode", "up"}})),
+                         "target.mode");
+  expect_one_line_naming(error_of(with("target", json{{"metric", ""}, {"value", 0.5}})), "target.metric");
   expect_one_line_naming(error_of(with("replay", json{{"workers", 1}})), "replay.workers");
   expect_one_line_naming(error_of(with("replay", json{{"threads", 2}})), "replay.threads");
   expect_one_line_naming(error_of(with("seed", -1)), "seed");
