@@ -66,14 +66,16 @@ void print_table(const std::vector<ex::ResultRow>& rows) {
       const std::string l = r.compressor.value("label", "");
       if (std::find(labels.begin(), labels.end(), l) == labels.end()) labels.push_back(l);
     }
+    int lw = 12;
+    for (const auto& l : labels) lw = std::max(lw, static_cast<int>(l.size()));
     std::printf("\nspeedup over dense, time to accuracy [95 %% interval] (per iteration) -- %s, %s, %s us:\n",
                 topo.c_str(), profile.c_str(), arcsim::io::format_number(std::round(lat * 1e6 * 1e6) / 1e6).c_str());
     for (double bw : bws) {
-      std::printf("  %-7s Gbps", arcsim::io::format_number(std::round(bw * 8 / 1e9 * 1e6) / 1e6).c_str());
+      std::printf("  %-*s", lw, (arcsim::io::format_number(std::round(bw * 8 / 1e9 * 1e6) / 1e6) + " Gbps").c_str());
       for (int n : nodes) std::printf(" %26s", ("N=" + std::to_string(n)).c_str());
       std::printf("\n");
       for (const auto& l : labels) {
-        std::printf("  %-12s", l.c_str());
+        std::printf("  %-*s", lw, l.c_str());
         for (int n : nodes) {
           std::string text = "n/a";
           for (const auto& r : rows)

@@ -233,7 +233,7 @@ SweepSummary run_sweep(const ExperimentSpec& spec, const SweepOptions& options) 
     if (prep.logs.empty()) {
       prep.no_log_note = no_match_note(trace, cfg);
       // Said even with --quiet: an empty TTA column is easy to miss.
-      if (!trace.convergence.empty())
+      if (!trace.convergence.empty() && options.warnings)
         std::fprintf(stderr, "[sweep] warning: %s\n", mismatch_warning(trace, cfg).c_str());
     }
     const std::string prefer = prep.logs.empty() ? "dense" : prep.logs.front()->config;

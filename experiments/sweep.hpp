@@ -36,6 +36,7 @@ struct SweepOptions {
   SimulateFn simulate;        // empty: simulate_with_simgrid
   // Only the points it keeps are simulated and written (empty: all); the others stay pending.
   std::function<bool(const Point&)> keep;
+  bool warnings = true;       // configurations that match no convergence log, on stderr
 };
 
 struct SweepSummary {
