@@ -40,6 +40,7 @@ std::string cell(const std::optional<double>& v) {
 // "1.17 [0.95,1.40]~i": the TTA speedup with its 95 % interval; "~" when the interval contains 1
 // (not significant), "i"/"e" when the TTA was interpolated/extrapolated across N.
 std::string speedup_cell(const ex::ResultRow& r) {
+  if (r.compressor.value("name", "") == "dense" && r.speedup_vs_dense == 1.0) return "baseline";
   std::string t = cell(r.speedup_vs_dense);
   if (r.speedup_vs_dense && r.speedup_vs_dense_lo && r.speedup_vs_dense_hi) {
     t += " [" + cell(r.speedup_vs_dense_lo) + "," + cell(r.speedup_vs_dense_hi) + "]";
