@@ -36,6 +36,7 @@ NUMERIC = ["point", "ratio", "nodes", "bandwidth_gbps", "latency_us", "iteration
            "speedup_vs_topk", "speedup_vs_topk_lo", "speedup_vs_topk_hi", "iteration_speedup_vs_dense",
            "iteration_speedup_vs_topk", "convergence_nodes"]
 MAX_PANELS = 4
+MARKED = [0]  # break-even crossings drawn by the current figure
 
 
 def fail(msg):
@@ -293,7 +294,7 @@ def fig_speedup_vs_nodes(rows, stem, breakeven):
 def mark_crossings(ax, breakeven, metric, select):
     """Break-even points from breakeven.csv at speedup 1, in each compressor's colour."""
     from matplotlib.lines import Line2D
-    drawn = False
+    drawn = 0
     for r in breakeven["rows"]:
         if r["metric"] != metric or not select(r):
             continue
@@ -301,7 +302,8 @@ def mark_crossings(ax, breakeven, metric, select):
         ax.axvline(r["value"], color=c, lw=0.6, ls=(0, (1, 1.5)), zorder=1)
         ax.plot([r["value"]], [1.0], marker="X", color=c, markersize=4.5, markeredgecolor="white",
                 markeredgewidth=0.5, zorder=5)
-        drawn = True
+        drawn += 1
+    MARKED[0] += drawn
     if not drawn:
         return []
     return [Line2D([], [], marker="X", ls=(0, (1, 1.5)), color="#444444", markersize=4.5,
@@ -575,13 +577,17 @@ def main(argv):
         figs = [("speedup_vs_nodes", lambda s: fig_speedup_vs_nodes(sub, s, breakeven)),
                 ("speedup_vs_bandwidth", lambda s: fig_speedup_vs_bandwidth(sub, s, breakeven)),
                 ("iteration_breakdown", lambda s: fig_breakdown(sub, s))]
+        lines.append(f"footer{suffix}: {footer_text(sub)}")
         conv = has_tta(sub) and tta_figure_rows(sub)
         if conv:
             figs += [("accuracy_vs_time", lambda s: fig_accuracy_vs_time(sub, s, target)),
                      ("accuracy_vs_bytes", lambda s: fig_accuracy_vs_bytes(sub, s, target)),
                      ("tta_vs_nodes", lambda s: fig_tta_vs_nodes(sub, s))]
         for name, draw in figs:
+            MARKED[0] = 0
             files, note = draw(p(name))
+            if MARKED[0]:
+                note = "; ".join(x for x in (note, f"{MARKED[0]} break-even crossing(s) from breakeven.csv marked") if x)
             written += files
             lines.append(f"{name}{suffix}: drawn" + (f"; {note}" if note else ""))
         if not conv:
