@@ -158,3 +158,54 @@ def test_documented_columns_are_the_written_ones(arcsim_bin, tmp_path):
                 "compute_s", "compression_s", "exposed_comm_s", "comm_s", "bytes_per_node", "steps_to_target",
                 "tta_s", "speedup_vs_dense", "speedup_vs_topk"]
     assert set(required) <= set(header)
+
+
+def test_mismatched_compressor_is_warned_at_start(arcsim_bin, tmp_path):
+    spec = small_spec(tmp_path, nodes=[8], bandwidths=["10Gbps"],
+                      compressors=[{"name": "dense"}, {"name": "topk", "ratio": 0.2, "ef": "ef14"}])
+    r = sweep(arcsim_bin, spec, tmp_path / "w", "--jobs", "2")
+    assert r.returncode == 0, r.stderr
+    warn = [l for l in r.stderr.splitlines() if "warning" in l]
+    assert len(warn) == 1, r.stderr
+    assert "ramp: the trace's topk logs were recorded with ramp true" in warn[0]
+
+
+def test_init_writes_a_spec_with_tta_for_every_recorded_configuration(arcsim_bin, tmp_path):
+    spec = tmp_path / "init" / "spec.json"
+    r = subprocess.run([arcsim_bin, "init", TRACE, "--out", str(spec), "--nodes", "8", "16", "--bandwidths", "10Gbps"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(spec.read_text())
+    assert not os.path.isabs(doc["trace"])  # relative to the spec, as the spec format wants
+    r = sweep(arcsim_bin, spec, tmp_path / "out", "--jobs", "2", timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "warning" not in r.stderr
+    with open(tmp_path / "out" / "results.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert rows
+    for row in rows:
+        assert row["convergence_config"] == row["label"]
+        assert row["tta_s"] != "" or "not reached" in row["tta_note"], row["tta_note"]
+        assert row["seeds"] != "" or "not reached" in row["tta_note"]
+
+
+def test_breakeven_writes_the_csv(arcsim_bin, tmp_path):
+    spec = small_spec(tmp_path, nodes=[8], bandwidths=["1Gbps", "100Gbps"],
+                      compressors=[{"name": "dense"}, {"name": "arctopk", "ratio": 0.2, "ef": "ef14"}])
+    r = subprocess.run([arcsim_bin, "breakeven", str(spec), "--over", "bandwidth", "--out", str(tmp_path / "be"),
+                        "--jobs", "2", "--quiet"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    with open(tmp_path / "be" / "breakeven.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert {row["metric"] for row in rows} == {"tta", "iteration"}
+    for row in rows:
+        assert "breakeven_bandwidth" in row
+        if row["breakeven_bandwidth"]:
+            lo, hi, x = float(row["bracket_lo"]), float(row["bracket_hi"]), float(row["breakeven_bandwidth"])
+            assert lo <= x <= hi and hi / lo <= 1.01 + 1e-9
+            assert (float(row["speedup_lo"]) - 1) * (float(row["speedup_hi"]) - 1) <= 0
+        else:
+            assert row["note"]
+    bad = subprocess.run([arcsim_bin, "breakeven", str(spec), "--over", "latency", "--out", str(tmp_path / "x")],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and bad.stderr.strip().count("\n") == 0
