@@ -182,8 +182,8 @@ BreakevenResult run_breakeven(const ExperimentSpec& spec, const BreakevenOptions
     ++result.sweeps;
     result.simulated_points += sum.points;
     const std::vector<Point> points = expand_points(s);
-    for (const Point& p : points) {
-      const ResultRow& row = sum.rows[p.index];
+    for (const ResultRow& row : sum.rows) {
+      const Point& p = points.at(row.point);
       if (p.compressor == 0 || row.status == "pending") continue;
       const auto r = request_of(p);
       if (!r || !todo.count(*r)) continue;
