@@ -279,7 +279,7 @@ def fig_speedup_vs_nodes(rows, stem, breakeven):
                             [p[2] for p in pts], [p[3] for p in pts], comp, ls, style.display(comp, label),
                             [p[4] for p in pts])
         if breakeven and breakeven["axis"] == "nodes":
-            extra = mark_crossings(ax, breakeven, metric, lambda r: r.get("bandwidth_gbps") == bw) or extra
+            extra = mark_crossings(ax, breakeven, metric, lambda r: r.get("bandwidth_gbps") == bw, rows) or extra
         ax.axhline(1.0, color="#999999", lw=0.6, zorder=0)
         log2_nodes_axis(ax, nodes)
         ax.set_title(fmt_bw(bw))
@@ -291,12 +291,23 @@ def fig_speedup_vs_nodes(rows, stem, breakeven):
     return style.save(fig, stem), note
 
 
-def mark_crossings(ax, breakeven, metric, select):
+def same_group(r, rows):
+    """A breakeven.csv row belongs to the figure's (topology, profile, latency)."""
+    g = rows[0]
+    try:
+        lat = float(r.get("latency_us", "nan"))
+    except ValueError:
+        return False
+    return r.get("topology") == g["topology"] and r.get("profile") == g["profile"] and lat == g["latency_us"]
+
+
+def mark_crossings(ax, breakeven, metric, select, rows):
     """Break-even points from breakeven.csv at speedup 1, in each compressor's colour."""
     from matplotlib.lines import Line2D
     drawn = 0
+    labels = {r["label"] for r in rows}
     for r in breakeven["rows"]:
-        if r["metric"] != metric or not select(r):
+        if r["metric"] != metric or not select(r) or not same_group(r, rows) or r["label"] not in labels:
             continue
         c = style.colour(r["compressor"])
         ax.axvline(r["value"], color=c, lw=0.6, ls=(0, (1, 1.5)), zorder=1)
@@ -326,7 +337,7 @@ def fig_speedup_vs_bandwidth(rows, stem, breakeven):
                 draw_series(ax, [p[0] for p in pts], [p[1] for p in pts], [p[2] for p in pts],
                             [p[3] for p in pts], comp, ls, style.display(comp, label), [p[4] for p in pts])
         if breakeven and breakeven["axis"] == "bandwidth":
-            extra = mark_crossings(ax, breakeven, metric, lambda r: r.get("nodes") == n) or extra
+            extra = mark_crossings(ax, breakeven, metric, lambda r: r.get("nodes") == n, rows) or extra
         ax.axhline(1.0, color="#999999", lw=0.6, zorder=0)
         bandwidth_axis(ax, bws)
         ax.set_title(f"{int(n)} nodes")
