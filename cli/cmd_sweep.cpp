@@ -55,7 +55,7 @@ std::string speedup_cell(const ex::ResultRow& r) {
 void print_table(const std::vector<ex::ResultRow>& rows) {
   std::set<std::tuple<std::string, std::string, double>> nets;  // topology, profile, latency
   for (const auto& r : rows) nets.insert({r.topology, r.profile, r.latency_s});
-  bool any_ns = false, any_i = false, any_e = false;
+  bool any_ns = false, any_i = false, any_e = false, any_ci = false;
   for (const auto& [topo, profile, lat] : nets) {
     std::set<double> bws;
     std::set<int> nodes;
@@ -84,6 +84,7 @@ void print_table(const std::vector<ex::ResultRow>& rows) {
                 r.nodes == n && r.compressor.value("label", "") == l) {
               text = r.status != "ok" ? "FAILED" : speedup_cell(r);
               any_ns = any_ns || text.find('~') != std::string::npos;
+              any_ci = any_ci || r.speedup_vs_dense_lo.has_value();
               any_i = any_i || r.convergence_estimate == "interpolated";
               any_e = any_e || r.convergence_estimate == "extrapolated";
             }
@@ -93,7 +94,8 @@ void print_table(const std::vector<ex::ResultRow>& rows) {
       }
     }
   }
-  std::printf("\n  intervals: 95 %% over seeds (docs/experiments.md section 3)");
+  std::printf("\n  %s", any_ci ? "intervals: 95 % over seeds (docs/experiments.md section 3)"
+                              : "no intervals: one seed per configuration, or no time to accuracy");
   if (any_ns) std::printf("; ~ interval contains 1 (not significant)");
   if (any_i) std::printf("; i convergence interpolated across N");
   if (any_e) std::printf("; e convergence extrapolated beyond the recorded N");

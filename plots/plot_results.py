@@ -37,6 +37,7 @@ NUMERIC = ["point", "ratio", "nodes", "bandwidth_gbps", "latency_us", "iteration
            "iteration_speedup_vs_topk", "convergence_nodes"]
 MAX_PANELS = 4
 MARKED = [0]  # break-even crossings drawn by the current figure
+LABEL_COLOUR = {}  # label -> colour, set by configs()
 
 
 def fail(msg):
@@ -121,8 +122,14 @@ def configs(rows):
         seen.add(r["label"])
         n = per.get(r["compressor"], 0)
         per[r["compressor"]] = n + 1
+        LABEL_COLOUR[r["label"]] = style.variant(style.colour(r["compressor"]), n)
         out.append((r["label"], r["compressor"], style.LINESTYLES[n % len(style.LINESTYLES)]))
     return out
+
+
+def colour(comp, label):
+    """The configuration's colour: its compressor's, shaded for the second and later configurations."""
+    return LABEL_COLOUR.get(label, style.colour(comp))
 
 
 def has_tta(rows):
@@ -158,8 +165,9 @@ def short_compute(src):
         return "?"
     if src.startswith("model:"):
         return src.split(" ")[0] + " roofline"
-    if src.startswith("trace (") and ":" in src:
-        return "trace (" + src[len("trace ("):].split(":")[0] + ")"
+    if src.startswith("trace (") and src.endswith(")"):
+        inner = src[len("trace ("):-1].split(",")[0].split(" (")[0].strip()
+        return f"trace ({inner})"
     return src.split(" (")[0]
 
 
@@ -193,7 +201,7 @@ def finish(fig, axes, rows, extra=None, handles=None):
                    bbox_to_anchor=(0.5, foot_h + extra_h - 0.01), handlelength=2.2, columnspacing=1.0)
     if extra:
         fig.text(0.5, foot_h, extra, ha="center", va="bottom", fontsize=5, color="#555555")
-    fig.text(0.5, 0.0, footer_text(rows), ha="center", va="bottom", fontsize=5, color="#555555")
+    fig.text(0.5, 0.0, footer_text(rows), ha="center", va="bottom", fontsize=4.8, color="#555555")
     fig.tight_layout(rect=(0, foot_h + extra_h + leg_h, 1, 1), h_pad=0.6, w_pad=0.6)
 
 
@@ -228,9 +236,9 @@ def readable_log(axis):
     axis.set_minor_formatter(NullFormatter())
 
 
-def draw_series(ax, xs, ys, los, his, comp, ls, label, estimates):
+def draw_series(ax, xs, ys, los, his, comp, ls, label, estimates, c=None):
     """A line with 95 % error bars; points estimated across N are hollow."""
-    c = style.colour(comp)
+    c = c or style.colour(comp)
     ax.plot(xs, ys, ls, color=c, lw=1.0, label=label, zorder=2)
     for x, y, lo, hi, est in zip(xs, ys, los, his, estimates):
         if lo is not None and hi is not None:
@@ -256,7 +264,7 @@ def legend_handles(axes, rows, extra=(), markers=True):
     drawn = set()
     for a in axes:
         drawn.update(l for l in a.get_legend_handles_labels()[1])
-    handles = [Line2D([], [], ls=ls, color=style.colour(comp), marker=style.marker(comp) if markers else None,
+    handles = [Line2D([], [], ls=ls, color=colour(comp, label), marker=style.marker(comp) if markers else None,
                       label=style.display(comp, label))
                for label, comp, ls in configs(rows) if style.display(comp, label) in drawn]
     return handles + (across_n_handles(rows) if markers else []) + list(extra)
@@ -277,7 +285,7 @@ def fig_speedup_vs_nodes(rows, stem, breakeven):
             if pts:
                 draw_series(ax, [p[0] for p in pts], [p[1] for p in pts],
                             [p[2] for p in pts], [p[3] for p in pts], comp, ls, style.display(comp, label),
-                            [p[4] for p in pts])
+                            [p[4] for p in pts], colour(comp, label))
         if breakeven and breakeven["axis"] == "nodes":
             extra = mark_crossings(ax, breakeven, metric, lambda r: r.get("bandwidth_gbps") == bw, rows) or extra
         ax.axhline(1.0, color="#999999", lw=0.6, zorder=0)
@@ -309,7 +317,7 @@ def mark_crossings(ax, breakeven, metric, select, rows):
     for r in breakeven["rows"]:
         if r["metric"] != metric or not select(r) or not same_group(r, rows) or r["label"] not in labels:
             continue
-        c = style.colour(r["compressor"])
+        c = colour(r["compressor"], r["label"])
         ax.axvline(r["value"], color=c, lw=0.6, ls=(0, (1, 1.5)), zorder=1)
         ax.plot([r["value"]], [1.0], marker="X", color=c, markersize=4.5, markeredgecolor="white",
                 markeredgewidth=0.5, zorder=5)
@@ -335,7 +343,8 @@ def fig_speedup_vs_bandwidth(rows, stem, breakeven):
                          for r in rows if r["label"] == label and r["nodes"] == n and r[col] is not None)
             if pts:
                 draw_series(ax, [p[0] for p in pts], [p[1] for p in pts], [p[2] for p in pts],
-                            [p[3] for p in pts], comp, ls, style.display(comp, label), [p[4] for p in pts])
+                            [p[3] for p in pts], comp, ls, style.display(comp, label), [p[4] for p in pts],
+                            colour(comp, label))
         if breakeven and breakeven["axis"] == "bandwidth":
             extra = mark_crossings(ax, breakeven, metric, lambda r: r.get("nodes") == n, rows) or extra
         ax.axhline(1.0, color="#999999", lw=0.6, zorder=0)
@@ -384,10 +393,10 @@ def fig_breakdown(rows, stem):
                 bottom = 0.0
                 for key, alpha, hatch, _ in PARTS:
                     h = max(0.0, r[key] or 0.0) / div
-                    ax.bar(x, h, width * 0.92, bottom=bottom, color=style.colour(comp), alpha=alpha, linewidth=0)
+                    ax.bar(x, h, width * 0.92, bottom=bottom, color=colour(comp, label), alpha=alpha, linewidth=0)
                     if hatch and h > 0:  # the hatch drawn opaque over the pale fill, so it stays visible
                         ax.bar(x, h, width * 0.92, bottom=bottom, facecolor="none", hatch=hatch,
-                               edgecolor=style.colour(comp), linewidth=0)
+                               edgecolor=colour(comp, label), linewidth=0)
                     bottom += h
         ax.set_xticks(range(len(nodes)))
         ax.set_xticklabels([f"{int(n)}" for n in nodes])
@@ -395,7 +404,7 @@ def fig_breakdown(rows, stem):
         ax.set_title(fmt_bw(bw))
         ax.set_xlabel("nodes")
         ax.set_ylabel(f"iteration time ({unit})")
-    comp_handles = [Patch(color=style.colour(c), label=style.display(c, l)) for l, c, _ in cfgs]
+    comp_handles = [Patch(color=colour(c, l), label=style.display(c, l)) for l, c, _ in cfgs]
     # Parts in a neutral hue that no compressor uses, so "exposed comm." is not read as Dense.
     part_handles = [Patch(facecolor="#8a6d3b", alpha=a, label=name) if not h else
                     Patch(facecolor="#e8e0d0", hatch=h, edgecolor="#8a6d3b", linewidth=0, label=name)
@@ -459,7 +468,7 @@ def fig_accuracy_vs_time(rows, stem, target):
             band = seed_band(r["curves"], target, lambda step, wall: wall)
             if not band:
                 continue
-            c = style.colour(comp)
+            c = colour(comp, label)
             xs = [b[0] for b in band]
             ax.plot(xs, [b[1] for b in band], ls, color=c, label=style.display(comp, label))
             if len(r["curves"]) > 1:
@@ -508,7 +517,7 @@ def fig_accuracy_vs_bytes(rows, stem, target):
             band = seed_band(r["curves"], target, lambda step, wall, r=r: cumulative_bytes(r["shapes"], step) / 1e9)
             if not band:
                 continue
-            c = style.colour(comp)
+            c = colour(comp, label)
             xs = [b[0] for b in band]
             ax.plot(xs, [b[1] for b in band], ls, color=c, label=style.display(comp, label))
             if len(r["curves"]) > 1:
@@ -548,7 +557,7 @@ def fig_tta_vs_nodes(rows, stem):
             pts.sort()
             if pts:
                 draw_series(ax, [p[0] for p in pts], [p[1] for p in pts], [p[2] for p in pts], [p[3] for p in pts],
-                            comp, ls, style.display(comp, label), [p[4] for p in pts])
+                            comp, ls, style.display(comp, label), [p[4] for p in pts], colour(comp, label))
         ax.set_yscale("log")
         readable_log(ax.yaxis)
         log2_nodes_axis(ax, nodes)
