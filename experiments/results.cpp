@@ -207,8 +207,8 @@ void compute_speedups(std::vector<ResultRow>& rows) {
     if (name == "dense" && !dense.count(k)) dense[k] = i;
     if (name == "topk" && !topk.count(k)) topk[k] = i;
   }
-  // Baselines are copied before any row is changed, so the order of rows does not matter.
-  const std::vector<ResultRow> base = rows;
+  // Only speedup columns change below, and none of them is read: the order of rows does not matter.
+  const std::vector<ResultRow>& base = rows;
   auto ratio = [](const ResultRow* b, double mine) -> std::optional<double> {
     if (!b || !(mine > 0) || !(b->steady.total_s > 0)) return std::nullopt;
     return b->steady.total_s / mine;
