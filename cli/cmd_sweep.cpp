@@ -20,6 +20,7 @@
 #include "experiments/spec.hpp"
 #include "experiments/slurm.hpp"
 #include "experiments/sweep.hpp"
+#include "experiments/sweep_inputs.hpp"
 
 namespace arcsim::cli {
 
@@ -112,6 +113,10 @@ int slurm(const ex::ExperimentSpec& spec, const po::variables_map& vm) {
   if (vm.count("partition")) o.partition = vm["partition"].as<std::string>();
   if (vm.count("time")) o.time = vm["time"].as<std::string>();
   if (vm.count("account")) o.account = vm["account"].as<std::string>();
+  ex::check_slurm_options(o);
+  // The trace and topologies are checked now: a bad input found by the prepare job would leave
+  // the array and the merge pending behind a dependency that can never be met.
+  ex::check_inputs(spec, o.out_arg);
   const ex::SlurmScripts s = ex::write_slurm_scripts(o);
   std::printf("arcsim sweep: Slurm scripts for %s in %s/: prepare.sbatch, shards.sbatch (array 1-%d, %d CPU(s) "
               "each), merge.sbatch, submit.sh\n", spec.name.c_str(), s.dir.c_str(), o.shards, o.cpus_per_task);

@@ -118,6 +118,10 @@ def test_slurm_scripts(arcsim_bin, tmp_path):
     assert r.returncode == 0 and "#SBATCH --array=1-2\n" in (d / "shards.sbatch").read_text()
     assert "--time: expected a Slurm time limit" in one_error_line(sweep(arcsim_bin, spec, out, "--slurm", "--time", "1h"))
     assert "--partition: expected" in one_error_line(sweep(arcsim_bin, spec, out, "--slurm", "--partition", "a b"))
+    # A trace the prepare job could not read is refused before any script is written.
+    bad = small_spec(tmp_path, "bad.json", trace=str(tmp_path / "no-trace"))
+    line = one_error_line(sweep(arcsim_bin, bad, tmp_path / "bad-out", "--slurm"))
+    assert f"{bad}: trace: " in line and not (tmp_path / "bad-out" / "slurm").exists()
 
 
 def fake_sbatch(tmp_path, fail_on=None):
