@@ -38,6 +38,7 @@ cleanup() {
   [[ -n ${ARCSIM_SLURM_KEEP:-} ]] && say "kept $T" || rm -rf "$T"
 }
 trap cleanup EXIT
+trap 'exit 1' TERM INT  # an outer timeout still stops the daemons
 dump_logs() {
   local f
   for f in "$T"/*.log "$T"/out/slurm/logs/*; do
