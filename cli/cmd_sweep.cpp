@@ -90,12 +90,11 @@ void print_failures(const ex::SweepSummary& sum) {
                    r.compressor.value("label", "").c_str(), r.nodes, r.error.c_str());
 }
 
-// The points of the spec's network product: the default number of Slurm array tasks (one
-// network point each; shards never split one).
-int network_points(const ex::ExperimentSpec& spec) {
-  const std::size_t n = spec.nodes.size() * spec.bandwidths_Bps.size() * spec.latencies_s.size() *
-                        spec.topologies.size() * spec.profiles.size();
-  return static_cast<int>(std::min<std::size_t>(n, 1000));
+// The spec's network points (its product without the compressors): the default number of Slurm
+// array tasks is one per network point (shards never split one), at most 1000.
+std::size_t network_points(const ex::ExperimentSpec& spec) {
+  return spec.nodes.size() * spec.bandwidths_Bps.size() * spec.latencies_s.size() * spec.topologies.size() *
+         spec.profiles.size();
 }
 
 int slurm(const ex::ExperimentSpec& spec, const po::variables_map& vm) {
@@ -107,7 +106,8 @@ int slurm(const ex::ExperimentSpec& spec, const po::variables_map& vm) {
   o.spec_arg = vm["experiment"].as<std::string>();
   o.out_arg = vm["out"].as<std::string>();
   o.job_name = "arcsim-" + arcsim::io::safe_name(spec.name);
-  o.shards = vm.count("shards") ? vm["shards"].as<int>() : network_points(spec);
+  const std::size_t units = network_points(spec);
+  o.shards = vm.count("shards") ? vm["shards"].as<int>() : static_cast<int>(std::min<std::size_t>(units, 1000));
   o.cpus_per_task = vm["cpus-per-task"].as<int>();
   o.array_max = vm["array-max"].as<int>();
   if (vm.count("partition")) o.partition = vm["partition"].as<std::string>();
@@ -120,6 +120,9 @@ int slurm(const ex::ExperimentSpec& spec, const po::variables_map& vm) {
   const ex::SlurmScripts s = ex::write_slurm_scripts(o);
   std::printf("arcsim sweep: Slurm scripts for %s in %s/: prepare.sbatch, shards.sbatch (array 1-%d, %d CPU(s) "
               "each), merge.sbatch, submit.sh\n", spec.name.c_str(), s.dir.c_str(), o.shards, o.cpus_per_task);
+  if (static_cast<std::size_t>(o.shards) > units)
+    std::printf("note: %d shards for %zu network points: %zu array task(s) will have nothing to simulate "
+                "(a shard never splits a network point)\n", o.shards, units, o.shards - units);
   if (!vm.count("submit")) {
     std::printf("submit the chain with: sh %s   (or: arcsim sweep ... --slurm --submit)\n", s.submit.c_str());
     return 0;
