@@ -146,6 +146,19 @@ TEST(SweepShards, MergedFilesAreTheUnshardedRunsBytes) {
   }
 }
 
+TEST(SweepShards, MoreShardsThanNetworkPointsLeavesSomeEmptyAndStillMerges) {
+  Scratch s("shard-empty");
+  const ex::ExperimentSpec spec = spec_in(s.dir);  // 6 network points
+  ex::run_sweep(spec, sweep_test::options(s.dir + "/whole"));
+  run_shards(spec, s.dir + "/sharded", 8);
+  int empty = 0;
+  for (int i = 1; i <= 8; ++i)
+    empty += json::parse(slurp(s.dir + "/sharded/shards/" + std::to_string(i) + "-of-8/results.json"))["points"].empty();
+  EXPECT_EQ(empty, 2);
+  ex::merge_sweep(spec, sweep_test::options(s.dir + "/sharded"));
+  EXPECT_EQ(slurp(s.dir + "/sharded/results.json"), slurp(s.dir + "/whole/results.json"));
+}
+
 TEST(SweepShards, AShardResumesFromItsOwnFiles) {
   Scratch s("shard-resume");
   const ex::ExperimentSpec spec = spec_in(s.dir);
@@ -189,6 +202,10 @@ TEST(SweepShards, MergeRefusesMissingAndIncompleteShardsNamingEach) {
   EXPECT_NE(e.find("shard 3/4 missing"), std::string::npos) << e;
   EXPECT_EQ(e.find("shard 2/4"), std::string::npos) << e;
   EXPECT_FALSE(fs::exists(s.dir + "/results.json"));  // nothing written
+
+  arcsim::io::write_file_atomic(s.dir + "/shards/2-of-4/results.json", "{\"format\": ");
+  EXPECT_NE(merge_error(spec, s.dir).find("shard 2/4 unreadable " + s.dir + "/shards/2-of-4/results.json ("),
+            std::string::npos);
 }
 
 TEST(SweepShards, MergeRefusesAShardOfAnotherSpec) {
