@@ -63,6 +63,10 @@ BreakevenResult run_breakeven(const ExperimentSpec& spec, const BreakevenOptions
   const double lo = options.range_lo.value_or(0), hi = options.range_hi.value_or(0);
   if (options.range_lo && !(lo > 0 && hi > lo))
     throw std::invalid_argument("--range: expected 0 < LO < HI");
+  if (options.range_lo && axis == "nodes" && !(lo >= 2 && hi <= 65536))
+    throw std::invalid_argument("--range: expected node counts in [2, 65536]");
+  if (options.range_lo && axis == "ratio" && !(hi <= 1))
+    throw std::invalid_argument("--range: expected ratios in (0, 1]");
   if (axis == "ratio") {
     const double a = options.range_lo ? lo : 0.01, b = options.range_hi ? std::min(hi, 1.0) : 1.0;
     for (int i = 0; i < 5; ++i) grid.push_back(std::exp(std::log(a) + i * (std::log(b) - std::log(a)) / 4));
