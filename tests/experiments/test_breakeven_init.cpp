@@ -133,3 +133,35 @@ TEST(Breakeven, NoCrossingInTheRangeIsANote) {
   EXPECT_FALSE(it.breakeven);
   EXPECT_NE(it.note.find("faster than dense over the whole range"), std::string::npos) << it.note;
 }
+
+TEST(Breakeven, NodesAxisBisectsIntegers) {
+  // dense: 2 ms at any N; compressed: 0.1 ms x N. Iteration speedup 20 / N: 1 at N = 20.
+  const std::string out = tmp("breakeven-nodes");
+  const json j = {{"trace", kTrace},
+                  {"compressors", json::array({{{"name", "dense"}},
+                                               {{"name", "arctopk"}, {"ratio", 0.2}, {"ef", "ef14"}}})},
+                  {"nodes", json::array({8, 64})},
+                  {"bandwidths", json::array({"10Gbps"})}};
+  const ex::ExperimentSpec spec = ex::parse_spec(j, out + "/spec.json");
+  ex::BreakevenOptions bo;
+  bo.axis = "nodes";
+  bo.out_dir = out;
+  bo.jobs = 2;
+  bo.progress = false;
+  bo.simulate = [](const arcsim::sim::NetworkConfig& net, const arcsim::sim::Plan& plan,
+                   const arcsim::sim::ComputeProfile&, const arcsim::sim::IterationOptions&) {
+    ex::IterationTimes t;
+    const bool dense = plan.compressor == "dense" || plan.compressor.empty();
+    t.total_s = t.compute_s = dense ? 0.002 : 1e-4 * net.nodes;
+    return t;
+  };
+  const ex::BreakevenResult res = ex::run_breakeven(spec, bo);
+  std::filesystem::remove_all(out);
+  const ex::BreakevenRow& it = res.rows[1];
+  ASSERT_EQ(it.metric, "iteration");
+  ASSERT_TRUE(it.breakeven) << it.note;
+  EXPECT_NEAR(*it.breakeven, 20.0, 1e-9);
+  EXPECT_LE(*it.bracket_hi - *it.bracket_lo, 1.0);
+  EXPECT_EQ(it.faster, "below");
+  EXPECT_NE(ex::breakeven_csv(res, "nodes").find("breakeven_nodes"), std::string::npos);
+}
