@@ -40,6 +40,7 @@ IterationTimes simulate_with_simgrid(const sim::NetworkConfig& net, const sim::P
   t.exposed_comm_s = b.exposed_comm_s;
   t.comm_s = b.comm_s;
   t.bytes_per_node = b.bytes_per_node;
+  t.algorithms_used = b.algorithms_used;
   return t;
 }
 
@@ -128,6 +129,7 @@ IterationTimes mean_times(const std::vector<IterationTimes>& v) {
   m.exposed_comm_s /= n;
   m.comm_s /= n;
   m.bytes_per_node /= n;
+  if (!v.empty()) m.algorithms_used = v.front().algorithms_used;  // samples share the plan's shape
   return m;
 }
 
