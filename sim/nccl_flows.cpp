@@ -54,10 +54,13 @@ std::vector<Flow> flows(CollectiveOp op, const std::string& alg, double bytes, c
           out.push_back({me, up, per_channel, true});   // reduce
           out.push_back({up, me, per_channel, true});   // broadcast
         }
+        // Channels c and c + K run the same chain: one flow of twice the data stands for both
+        // (every intra pair then has the same multiplicity, so max-min shares are unchanged).
+        if (c >= y.nics) continue;
         for (int i = 1; i < G; ++i) {
           const int lo = n * G + chain[i - 1], hi = n * G + chain[i];
-          out.push_back({hi, lo, per_channel, false});
-          out.push_back({lo, hi, per_channel, false});
+          out.push_back({hi, lo, 2 * per_channel, false});
+          out.push_back({lo, hi, 2 * per_channel, false});
         }
       }
     }
