@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <string>
 
-#include "forked.hpp"
+#include "common/forked.hpp"
 #include "sim/collective.hpp"
 
 using arcsim::sim::CollectiveOp;
