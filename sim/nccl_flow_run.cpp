@@ -25,8 +25,10 @@ void channel_rings(Context& ctx, int rank, CollectiveOp op, double bytes,
     Group& g = ctx.group("ch" + std::to_string(c), orders[c]);
     const int me = g.local_of(rank);
     const int p = g.size();
-    // A ring crossing nodes runs at the inter-node pipeline; a single-node ring at the intra one.
-    const bool crosses = ctx.nodes() > 1;
+    // This rank's hop to its ring successor: over a NIC (inter-node pipeline: NET per-step latency,
+    // NIC efficiency) or NVLink (intra). Both pipelines cut the same chunks, so the two ends agree.
+    const int next = orders[c][(me + 1) % p];
+    const bool crosses = ctx.platform.node_of(next) != ctx.platform.node_of(rank);
     const Pipeline pipe = crosses ? inter : intra;
     const double share = piece(bytes, C, c);
     actors.push_back(sg4::Actor::create("r" + std::to_string(rank) + "c" + std::to_string(c),
