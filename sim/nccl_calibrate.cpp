@@ -31,9 +31,10 @@ double predict_point(const topo::TopologySpec& spec, CollectiveOp op, int nodes,
   s.fixed_nodes = 0;
   const auto r = topo::resolve(s, nodes);
   const auto y = nccl::system_of(r);
+  // NCCL's choice, then the time the simulation gives for it.
   const auto c = nccl::choose(op, op == CollectiveOp::allreduce ? "auto" : "ring", "auto", bytes, y);
   if (label) *label = c.algorithm + "/" + nccl::proto_name(c.proto);
-  return c.time_s;
+  return nccl::estimate(op, c.algorithm, c.proto, bytes, y);
 }
 
 FitResult fit_constants(const std::vector<FitPoint>& pts) {

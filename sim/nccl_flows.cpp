@@ -93,21 +93,22 @@ double wire_factor(const std::string& alg, Proto proto, bool inter, const System
   return link / efficiency(alg, proto);
 }
 
-double bandwidth_time_s(CollectiveOp op, const std::string& alg, Proto proto, double bytes, const System& y) {
+double bandwidth_time_s(CollectiveOp op, const std::string& alg, Proto proto, double bytes, const System& y,
+                        bool as_nccl) {
   if (y.ranks() < 2 || bytes <= 0) return 0;
   // Every flow is proportional to `bytes`: cache the seconds per byte (resolve_call asks once per
   // bucket, and a 512-rank tree has ~16k flows).
-  using Key = std::tuple<int, std::string, int, int, int, int, double, double, double, double>;
+  using Key = std::tuple<int, std::string, int, int, int, int, double, double, double, double, bool>;
   static std::map<Key, double> per_byte;
   const Key key{static_cast<int>(op), alg, static_cast<int>(proto), y.nodes, y.gpus, y.nics,
-                y.nic_line_Bps, y.nic_Bps, y.intra_line_Bps, y.intra_Bps};
+                y.nic_line_Bps, y.nic_Bps, y.intra_line_Bps, y.intra_Bps, as_nccl};
   if (auto it = per_byte.find(key); it != per_byte.end()) return it->second * bytes;
   const double unit = 1e6;
   const int G = y.gpus, K = y.nics;
   // Resources: (kind, index, direction) -> wire bytes. kind 0: NIC (node*K + k), 1: intra (rank).
   std::map<std::tuple<int, int, int>, double> load;
   const double wi = wire_factor(alg, proto, true, y), wl = wire_factor(alg, proto, false, y);
-  const bool tree = alg == "tree";
+  const bool tree = alg == "tree" && as_nccl;
   for (const auto& f : flows(op, alg, unit, y)) {
     if (f.inter && tree) continue;  // NCCL's own assumption below
     if (f.inter) {

@@ -40,7 +40,9 @@ double wire_factor(const std::string& algorithm, Proto proto, bool inter, const 
 
 // Bandwidth term of `flows` on a contention-free network of the system's NICs and intra links:
 // the busiest NIC or intra-link direction, in seconds.
+// `as_nccl_assumes`: trees charge every node 2 x bytes over its NICs, as NCCL's formula does (what
+// `auto` compares); false: the trees' real loads, as the simulation moves them (1 x at 2 nodes).
 double bandwidth_time_s(CollectiveOp op, const std::string& algorithm, Proto proto, double bytes,
-                        const System& sys);
+                        const System& sys, bool as_nccl_assumes = true);
 
 }  // namespace arcsim::sim::nccl

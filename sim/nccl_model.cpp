@@ -64,7 +64,8 @@ System system_of(const topo::Resolved& r) {
                                            : s.intra_bandwidth_Bps;
   y.latency_scale = s.latency_scale;
   y.proxy_s = s.proxy_overhead_s;
-  y.alpha_s = s.latency_s;
+  // Rings and trees cross leaf switches once there are several: leaf - core - leaf is 2 x latency.
+  y.alpha_s = s.type == "fattree" && r.fattree_down.size() > 1 ? 2 * s.latency_s : s.latency_s;
   return y;
 }
 
@@ -105,6 +106,13 @@ double predict(CollectiveOp op, const std::string& alg, Proto pr, double bytes, 
   // The bandwidth term of exactly the flows the simulation sends, on a contention-free network:
   // the busiest NIC or NVLink direction decides.
   return lat + y.alpha_s + bandwidth_time_s(op, alg, pr, bytes, y);
+}
+
+double estimate(CollectiveOp op, const std::string& alg, Proto pr, double bytes, const System& y) {
+  if (alg != "tree" || y.ranks() < 2) return predict(op, alg, pr, bytes, y);
+  const double lat = latency_s(op, alg, pr, y);
+  if (!std::isfinite(lat)) return lat;
+  return lat + y.alpha_s + bandwidth_time_s(op, alg, pr, bytes, y, false);
 }
 
 Prediction choose(CollectiveOp op, const std::string& algorithm, const std::string& proto, double bytes,

@@ -53,7 +53,12 @@ double latency_s(CollectiveOp op, const std::string& algorithm, Proto proto, con
 // Bus-bandwidth efficiency of a protocol on an algorithm (ring LL 0.5, LL128 0.92, ...).
 double efficiency(const std::string& algorithm, Proto proto);
 
-// Predicted time of one (op, algorithm, proto) for `bytes` (all-gather: total gathered).
+// The time the flow-level simulation gives on a contention-free network (the trees' real loads);
+// equals predict() except for trees at 2-3 nodes. What calibration fits and predicts with.
+double estimate(CollectiveOp op, const std::string& algorithm, Proto proto, double bytes, const System& sys);
+
+// NCCL's predicted time of one (op, algorithm, proto) for `bytes` (all-gather: total gathered):
+// what `auto` compares.
 double predict(CollectiveOp op, const std::string& algorithm, Proto proto, double bytes, const System& sys);
 
 // The best (algorithm, protocol). `algorithm` restricts the search unless "auto"; `proto`
