@@ -32,6 +32,7 @@ const std::vector<Column>& result_columns() {
       {"topology", "-", "topology preset or spec name"},
       {"profile", "-", "network-model profile: ideal, nccl, tcp"},
       {"algorithm", "-", "collective algorithm asked of the simulator (auto: by size, as NCCL)"},
+      {"algorithms_used", "-", "algorithm/protocol pairs that ran in the steady-state iteration and how many collective calls each, e.g. ring/Simple:100;tree/LL128:1"},
       {"collectives", "-", "plan (each compressor's own blocking flags), blocking or async"},
       {"kernel_timing", "-", "where compression-kernel durations come from: measured-cpu, calibration:FILE, model:GPU"},
       {"compute_source", "-", "where per-layer compute times come from: trace (as recorded, with its device) or model:GPU (re-timed from per-layer costs)"},
@@ -68,7 +69,8 @@ const std::vector<Column>& result_columns() {
 
 json to_json(const IterationTimes& t) {
   return {{"total_s", t.total_s},         {"compute_s", t.compute_s}, {"compression_s", t.compression_s},
-          {"exposed_comm_s", t.exposed_comm_s}, {"comm_s", t.comm_s},       {"bytes_per_node", t.bytes_per_node}};
+          {"exposed_comm_s", t.exposed_comm_s}, {"comm_s", t.comm_s},       {"bytes_per_node", t.bytes_per_node},
+          {"algorithms_used", t.algorithms_used}};
 }
 
 IterationTimes iteration_times_from_json(const json& j) {
@@ -79,6 +81,7 @@ IterationTimes iteration_times_from_json(const json& j) {
   t.exposed_comm_s = j.at("exposed_comm_s").get<double>();
   t.comm_s = j.at("comm_s").get<double>();
   t.bytes_per_node = j.at("bytes_per_node").get<double>();
+  t.algorithms_used = j.value("algorithms_used", "");
   return t;
 }
 
@@ -116,6 +119,10 @@ std::string csv_escape(const std::string& s) {
   return out + "\"";
 }
 
+json ok_used(const ResultRow& r) {
+  return r.status == "ok" && !r.steady.algorithms_used.empty() ? json(r.steady.algorithms_used) : json(nullptr);
+}
+
 // The CSV cells of a row, keyed by column name (row_to_json holds every column).
 json columns_of(const ResultRow& r) {
   const json& c = r.compressor;
@@ -135,6 +142,7 @@ json columns_of(const ResultRow& r) {
   j["topology"] = r.topology;
   j["profile"] = r.profile;
   j["algorithm"] = r.algorithm;
+  j["algorithms_used"] = ok_used(r);
   j["collectives"] = r.collectives;
   j["kernel_timing"] = r.kernel_timing;
   j["compute_source"] = r.compute_source;

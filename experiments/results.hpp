@@ -26,6 +26,7 @@ const std::vector<Column>& result_columns();
 struct IterationTimes {
   double total_s = 0, compute_s = 0, compression_s = 0, exposed_comm_s = 0, comm_s = 0;
   double bytes_per_node = 0;
+  std::string algorithms_used;  // "ring/Simple:100;tree/LL128:1": what ran, collective calls per pair
 };
 nlohmann::json to_json(const IterationTimes& t);
 IterationTimes iteration_times_from_json(const nlohmann::json& j);

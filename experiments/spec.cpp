@@ -28,7 +28,7 @@ const std::vector<std::string> kShapeRules = {"rows", "reference"};
 const std::vector<std::string> kSketchAllreduce = {"tensor", "bucket"};
 const std::vector<std::string> kRowScores = {"sketch", "exact"};
 const std::vector<std::string> kProfiles = {"ideal", "nccl", "tcp"};
-const std::vector<std::string> kAlgorithms = {"auto", "ring", "tree", "rabenseifner", "bruck"};
+const std::vector<std::string> kAlgorithms = {"auto", "ring", "tree", "rabenseifner", "bruck", "hier-ring", "hier-tree", "hier-rabenseifner"};
 const std::vector<std::string> kCollectives = {"plan", "blocking", "async"};
 
 std::string join(const std::vector<std::string>& v, const char* sep) {

@@ -89,6 +89,7 @@ IterationTimes mean_times(const std::vector<IterationTimes>& v) {
   m.exposed_comm_s /= n;
   m.comm_s /= n;
   m.bytes_per_node /= n;
+  if (!v.empty()) m.algorithms_used = v.front().algorithms_used;  // samples share the plan's shape
   return m;
 }
 
