@@ -231,6 +231,7 @@ SweepSummary run_sweep(const ExperimentSpec& spec, const SweepOptions& options) 
     }
   }
   const std::string timing_source = timer ? timer->source() : "measured-cpu";
+  kernels::Backend& backend = kernels::backend_by_name(spec.backend);  // cuda without a device: exit 3
 
   // ---- Topologies: resolved at every node count now, so a bad one fails before the replay.
   fs::create_directories(out);
@@ -296,7 +297,7 @@ SweepSummary run_sweep(const ExperimentSpec& spec, const SweepOptions& options) 
         const json key_doc = {{"trace", trace_checksum},  {"compressor", kc.to_json()},     {"sample", s},
                               {"gradients", src->description()}, {"bucket_cap", spec.bucket_cap_bytes},
                               {"first_bucket_cap", spec.first_bucket_cap_bytes}, {"timing", timing_source},
-                              {"commit", kGitCommit}};
+                              {"commit", kGitCommit}, {"backend", backend.name()}};
         const std::string rkey = fnv_hex(key_doc.dump());
         const std::string file = out + "/plans/" + io::safe_name(cfg.label) + "--" + shape.id +
                                  (samples > 1 ? "--s" + std::to_string(s) : "") + ".json";
@@ -324,7 +325,11 @@ SweepSummary run_sweep(const ExperimentSpec& spec, const SweepOptions& options) 
               progress(tty, "[sweep] replay " + cfg.label + " " + shape.id + " (ratio " + io::format_number(shape.ratio) + ")",
                        false);
             try {
-              sp = replay_shape(*src, kc, s, timer ? &*timer : nullptr);
+              const std::string what = "[sweep] replay " + cfg.label + " " + shape.id + ": ";
+              double shown_s = 0.0;  // a progress line every 2 s at most
+              sp = replay_shape(*src, kc, s, timer ? &*timer : nullptr, backend, [&](const ReplayProgress& p) {
+                if (options.progress && p.elapsed_s - shown_s >= 2.0) progress(tty, what + p.line(), false), shown_s = p.elapsed_s;
+              });
             } catch (const std::exception& e) {
               throw std::runtime_error("replay of " + cfg.label + " (" + shape.id + "): " + e.what());
             }
@@ -351,6 +356,7 @@ SweepSummary run_sweep(const ExperimentSpec& spec, const SweepOptions& options) 
                           {"sample", s},
                           {"gradients", src->description()},
                           {"kernel_timing", timing_source},
+                          {"backend", backend.name()},
                           {"kernel_s", sp.kernel_s},
                           {"relative_error", sp.relative_error ? json(*sp.relative_error) : json(nullptr)},
                           {"retained_energy", sp.retained_energy ? json(*sp.retained_energy) : json(nullptr)},
