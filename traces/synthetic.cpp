@@ -1,5 +1,6 @@
 #include "synthetic.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "common/json_fields.hpp"
@@ -77,6 +78,8 @@ std::vector<float> synthetic_gradients(const Layout& layout, const std::vector<s
   std::vector<float> out(workers.size() * std::size_t(total));
   const double a_w = std::sqrt(spec.shared), b_w = std::sqrt(1.0 - spec.shared);
   const std::uint64_t s = spec.seed, st = static_cast<std::uint64_t>(step);
+  std::vector<std::uint64_t> wkeys;
+  for (int w : workers) wkeys.push_back(s ^ (0x9015e000ull + std::uint64_t(w)));
   std::int64_t offset = 0;
   for (int k : idx) {
     const Parameter& p = layout.parameters[k];
@@ -84,15 +87,24 @@ std::vector<float> synthetic_gradients(const Layout& layout, const std::vector<s
     const std::int64_t n = p.numel();
     const std::int64_t rows = p.shape.size() >= 2 ? p.shape[0] : n;
     const std::int64_t cols = n / rows;
-    for (std::int64_t r = 0; r < rows; ++r) {
-      const double scale = spec.scale * std::exp(spec.row_sigma * normal(key(s, t, 0x5ca1e, r))) / std::sqrt(double(cols));
-      for (std::int64_t c = 0; c < cols; ++c) {
-        const std::uint64_t e = static_cast<std::uint64_t>(r * cols + c);
-        const double shared = normal(key(s ^ 0x5a4ed, t, st, e));
-        for (std::size_t w = 0; w < workers.size(); ++w) {
-          const double noise = normal(key(s ^ (0x9015e000ull + std::uint64_t(workers[w])), t, st, e));
-          out[w * std::size_t(total) + std::size_t(offset + r * cols + c)] =
-              static_cast<float>(scale * (a_w * shared + b_w * noise));
+    // Every element is a pure function of its counters, so rows are split over threads (blocks of
+    // about 64K elements) without changing a bit; the per-worker stream keys are hoisted.
+    const std::int64_t rows_per_block = std::max<std::int64_t>(1, 65536 / std::max<std::int64_t>(1, cols));
+    const std::int64_t blocks = (rows + rows_per_block - 1) / rows_per_block;
+    float* const base = out.data();
+    const std::size_t stride = std::size_t(total);
+#pragma omp parallel for schedule(dynamic, 1) if (n >= 65536)
+    for (std::int64_t blk = 0; blk < blocks; ++blk) {
+      const std::int64_t r_end = std::min(rows, (blk + 1) * rows_per_block);
+      for (std::int64_t r = blk * rows_per_block; r < r_end; ++r) {
+        const double scale = spec.scale * std::exp(spec.row_sigma * normal(key(s, t, 0x5ca1e, r))) / std::sqrt(double(cols));
+        for (std::int64_t c = 0; c < cols; ++c) {
+          const std::uint64_t e = static_cast<std::uint64_t>(r * cols + c);
+          const double shared = normal(key(s ^ 0x5a4ed, t, st, e));
+          for (std::size_t w = 0; w < wkeys.size(); ++w) {
+            const double noise = normal(key(wkeys[w], t, st, e));
+            base[w * stride + std::size_t(offset + r * cols + c)] = static_cast<float>(scale * (a_w * shared + b_w * noise));
+          }
         }
       }
     }
