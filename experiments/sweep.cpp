@@ -230,8 +230,9 @@ SweepSummary run_sweep(const ExperimentSpec& spec, const SweepOptions& options) 
       throw ConfigError(spec.file + ": kernel_timing: " + e.what());
     }
   }
-  const std::string timing_source = timer ? timer->source() : "measured-cpu";
   kernels::Backend& backend = kernels::backend_by_name(spec.backend);  // cuda without a device: exit 3
+  // Measured durations are the backend's own: measured-cpu, or measured-gpu:<device> on cuda.
+  const std::string timing_source = timer ? timer->source() : backend.duration_source();
 
   // ---- Topologies: resolved at every node count now, so a bad one fails before the replay.
   fs::create_directories(out);

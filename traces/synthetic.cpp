@@ -21,6 +21,11 @@ std::uint64_t key(std::uint64_t a, std::uint64_t b, std::uint64_t c, std::uint64
   return mix(mix(mix(mix(a) ^ b) ^ c) ^ d);
 }
 
+// key(a, b, c, d) == key_tail(key_head(a, b, c), d): the head is the same for every element of a
+// (stream, tensor, step), so it is computed once per tensor instead of once per element.
+std::uint64_t key_head(std::uint64_t a, std::uint64_t b, std::uint64_t c) { return mix(mix(mix(a) ^ b) ^ c); }
+std::uint64_t key_tail(std::uint64_t head, std::uint64_t d) { return mix(head ^ d); }
+
 // Standard normal from a 64-bit key (Box-Muller on two 26-bit uniforms in (0, 1]).
 double normal(std::uint64_t k) {
   const std::uint64_t r = mix(k);
@@ -89,6 +94,9 @@ std::vector<float> synthetic_gradients(const Layout& layout, const std::vector<s
     const std::int64_t cols = n / rows;
     // Every element is a pure function of its counters, so rows are split over threads (blocks of
     // about 64K elements) without changing a bit; the per-worker stream keys are hoisted.
+    const std::uint64_t shared_head = key_head(s ^ 0x5a4ed, t, st);
+    std::vector<std::uint64_t> heads;
+    for (std::uint64_t wk : wkeys) heads.push_back(key_head(wk, t, st));
     const std::int64_t rows_per_block = std::max<std::int64_t>(1, 65536 / std::max<std::int64_t>(1, cols));
     const std::int64_t blocks = (rows + rows_per_block - 1) / rows_per_block;
     float* const base = out.data();
@@ -100,9 +108,9 @@ std::vector<float> synthetic_gradients(const Layout& layout, const std::vector<s
         const double scale = spec.scale * std::exp(spec.row_sigma * normal(key(s, t, 0x5ca1e, r))) / std::sqrt(double(cols));
         for (std::int64_t c = 0; c < cols; ++c) {
           const std::uint64_t e = static_cast<std::uint64_t>(r * cols + c);
-          const double shared = normal(key(s ^ 0x5a4ed, t, st, e));
-          for (std::size_t w = 0; w < wkeys.size(); ++w) {
-            const double noise = normal(key(wkeys[w], t, st, e));
+          const double shared = normal(key_tail(shared_head, e));
+          for (std::size_t w = 0; w < heads.size(); ++w) {
+            const double noise = normal(key_tail(heads[w], e));
             base[w * stride + std::size_t(offset + r * cols + c)] = static_cast<float>(scale * (a_w * shared + b_w * noise));
           }
         }
