@@ -1,5 +1,6 @@
 // arcsim: the single entry point. Dispatches to one subcommand; turns any error into one line on
-// stderr and exit status 2.
+// stderr and exit status 2 (3 when the requested kernel backend is not available here, e.g.
+// --backend cuda without a device).
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -7,6 +8,7 @@
 
 #include "arcsim/version.hpp"
 #include "commands.hpp"
+#include "kernels/backend.hpp"
 
 namespace {
 
@@ -59,6 +61,10 @@ int main(int argc, char** argv) {
     if (name != c.name) continue;
     try {
       return c.run(argc - 1, argv + 1);
+    } catch (const arcsim::kernels::BackendUnavailable& e) {
+      std::fflush(stdout);
+      std::fprintf(stderr, "arcsim %s: error: %s\n", c.name, e.what());
+      return 3;
     } catch (const std::exception& e) {
       std::fflush(stdout);
       std::fprintf(stderr, "arcsim %s: error: %s\n", c.name, e.what());

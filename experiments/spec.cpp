@@ -281,6 +281,7 @@ ExperimentSpec parse_spec(const json& j, const std::string& file) {
   if (s.first_bucket_cap_bytes <= 0) f.fail("first_bucket_cap", "a positive size such as \"1MiB\"");
   s.collectives = f.choice("collectives", kCollectives, "plan");
 
+  s.backend = f.choice("backend", {"auto", "cpu", "cuda", "reference"}, s.backend);
   s.kernel_timing = f.string_or("kernel_timing", s.kernel_timing);
   if (s.kernel_timing == "measured-cpu") {
   } else if (s.kernel_timing.rfind("calibration:", 0) == 0 && s.kernel_timing.size() > 12) {

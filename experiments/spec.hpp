@@ -80,6 +80,7 @@ struct ExperimentSpec {
   std::string collectives = "plan";   // plan (as each compressor's plan says) | blocking | async
   std::string kernel_timing = "model:H100-SXM";  // measured-cpu | calibration:FILE | model:GPU
   std::string compute = "trace";      // trace (as recorded) | model:GPU (re-timed from per-layer costs)
+  std::string backend = "auto";                  // where replay runs the kernels: auto | cpu | cuda | reference
   std::optional<Target> target;       // absent: the trace's own target, else no TTA
   double point_timeout_s = 600;
   std::uint64_t seed = 1;

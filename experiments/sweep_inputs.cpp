@@ -82,7 +82,9 @@ SweepInputs check_inputs(const ExperimentSpec& spec, const std::string& out_dir)
       throw ConfigError(spec.file + ": kernel_timing: " + e.what());
     }
   }
-  in.timing_source = in.timer ? in.timer->source() : "measured-cpu";
+  in.backend = &kernels::backend_by_name(spec.backend);  // cuda without a device: one line, exit 3
+  // Measured durations are the backend's own: measured-cpu, or measured-gpu:<device> on cuda.
+  in.timing_source = in.timer ? in.timer->source() : in.backend->duration_source();
 
   fs::create_directories(out_dir);
   for (std::size_t i = 0; i < spec.topologies.size(); ++i) in.topology_args.push_back(check_topology(spec, i, out_dir));

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "experiments/spec.hpp"
+#include "kernels/backend.hpp"
 #include "kernels/timing.hpp"
 #include "sim/compute_profile.hpp"
 #include "traces/buckets.hpp"
@@ -21,7 +22,8 @@ struct SweepInputs {
   std::string compute_source;                     // results column compute_source
   std::vector<traces::Bucket> buckets;            // DDP buckets with the spec's caps
   std::optional<kernels::KernelTimeModel> timer;  // empty: keep the measured CPU durations
-  std::string timing_source;                      // "measured-cpu" or the model's source
+  std::string timing_source;                      // the backend's measured source, or the model's
+  kernels::Backend* backend = &kernels::cpu_backend();  // where the replay runs the kernels (spec key backend)
   std::vector<std::string> topology_args;         // per spec topology: what sim::NetworkConfig takes
 };
 
