@@ -8,7 +8,7 @@ import sys
 import time
 
 from . import data as dataset
-from . import models
+from . import kernels, models
 from .api import add_costs, check_options, check_out, options, record_task
 from .kernels import parse_compressor
 from .targets import parse_target

@@ -169,6 +169,7 @@ def _worker(rank, world, port, args, out_queue):
     from .cli import _task, trace_seed
     from .profiler import profile_compute
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    kernels.BACKEND = getattr(args, "backend", kernels.BACKEND)  # a spawned process starts from the default
     torch.set_num_threads(max(1, args.threads // world))
     dist.init_process_group("gloo", rank=rank, world_size=world)
     try:
