@@ -20,6 +20,8 @@ struct Command {
 
 constexpr Command kCommands[] = {
     {"sweep", arcsim::cli::cmd_sweep, "simulate every point of an experiment; write results and plots"},
+    {"init", arcsim::cli::cmd_init, "write an experiment spec that matches a trace's convergence logs"},
+    {"breakeven", arcsim::cli::cmd_breakeven, "where a compressor's speedup over dense crosses 1 (bisection)"},
     {"plot", arcsim::cli::cmd_plot, "paper-ready figures (PDF + PNG) from a results directory"},
     {"simulate", arcsim::cli::cmd_simulate, "simulate one collective or one training iteration"},
     {"compress", arcsim::cli::cmd_compress, "apply a compressor to per-worker .npy gradients"},

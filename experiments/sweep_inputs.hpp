@@ -18,7 +18,8 @@ namespace arcsim::experiments {
 struct SweepInputs {
   traces::Trace trace;
   std::string trace_checksum;                     // sha256 hex of trace.json
-  sim::ComputeProfile compute;                    // the trace's compute profile, as the simulator takes it
+  sim::ComputeProfile compute;                    // the spec's compute source (compute_model.hpp), as the simulator takes it
+  std::string compute_source;                     // results column compute_source
   std::vector<traces::Bucket> buckets;            // DDP buckets with the spec's caps
   std::optional<kernels::KernelTimeModel> timer;  // empty: keep the measured CPU durations
   std::string timing_source;                      // the backend's measured source, or the model's
