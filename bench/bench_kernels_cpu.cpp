@@ -1,4 +1,4 @@
-// CPU reference kernels against a same-size memcpy measured in the same benchmark (issue 2).
+// CPU reference kernels against a same-size memcpy measured in the same benchmark.
 // Every kernel benchmark times, per iteration, a memcpy of the kernel's input (n floats) and then
 // the kernel, so both see the same cache and frequency state. Counters:
 //   bytes_per_second  the kernel's modelled traffic (reads + writes) / kernel time
