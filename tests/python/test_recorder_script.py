@@ -66,6 +66,24 @@ def test_example_records_validates_and_sweeps(arcsim_bin, tmp_path, example):
         rows = list(csv.DictReader(f))
     dense_rows = [r for r in rows if r["compressor"] == "dense" and r["nodes"] == "2"]
     assert dense_rows and all(r["tta_s"] not in ("", "nan") and float(r["tta_s"]) > 0 for r in dense_rows), dense_rows
+    # The user's workflow: init writes a spec matching the trace's logs; sweep gives a TTA for every
+    # recorded configuration whose target was reached; plot draws it.
+    reached = {c["config"] for c in t["convergence"] if c["steps_to_target"] is not None}
+    i = subprocess.run([arcsim_bin, "init", str(out), "--out", str(tmp_path / "init.json"), "--bandwidths", "10Gbps"],
+                       capture_output=True, text=True, timeout=60)
+    assert i.returncode == 0, i.stderr
+    s = subprocess.run([arcsim_bin, "sweep", str(tmp_path / "init.json"), "--out", str(tmp_path / "init"), "--quiet"],
+                       capture_output=True, text=True, timeout=300)
+    assert s.returncode == 0, s.stderr[-2000:]
+    with open(tmp_path / "init" / "results.csv") as f:
+        rows = list(csv.DictReader(f))
+    for r in rows:
+        if r["convergence_config"] in reached or r["label"] in reached:
+            assert r["tta_s"] not in ("", "nan") and float(r["tta_s"]) > 0, r
+    assert {r["convergence_config"] for r in rows if r["tta_s"]} == reached
+    p = subprocess.run([arcsim_bin, "plot", str(tmp_path / "init")], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert (tmp_path / "init" / "speedup_vs_nodes.png").exists()
 
 
 def test_python_api_records_the_same_format(tmp_path):
