@@ -145,6 +145,17 @@ def doc_columns():
     return names
 
 
+def test_docs_embed_the_columns_table_as_printed(arcsim_bin):
+    """`arcsim sweep --columns` is the one source of the column table; docs/experiments.md embeds
+    its output verbatim (regenerate: replace the table with that command's output)."""
+    printed = subprocess.run([arcsim_bin, "sweep", "--columns"], capture_output=True, text=True).stdout
+    table = printed.strip().splitlines()
+    docs = (ROOT / "docs" / "experiments.md").read_text().splitlines()
+    start = docs.index(table[0])
+    assert docs[start:start + len(table)] == table
+    assert start + len(table) == len(docs) or not docs[start + len(table)].startswith("|")
+
+
 def test_documented_columns_are_the_written_ones(arcsim_bin, tmp_path):
     spec = small_spec(tmp_path, nodes=[8], bandwidths=["10Gbps"])
     out = tmp_path / "cols"
