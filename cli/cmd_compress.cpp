@@ -5,6 +5,7 @@
 // Input layouts: [N, d] or [N, n, m] (one step of N workers), or with --steps S: [S, N, d] or
 // [S, N, n, m]. Every problem with the input or the options is one std::runtime_error line naming
 // the file or option and what was expected (main() prints it and exits 2).
+#include <algorithm>
 #include <boost/program_options.hpp>
 #include <cmath>
 #include <cstdio>
@@ -18,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "experiments/spec.hpp"
 #include "kernels/compressor.hpp"
 #include "common/atomic_file.hpp"
 #include "common/npy.hpp"
@@ -120,9 +122,29 @@ int cmd_compress(int argc, char** argv) {
     return 0;
   }
   po::notify(vm);
+  io::check_output_path(output);
+  if (!report_path.empty()) io::check_output_path(report_path);
   if (vm.count("steps")) {
     steps = vm["steps"].as<std::int64_t>();
     if (*steps < 1) fail("--steps: expected an integer >= 1, got " + std::to_string(*steps));
+  }
+  // Options that do not apply to this compressor are refused, as in experiment specs.
+  {
+    const auto allowed = experiments::compressor_options(cfg.compressor);
+    auto takes = [&](const std::string& spec_key) {
+      return std::find(allowed.begin(), allowed.end(), spec_key) != allowed.end();
+    };
+    const std::pair<const char*, bool> flags[] = {
+        {"ratio", takes("ratio")}, {"k", takes("ratio")}, {"rank", takes("rank")},
+        {"row-scores", takes("row_scores")}, {"shape-rule", takes("shape_rule")},
+        {"sketch-allreduce", takes("sketch_allreduce")}, {"ef", takes("ef")}, {"eta", cfg.ef == "ef21m"},
+        {"warmup", takes("warmup")}, {"ramp", takes("ramp")}, {"unbiased", takes("rescale")},
+        {"seed", cfg.compressor == "randk" || cfg.compressor == "arctopk"}};
+    for (const auto& [flag, ok] : flags)
+      if (!ok && vm.count(flag) && !vm[flag].defaulted() && !(std::string(flag) == "ramp" && !cfg.ramp) &&
+          !(std::string(flag) == "unbiased" && !cfg.unbiased))
+        fail(std::string("--") + flag + ": does not apply to " + cfg.compressor +
+             (std::string(flag) == "eta" ? " without --ef ef21m" : ""));
   }
   if (vm.count("k")) k_abs = vm["k"].as<std::int64_t>();
   if (vm.count("ratio") && k_abs) fail("--k: expected either --ratio or --k, got both");
@@ -176,8 +198,6 @@ int cmd_compress(int argc, char** argv) {
                         {"relative_error", j["relative_error"]}, {"retained_energy", j["retained_energy"]}});
     if (last.row_recall) per_step.back()["row_recall"] = *last.row_recall;
   }
-  io::write_file_atomic(output, io::npy_bytes_f32(in.worker_shape, agg));
-
   nlohmann::json report = last.to_json(layout);
   report["format"] = "arcsim-compress-report/1";
   report["input"] = input;
@@ -192,7 +212,10 @@ int cmd_compress(int argc, char** argv) {
   doc["buckets"] = nlohmann::json::array({kernels::Compressor::plan_bucket(last, layout)});
   report["plan_document"] = doc;
   report.erase("plan_bucket");
-  if (!report_path.empty()) io::write_file_atomic(report_path, report.dump(2) + "\n");
+  // Both outputs or neither: a report that cannot be written must not leave a new aggregate.
+  std::vector<std::pair<std::string, std::string>> outputs = {{output, io::npy_bytes_f32(in.worker_shape, agg)}};
+  if (!report_path.empty()) outputs.emplace_back(report_path, report.dump(2) + "\n");
+  io::write_files_atomic(outputs);
   std::printf("arcsim compress: %s, %zu workers x %lld steps, k = %zu %s, relative_error = %s, retained_energy = %s\n",
               cfg.compressor.c_str(), W, static_cast<long long>(in.steps), last.k, last.k_unit.c_str(),
               report["relative_error"].dump().c_str(), report["retained_energy"].dump().c_str());

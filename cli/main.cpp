@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <new>
+#include <stdexcept>
 #include <string>
 
 #include "arcsim/version.hpp"
@@ -57,6 +59,17 @@ int main(int argc, char** argv) {
     if (name != c.name) continue;
     try {
       return c.run(argc - 1, argv + 1);
+    } catch (const std::bad_alloc&) {
+      // No library wording ("std::bad_alloc", "vector::_M_default_append") reaches the user.
+      std::fflush(stdout);
+      std::fprintf(stderr, "arcsim %s: error: out of memory: the input asks for more memory than this machine has "
+                   "(sizes and limits: docs/limits.md)\n", c.name);
+      return 2;
+    } catch (const std::length_error&) {
+      std::fflush(stdout);
+      std::fprintf(stderr, "arcsim %s: error: a size derived from the input is too large to allocate "
+                   "(sizes and limits: docs/limits.md)\n", c.name);
+      return 2;
     } catch (const std::exception& e) {
       std::fflush(stdout);
       std::fprintf(stderr, "arcsim %s: error: %s\n", c.name, e.what());

@@ -38,6 +38,8 @@ double parse_bandwidth_Bps(std::string_view text) {
     if (unit == name) {
       if (!(v > 0)) throw std::invalid_argument(std::string("expected a positive bandwidth, got \"") +
                                                 std::string(text) + "\"");
+      if (!std::isfinite(v * factor))
+        throw std::invalid_argument(std::string("expected a finite bandwidth, got \"") + std::string(text) + "\"");
       return v * factor;
     }
   throw std::invalid_argument(std::string("expected ") + what + ", got \"" + std::string(text) + "\"");
@@ -52,6 +54,8 @@ double parse_time_s(std::string_view text) {
     if (unit == name) {
       if (v < 0) throw std::invalid_argument(std::string("expected a non-negative time, got \"") +
                                              std::string(text) + "\"");
+      if (!std::isfinite(v * factor))
+        throw std::invalid_argument(std::string("expected a finite time, got \"") + std::string(text) + "\"");
       return v * factor;
     }
   throw std::invalid_argument(std::string("expected ") + what + ", got \"" + std::string(text) + "\"");
@@ -67,6 +71,9 @@ double parse_size_bytes(std::string_view text) {
     if (unit == name) {
       if (v < 0) throw std::invalid_argument(std::string("expected a non-negative size, got \"") +
                                              std::string(text) + "\"");
+      if (!(v * factor <= kMaxSizeBytes))
+        throw std::invalid_argument(std::string("expected a size of at most 2^53 bytes (8 PiB), got \"") +
+                                    std::string(text) + "\"");
       return v * factor;
     }
   throw std::invalid_argument(std::string("expected ") + what + ", got \"" + std::string(text) + "\"");

@@ -8,6 +8,7 @@
 #include "common/format.hpp"
 #include "common/json_fields.hpp"
 #include "common/units.hpp"
+#include "sim/profile.hpp"
 
 namespace arcsim::experiments {
 
@@ -63,13 +64,26 @@ std::vector<std::pair<std::string, const json*>> list_of(Fields& f, const std::s
 // range-for initialiser dies before the body runs).
 const json kDefaultLatency = "5us";
 const json kDefaultTopology = "star";
-const json kDefaultProfile = "nccl";
+const json kDefaultProfile = sim::kDefaultProfile;
 
 std::string resolve(const std::string& spec_dir, const std::string& path) {
   fs::path p(path);
   if (p.is_relative()) p = fs::path(spec_dir) / p;
   return p.lexically_normal().string();
 }
+
+}  // namespace
+
+std::vector<std::string> compressor_options(const std::string& name) {
+  std::vector<std::string> o;
+  if (name != "dense") o.insert(o.end(), {"ratio", "ef", "warmup"});
+  if (name == "topk" || name == "randk") o.push_back("ramp");
+  if (name == "randk") o.push_back("rescale");
+  if (name == "arctopk") o.insert(o.end(), {"rank", "shape_rule", "sketch_allreduce", "row_scores"});
+  return o;
+}
+
+namespace {
 
 CompressorConfig parse_compressor(const json& j, const std::string& file, const std::string& field) {
   const json obj = j.is_string() ? json{{"name", j}} : j;
@@ -82,10 +96,7 @@ CompressorConfig parse_compressor(const json& j, const std::string& file, const 
 
   // Which options each compressor takes; anything else given is refused by name.
   std::vector<std::string> allowed = {"name", "label", "convergence"};
-  if (c.name != "dense") allowed.insert(allowed.end(), {"ratio", "ef", "warmup"});
-  if (c.name == "topk" || c.name == "randk") allowed.push_back("ramp");
-  if (c.name == "randk") allowed.push_back("rescale");
-  if (c.name == "arctopk") allowed.insert(allowed.end(), {"rank", "shape_rule", "sketch_allreduce", "row_scores"});
+  for (const auto& o : compressor_options(c.name)) allowed.push_back(o);
   for (auto it = obj.begin(); it != obj.end(); ++it)
     if (std::find(allowed.begin(), allowed.end(), it.key()) == allowed.end())
       f.fail(it.key(), "an option of " + c.name + " (" + join(allowed, ", ") + ")");

@@ -106,6 +106,10 @@ ExperimentSpec parse_spec_file(const std::string& path);
 // (outer to inner), then compressors in spec order, so one network's compressors sit together.
 std::vector<Point> expand_points(const ExperimentSpec& spec);
 
+// The options a compressor takes (spec keys: ratio, ef, warmup, ramp, rescale, rank, shape_rule,
+// sketch_allreduce, row_scores); the spec and the command line refuse any other.
+std::vector<std::string> compressor_options(const std::string& name);
+
 // The compressors the spec accepts.
 const std::vector<std::string>& known_compressors();
 

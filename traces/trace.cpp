@@ -32,9 +32,15 @@ std::vector<std::int64_t> shape_of(Fields& f, const std::string& key, bool allow
   const json& v = f.required(key);
   if (!v.is_array() || (!allow_empty && v.empty())) f.fail(key, "a list of positive integers");
   std::vector<std::int64_t> out;
+  std::int64_t product = 1;
   for (const auto& d : v) {
-    if (!d.is_number_integer() || d.get<std::int64_t>() < 1) f.fail(key, "a list of positive integers");
+    if (!d.is_number_integer() || (d.is_number_unsigned() && d.get<std::uint64_t>() > std::uint64_t(INT64_MAX)) ||
+        d.get<std::int64_t>() < 1)
+      f.fail(key, "a list of positive integers");
     out.push_back(d.get<std::int64_t>());
+    // Checked: a product that wraps would pass every later size comparison.
+    if (__builtin_mul_overflow(product, out.back(), &product) || product > kMaxElements)
+      f.fail(key, "a shape of at most 2^40 elements");
   }
   return out;
 }
@@ -94,6 +100,8 @@ Layout parse_layout(const json& j, const std::string& file) {
     q.layer = p.string("layer");
     p.finish();
     l.parameters.push_back(std::move(q));
+    if (l.total_elements() > kMaxElements)
+      p.fail("shape", "a layout of at most 2^40 elements in total");
   }
   f.finish();
   return l;
