@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "values.hpp"
 #include "experiments/spec.hpp"
 #include "kernels/compressor.hpp"
 #include "common/atomic_file.hpp"
@@ -87,7 +88,7 @@ Input read_input(const std::string& path, std::optional<std::int64_t> steps) {
 
 int cmd_compress(int argc, char** argv) {
   kernels::CompressorConfig cfg;
-  std::string input, output, report_path;
+  std::string input, output, report_path, seed_text;
   std::optional<std::int64_t> steps, k_abs;
   po::options_description opts(
       "arcsim compress: apply a compressor to per-worker gradients\n\n"
@@ -106,11 +107,11 @@ int cmd_compress(int argc, char** argv) {
        "ARC tensor-to-rows rule: rows (default) | reference (see docs/kernels.md)")
       ("sketch-allreduce", po::value(&cfg.sketch_allreduce)->default_value("tensor"), "tensor | bucket")
       ("ef", po::value(&cfg.ef)->default_value("none"), "error feedback: none | ef14 | ef21 | ef21m")
-      ("eta", po::value(&cfg.eta)->default_value(0.9), "EF21M momentum weight of the new gradient")
+      ("eta", po::value(&cfg.eta)->default_value(0.9, "0.9"), "EF21M momentum weight of the new gradient")
       ("warmup", po::value(&cfg.warmup)->default_value(0), "dense steps before compressing")
       ("ramp", po::bool_switch(&cfg.ramp), "Top-K/Rand-K ratio ramp 0.8 -> ratio over warmup+100 steps")
       ("unbiased", po::bool_switch(&cfg.unbiased), "Rand-K: rescale by d/k")
-      ("seed", po::value(&cfg.seed)->default_value(1), "shared seed (Rand-K indices, ARC's V)")
+      ("seed", po::value(&seed_text)->default_value("1"), "shared seed (Rand-K indices, ARC's V), an integer >= 0")
       ("steps", po::value<std::int64_t>(), "number of steps S in dim 0 of the input")
       ("input", po::value(&input)->required(), "G.npy")
       ("output", po::value(&output)->required(), "AGG.npy")
@@ -122,6 +123,7 @@ int cmd_compress(int argc, char** argv) {
     return 0;
   }
   po::notify(vm);
+  cfg.seed = parse_unsigned("--seed", seed_text);
   io::check_output_path(output);
   if (!report_path.empty()) io::check_output_path(report_path);
   if (vm.count("steps")) {

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "commands.hpp"
+#include "experiments/limits.hpp"
 #include "common/format.hpp"
 #include "experiments/results.hpp"
 #include "experiments/spec.hpp"
@@ -84,7 +85,9 @@ int cmd_sweep(int argc, char** argv) {
       "Re-running with the same DIR resumes from the finished points.\n\noptions");
   opts.add_options()("help,h", "this help")("out,o", po::value<std::string>(), "output directory (created)")(
       "jobs,j", po::value<int>()->default_value(0), "simulations at once (0: every CPU this process may use)")(
-      "quiet,q", "no progress lines")("columns", "print the results.csv columns (markdown table) and exit");
+      "quiet,q", "no progress lines")(
+      "force", "run a sweep of more than 10000 points (docs/limits.md)")(
+      "replace", "overwrite a results directory that holds another experiment's results")("columns", "print the results.csv columns (markdown table) and exit");
   po::options_description hidden;
   hidden.add_options()("experiment", po::value<std::string>());
   po::options_description all;
@@ -112,6 +115,7 @@ int cmd_sweep(int argc, char** argv) {
   if (jobs < 0) throw std::runtime_error("options: --jobs: expected a number >= 0, got " + std::to_string(jobs));
 
   const ex::ExperimentSpec spec = ex::parse_spec_file(vm["experiment"].as<std::string>());
+  ex::check_sweep_start(spec, vm["out"].as<std::string>(), vm.count("force") > 0, vm.count("replace") > 0);
   ex::SweepOptions so;
   so.out_dir = vm["out"].as<std::string>();
   so.jobs = jobs;

@@ -43,7 +43,7 @@ void usage(FILE* out) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    usage(stderr);
+    std::fprintf(stderr, "arcsim: error: expected a command (arcsim --help lists them)\n");
     return 2;
   }
   const std::string name = argv[1];

@@ -1,6 +1,8 @@
 #include "spec.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <type_traits>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -167,12 +169,20 @@ TopologyChoice parse_topology(const json& v, const std::string& file, const std:
   return t;
 }
 
+// Quantities converted from different units ("5us" and "5000ns") may differ in the last bit.
+template <class T>
+bool same(const T& a, const T& b) {
+  if constexpr (std::is_floating_point_v<T>) return std::abs(a - b) <= 1e-12 * std::max(std::abs(a), std::abs(b));
+  else return a == b;
+}
+
 template <class T>
 void refuse_duplicates(const std::vector<T>& v, const std::string& file, const std::string& key) {
   for (std::size_t i = 0; i < v.size(); ++i)
     for (std::size_t k = 0; k < i; ++k)
-      if (v[i] == v[k])
-        throw ConfigError(file + ": " + key + "[" + std::to_string(i) + "]: expected no repeated value");
+      if (same(v[i], v[k]))
+        throw ConfigError(file + ": " + key + "[" + std::to_string(i) + "]: expected no repeated value (equal to " +
+                          key + "[" + std::to_string(k) + "], whatever the unit)");
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 
 #include "arcsim/version.hpp"
 #include "experiments/convergence.hpp"
+#include "experiments/limits.hpp"
 #include "experiments/fork_pool.hpp"
 #include "common/format.hpp"
 #include "experiments/replay.hpp"
@@ -484,6 +485,7 @@ SweepSummary run_sweep(const ExperimentSpec& spec, const SweepOptions& options) 
 
   // ---- Simulate.
   std::size_t finished_points = reused, failed_points = 0, done_tasks = 0;
+  RewriteLimiter rewrite;  // results files: at most once a second while points finish, always at the end
   auto write_now = [&]() {
     std::vector<ResultRow> snapshot = rows;
     compute_speedups(snapshot);
@@ -533,7 +535,7 @@ SweepSummary run_sweep(const ExperimentSpec& spec, const SweepOptions& options) 
     fill_convergence(r, prep, spec.target);
     st.finished = true;
     ++finished_points;
-    write_now();
+    if (rewrite.due()) write_now();
     if (options.progress) {
       const auto& n = st.point.net;
       char buf[400];
