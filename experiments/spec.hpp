@@ -13,6 +13,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "kernels/timing.hpp"
+
 namespace arcsim::experiments {
 
 // One compressor configuration of the sweep. Options that do not apply to the compressor are
@@ -73,7 +75,7 @@ struct ExperimentSpec {
   double bucket_cap_bytes = 25.0 * 1024 * 1024;
   double first_bucket_cap_bytes = 1.0 * 1024 * 1024;
   std::string collectives = "plan";   // plan (as each compressor's plan says) | blocking | async
-  std::string kernel_timing = "model:H100-SXM";  // measured-cpu | calibration:FILE | model:GPU
+  std::string kernel_timing = kernels::kDefaultKernelTiming;  // measured-cpu | calibration:FILE | model:GPU
   std::optional<Target> target;       // absent: the trace's own target, else no TTA
   double point_timeout_s = 600;
   std::uint64_t seed = 1;
