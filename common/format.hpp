@@ -10,7 +10,8 @@ namespace arcsim::io {
 // (std::invalid_argument): a results file must never carry them.
 std::string format_number(double value);
 
-// A file-name-safe rendering of a label: [A-Za-z0-9._-] kept, anything else becomes '_'.
+// A file-name-safe rendering of a label, one to one: [A-Za-z0-9._-] kept, any other byte written
+// as %XX (so labels "a/b" and "a_b" get different files, "a%2Fb" and "a_b"); "" becomes "%".
 std::string safe_name(const std::string& text);
 
 }  // namespace arcsim::io
