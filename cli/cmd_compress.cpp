@@ -140,8 +140,7 @@ int cmd_compress(int argc, char** argv) {
         {"ratio", takes("ratio")}, {"k", takes("ratio")}, {"rank", takes("rank")},
         {"row-scores", takes("row_scores")}, {"shape-rule", takes("shape_rule")},
         {"sketch-allreduce", takes("sketch_allreduce")}, {"ef", takes("ef")}, {"eta", cfg.ef == "ef21m"},
-        {"warmup", takes("warmup")}, {"ramp", takes("ramp")}, {"unbiased", takes("rescale")},
-        {"seed", cfg.compressor == "randk" || cfg.compressor == "arctopk"}};
+        {"warmup", takes("warmup")}, {"ramp", takes("ramp")}, {"unbiased", takes("rescale")}};
     for (const auto& [flag, ok] : flags)
       if (!ok && vm.count(flag) && !vm[flag].defaulted() && !(std::string(flag) == "ramp" && !cfg.ramp) &&
           !(std::string(flag) == "unbiased" && !cfg.unbiased))

@@ -25,12 +25,17 @@ void check_sweep_start(const ExperimentSpec& spec, const std::string& out_dir, b
   if (replace || !std::filesystem::exists(results)) return;
   const auto doc = json::load_file(results);
   std::string there;
-  if (doc.is_object() && doc.contains("config") && doc["config"].is_object() && doc["config"].contains("name") &&
-      doc["config"]["name"].is_string())
-    there = doc["config"]["name"].get<std::string>();
-  else
-    throw json::ConfigError(results + ": config.name: expected the results of an arcsim sweep (pass --replace to "
-                            "overwrite this directory, or choose another --out)");
+  bool found = false;
+  for (const char* key : {"experiment", "config"})  // the resolved spec, as results.json carries it
+    if (doc.is_object() && doc.contains(key) && doc[key].is_object() && doc[key].contains("name") &&
+        doc[key]["name"].is_string()) {
+      there = doc[key]["name"].get<std::string>();
+      found = true;
+      break;
+    }
+  if (!found)
+    throw json::ConfigError(results + ": experiment.name: expected the results of an arcsim sweep (pass --replace "
+                            "to overwrite this directory, or choose another --out)");
   if (there != spec.name)
     throw json::ConfigError(out_dir + ": holds the results of experiment \"" + there + "\", not \"" + spec.name +
                             "\": expected an empty directory or one of the same experiment (pass --replace to "

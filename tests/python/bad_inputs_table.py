@@ -373,8 +373,8 @@ row("compress-seed-negative", CP + ["--compressor", "randk", "--ratio", "0.1", "
     err=["--seed", "-1"], files={"g.npy": GOOD_NPY}, unchanged=["agg.npy"])
 row("compress-seed-text", CP + ["--compressor", "randk", "--ratio", "0.1", "--seed", "x"], err="--seed",
     files={"g.npy": GOOD_NPY}, unchanged=["agg.npy"])
-row("compress-seed-on-topk", CP + ["--compressor", "topk", "--ratio", "0.1", "--seed", "5"],
-    err=["--seed", "topk"], files={"g.npy": GOOD_NPY}, unchanged=["agg.npy"])
+row("compress-k-and-ratio", CP + ["--compressor", "topk", "--ratio", "0.1", "--k", "5"],
+    err=["--k", "both"], files={"g.npy": GOOD_NPY}, unchanged=["agg.npy"])
 row("compress-ratio-zero", CP + ["--compressor", "topk", "--ratio", "0"], err="--ratio",
     files={"g.npy": GOOD_NPY}, unchanged=["agg.npy"])
 row("compress-ratio-nan", CP + ["--compressor", "topk", "--ratio", "nan"], err="--ratio",
@@ -472,7 +472,7 @@ spec_row("spec-nodes-too-many", w(SPEC, nodes=[4, 2048]), ["1024"])
 spec_row("spec-points-limit", w(SPEC, nodes=list(range(2, 12)), bandwidths=[f"{g}Gbps" for g in range(1, 601)]),
          ["12000 points", "10000", "--force"])
 spec_row("spec-other-experiment", SPEC, ["holds the results of experiment \"other\"", "--replace"],
-         files={"out/results.json": {"config": {"name": "other"}, "points": []}})
+         files={"out/results.json": {"experiment": {"name": "other"}, "points": []}})
 spec_row("spec-results-not-sweep", SPEC, ["results.json", "--replace"], files={"out/results.json": [1, 2]})
 spec_row("spec-results-truncated", SPEC, ["results.json", "malformed JSON"], files={"out/results.json": raw('{"conf')})
 spec_row("spec-algorithm-unknown", w(SPEC, algorithm="magic"), "algorithm")
