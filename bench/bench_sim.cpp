@@ -18,7 +18,7 @@
 
 #include "sim/iteration.hpp"
 #include "sim/profile.hpp"
-#include "tests/sim/forked.hpp"
+#include "common/forked.hpp"
 #include "topologies/builder.hpp"
 
 namespace sg4 = simgrid::s4u;

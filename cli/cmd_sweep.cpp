@@ -1,10 +1,14 @@
 // arcsim sweep: runs an experiment spec (experiments/spec.hpp, docs/experiments.md) end to end and
 // writes DIR/results.csv, DIR/results.json and DIR/plans/. Prints a speedup table at the end.
+// --prepare / --shard I/N / --merge split the same sweep over processes or hosts; --slurm writes
+// (and --submit submits) the Slurm jobs that run them.
 // Exit status: 0 all points ok, 1 some points failed (the others are in the files), 2 bad input.
 #include <boost/program_options.hpp>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
+#include <optional>
 #include <iostream>
 #include <map>
 #include <set>
@@ -15,7 +19,9 @@
 #include "common/format.hpp"
 #include "experiments/results.hpp"
 #include "experiments/spec.hpp"
+#include "experiments/slurm.hpp"
 #include "experiments/sweep.hpp"
+#include "experiments/sweep_inputs.hpp"
 
 namespace arcsim::cli {
 
@@ -76,18 +82,94 @@ void print_table(const std::vector<ex::ResultRow>& rows) {
 
 }  // namespace
 
+namespace {
+
+void print_failures(const ex::SweepSummary& sum) {
+  for (const auto& r : sum.rows)
+    if (r.status == "failed")
+      std::fprintf(stderr, "arcsim sweep: point %zu (%s, %d nodes) failed: %s\n", r.point,
+                   r.compressor.value("label", "").c_str(), r.nodes, r.error.c_str());
+}
+
+// The spec's network points (its product without the compressors): the default number of Slurm
+// array tasks is one per network point (shards never split one), at most 1000.
+std::size_t network_points(const ex::ExperimentSpec& spec) {
+  return spec.nodes.size() * spec.bandwidths_Bps.size() * spec.latencies_s.size() * spec.topologies.size() *
+         spec.profiles.size();
+}
+
+int slurm(const ex::ExperimentSpec& spec, const po::variables_map& vm) {
+  ex::SlurmOptions o;
+  std::error_code ec;
+  o.arcsim = std::filesystem::read_symlink("/proc/self/exe", ec).string();
+  if (ec) throw std::runtime_error("--slurm: cannot find the arcsim binary's path (/proc/self/exe): " + ec.message());
+  o.workdir = std::filesystem::current_path().string();
+  o.spec_arg = vm["experiment"].as<std::string>();
+  o.out_arg = vm["out"].as<std::string>();
+  o.job_name = "arcsim-" + arcsim::io::safe_name(spec.name);
+  const std::size_t units = network_points(spec);
+  o.shards = vm.count("shards") ? vm["shards"].as<int>() : static_cast<int>(std::min<std::size_t>(units, 1000));
+  o.cpus_per_task = vm["cpus-per-task"].as<int>();
+  o.array_max = vm["array-max"].as<int>();
+  if (vm.count("partition")) o.partition = vm["partition"].as<std::string>();
+  if (vm.count("time")) o.time = vm["time"].as<std::string>();
+  if (vm.count("account")) o.account = vm["account"].as<std::string>();
+  ex::check_slurm_options(o);
+  // The trace and topologies are checked now: a bad input found by the prepare job would leave
+  // the array and the merge pending behind a dependency that can never be met.
+  ex::check_inputs(spec, o.out_arg);
+  const ex::SlurmScripts s = ex::write_slurm_scripts(o);
+  std::printf("arcsim sweep: Slurm scripts for %s in %s/: prepare.sbatch, shards.sbatch (array 1-%d, %d CPU(s) "
+              "each), merge.sbatch, submit.sh\n", spec.name.c_str(), s.dir.c_str(), o.shards, o.cpus_per_task);
+  if (static_cast<std::size_t>(o.shards) > units)
+    std::printf("note: %d shards for %zu network points: %zu array task(s) will have nothing to simulate "
+                "(a shard never splits a network point)\n", o.shards, units, o.shards - units);
+  if (!vm.count("submit")) {
+    std::printf("submit the chain with: sh %s   (or: arcsim sweep ... --slurm --submit)\n", s.submit.c_str());
+    return 0;
+  }
+  const ex::SlurmJobs j = ex::submit_slurm(s);
+  std::printf("submitted: prepare %s, shards %s (array 1-%d), merge %s (each after the previous succeeded)\n",
+              j.prepare.c_str(), j.shards.c_str(), o.shards, j.merge.c_str());
+  std::printf("watch:     squeue -j %s,%s,%s\n", j.prepare.c_str(), j.shards.c_str(), j.merge.c_str());
+  std::printf("after:     sacct -j %s,%s,%s --format=JobID,JobName,State,Elapsed,ExitCode\n", j.prepare.c_str(),
+              j.shards.c_str(), j.merge.c_str());
+  std::printf("logs:      %s/logs/   results: %s/results.csv once the merge ends\n", s.dir.c_str(), o.out_arg.c_str());
+  return 0;
+}
+
+}  // namespace
+
 int cmd_sweep(int argc, char** argv) {
   po::options_description opts(
-      "usage: arcsim sweep EXPERIMENT.json --out DIR [--jobs N]\n\n"
+      "usage: arcsim sweep EXPERIMENT.json --out DIR [--jobs N]\n"
+      "       arcsim sweep EXPERIMENT.json --out DIR --prepare | --shard I/N | --merge\n"
+      "       arcsim sweep EXPERIMENT.json --out DIR --slurm [--shards N] [--partition P] [--time T]\n"
+      "                    [--cpus-per-task C] [--array-max M] [--account A] [--submit]\n\n"
       "Replays the experiment's trace through the compression kernels, simulates every point of the\n"
       "product (compressors x nodes x bandwidths x latencies x topologies x profiles), each in its own\n"
       "process, and writes DIR/results.csv and DIR/results.json after every point (docs/experiments.md).\n"
-      "Re-running with the same DIR resumes from the finished points.\n\noptions");
+      "Re-running with the same DIR resumes from the finished points.\n\n"
+      "More than one machine: --prepare replays once into DIR/plans/; --shard I/N (1 <= I <= N, on any\n"
+      "host sharing DIR) simulates part I of N into DIR/shards/I-of-N/ and resumes like a sweep; --merge\n"
+      "checks every shard and writes DIR/results.csv and results.json, byte-identical to an unsharded\n"
+      "run. --slurm writes DIR/slurm/{prepare,shards,merge}.sbatch (one job array) and submit.sh.\n\noptions");
   opts.add_options()("help,h", "this help")("out,o", po::value<std::string>(), "output directory (created)")(
       "jobs,j", po::value<int>()->default_value(0), "simulations at once (0: every CPU this process may use)")(
-      "quiet,q", "no progress lines")(
+      "quiet,q", "no progress lines")("columns", "print the results.csv columns (markdown table) and exit")(
       "force", "run a sweep of more than 10000 points (docs/limits.md)")(
-      "replace", "overwrite a results directory that holds another experiment's results")("columns", "print the results.csv columns (markdown table) and exit");
+      "replace", "overwrite a results directory that holds another experiment's results")(
+      "prepare", "only the replay: fill DIR/plans/ for --shard and --merge")(
+      "shard", po::value<std::string>(), "I/N: simulate only part I of N, into DIR/shards/I-of-N/ (needs --prepare)")(
+      "merge", "check DIR/shards/*-of-N/ and write DIR/results.csv and results.json")(
+      "slurm", "write Slurm batch scripts for prepare, a shard job array and merge into DIR/slurm/")(
+      "shards", po::value<int>(), "--slurm: array tasks N (default: one per network point, at most 1000)")(
+      "partition", po::value<std::string>(), "--slurm: partition (default: the cluster's)")(
+      "time", po::value<std::string>(), "--slurm: time limit of each job (MM, HH:MM:SS, D-HH:MM:SS)")(
+      "cpus-per-task", po::value<int>()->default_value(1), "--slurm: CPUs of each array task (its --jobs)")(
+      "array-max", po::value<int>()->default_value(0), "--slurm: array tasks running at once (0: no limit)")(
+      "account", po::value<std::string>(), "--slurm: account to charge")(
+      "submit", "--slurm: submit the chain with sbatch and print the job ids");
   po::options_description hidden;
   hidden.add_options()("experiment", po::value<std::string>());
   po::options_description all;
@@ -113,27 +195,53 @@ int cmd_sweep(int argc, char** argv) {
   if (!vm.count("out")) throw std::runtime_error("options: --out: expected an output directory (arcsim sweep --help)");
   const int jobs = vm["jobs"].as<int>();
   if (jobs < 0) throw std::runtime_error("options: --jobs: expected a number >= 0, got " + std::to_string(jobs));
+  const int modes = static_cast<int>(vm.count("prepare") + vm.count("shard") + vm.count("merge") + vm.count("slurm"));
+  if (modes > 1)
+    throw std::runtime_error("options: expected at most one of --prepare, --shard, --merge, --slurm (arcsim sweep --help)");
+  if (!vm.count("slurm"))
+    for (const char* o : {"shards", "partition", "time", "account", "submit"})
+      if (vm.count(o)) throw std::runtime_error(std::string("options: --") + o + ": only with --slurm");
+  if (!vm.count("slurm") && (!vm["cpus-per-task"].defaulted() || !vm["array-max"].defaulted()))
+    throw std::runtime_error("options: --cpus-per-task and --array-max: only with --slurm");
+  std::optional<ex::ShardId> shard;
+  if (vm.count("shard")) shard = ex::parse_shard(vm["shard"].as<std::string>());
 
   const ex::ExperimentSpec spec = ex::parse_spec_file(vm["experiment"].as<std::string>());
   ex::check_sweep_start(spec, vm["out"].as<std::string>(), vm.count("force") > 0, vm.count("replace") > 0);
+  if (vm.count("slurm")) return slurm(spec, vm);
   ex::SweepOptions so;
   so.out_dir = vm["out"].as<std::string>();
   so.jobs = jobs;
   so.progress = !vm.count("quiet");
+  so.shard = shard;
   const auto t0 = std::chrono::steady_clock::now();
-  const ex::SweepSummary sum = ex::run_sweep(spec, so);
-  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
 
-  std::printf("arcsim sweep: %s: %zu points (%zu ok, %zu failed, %zu reused from an earlier run), %zu simulations, %.0f s\n",
-              spec.name.c_str(), sum.points, sum.ok, sum.failed, sum.reused, sum.simulations, wall);
+  if (vm.count("prepare")) {
+    const ex::PrepareSummary p = ex::prepare_sweep(spec, so);
+    std::printf("arcsim sweep: %s: prepared %s/plans: %zu distinct plan(s) (%zu shape(s) replayed, %zu reused) for "
+                "%zu points, %.0f s\n", spec.name.c_str(), so.out_dir.c_str(), p.plans, p.replayed, p.reused, p.points,
+                elapsed());
+    std::printf("gradients: %s\nnext: arcsim sweep %s --out %s --shard I/N  (I = 1..N, any hosts sharing %s), then --merge\n",
+                p.replay_note.c_str(), spec.file.c_str(), so.out_dir.c_str(), so.out_dir.c_str());
+    return 0;
+  }
+  const bool merge = vm.count("merge") > 0;
+  const ex::SweepSummary sum = merge ? ex::merge_sweep(spec, so) : ex::run_sweep(spec, so);
+  const std::string what = merge ? "merged" : shard ? "shard " + ex::shard_name(*shard) : "";
+  std::printf("arcsim sweep: %s%s%s: %zu points (%zu ok, %zu failed, %zu reused from an earlier run), %zu simulations, %.0f s\n",
+              spec.name.c_str(), what.empty() ? "" : " ", what.c_str(), sum.points, sum.ok, sum.failed, sum.reused,
+              sum.simulations, elapsed());
   std::printf("gradients: %s\n", sum.replay_note.c_str());
-  print_table(sum.rows);
-  for (const auto& r : sum.rows)
-    if (r.status == "failed")
-      std::fprintf(stderr, "arcsim sweep: point %zu (%s, %d nodes) failed: %s\n", r.point,
-                   r.compressor.value("label", "").c_str(), r.nodes, r.error.c_str());
-  std::printf("\nresults: %s/results.csv, %s/results.json (plots: arcsim plot %s)\n", so.out_dir.c_str(),
-              so.out_dir.c_str(), so.out_dir.c_str());
+  if (!shard) print_table(sum.rows);  // a shard's speedups lack the baselines other shards hold
+  print_failures(sum);
+  if (shard) {
+    std::printf("\nshard results: %s/results.csv, %s/results.json (all shards done: arcsim sweep %s --out %s --merge)\n",
+                sum.results_dir.c_str(), sum.results_dir.c_str(), spec.file.c_str(), so.out_dir.c_str());
+  } else {
+    std::printf("\nresults: %s/results.csv, %s/results.json (plots: arcsim plot %s)\n", so.out_dir.c_str(),
+                so.out_dir.c_str(), so.out_dir.c_str());
+  }
   return sum.failed ? 1 : 0;
 }
 

@@ -1,49 +1,59 @@
 #pragma once
 // `arcsim sweep`: an experiment spec -> results.csv + results.json (+ plans/) in an output dir.
+// The sweep is a chain of stages, each with a typed input and output and its own header:
 //
-//  1. read and validate the trace; compute its DDP buckets with the experiment's caps;
-//  2. replay the trace through the real kernels once per compressor configuration and iteration
-//     shape (dense warm-up, ramp levels, steady state), re-time the kernels with the experiment's
-//     kernel-timing source, and keep the plans in DIR/plans/ (a re-run reuses them);
-//  3. simulate every distinct (network point, plan) once, each in its own forked process
-//     (fork_pool.hpp), --jobs at a time, with the per-point timeout;
-//  4. as soon as all shapes of a point are simulated, compute its row (iteration breakdown,
-//     steps to target, time to accuracy, speedups) and rewrite both results files atomically.
-// A re-run with the same spec resumes: rows whose inputs (the key: config, network point, plan
-// hashes, trace checksum, arcsim commit) are unchanged are kept, the rest are simulated.
-#include <functional>
+//   check_inputs       (sweep_inputs.hpp)  spec -> trace, compute profile, buckets, timing, topologies
+//   build_plan_cache   (plan_cache.hpp)    -> one replayed plan per (configuration, shape, sample), DIR/plans/
+//   plan_points/tasks  (sweep_tasks.hpp)   -> points with resume keys, distinct simulations
+//   run_simulations    (sweep_run.hpp)     -> each simulation in a forked process, --jobs at a time
+//   assemble_*         (sweep_rows.hpp)    -> rows: iteration breakdown, convergence, TTA
+//   ResultsWriter      (sweep_output.hpp)  -> speedups; both files rewritten atomically per point
+//
+// A re-run with the same spec resumes: rows whose key is unchanged are kept, the rest simulated.
+// Past one machine the same stages run split (sweep_shards.hpp): --prepare runs the first two
+// once, each --shard I/N simulates its part into DIR/shards/I-of-N/, --merge checks the shards and
+// writes the files an unsharded run would have written, byte for byte.
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "experiments/results.hpp"
 #include "experiments/spec.hpp"
-#include "sim/compute_profile.hpp"
-#include "sim/iteration.hpp"
-#include "sim/plan.hpp"
+#include "experiments/sweep_run.hpp"
+#include "experiments/sweep_shards.hpp"
 
 namespace arcsim::experiments {
 
-// One simulation, run inside a forked child. The default calls sim::simulate_iteration; tests
-// may substitute a closed-form model to exercise the machinery without SimGrid.
-using SimulateFn = std::function<IterationTimes(const sim::NetworkConfig&, const sim::Plan&,
-                                                const sim::ComputeProfile&, const sim::IterationOptions&)>;
-IterationTimes simulate_with_simgrid(const sim::NetworkConfig& net, const sim::Plan& plan,
-                                     const sim::ComputeProfile& compute, const sim::IterationOptions& options);
-
 struct SweepOptions {
   std::string out_dir;
-  int jobs = 0;               // <= 0: every CPU this process may use
-  bool progress = true;       // progress lines on stderr
-  SimulateFn simulate;        // empty: simulate_with_simgrid
+  int jobs = 0;                   // <= 0: every CPU this process may use
+  bool progress = true;           // progress lines on stderr
+  SimulateFn simulate;            // empty: simulate_with_simgrid
+  std::optional<ShardId> shard;   // simulate only this part, into out_dir/shards/I-of-N/
 };
 
 struct SweepSummary {
   std::size_t points = 0, ok = 0, failed = 0, reused = 0, simulations = 0;
   std::vector<ResultRow> rows;  // final rows, point order
   std::string replay_note;      // what was replayed, for the log
+  std::string results_dir;      // where the files are
 };
 
-// Runs the whole sweep. Spec and trace errors throw (one line). Failed points do not throw: they
-// are rows with status "failed" and an error, and are counted in the summary.
+// Runs the whole sweep (or one shard of it: its plans must be prepared). Spec and trace errors
+// throw (one line). Failed points do not throw: they are rows with status "failed" and an error,
+// and are counted in the summary.
 SweepSummary run_sweep(const ExperimentSpec& spec, const SweepOptions& options);
+
+struct PrepareSummary {
+  std::size_t plans = 0, replayed = 0, reused = 0, points = 0;
+  std::string replay_note;
+};
+// The replay only: fills out_dir/plans/ for the shards and the merge.
+PrepareSummary prepare_sweep(const ExperimentSpec& spec, const SweepOptions& options);
+
+// Checks that out_dir/shards/ holds every shard of one partition, complete and made from this
+// spec, trace and arcsim commit, and writes out_dir/results.csv and results.json. Any problem is
+// one ConfigError naming every unusable shard; nothing is written then.
+SweepSummary merge_sweep(const ExperimentSpec& spec, const SweepOptions& options);
 
 }  // namespace arcsim::experiments

@@ -5,11 +5,31 @@
 #include <cstring>
 #include <stdexcept>
 
+#include <omp.h>
+
 #include "kernels/primitives.hpp"
 
 namespace arcsim::kernels {
 
 namespace {
+// Two sums over i = 0..n-1 of per-element terms, added in ascending i as a plain loop would: the
+// terms of a block are computed in parallel, the additions stay sequential, so the result does
+// not depend on the thread count. term(i, a, b) writes element i's two terms.
+template <class Term>
+void ordered_sums(std::size_t n, double& sum_a, double& sum_b, Term term) {
+  constexpr std::size_t kBlock = std::size_t{1} << 16;
+  std::vector<double> ta(std::min(n, kBlock)), tb(std::min(n, kBlock));
+  for (std::size_t lo = 0; lo < n; lo += kBlock) {
+    const std::size_t len = std::min(kBlock, n - lo);
+#pragma omp parallel for schedule(static) if (len >= 4096)
+    for (std::size_t i = 0; i < len; ++i) term(lo + i, ta[i], tb[i]);
+    for (std::size_t i = 0; i < len; ++i) {
+      sum_a += ta[i];
+      sum_b += tb[i];
+    }
+  }
+}
+
 [[noreturn]] void bad(const std::string& option, const std::string& expected, const std::string& got) {
   throw std::invalid_argument(option + ": expected " + expected + ", got " + got);
 }
@@ -61,6 +81,7 @@ nlohmann::json StepReport::to_json(const BucketLayout& layout) const {
                       {"relative_error", finite_or_null(relative_error)},
                       {"retained_energy", finite_or_null(retained_energy)}};
   if (row_recall) j["row_recall"] = *row_recall;
+  if (!backend.empty()) j["backend"] = backend;
   nlohmann::json plan = nlohmann::json::array(), kernels = nlohmann::json::array();
   for (const auto& op : ops) (op.kind == PlanOp::Kind::kKernel ? kernels : plan).push_back(kernels::to_json(op));
   j["plan"] = plan;        // collectives, program order
@@ -69,8 +90,8 @@ nlohmann::json StepReport::to_json(const BucketLayout& layout) const {
   return j;
 }
 
-Compressor::Compressor(int workers, CompressorConfig config)
-    : workers_(workers), config_(std::move(config)), emulated_(workers), comm_(emulated_) {
+Compressor::Compressor(int workers, CompressorConfig config, Backend& backend)
+    : workers_(workers), config_(std::move(config)), backend_(&backend), emulated_(workers), comm_(emulated_) {
   config_.validate();
   dense_ = make_dense();
   if (config_.compressor == "dense") {
@@ -121,12 +142,19 @@ StepReport Compressor::step(std::uint32_t bucket, const BucketLayout& layout, st
   const std::size_t n = layout.numel(), W = static_cast<std::size_t>(workers_);
   if (grads.size() != W)
     throw std::invalid_argument("grads: expected " + std::to_string(W) + " workers, got " + std::to_string(grads.size()));
-  for (std::size_t w = 0; w < W; ++w)
-    for (std::size_t i = 0; i < n; ++i)
+  Backend& be = *backend_;
+  for (std::size_t w = 0; w < W; ++w) {
+    bool finite = true;
+    const float* g = grads[w];
+#pragma omp parallel for reduction(&& : finite) schedule(static) if (n > 65536)
+    for (std::size_t i = 0; i < n; ++i) finite = finite && std::isfinite(g[i]);
+    if (finite) continue;
+    for (std::size_t i = 0; i < n; ++i)  // the first bad element, for the message
       if (!std::isfinite(grads[w][i]))
         throw std::invalid_argument("grads: expected finite values, got " + std::to_string(grads[w][i]) +
                                     " at worker " + std::to_string(w) + ", element " + std::to_string(i) +
                                     " (NaN/Inf are rejected)");
+  }
   BucketState& st = buckets_[bucket];
   if (st.calls > 0 && st.numel != n)
     throw std::invalid_argument("bucket " + std::to_string(bucket) + ": expected " + std::to_string(st.numel) +
@@ -137,6 +165,7 @@ StepReport Compressor::step(std::uint32_t bucket, const BucketLayout& layout, st
   StepReport rep;
   rep.bucket = bucket;
   rep.call = st.calls;
+  rep.backend = be.name();
   const std::string& ef = config_.ef;
   std::vector<std::vector<float>> x;  // compressor inputs, when they differ from grads
   std::vector<const float*> in(grads.begin(), grads.end());
@@ -146,6 +175,7 @@ StepReport Compressor::step(std::uint32_t bucket, const BucketLayout& layout, st
   args.step = st.calls;
   args.agg = agg;
   args.selected = &selected;
+  args.backend = &be;
 
   const bool ef21_family = ef == "ef21" || ef == "ef21m";
   if (st.calls < static_cast<std::uint32_t>(config_.warmup) || (ef21_family && !st.ef_started)) {
@@ -156,7 +186,7 @@ StepReport Compressor::step(std::uint32_t bucket, const BucketLayout& layout, st
     rep.k = r.k;
     rep.values_per_rank = r.values_per_rank;
     if (rep.phase == "ef21-init-dense") {
-      KernelTimer timer(comm_, "ef_update", n, 3 * n * sizeof(float), W);
+      KernelTimer timer(comm_, be, KernelId::kEfUpdate, {.n = n}, W);
       st.e.assign(W, {});
       for (std::size_t w = 0; w < W; ++w) st.e[w].assign(grads[w], grads[w] + n);
       if (ef == "ef21m") st.h = st.e;
@@ -170,7 +200,7 @@ StepReport Compressor::step(std::uint32_t bucket, const BucketLayout& layout, st
     std::vector<std::vector<float>> local;
     std::vector<float*> local_ptr;
     if (ef != "none") {
-      KernelTimer timer(comm_, "ef_input", n, 3 * n * sizeof(float), W);
+      KernelTimer timer(comm_, be, KernelId::kEfInput, {.n = n}, W);
       if (ef == "ef14" && !st.ef_started) {
         st.e.assign(W, std::vector<float>(n, 0.0f));
         st.ef_started = true;
@@ -178,12 +208,12 @@ StepReport Compressor::step(std::uint32_t bucket, const BucketLayout& layout, st
       x.assign(W, std::vector<float>(n));
       for (std::size_t w = 0; w < W; ++w) {
         if (ef == "ef14") {
-          ef_add(grads[w], st.e[w].data(), n, x[w].data());
+          be.ef_add(grads[w], st.e[w].data(), n, x[w].data());
         } else if (ef == "ef21") {
-          ef_sub(grads[w], st.e[w].data(), n, x[w].data());
+          be.ef_sub(grads[w], st.e[w].data(), n, x[w].data());
         } else {
-          momentum_update(st.h[w].data(), grads[w], n, static_cast<float>(config_.eta));
-          ef_sub(st.h[w].data(), st.e[w].data(), n, x[w].data());
+          be.momentum_update(st.h[w].data(), grads[w], n, static_cast<float>(config_.eta));
+          be.ef_sub(st.h[w].data(), st.e[w].data(), n, x[w].data());
         }
         in[w] = x[w].data();
       }
@@ -198,38 +228,39 @@ StepReport Compressor::step(std::uint32_t bucket, const BucketLayout& layout, st
     rep.values_per_rank = r.values_per_rank;
     if (r.rows_exact > 0) rep.row_recall = static_cast<double>(r.rows_recalled) / static_cast<double>(r.rows_exact);
     if (ef != "none") {
-      KernelTimer timer(comm_, "ef_update", n, 3 * n * sizeof(float), W);
+      KernelTimer timer(comm_, be, KernelId::kEfUpdate, {.n = n}, W);
       for (std::size_t w = 0; w < W; ++w) {
         if (ef == "ef14")
-          ef14_residual(x[w].data(), local[w].data(), n, st.e[w].data());
+          be.ef14_residual(x[w].data(), local[w].data(), n, st.e[w].data());
         else
-          ef_accumulate(st.e[w].data(), local[w].data(), n);
+          be.ef_accumulate(st.e[w].data(), local[w].data(), n);
       }
       if (ef21_family) {
-        ef_accumulate(st.ebar.data(), agg, n);
+        be.ef_accumulate(st.ebar.data(), agg, n);
         if (n) std::memcpy(agg, st.ebar.data(), n * sizeof(float));
       }
     }
     // Retained energy of the compressor's own input mean over the positions it sent.
     double kept = 0, total = 0;
-    for (std::size_t i = 0; i < n; ++i) {
+    ordered_sums(n, total, kept, [&](std::size_t i, double& t, double& k) {
       double m = 0;
       for (std::size_t w = 0; w < W; ++w) m += in[w][i];
       m /= static_cast<double>(W);
-      total += m * m;
-      if (selected[i]) kept += m * m;
-    }
+      t = m * m;
+      k = selected[i] ? m * m : 0.0;
+    });
     rep.retained_energy = total > 0 ? kept / total : 1.0;
   }
   // Relative error of the aggregate against the dense mean of the raw gradients.
   double num = 0, den = 0;
-  for (std::size_t i = 0; i < n; ++i) {
+  ordered_sums(n, num, den, [&](std::size_t i, double& e, double& d) {
     double m = 0;
     for (std::size_t w = 0; w < W; ++w) m += grads[w][i];
     m /= static_cast<double>(W);
-    num += (agg[i] - m) * (agg[i] - m);
-    den += m * m;
-  }
+    e = (agg[i] - m) * (agg[i] - m);
+    d = m * m;
+  });
+  rep.grad_energy = den;
   rep.relative_error = den > 0 ? num / den : (num > 0 ? INFINITY : 0.0);
   rep.ops = comm_.take_ops();
   ++st.calls;

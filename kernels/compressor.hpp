@@ -28,6 +28,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "kernels/backend.hpp"
 #include "kernels/communicator.hpp"
 #include "kernels/layout.hpp"
 #include "kernels/recording_communicator.hpp"
@@ -65,14 +66,18 @@ struct StepReport {
   double relative_error = 0.0;           // ||agg - mean g||^2 / ||mean g||^2 (0 when both are 0)
   double retained_energy = 1.0;          // ||mask . mean x||^2 / ||mean x||^2, x = compressor input
   std::optional<double> row_recall;      // ARC, compressed calls
+  double grad_energy = 0.0;              // ||mean g||^2 (the relative error's denominator)
+  std::string backend;                   // the backend that ran the kernels (kernels/backend.hpp)
   std::vector<PlanOp> ops;               // this call's plan ops, program order
   nlohmann::json to_json(const BucketLayout& layout) const;  // report dict (binding, CLI)
 };
 
 class Compressor {
  public:
-  Compressor(int workers, CompressorConfig config);
+  // `backend`: where the primitives run (kernels/backend.hpp); the reference backend by default.
+  Compressor(int workers, CompressorConfig config, Backend& backend = reference_backend());
   int workers() const { return workers_; }
+  Backend& backend() const { return *backend_; }
   const CompressorConfig& config() const { return config_; }
 
   // One compression call of one bucket: grads[w] = worker w's layout.numel() floats (finite, else
@@ -99,6 +104,7 @@ class Compressor {
 
   int workers_;
   CompressorConfig config_;
+  Backend* backend_;
   EmulatedCommunicator emulated_;
   RecordingCommunicator comm_;
   std::unique_ptr<Sparsifier> sparsifier_;

@@ -77,6 +77,16 @@ std::vector<PlanOp> RecordingCommunicator::take_ops() {
   return out;
 }
 
+KernelTimer::KernelTimer(Communicator& comm, Backend& backend, KernelId id, const KernelWork& work,
+                         std::size_t repeats)
+    : comm_(comm), backend_(&backend), repeats_(repeats == 0 ? 1 : repeats) {
+  const KernelSpec& spec = kernel_spec(id);
+  record_.name = spec.name;
+  record_.elements = spec.elements(work);
+  record_.bytes_moved = spec.bytes_moved(work);
+  backend.timer_begin();
+}
+
 KernelTimer::KernelTimer(Communicator& comm, std::string name, std::size_t elements, std::size_t bytes_moved,
                          std::size_t repeats)
     : comm_(comm), repeats_(repeats == 0 ? 1 : repeats), start_(std::chrono::steady_clock::now()) {
@@ -86,9 +96,14 @@ KernelTimer::KernelTimer(Communicator& comm, std::string name, std::size_t eleme
 }
 
 KernelTimer::~KernelTimer() {
-  const auto end = std::chrono::steady_clock::now();
-  record_.duration_s = std::chrono::duration<double>(end - start_).count() / static_cast<double>(repeats_);
-  record_.duration_source = "measured-cpu";
+  if (backend_) {
+    record_.duration_s = backend_->timer_seconds() / static_cast<double>(repeats_);
+    record_.duration_source = backend_->duration_source();
+  } else {
+    const auto end = std::chrono::steady_clock::now();
+    record_.duration_s = std::chrono::duration<double>(end - start_).count() / static_cast<double>(repeats_);
+    record_.duration_source = "measured-cpu";
+  }
   comm_.record_kernel(record_);
 }
 

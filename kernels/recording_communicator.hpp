@@ -11,6 +11,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "kernels/backend.hpp"
+#include "kernels/catalogue.hpp"
 #include "kernels/communicator.hpp"
 
 namespace arcsim::kernels {
@@ -53,11 +55,16 @@ class RecordingCommunicator final : public Communicator {
   std::vector<PlanOp> ops_;
 };
 
-// Times a kernel on the CPU with a steady clock and reports it to comm.record_kernel on
-// destruction. `repeats` = how many times the timed region runs the kernel (once per emulated
-// worker, typically): the reported duration is one worker's share.
+// Times a kernel and reports it to comm.record_kernel on destruction. `repeats` = how many times
+// the timed region runs the kernel (once per emulated worker, typically): the reported duration
+// is one worker's share.
+//  * The catalogue form names the kernel by KernelId: its name, elements and bytes_moved come from
+//    kernel_catalogue() and the work sizes; the backend times it (a steady clock on the CPU, CUDA
+//    events on the GPU) and names the duration's source.
+//  * The plain form (name and sizes given) times with a steady clock ("measured-cpu").
 class KernelTimer {
  public:
+  KernelTimer(Communicator& comm, Backend& backend, KernelId id, const KernelWork& work, std::size_t repeats = 1);
   KernelTimer(Communicator& comm, std::string name, std::size_t elements, std::size_t bytes_moved,
               std::size_t repeats = 1);
   ~KernelTimer();
@@ -66,6 +73,7 @@ class KernelTimer {
 
  private:
   Communicator& comm_;
+  Backend* backend_ = nullptr;
   KernelRecord record_;
   std::size_t repeats_;
   std::chrono::steady_clock::time_point start_;

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/backend.hpp"
 #include "kernels/communicator.hpp"
 #include "kernels/layout.hpp"
 
@@ -24,6 +25,10 @@ struct SparsifyArgs {
   std::span<float* const> local_out;   // empty, or one per worker: C_i(x_i) (numel floats)
   float* agg = nullptr;                // numel floats: (1/N) sum_i C_i(x_i)
   std::vector<std::uint8_t>* selected = nullptr;  // optional: union of the positions sent (numel)
+  // Where the primitives run (kernels/backend.hpp); nullptr = the reference backend. Sparsifiers
+  // call it as they call the Communicator: every primitive, and the KernelTimer of every kernel.
+  Backend* backend = nullptr;
+  Backend& be() const { return backend ? *backend : reference_backend(); }
 };
 
 struct SparsifyResult {
@@ -58,7 +63,8 @@ std::unique_ptr<Sparsifier> make_arctopk(const ArcOptions& options);
 std::uint32_t tensor_id(std::uint32_t bucket, std::size_t t);
 
 // Helpers shared by the sparsifiers.
-// agg[i] /= N for i < n (division, as the reference's tensor.div_(world_size)).
+// agg[i] /= N for i < n (division, as the reference's tensor.div_(world_size)); the reference
+// backend's divide().
 void divide_by(float* x, std::size_t n, int workers);
 
 }  // namespace arcsim::kernels

@@ -23,6 +23,7 @@ class ArcTopK final : public Sparsifier {
   SparsifyResult run(Communicator& comm, const BucketLayout& layout, const SparsifyArgs& a) override {
     const std::size_t n = layout.numel(), workers = a.in.size(), tensors = layout.shapes.size();
     const auto r = static_cast<std::size_t>(o_.rank);
+    Backend& be = a.be();
     // Views and buffer offsets of every tensor's sketch and selected values.
     std::vector<RowView> views(tensors);
     std::vector<std::size_t> sk_off(tensors + 1, 0), k(tensors), val_off(tensors + 1, 0);
@@ -38,10 +39,9 @@ class ArcTopK final : public Sparsifier {
     // 1. Local sketches.
     std::vector<std::vector<float>> sk(workers, std::vector<float>(sketch_total));
     {
-      std::size_t bytes = 0;
-      for (std::size_t t = 0; t < tensors; ++t)
-        bytes += views[t].rows * views[t].cols * sizeof(float) + (sk_off[t + 1] - sk_off[t]) * sizeof(float);
-      KernelTimer timer(comm, "arc_sketch", n, bytes, workers);
+      std::size_t viewed = 0;  // rows x cols summed over the tensors (= n)
+      for (std::size_t t = 0; t < tensors; ++t) viewed += views[t].rows * views[t].cols;
+      KernelTimer timer(comm, be, KernelId::kArcSketch, {.n = viewed, .sketch = sketch_total}, workers);
       for (std::size_t w = 0; w < workers; ++w)
         for (std::size_t t = 0; t < tensors; ++t) {
           const RowView& v = views[t];
@@ -50,7 +50,7 @@ class ArcTopK final : public Sparsifier {
           if (v.own_sketch) {
             if (v.rows * v.cols != 0) std::memcpy(p, x, v.rows * v.cols * sizeof(float));
           } else {
-            sketch(x, v.rows, v.cols, o_.rank, o_.seed, a.step, tensor_id(a.bucket, t), p);
+            be.sketch(x, v.rows, v.cols, o_.rank, o_.seed, a.step, tensor_id(a.bucket, t), p);
           }
         }
     }
@@ -67,38 +67,38 @@ class ArcTopK final : public Sparsifier {
     {
       std::size_t total_rows = 0;
       for (const auto& v : views) total_rows += v.rows;
-      KernelTimer timer(comm, "arc_select_rows", total_rows, sketch_total * 8 + total_rows * 8);
-      divide_by(avg.data(), sketch_total, comm.world_size());
+      KernelTimer timer(comm, be, KernelId::kArcSelectRows, {.rows = total_rows, .sketch = sketch_total});
+      be.divide(avg.data(), sketch_total, comm.world_size());
       for (std::size_t t = 0; t < tensors; ++t) {
         const RowView& v = views[t];
         std::vector<float> scores(v.rows);
-        row_scores(avg.data() + sk_off[t], v.rows, v.own_sketch ? v.cols : r, scores.data());
+        be.row_scores(avg.data() + sk_off[t], v.rows, v.own_sketch ? v.cols : r, scores.data());
         rows[t].resize(k[t]);
-        topk_rows(scores.data(), v.rows, k[t], rows[t].data());
+        be.topk_rows(scores.data(), v.rows, k[t], rows[t].data());
       }
     }
     // 4. Gather the selected rows, one all-reduce of the values of the whole bucket.
     std::vector<std::vector<float>> vals(workers, std::vector<float>(values_total));
     {
-      KernelTimer timer(comm, "arc_gather_rows", values_total, values_total * 8, workers);
+      KernelTimer timer(comm, be, KernelId::kArcGatherRows, {.k = values_total}, workers);
       for (std::size_t w = 0; w < workers; ++w)
         for (std::size_t t = 0; t < tensors; ++t)
-          gather_rows(a.in[w] + layout.offset(t), views[t].cols, rows[t].data(), k[t], vals[w].data() + val_off[t]);
+          be.gather_rows(a.in[w] + layout.offset(t), views[t].cols, rows[t].data(), k[t], vals[w].data() + val_off[t]);
     }
     std::vector<float> vsum(values_total);
     allreduce_range(comm, vals, 0, values_total, vsum.data());
     // 5. Average and scatter into a zeroed bucket.
     {
-      KernelTimer timer(comm, "arc_scatter_rows", values_total, values_total * 8 + n * sizeof(float));
-      divide_by(vsum.data(), values_total, comm.world_size());
-      std::fill(a.agg, a.agg + n, 0.0f);
+      KernelTimer timer(comm, be, KernelId::kArcScatterRows, {.n = n, .k = values_total});
+      be.divide(vsum.data(), values_total, comm.world_size());
+      be.zero(a.agg, n);
       for (std::size_t t = 0; t < tensors; ++t)
-        scatter_rows(vsum.data() + val_off[t], views[t].cols, rows[t].data(), k[t], a.agg + layout.offset(t));
+        be.scatter_rows(vsum.data() + val_off[t], views[t].cols, rows[t].data(), k[t], a.agg + layout.offset(t));
     }
     for (std::size_t w = 0; w < a.local_out.size(); ++w) {
-      std::fill(a.local_out[w], a.local_out[w] + n, 0.0f);
+      be.zero(a.local_out[w], n);
       for (std::size_t t = 0; t < tensors; ++t)
-        scatter_rows(vals[w].data() + val_off[t], views[t].cols, rows[t].data(), k[t], a.local_out[w] + layout.offset(t));
+        be.scatter_rows(vals[w].data() + val_off[t], views[t].cols, rows[t].data(), k[t], a.local_out[w] + layout.offset(t));
     }
     if (a.selected) {
       a.selected->assign(n, 0);
@@ -112,7 +112,7 @@ class ArcTopK final : public Sparsifier {
     res.k_unit = "rows";
     res.values_per_rank = values_total;
     for (std::size_t t = 0; t < tensors; ++t) res.k += k[t];
-    recall(comm, layout, a, views, k, rows, res);
+    recall(be, layout, a, views, k, rows, res);
     return res;
   }
 
@@ -126,19 +126,18 @@ class ArcTopK final : public Sparsifier {
 
   // Quality metric, not part of the algorithm (no collective recorded): the exact top-k rows of
   // the mean input, by exact squared row norm, against the rows the sketch chose.
-  static void recall(Communicator&, const BucketLayout& layout, const SparsifyArgs& a, const std::vector<RowView>& views,
+  static void recall(Backend& be, const BucketLayout& layout, const SparsifyArgs& a, const std::vector<RowView>& views,
                      const std::vector<std::size_t>& k, const std::vector<std::vector<std::uint32_t>>& rows,
                      SparsifyResult& res) {
     for (std::size_t t = 0; t < views.size(); ++t) {
       const RowView& v = views[t];
       const std::size_t d = v.rows * v.cols, off = layout.offset(t);
       std::vector<float> mean(d, 0.0f), scores(v.rows);
-      for (std::size_t w = 0; w < a.in.size(); ++w)
-        for (std::size_t i = 0; i < d; ++i) mean[i] += a.in[w][off + i];
-      divide_by(mean.data(), d, static_cast<int>(a.in.size()));
-      row_scores(mean.data(), v.rows, v.cols, scores.data());
+      for (std::size_t w = 0; w < a.in.size(); ++w) be.ef_accumulate(mean.data(), a.in[w] + off, d);  // mean += x_w
+      be.divide(mean.data(), d, static_cast<int>(a.in.size()));
+      be.row_scores(mean.data(), v.rows, v.cols, scores.data());
       std::vector<std::uint32_t> best(k[t]);
-      topk_rows(scores.data(), v.rows, k[t], best.data());
+      be.topk_rows(scores.data(), v.rows, k[t], best.data());
       std::vector<std::uint32_t> common;
       std::set_intersection(best.begin(), best.end(), rows[t].begin(), rows[t].end(), std::back_inserter(common));
       res.rows_exact += k[t];

@@ -25,8 +25,9 @@ class Dense final : public Sparsifier {
     const std::size_t n = layout.numel();
     comm.allreduce_sum(a.in, n, a.agg, /*blocking=*/false);
     {
-      KernelTimer t(comm, "average", n, 2 * n * sizeof(float));
-      divide_by(a.agg, n, comm.world_size());
+      Backend& be = a.be();
+      KernelTimer t(comm, be, KernelId::kAverage, {.n = n});
+      be.divide(a.agg, n, comm.world_size());
     }
     for (std::size_t w = 0; w < a.local_out.size(); ++w)
       if (n) std::memcpy(a.local_out[w], a.in[w], n * sizeof(float));

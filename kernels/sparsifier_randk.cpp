@@ -18,16 +18,17 @@ class RandK final : public Sparsifier {
   const char* name() const override { return "randk"; }
   SparsifyResult run(Communicator& comm, const BucketLayout& layout, const SparsifyArgs& a) override {
     const std::size_t n = layout.numel(), workers = a.in.size(), tensors = layout.shapes.size();
+    Backend& be = a.be();
     std::size_t total_k = 0;
     for (std::size_t t = 0; t < tensors; ++t) total_k += k_of(a.ratio, layout.numel(t));
     std::vector<std::uint32_t> idx(total_k);
     std::vector<float> scale(total_k, 1.0f);
     {
-      KernelTimer timer(comm, "randk_indices", total_k, total_k * sizeof(std::uint32_t));
+      KernelTimer timer(comm, be, KernelId::kRandkIndices, {.n = n, .k = total_k});
       std::size_t pos = 0;
       for (std::size_t t = 0; t < tensors; ++t) {
         const std::size_t off = layout.offset(t), numel = layout.numel(t), k = k_of(a.ratio, numel);
-        randk_indices(numel, k, seed_, a.step, tensor_id(a.bucket, t), idx.data() + pos);
+        be.randk_indices(numel, k, seed_, a.step, tensor_id(a.bucket, t), idx.data() + pos);
         for (std::size_t i = 0; i < k; ++i) {
           idx[pos + i] += static_cast<std::uint32_t>(off);
           if (unbiased_) scale[pos + i] = static_cast<float>(static_cast<double>(numel) / static_cast<double>(k));
@@ -37,9 +38,9 @@ class RandK final : public Sparsifier {
     }
     std::vector<std::vector<float>> vals(workers, std::vector<float>(total_k));
     {
-      KernelTimer timer(comm, "randk_gather", total_k, total_k * 12, workers);
+      KernelTimer timer(comm, be, KernelId::kRandkGather, {.n = n, .k = total_k}, workers);
       for (std::size_t w = 0; w < workers; ++w) {
-        gather(a.in[w], idx.data(), total_k, vals[w].data());
+        be.gather(a.in[w], idx.data(), total_k, vals[w].data());
         if (unbiased_)
           for (std::size_t i = 0; i < total_k; ++i) vals[w][i] *= scale[i];
       }
@@ -49,14 +50,14 @@ class RandK final : public Sparsifier {
     std::vector<float> sum(total_k);
     comm.allreduce_sum(vin, total_k, sum.data(), true);
     {
-      KernelTimer timer(comm, "randk_scatter", total_k, total_k * 12 + n * sizeof(float));
-      divide_by(sum.data(), total_k, comm.world_size());
-      std::fill(a.agg, a.agg + n, 0.0f);
-      scatter(sum.data(), idx.data(), total_k, a.agg);
+      KernelTimer timer(comm, be, KernelId::kRandkScatter, {.n = n, .k = total_k});
+      be.divide(sum.data(), total_k, comm.world_size());
+      be.zero(a.agg, n);
+      be.scatter(sum.data(), idx.data(), total_k, a.agg);
     }
     for (std::size_t w = 0; w < a.local_out.size(); ++w) {
-      std::fill(a.local_out[w], a.local_out[w] + n, 0.0f);
-      scatter(vals[w].data(), idx.data(), total_k, a.local_out[w]);
+      be.zero(a.local_out[w], n);
+      be.scatter(vals[w].data(), idx.data(), total_k, a.local_out[w]);
     }
     if (a.selected) {
       a.selected->assign(n, 0);

@@ -18,22 +18,23 @@ class TopK final : public Sparsifier {
   const char* name() const override { return "topk"; }
   SparsifyResult run(Communicator& comm, const BucketLayout& layout, const SparsifyArgs& a) override {
     const std::size_t n = layout.numel(), workers = a.in.size(), tensors = layout.shapes.size();
+    Backend& be = a.be();
     std::size_t total_k = 0;
     for (std::size_t t = 0; t < tensors; ++t) total_k += k_of(a.ratio, layout.numel(t));
 
     std::vector<std::vector<std::uint32_t>> idx(workers, std::vector<std::uint32_t>(total_k));
     std::vector<std::vector<float>> vals(workers, std::vector<float>(total_k));
     {
-      KernelTimer timer(comm, "topk_select", n, n * sizeof(float) + total_k * 8, workers);
+      KernelTimer timer(comm, be, KernelId::kTopkSelect, {.n = n, .k = total_k}, workers);
       for (std::size_t w = 0; w < workers; ++w) {
         std::size_t pos = 0;
         for (std::size_t t = 0; t < tensors; ++t) {
           const std::size_t off = layout.offset(t), numel = layout.numel(t), k = k_of(a.ratio, numel);
-          topk_magnitude(a.in[w] + off, numel, k, idx[w].data() + pos);
+          be.topk_magnitude(a.in[w] + off, numel, k, idx[w].data() + pos);
           for (std::size_t i = 0; i < k; ++i) idx[w][pos + i] += static_cast<std::uint32_t>(off);
           pos += k;
         }
-        gather(a.in[w], idx[w].data(), total_k, vals[w].data());
+        be.gather(a.in[w], idx[w].data(), total_k, vals[w].data());
       }
     }
     std::vector<const void*> vin(workers), iin(workers);
@@ -46,16 +47,15 @@ class TopK final : public Sparsifier {
     comm.allgather(vin, total_k, DType::kFloat32, all_vals.data(), true);
     comm.allgather(iin, total_k, DType::kInt32, all_idx.data(), true);
     {
-      KernelTimer timer(comm, "topk_scatter_add", workers * total_k,
-                        workers * total_k * 12 + n * sizeof(float) * 2);
-      std::fill(a.agg, a.agg + n, 0.0f);
+      KernelTimer timer(comm, be, KernelId::kTopkScatterAdd, {.n = n, .k = total_k, .workers = workers});
+      be.zero(a.agg, n);
       for (std::size_t w = 0; w < workers; ++w)
-        scatter_add(all_vals.data() + w * total_k, all_idx.data() + w * total_k, total_k, a.agg);
-      divide_by(a.agg, n, comm.world_size());
+        be.scatter_add(all_vals.data() + w * total_k, all_idx.data() + w * total_k, total_k, a.agg);
+      be.divide(a.agg, n, comm.world_size());
     }
     for (std::size_t w = 0; w < a.local_out.size(); ++w) {
-      std::fill(a.local_out[w], a.local_out[w] + n, 0.0f);
-      scatter(vals[w].data(), idx[w].data(), total_k, a.local_out[w]);
+      be.zero(a.local_out[w], n);
+      be.scatter(vals[w].data(), idx[w].data(), total_k, a.local_out[w]);
     }
     if (a.selected) {
       a.selected->assign(n, 0);

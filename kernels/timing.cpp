@@ -12,6 +12,7 @@
 #include "common/atomic_file.hpp"
 #include "common/format.hpp"
 #include "common/json_fields.hpp"
+#include "kernels/catalogue.hpp"
 
 namespace arcsim::kernels {
 
@@ -38,40 +39,11 @@ constexpr double kCopyEfficiency = 0.90;
 constexpr double kLaunchSeconds = 2.5e-6;
 
 // How one plan kernel maps onto device work: seconds = launches * kLaunchSeconds +
-// (bytes_moved + extra_bytes_per_element * elements) / (bandwidth * kCopyEfficiency * efficiency).
-struct KernelCost {
-  const char* name;
-  int launches;
-  double extra_bytes_per_element;  // traffic the recorded bytes_moved (a floor) leaves out
-  double efficiency;               // achieved fraction of copy bandwidth
-};
-constexpr KernelCost kKernels[] = {
-    // radix select: histogram pass + filter/histogram pass + ordered select pass = 3 reads of the
-    // input where bytes_moved counts 1 (+ the k outputs); memset, 3 passes, tie cutoff, select.
-    {"topk_select", 6, 8.0, 1.0},
-    // k values at distinct random positions: one 32 B sector read + one written per element.
-    {"topk_scatter_add", 1, 56.0, 1.0},
-    {"randk_indices", 1, 0.0, 1.0},
-    // one 32 B sector per pick where bytes_moved counts 4 B; issue 6 target: within 1.5x of it.
-    {"randk_gather", 1, 28.0, 1.0 / 1.5},
-    {"randk_scatter", 2, 28.0, 1.0 / 1.5},
-    {"arc_sketch", 1, 0.0, 0.85},       // issue 6 target: >= 85% of copy bandwidth
-    // one CTA per tensor, four passes over the (L2-resident) sketch: latency-bound; 2% of copy
-    // bandwidth is an assumption to be replaced by a calibration (docs/gpu.md).
-    {"arc_select_rows", 1, 0.0, 0.02},
-    {"arc_gather_rows", 1, 0.0, 0.80},  // issue 6 target: >= 80%
-    {"arc_scatter_rows", 2, 0.0, 0.80},  // memset of the bucket + scatter
-    {"ef_input", 1, 0.0, 0.95},
-    {"ef_update", 1, 0.0, 0.95},
-    {"average", 1, 0.0, 0.95},
-};
-// Any other kernel name: one streaming launch over bytes_moved.
-constexpr KernelCost kGenericKernel = {"(other)", 1, 0.0, 0.95};
-
+// (bytes_moved + extra_bytes_per_element * elements) / (bandwidth * kCopyEfficiency * efficiency),
+// with the kernel's cost entry from the catalogue (kernels/catalogue.hpp).
 const KernelCost& cost_of(const std::string& name) {
-  for (const auto& k : kKernels)
-    if (name == k.name) return k;
-  return kGenericKernel;
+  const KernelSpec* k = find_kernel(name);
+  return k ? k->cost : generic_kernel_cost();
 }
 
 double positive(arcsim::json::Fields& f, const std::string& key) {
@@ -92,7 +64,7 @@ double non_negative(arcsim::json::Fields& f, const std::string& key, double fall
 const std::vector<std::string>& plan_kernel_names() {
   static const std::vector<std::string> names = [] {
     std::vector<std::string> v;
-    for (const auto& k : kKernels) v.emplace_back(k.name);
+    for (const auto& k : kernel_catalogue()) v.emplace_back(k.name);
     return v;
   }();
   return names;

@@ -1,7 +1,7 @@
-// measure_calibration (kernels/cuda/calibrate_gpu.hpp): one runner per plan kernel. Each runner
-// allocates its inputs once per size, enqueues the device kernels that implement the plan kernel,
-// and reports (elements, bytes_moved) with the formulas the CPU compressors use when they record
-// that kernel (kernels/sparsifier_*.cpp, kernels/compressor.cpp), with one worker.
+// measure_calibration (kernels/cuda/calibrate_gpu.hpp): one runner per plan kernel of the
+// catalogue (kernels/catalogue.hpp). Each runner allocates its inputs once per size, enqueues the
+// device kernels that implement the plan kernel, and reports (elements, bytes_moved) from the
+// catalogue's work formulas, with one worker: the same numbers the compressors record.
 #include "kernels/cuda/calibrate_gpu.hpp"
 
 #include <cuda_runtime_api.h>
@@ -13,6 +13,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "kernels/catalogue.hpp"
 #include "kernels/cuda/device_kernels.hpp"
 #include "kernels/cuda/gpu_bench.hpp"
 
@@ -45,6 +46,11 @@ DeviceBuffer spread_indices(std::size_t k, std::size_t n, Stream s) {
   return d;
 }
 
+Point point(kernels::KernelId id, const kernels::KernelWork& w, const TimingStats& s) {
+  const kernels::KernelSpec& k = kernels::kernel_spec(id);
+  return {static_cast<std::int64_t>(k.elements(w)), static_cast<double>(k.bytes_moved(w)), s};
+}
+
 Point run_kernel(const std::string& name, std::size_t n, const CalibrateOptions& o, GpuBench& bench) {
   const Stream st = bench.stream();
   const std::size_t k = k_of(o.ratio, n);
@@ -60,7 +66,7 @@ Point run_kernel(const std::string& name, std::size_t n, const CalibrateOptions&
       topk_magnitude(x.as<float>(), n, k, idx.as<std::uint32_t>(), ws.as<void>(), ws.bytes(), s2);
       gather(x.as<float>(), idx.as<std::uint32_t>(), k, vals.as<float>(), s2);
     });
-    return {static_cast<std::int64_t>(n), 4.0 * n + 8.0 * k, s};
+    return point(kernels::KernelId::kTopkSelect, {.n = n, .k = k}, s);
   }
   if (name == "topk_scatter_add") {  // zero, scatter-add the gathered values, average
     DeviceBuffer agg(n * 4), vals = normal(k, 2), idx = spread_indices(k, n, st);
@@ -69,19 +75,19 @@ Point run_kernel(const std::string& name, std::size_t n, const CalibrateOptions&
       scatter_add(vals.as<float>(), idx.as<std::uint32_t>(), k, agg.as<float>(), s2);
       divide(agg.as<float>(), n, 8, s2);
     });
-    return {static_cast<std::int64_t>(k), 12.0 * k + 8.0 * n, s};
+    return point(kernels::KernelId::kTopkScatterAdd, {.n = n, .k = k, .workers = 1}, s);
   }
   if (name == "randk_indices") {
     DeviceBuffer idx(k * 4);
     const auto s = time([&](Stream s2) { randk_indices(n, k, 7, 1, 2, idx.as<std::uint32_t>(), s2); });
-    return {static_cast<std::int64_t>(k), 4.0 * k, s};
+    return point(kernels::KernelId::kRandkIndices, {.n = n, .k = k}, s);
   }
   if (name == "randk_gather") {
     DeviceBuffer x = normal(n, 3), vals(k * 4);
     const auto s = time([&](Stream s2) {
       randk_gather(x.as<float>(), n, k, 7, 1, 2, vals.as<float>(), nullptr, false, s2);
     });
-    return {static_cast<std::int64_t>(k), 12.0 * k, s};
+    return point(kernels::KernelId::kRandkGather, {.n = n, .k = k}, s);
   }
   if (name == "randk_scatter") {
     DeviceBuffer agg(n * 4), vals = normal(k, 4), idx(k * 4);
@@ -91,7 +97,7 @@ Point run_kernel(const std::string& name, std::size_t n, const CalibrateOptions&
       check(cudaMemsetAsync(agg.as<void>(), 0, n * 4, s2), "memset");
       scatter(vals.as<float>(), idx.as<std::uint32_t>(), k, agg.as<float>(), s2);
     });
-    return {static_cast<std::int64_t>(k), 12.0 * k + 4.0 * n, s};
+    return point(kernels::KernelId::kRandkScatter, {.n = n, .k = k}, s);
   }
   const auto rows = static_cast<std::uint32_t>(std::max<std::size_t>(1, n / o.cols));
   const std::size_t nn = std::size_t{rows} * o.cols;
@@ -103,7 +109,7 @@ Point run_kernel(const std::string& name, std::size_t n, const CalibrateOptions&
     t.rows = rows;
     t.cols = o.cols;
     const auto s = time([&](Stream s2) { sketch_bucket(&t, 1, o.rank, 1, 0, s2); });
-    return {static_cast<std::int64_t>(nn), 4.0 * nn + 4.0 * rows * o.rank, s};
+    return point(kernels::KernelId::kArcSketch, {.n = nn, .sketch = std::size_t{rows} * o.rank}, s);
   }
   if (name == "arc_select_rows") {  // average the sketch, scores, top-k rows; rows = n / 64
     const auto srows = static_cast<std::uint32_t>(std::max<std::size_t>(1, n / 64));
@@ -120,7 +126,7 @@ Point run_kernel(const std::string& name, std::size_t n, const CalibrateOptions&
       divide(p.as<float>(), sk, 1, s2);
       select_rows_bucket(&t, 1, s2);
     });
-    return {static_cast<std::int64_t>(srows), 8.0 * sk + 8.0 * srows, s};
+    return point(kernels::KernelId::kArcSelectRows, {.rows = srows, .sketch = sk}, s);
   }
   if (name == "arc_gather_rows" || name == "arc_scatter_rows") {
     const std::size_t kr = k_of(o.ratio, rows);
@@ -131,17 +137,16 @@ Point run_kernel(const std::string& name, std::size_t n, const CalibrateOptions&
     t.rows = sel.as<std::uint32_t>();
     t.k = static_cast<std::uint32_t>(kr);
     t.cols = o.cols;
-    const double values = static_cast<double>(kr) * o.cols;
     if (name == "arc_gather_rows") {
       const auto s = time([&](Stream s2) { gather_rows_bucket(&t, 1, false, s2); });
-      return {static_cast<std::int64_t>(values), 8.0 * values, s};
+      return point(kernels::KernelId::kArcGatherRows, {.k = kr * o.cols}, s);
     }
     const auto s = time([&](Stream s2) {
       divide(packed.as<float>(), kr * o.cols, 1, s2);
       check(cudaMemsetAsync(dense.as<void>(), 0, nn * 4, s2), "memset");
       scatter_rows_bucket(&t, 1, s2);
     });
-    return {static_cast<std::int64_t>(values), 8.0 * values + 4.0 * nn, s};
+    return point(kernels::KernelId::kArcScatterRows, {.n = nn, .k = kr * o.cols}, s);
   }
   if (name == "ef_input" || name == "ef_update") {
     DeviceBuffer a = normal(n, 9), b = normal(n, 10), out(n * 4);
@@ -150,12 +155,12 @@ Point run_kernel(const std::string& name, std::size_t n, const CalibrateOptions&
       if (input) ef_add(a.as<float>(), b.as<float>(), n, out.as<float>(), s2);
       else ef14_residual(a.as<float>(), b.as<float>(), n, out.as<float>(), s2);
     });
-    return {static_cast<std::int64_t>(n), 12.0 * n, s};
+    return point(input ? kernels::KernelId::kEfInput : kernels::KernelId::kEfUpdate, {.n = n}, s);
   }
   if (name == "average") {
     DeviceBuffer a = normal(n, 11);
     const auto s = time([&](Stream s2) { divide(a.as<float>(), n, 1, s2); });
-    return {static_cast<std::int64_t>(n), 8.0 * n, s};
+    return point(kernels::KernelId::kAverage, {.n = n}, s);
   }
   throw std::logic_error("measure_calibration: no device runner for plan kernel '" + name + "'");
 }

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <string>
 
-#include "forked.hpp"
+#include "common/forked.hpp"
 #include "sim/closed_form.hpp"
 #include "sim/collective.hpp"
 

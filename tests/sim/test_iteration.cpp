@@ -4,7 +4,7 @@
 
 #include <cmath>
 
-#include "forked.hpp"
+#include "common/forked.hpp"
 #include "sim/closed_form.hpp"
 #include "sim/iteration.hpp"
 #include "common/json_fields.hpp"

@@ -1,7 +1,7 @@
 // More bandwidth never makes anything slower: every algorithm, every profile, star and fat-tree.
 #include <gtest/gtest.h>
 
-#include "forked.hpp"
+#include "common/forked.hpp"
 #include "sim/collective.hpp"
 
 using arcsim::sim::CollectiveOp;

@@ -6,7 +6,7 @@
 #include <cmath>
 #include <cstdio>
 
-#include "forked.hpp"
+#include "common/forked.hpp"
 #include "sim/collective.hpp"
 
 using arcsim::sim::CollectiveOp;

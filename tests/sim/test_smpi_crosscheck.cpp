@@ -11,7 +11,7 @@
 #include <simgrid/s4u.hpp>
 #include <vector>
 
-#include "forked.hpp"
+#include "common/forked.hpp"
 #include "sim/collective.hpp"
 #include "sim/profile.hpp"
 #include "topologies/builder.hpp"

@@ -6,7 +6,7 @@
 // the fat-tree (host-leaf-host = 2 links) and l = L on the torus (neighbours share one link).
 #include <gtest/gtest.h>
 
-#include "forked.hpp"
+#include "common/forked.hpp"
 #include "sim/collective.hpp"
 
 using arcsim::sim::CollectiveOp;

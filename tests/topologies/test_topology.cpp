@@ -5,14 +5,25 @@
 #include <cmath>
 #include <fstream>
 
-#include "../sim/forked.hpp"
-#include "sim/profile.hpp"
+#include "common/forked.hpp"
+#include <simgrid/s4u/Engine.hpp>
 #include "topologies/builder.hpp"
 #include "common/json_fields.hpp"
 #include "topologies/topology.hpp"
 
 using namespace arcsim::topo;
 using arcsim::json::ConfigError;
+
+namespace {
+// Topologies are built into a SimGrid engine; routes and link properties do not depend on the
+// network model, so the engine's defaults serve (the profiles belong to sim/).
+void new_engine() {
+  static int argc = 1;
+  static char name[] = "test_topologies";
+  static char* argv[] = {name, nullptr};
+  new simgrid::s4u::Engine(&argc, argv);  // lives until the forked child exits
+}
+}  // namespace
 
 namespace {
 
@@ -30,7 +41,7 @@ std::string error_of(const std::function<void()>& f) {
 // [min links, max links, ring-neighbour max links] over all rank pairs of a built topology.
 std::vector<double> hops(const std::string& name, int nodes) {
   return arcsim::testing::forked([=] {
-    arcsim::sim::create_engine(arcsim::sim::ProfileKind::ideal);
+    new_engine();
     const auto p = build_platform(resolve(load_topology(name), nodes));
     double lo = 1e9, hi = 0, ring = 0;
     const int P = static_cast<int>(p.ranks.size());
@@ -115,7 +126,7 @@ TEST(Topology, DragonflyThatCrashesSimGridIsRefused) {
 
 TEST(Topology, HierarchicalNodesRouteIntraNodeOverNvlink) {
   const auto v = arcsim::testing::forked([] {
-    arcsim::sim::create_engine(arcsim::sim::ProfileKind::ideal);
+    new_engine();
     const auto p = build_platform(resolve(load_topology("dgx-8gpu"), 4));
     const auto intra = route(p, 0, 1), inter = route(p, 0, 8);
     return std::vector<double>{intra.bottleneck_Bps, inter.bottleneck_Bps, intra.latency_s, inter.latency_s};

@@ -1,5 +1,5 @@
 #pragma once
-// SimGrid allows one Engine per process (reference/simgrid.md P1): tests that need several
+// SimGrid allows one Engine per process: tests and benchmarks that need several
 // simulations run each in a forked child and get its numbers back through a pipe.
 #include <sys/wait.h>
 #include <unistd.h>

@@ -1,0 +1,196 @@
+#include "plan_cache.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <stdexcept>
+
+#include "arcsim/version.hpp"
+#include "common/atomic_file.hpp"
+#include "common/format.hpp"
+#include "common/json_fields.hpp"
+#include "experiments/convergence.hpp"
+#include "experiments/replay.hpp"
+
+namespace arcsim::experiments {
+
+namespace fs = std::filesystem;
+using arcsim::json::ConfigError;
+using nlohmann::json;
+
+namespace {
+
+kernels::CompressorConfig kernel_config(const CompressorConfig& c, const Shape& s, std::uint64_t seed) {
+  kernels::CompressorConfig k;
+  k.seed = seed;
+  if (c.name == "dense" || s.kind == "warmup") return k;  // dense: ratio 1, no EF
+  k.compressor = c.name;
+  k.ratio = s.ratio;
+  k.ef = c.ef;
+  k.rank = c.rank;
+  k.row_scores = c.row_scores;
+  k.shape_rule = c.shape_rule;
+  k.sketch_allreduce = c.sketch_allreduce;
+  k.unbiased = c.rescale;
+  return k;  // warmup 0, ramp off: the shape's own steady behaviour
+}
+
+std::optional<double> mean(const std::vector<double>& v) {
+  if (v.empty()) return std::nullopt;
+  double s = 0;
+  for (double x : v) s += x;
+  return s / static_cast<double>(v.size());
+}
+
+// A cached plan file whose key matches, or nothing (absent, stale or unreadable: replay again).
+std::optional<ShapePlan> read_cached(const std::string& file, const std::string& key) {
+  if (!fs::exists(file)) return std::nullopt;
+  try {
+    const json doc = json::parse(io::read_file(file));
+    if (doc.value("key", "") != key) return std::nullopt;
+    ShapePlan sp;
+    sp.plan = doc.at("plan");
+    if (!doc.at("relative_error").is_null()) sp.relative_error = doc["relative_error"].get<double>();
+    if (!doc.at("retained_energy").is_null()) sp.retained_energy = doc["retained_energy"].get<double>();
+    sp.kernel_s = doc.at("kernel_s").get<double>();
+    return sp;
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+std::size_t count_ops(const sim::Plan& p) {
+  std::size_t n = 0;
+  for (const auto& b : p.buckets) n += b.ops.size();
+  return n;
+}
+
+class Builder {
+ public:
+  Builder(const ExperimentSpec& spec, const SweepInputs& in, const PlanCacheOptions& o) : spec_(spec), in_(in), o_(o) {}
+
+  PlanSet run() {
+    fs::create_directories(o_.dir);
+    set_.configs.resize(spec_.compressors.size());
+    for (std::size_t ci = 0; ci < spec_.compressors.size(); ++ci) configure(ci);
+    return std::move(set_);
+  }
+
+ private:
+  void configure(std::size_t ci) {
+    const CompressorConfig& cfg = spec_.compressors[ci];
+    ConfigPlans& cp = set_.configs[ci];
+    cp.cfg = &cfg;
+    cp.schedule = step_schedule(cfg, spec_.replay.ramp_shapes);
+    cp.logs = matching_logs(in_.trace, cfg);
+    if (cp.logs.empty()) cp.no_log_note = no_match_note(in_.trace, cfg);
+    const std::string prefer = cp.logs.empty() ? "dense" : cp.logs.front()->config;
+    auto& src = sources_[prefer];
+    if (!src) src = std::make_unique<GradientSource>(in_.trace, in_.buckets, spec_.replay.workers, prefer);
+    set_.gradient_notes.insert(src->description());
+
+    std::vector<double> err, kept;
+    for (const Shape& shape : cp.schedule.shapes) {
+      const int samples = shape.kind == "steady" ? std::min(spec_.replay.samples, src->steps_available()) : 1;
+      std::vector<std::size_t> ids;
+      for (int s = 0; s < samples; ++s) {
+        const std::string file = o_.dir + "/" + io::safe_name(cfg.label) + "--" + shape.id +
+                                 (samples > 1 ? "--s" + std::to_string(s) : "") + ".json";
+        const auto& [id, sp] = plan_for(cfg, shape, s, *src, file);
+        ids.push_back(id);
+        if (shape.kind == "steady") {
+          if (sp.relative_error) err.push_back(*sp.relative_error);
+          if (sp.retained_energy) kept.push_back(*sp.retained_energy);
+        }
+      }
+      cp.shape_plans.push_back(ids);
+    }
+    cp.relative_error = mean(err);
+    cp.retained_energy = mean(kept);
+  }
+
+  // The plan of one (configuration, shape, sample): from this run, the cache, or a replay. Its
+  // file is (re)written when its bytes differ, so every shape has one for users to inspect.
+  const std::pair<std::size_t, ShapePlan>& plan_for(const CompressorConfig& cfg, const Shape& shape, int s,
+                                                    const GradientSource& src, const std::string& file) {
+    const kernels::CompressorConfig kc = kernel_config(cfg, shape, spec_.seed);
+    const json key_doc = {{"trace", in_.trace_checksum},  {"compressor", kc.to_json()},     {"sample", s},
+                          {"gradients", src.description()}, {"bucket_cap", spec_.bucket_cap_bytes},
+                          {"first_bucket_cap", spec_.first_bucket_cap_bytes}, {"timing", in_.timing_source},
+                          {"commit", kGitCommit}};
+    const std::string rkey = fnv_hex(key_doc.dump());
+    auto it = replayed_.find(rkey);
+    if (it == replayed_.end()) {
+      std::optional<ShapePlan> sp = read_cached(file, rkey);
+      if (sp) {
+        ++set_.reused;
+      } else if (!o_.replay_missing) {
+        throw ConfigError(file + ": not prepared for this spec and arcsim build (missing or made from other "
+                          "inputs); run arcsim sweep " + spec_.file + " --out DIR --prepare first");
+      } else {
+        if (o_.progress)
+          o_.progress->update("[sweep] replay " + cfg.label + " " + shape.id + " (ratio " +
+                                  io::format_number(shape.ratio) + ")", false);
+        try {
+          sp = replay_shape(src, kc, s, in_.timer ? &*in_.timer : nullptr);
+        } catch (const std::exception& e) {
+          throw std::runtime_error("replay of " + cfg.label + " (" + shape.id + "): " + e.what());
+        }
+        ++set_.replayed;
+      }
+      const std::string hash = fnv_hex(sp->plan.dump());
+      auto ph = plan_by_hash_.find(hash);
+      if (ph == plan_by_hash_.end()) {
+        PlanEntry pe;
+        pe.hash = hash;
+        pe.plan = sim::parse_plan(sp->plan, file);
+        pe.ops = count_ops(pe.plan);
+        ph = plan_by_hash_.emplace(hash, set_.plans.size()).first;
+        set_.plans.push_back(std::move(pe));
+      }
+      it = replayed_.emplace(rkey, std::make_pair(ph->second, std::move(*sp))).first;
+    }
+    const ShapePlan& sp = it->second.second;
+    const json doc = {{"key", rkey},
+                      {"compressor", cfg.label},
+                      {"shape", shape.id},
+                      {"ratio", shape.ratio},
+                      {"sample", s},
+                      {"gradients", src.description()},
+                      {"kernel_timing", in_.timing_source},
+                      {"kernel_s", sp.kernel_s},
+                      {"relative_error", sp.relative_error ? json(*sp.relative_error) : json(nullptr)},
+                      {"retained_energy", sp.retained_energy ? json(*sp.retained_energy) : json(nullptr)},
+                      {"plan", sp.plan}};
+    const std::string text = doc.dump(1) + "\n";
+    if (!fs::exists(file) || io::read_file(file) != text) io::write_file_atomic(file, text);
+    return it->second;
+  }
+
+  const ExperimentSpec& spec_;
+  const SweepInputs& in_;
+  const PlanCacheOptions& o_;
+  PlanSet set_;
+  std::map<std::string, std::size_t> plan_by_hash_;
+  std::map<std::string, std::pair<std::size_t, ShapePlan>> replayed_;  // replay key -> plan, quality
+  std::map<std::string, std::unique_ptr<GradientSource>> sources_;
+};
+
+}  // namespace
+
+PlanSet build_plan_cache(const ExperimentSpec& spec, const SweepInputs& in, const PlanCacheOptions& options) {
+  const auto t0 = std::chrono::steady_clock::now();
+  PlanSet set = Builder(spec, in, options).run();
+  if (options.progress) {
+    char buf[200];
+    std::snprintf(buf, sizeof buf, "[sweep] replay: %zu shape(s) replayed, %zu reused from %s, %.1f s", set.replayed,
+                  set.reused, options.dir.c_str(),
+                  std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    options.progress->update(buf, true);
+  }
+  return set;
+}
+
+}  // namespace arcsim::experiments

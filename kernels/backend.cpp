@@ -1,0 +1,111 @@
+// The reference backend (the primitives of kernels/primitives.hpp as they are) and the backend
+// registry. The CUDA backend lives in arcsim_kernels_cuda and registers itself here when that
+// library is linked (kernels/cuda/cuda_backend.cpp), so this library never depends on CUDA.
+#include "kernels/backend.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <stdexcept>
+
+#include "kernels/backend_registry.hpp"
+#include "kernels/primitives.hpp"
+
+namespace arcsim::kernels {
+
+void Backend::timer_begin() {
+  clock_start_ = std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+double Backend::timer_seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count() - clock_start_;
+}
+
+namespace {
+
+class ReferenceBackend final : public Backend {
+ public:
+  const char* name() const override { return "reference"; }
+  void topk_magnitude(const float* x, std::size_t n, std::size_t k, std::uint32_t* idx) override {
+    kernels::topk_magnitude(x, n, k, idx);
+  }
+  void topk_rows(const float* s, std::size_t n, std::size_t k, std::uint32_t* idx) override {
+    kernels::topk_rows(s, n, k, idx);
+  }
+  void sketch(const float* G, std::size_t n, std::size_t m, int r, std::uint64_t seed, std::uint32_t step,
+              std::uint32_t tensor, float* P) override {
+    kernels::sketch(G, n, m, r, seed, step, tensor, P);
+  }
+  void row_scores(const float* P, std::size_t n, std::size_t r, float* s) override { kernels::row_scores(P, n, r, s); }
+  void gather_rows(const float* src, std::size_t m, const std::uint32_t* rows, std::size_t k, float* dst) override {
+    kernels::gather_rows(src, m, rows, k, dst);
+  }
+  void scatter_rows(const float* src, std::size_t m, const std::uint32_t* rows, std::size_t k, float* dst) override {
+    kernels::scatter_rows(src, m, rows, k, dst);
+  }
+  void gather(const float* src, const std::uint32_t* idx, std::size_t k, float* dst) override {
+    kernels::gather(src, idx, k, dst);
+  }
+  void scatter(const float* src, const std::uint32_t* idx, std::size_t k, float* dst) override {
+    kernels::scatter(src, idx, k, dst);
+  }
+  void scatter_add(const float* src, const std::uint32_t* idx, std::size_t k, float* dst) override {
+    kernels::scatter_add(src, idx, k, dst);
+  }
+  void randk_indices(std::size_t n, std::size_t k, std::uint64_t seed, std::uint32_t step, std::uint32_t tensor,
+                     std::uint32_t* out) override {
+    kernels::randk_indices(n, k, seed, step, tensor, out);
+  }
+  void ef_add(const float* g, const float* e, std::size_t n, float* u) override { kernels::ef_add(g, e, n, u); }
+  void ef_sub(const float* g, const float* e, std::size_t n, float* d) override { kernels::ef_sub(g, e, n, d); }
+  void ef14_residual(const float* u, const float* c, std::size_t n, float* e) override {
+    kernels::ef14_residual(u, c, n, e);
+  }
+  void ef_accumulate(float* e, const float* c, std::size_t n) override { kernels::ef_accumulate(e, c, n); }
+  void momentum_update(float* h, const float* g, std::size_t n, float eta) override {
+    kernels::momentum_update(h, g, n, eta);
+  }
+  void divide(float* x, std::size_t n, int workers) override {
+    const auto w = static_cast<float>(workers);
+    for (std::size_t i = 0; i < n; ++i) x[i] /= w;
+  }
+  void zero(float* x, std::size_t n) override { std::fill(x, x + n, 0.0f); }
+};
+
+CudaProvider& provider() {
+  static CudaProvider p;
+  return p;
+}
+
+}  // namespace
+
+void register_cuda_backend(const CudaProvider& p) { provider() = p; }
+
+Backend& reference_backend() {
+  static ReferenceBackend b;
+  return b;
+}
+
+bool cuda_available() { return provider().device_count && provider().device_count() > 0; }
+
+Backend& cuda_backend() {
+  if (!provider().device_count)
+    throw BackendUnavailable("backend cuda: this arcsim was built without the CUDA backend (nvcc not found at build time)");
+  if (provider().device_count() == 0)
+    throw BackendUnavailable("backend cuda: no CUDA device on this machine (use --backend cpu or auto)");
+  return provider().backend();
+}
+
+const std::vector<std::string>& backend_names() {
+  static const std::vector<std::string> names = {"auto", "cpu", "cuda", "reference"};
+  return names;
+}
+
+Backend& backend_by_name(const std::string& name) {
+  if (name == "reference") return reference_backend();
+  if (name == "cpu") return cpu_backend();
+  if (name == "cuda") return cuda_backend();
+  if (name == "auto") return cuda_available() ? cuda_backend() : cpu_backend();
+  throw std::invalid_argument("backend: expected auto, cpu, cuda or reference, got '" + name + "'");
+}
+
+}  // namespace arcsim::kernels
