@@ -11,6 +11,7 @@
 #include "common/json_fields.hpp"
 #include "common/units.hpp"
 #include "sim/profile.hpp"
+#include "topologies/topology.hpp"
 
 namespace arcsim::experiments {
 
@@ -64,7 +65,6 @@ std::vector<std::pair<std::string, const json*>> list_of(Fields& f, const std::s
 
 // Defaults of the list keys. They must outlive the loops over list_of's result (a temporary in a
 // range-for initialiser dies before the body runs).
-const json kDefaultLatency = "5us";
 const json kDefaultTopology = "star";
 const json kDefaultProfile = sim::kDefaultProfile;
 
@@ -258,6 +258,10 @@ ExperimentSpec parse_spec(const json& j, const std::string& file) {
       fail_at(file, field, "a node count, an integer in [2, 65536]", *v);
     s.nodes.push_back(v->get<int>());
   }
+  const bool own_bandwidth = !f.has("bandwidths"), own_latency = !f.has("latencies");
+  f.optional("bandwidths");
+  f.optional("latencies");
+  if (!own_bandwidth)
   for (const auto& [field, v] : list_of(f, "bandwidths", true, nullptr)) {
     if (!v->is_string()) fail_at(file, field, "a bandwidth string with a unit such as \"100Gbps\"", *v);
     try {
@@ -266,7 +270,8 @@ ExperimentSpec parse_spec(const json& j, const std::string& file) {
       throw ConfigError(file + ": " + field + ": " + e.what());
     }
   }
-  for (const auto& [field, v] : list_of(f, "latencies", false, kDefaultLatency)) {
+  if (!own_latency)
+  for (const auto& [field, v] : list_of(f, "latencies", true, nullptr)) {
     if (!v->is_string()) fail_at(file, field, "a time string with a unit such as \"5us\"", *v);
     try {
       s.latencies_s.push_back(units::parse_time_s(v->get<std::string>()));
@@ -283,6 +288,35 @@ ExperimentSpec parse_spec(const json& j, const std::string& file) {
         throw ConfigError(file + ": topologies[" + std::to_string(i) +
                           "]: expected a topology name unique in the experiment (set \"name\"), got \"" +
                           s.topologies[i].name + "\"");
+  // No "bandwidths" / "latencies": the topologies' own values (a preset's 200Gbps is not replaced
+  // by a default of the spec's), one list for the product, so they must agree.
+  if (own_bandwidth || own_latency) {
+    std::vector<topo::TopologySpec> own;
+    for (std::size_t i = 0; i < s.topologies.size(); ++i) {
+      const json& t = s.topologies[i].spec;
+      try {
+        own.push_back(t.is_object() ? topo::parse_topology(t, file) : topo::load_topology(t.get<std::string>()));
+      } catch (const std::exception& e) {
+        throw ConfigError(file + ": topologies[" + std::to_string(i) + "]: " + e.what());
+      }
+    }
+    auto agree = [&](const char* key, auto value, auto format) {
+      std::string list;
+      bool same = true;
+      for (std::size_t i = 0; i < own.size(); ++i) {
+        list += (i ? ", " : "") + s.topologies[i].name + " " + format(value(own[i]));
+        same = same && value(own[i]) == value(own[0]);
+      }
+      if (!same)
+        throw ConfigError(file + ": " + key + ": expected a list (the topologies' own values differ: " + list + ")");
+      return value(own[0]);
+    };
+    if (own_bandwidth)
+      s.bandwidths_Bps = {agree("bandwidths", [](const topo::TopologySpec& t) { return t.bandwidth_Bps; },
+                                units::format_bandwidth)};
+    if (own_latency)
+      s.latencies_s = {agree("latencies", [](const topo::TopologySpec& t) { return t.latency_s; }, units::format_time)};
+  }
   for (const auto& [field, v] : list_of(f, "profiles", false, kDefaultProfile)) {
     if (!v->is_string() || std::find(kProfiles.begin(), kProfiles.end(), v->get<std::string>()) == kProfiles.end())
       fail_at(file, field, "a network profile, one of " + join(kProfiles, "|"), *v);

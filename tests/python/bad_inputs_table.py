@@ -504,3 +504,7 @@ row("plot-out-is-file", PL + ["--out", "{d}/f"], err=["--out", "expected a direc
 row("plot-out-under-file", PL + ["--out", "{d}/f/sub"], err="--out", files={"r/results.csv": CSV, "f": "keep"},
     unchanged=["f"])
 row("plot-no-dir-arg", ["plot"], err="RESULTS_DIR")
+spec_row("spec-own-bandwidths-differ", w(SPEC, bandwidths=None, topologies=["star", "ib-fattree"]),
+         ["bandwidths: expected a list", "ib-fattree 200Gbps"])
+spec_row("spec-own-latencies-differ", w(SPEC, latencies=None, topologies=["ethernet-star", "ib-fattree"]),
+         ["latencies: expected a list"])
