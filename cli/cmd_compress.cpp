@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "compressor_flags.hpp"
 #include "values.hpp"
 #include "experiments/spec.hpp"
 #include "kernels/compressor.hpp"
@@ -131,21 +132,10 @@ int cmd_compress(int argc, char** argv) {
     if (*steps < 1) fail("--steps: expected an integer >= 1, got " + std::to_string(*steps));
   }
   // Options that do not apply to this compressor are refused, as in experiment specs.
-  {
-    const auto allowed = experiments::compressor_options(cfg.compressor);
-    auto takes = [&](const std::string& spec_key) {
-      return std::find(allowed.begin(), allowed.end(), spec_key) != allowed.end();
-    };
-    const std::pair<const char*, bool> flags[] = {
-        {"ratio", takes("ratio")}, {"k", takes("ratio")}, {"rank", takes("rank")},
-        {"row-scores", takes("row_scores")}, {"shape-rule", takes("shape_rule")},
-        {"sketch-allreduce", takes("sketch_allreduce")}, {"ef", takes("ef")}, {"eta", cfg.ef == "ef21m"},
-        {"warmup", takes("warmup")}, {"ramp", takes("ramp")}, {"unbiased", takes("rescale")}};
-    for (const auto& [flag, ok] : flags)
-      if (!ok && vm.count(flag) && !vm[flag].defaulted() && !(std::string(flag) == "ramp" && !cfg.ramp) &&
-          !(std::string(flag) == "unbiased" && !cfg.unbiased))
-        fail(std::string("--") + flag + ": does not apply to " + cfg.compressor +
-             (std::string(flag) == "eta" ? " without --ef ef21m" : ""));
+  try {
+    refuse_inapplicable_flags(vm, cfg.compressor, cfg.ef);
+  } catch (const std::invalid_argument& e) {
+    fail(e.what());
   }
   if (vm.count("k")) k_abs = vm["k"].as<std::int64_t>();
   if (vm.count("ratio") && k_abs) fail("--k: expected either --ratio or --k, got both");

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "compressor_flags.hpp"
 #include "values.hpp"
 #include "experiments/replay.hpp"
 #include "kernels/timing.hpp"
@@ -79,6 +80,7 @@ int cmd_replay(int argc, char** argv) {
   if (!vm.count("trace")) throw std::runtime_error("options: expected TRACE_DIR (arcsim replay --help)");
   if (!vm.count("compressor")) throw std::runtime_error("--compressor: expected dense, topk, randk or arctopk");
 
+  refuse_inapplicable_flags(vm, vm["compressor"].as<std::string>(), vm["ef"].as<std::string>());
   kernels::CompressorConfig cfg;
   cfg.compressor = vm["compressor"].as<std::string>();
   cfg.ratio = cfg.compressor == "dense" ? 1.0 : vm["ratio"].as<double>();

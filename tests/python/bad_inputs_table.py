@@ -508,3 +508,7 @@ spec_row("spec-own-bandwidths-differ", w(SPEC, bandwidths=None, topologies=["sta
          ["bandwidths: expected a list", "ib-fattree 200Gbps"])
 spec_row("spec-own-latencies-differ", w(SPEC, latencies=None, topologies=["ethernet-star", "ib-fattree"]),
          ["latencies: expected a list"])
+row("replay-rank-on-topk", RP + ["topk", "--rank", "8"], err=["--rank", "does not apply to topk"])
+row("replay-rescale-on-topk", RP + ["topk", "--rescale"], err=["--rescale", "topk"])
+row("replay-ratio-on-dense", RP + ["dense", "--ratio", "0.5"], err=["--ratio", "dense"])
+row("replay-ef-on-dense", RP + ["dense", "--ef", "ef14"], err=["--ef", "dense"])
