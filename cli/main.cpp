@@ -9,6 +9,7 @@
 
 #include "arcsim/version.hpp"
 #include "commands.hpp"
+#include "common/format.hpp"
 
 namespace {
 
@@ -72,7 +73,8 @@ int main(int argc, char** argv) {
       return 2;
     } catch (const std::exception& e) {
       std::fflush(stdout);
-      std::fprintf(stderr, "arcsim %s: error: %s\n", c.name, e.what());
+      // One line whatever the message quotes from the input (a name holding a newline, binary).
+      std::fprintf(stderr, "arcsim %s: error: %s\n", c.name, arcsim::io::printable(e.what(), 4000).c_str());
       return 2;
     }
   }

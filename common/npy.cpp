@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "atomic_file.hpp"
+#include "format.hpp"
 
 namespace arcsim::io {
 namespace {
@@ -100,7 +101,7 @@ NpyArray read_npy(const std::string& path) {
   const char order = descr[0];
   a.dtype = descr.substr(1);
   if (item_size(a.dtype) == 0 || (order != '<' && order != '|' && order != '='))
-    fail(path, "header field 'descr': expected little-endian f4, f2, f8, i4 or i8, got '" + descr + "'");
+    fail(path, "header field 'descr': expected little-endian f4, f2, f8, i4 or i8, got '" + printable(descr) + "'");
   if (dict_value(header, "fortran_order") != "False")
     fail(path, "header field 'fortran_order': expected False (C order)");
   std::string shape = dict_value(header, "shape");
@@ -114,7 +115,7 @@ NpyArray read_npy(const std::string& path) {
     try {
       v = std::stoll(shape.substr(pos), &used);
     } catch (...) {
-      fail(path, "header field 'shape': expected integers, got " + shape);
+      fail(path, "header field 'shape': expected integers, got " + printable(shape));
     }
     if (v < 0) fail(path, "header field 'shape': expected non-negative dimensions");
     if (a.shape.size() == kMaxDims) fail(path, "header field 'shape': expected at most 32 dimensions");
@@ -122,7 +123,7 @@ NpyArray read_npy(const std::string& path) {
     pos += used;
   }
   const std::int64_t elements = checked_product(a.shape, item_size(a.dtype));
-  if (elements < 0) fail(path, "header field 'shape': expected a shape whose size fits 64 bits, got " + shape);
+  if (elements < 0) fail(path, "header field 'shape': expected a shape whose size fits 64 bits, got " + printable(shape));
   const std::size_t nbytes = std::size_t(elements) * item_size(a.dtype);
   if (bytes.size() - offset < nbytes)
     fail(path, "truncated data: expected " + std::to_string(nbytes) + " bytes after the header, got " +

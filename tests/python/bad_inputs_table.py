@@ -512,3 +512,6 @@ row("replay-rank-on-topk", RP + ["topk", "--rank", "8"], err=["--rank", "does no
 row("replay-rescale-on-topk", RP + ["topk", "--rescale"], err=["--rescale", "topk"])
 row("replay-ratio-on-dense", RP + ["dense", "--ratio", "0.5"], err=["--ratio", "dense"])
 row("replay-ef-on-dense", RP + ["dense", "--ef", "ef14"], err=["--ef", "dense"])
+topo_row("topo-name-with-newline", w(TOPO, name="evil\nname", type="torus", torus={"dims": [4, 4]}), "evil\\x0aname")
+npy_row("npy-binary-descr", npy([4], header="{'descr': '<f2\n\x01\x02', 'fortran_order': False, 'shape': (4,), }"),
+        ["g.npy", "descr", "\\x0a"])
