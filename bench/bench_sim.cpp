@@ -7,6 +7,7 @@
 //   build-h3/bench/bench_sim [--nodes 8,64,256] [--buckets 100] [--json]
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -40,7 +41,9 @@ double peak_rss_mb() {
   return u.ru_maxrss / 1024.0;
 }
 
-std::vector<double> iteration_point(int nodes, int buckets) {
+struct Net { std::string topology = "star", profile = "ideal", algorithm = "ring", fidelity = "flow"; };
+
+std::vector<double> iteration_point(int nodes, int buckets, const Net& n = {}) {
   return arcsim::testing::forked([=] {
     ComputeProfile c;
     c.forward_s = 0.05;
@@ -61,7 +64,10 @@ std::vector<double> iteration_point(int nodes, int buckets) {
       p.buckets.push_back(bk);
     }
     const double t0 = now(), c0 = cpu_s();
-    const auto r = simulate_iteration({"star", nodes, 12.5e9, 5e-6, "ideal", "ring"}, p, c, {});
+    NetworkConfig net{n.topology, nodes, n.topology == "star" ? 12.5e9 : 0, n.topology == "star" ? 5e-6 : -1,
+                      n.profile, n.algorithm};
+    net.fidelity = n.fidelity;
+    const auto r = simulate_iteration(net, p, c, {});
     const double wall = now() - t0, cpu = cpu_s() - c0;
     return std::vector<double>{wall, r.messages, peak_rss_mb(), r.total_s, cpu};
   });
@@ -91,8 +97,12 @@ std::vector<double> baseline(int n) {
 int main(int argc, char** argv) {
   std::vector<int> nodes = {8, 64, 256};
   int buckets = 100;
-  bool json = false;
+  bool json = false, gpu = false;
   for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--gpu-nodes")) {
+      gpu = true;
+      continue;
+    }
     if (!std::strcmp(argv[i], "--nodes") && i + 1 < argc) {
       nodes.clear();
       std::stringstream ss(argv[++i]);
@@ -102,9 +112,30 @@ int main(int argc, char** argv) {
     } else if (!std::strcmp(argv[i], "--json")) {
       json = true;
     } else {
-      std::fprintf(stderr, "usage: bench_sim [--nodes 8,64,256] [--buckets 100] [--json]\n");
+      std::fprintf(stderr, "usage: bench_sim [--nodes 8,64,256] [--buckets 100] [--json] [--gpu-nodes]\n");
       return 2;
     }
+  }
+  if (gpu) {
+    // Multi-GPU nodes (dgx-a100, 8 GPUs per node): the nccl profile's flow level against its
+    // message level where both run (8 nodes), and the 512-GPU iteration (64 nodes).
+    struct Point { int nodes; Net net; };
+    const Point pts[] = {{8, {"dgx-a100", "nccl", "ring", "message"}}, {8, {"dgx-a100", "nccl", "ring", "flow"}},
+                         {8, {"dgx-a100", "nccl", "auto", "flow"}},   {8, {"dgx-a100", "ideal", "hier-ring", "flow"}},
+                         {64, {"dgx-a100", "nccl", "ring", "flow"}},  {64, {"dgx-a100", "nccl", "auto", "flow"}},
+                         {64, {"dgx-a100", "ideal", "hier-ring", "flow"}}};
+    std::printf("%6s %6s %8s %-7s %-10s %-8s %12s %9s %9s %9s %12s\n", "nodes", "ranks", "buckets", "profile",
+                "algorithm", "fidelity", "messages", "wall_s", "cpu_s", "rss_MB", "simulated_s");
+    for (const auto& pt : pts) {
+      // The message level moves every chunk (~130k messages per 25 MiB bucket at 64 ranks): 5 buckets.
+      const int nb = pt.net.fidelity == "message" ? std::min(buckets, 5) : buckets;
+      const auto v = iteration_point(pt.nodes, nb, pt.net);
+      std::printf("%6d %6d %8d %-7s %-10s %-8s %12.0f %9.3f %9.3f %9.1f %12.6f\n", pt.nodes, pt.nodes * 8, nb,
+                  pt.net.profile.c_str(), pt.net.algorithm.c_str(), pt.net.fidelity.c_str(), v[1], v[0], v[4], v[2],
+                  v[3]);
+      std::fflush(stdout);
+    }
+    return 0;
   }
   const auto base = baseline(200000);
   const double base_rate = base[1] / base[0];

@@ -22,6 +22,7 @@
 #include "compressor_flags.hpp"
 #include "values.hpp"
 #include "experiments/spec.hpp"
+#include "kernels/backend.hpp"
 #include "kernels/compressor.hpp"
 #include "common/atomic_file.hpp"
 #include "common/npy.hpp"
@@ -89,7 +90,7 @@ Input read_input(const std::string& path, std::optional<std::int64_t> steps) {
 
 int cmd_compress(int argc, char** argv) {
   kernels::CompressorConfig cfg;
-  std::string input, output, report_path, seed_text;
+  std::string input, output, report_path, seed_text, backend_name;
   std::optional<std::int64_t> steps, k_abs;
   po::options_description opts(
       "arcsim compress: apply a compressor to per-worker gradients\n\n"
@@ -116,7 +117,9 @@ int cmd_compress(int argc, char** argv) {
       ("steps", po::value<std::int64_t>(), "number of steps S in dim 0 of the input")
       ("input", po::value(&input)->required(), "G.npy")
       ("output", po::value(&output)->required(), "AGG.npy")
-      ("report", po::value(&report_path), "REPORT.json");
+      ("report", po::value(&report_path), "REPORT.json")
+      ("backend", po::value(&backend_name)->default_value(kernels::kDefaultBackend),
+       "where the kernels run: auto (cuda when a device is present, else cpu) | cpu | cuda | reference");
   po::variables_map vm;
   po::store(po::parse_command_line(argc, argv, opts), vm);
   if (vm.count("help")) {
@@ -151,6 +154,13 @@ int cmd_compress(int argc, char** argv) {
     fail(std::string("--") + e.what());
   }
 
+  kernels::Backend* backend = nullptr;
+  try {
+    backend = &kernels::backend_by_name(backend_name);
+  } catch (const std::invalid_argument& e) {
+    fail(std::string("--") + e.what());
+  }  // BackendUnavailable (cuda without a device): one line, exit 3 (main.cpp)
+
   const Input in = read_input(input, steps);
   kernels::BucketLayout layout;
   layout.shapes = {in.worker_shape};
@@ -176,7 +186,7 @@ int cmd_compress(int argc, char** argv) {
     }
   }
 
-  kernels::Compressor comp(static_cast<int>(W), cfg);
+  kernels::Compressor comp(static_cast<int>(W), cfg, *backend);
   std::vector<float> agg(n);
   nlohmann::json per_step = nlohmann::json::array();
   kernels::StepReport last;
@@ -198,6 +208,7 @@ int cmd_compress(int argc, char** argv) {
   report["shape"] = in.worker_shape;
   report["compressor"] = cfg.to_json();
   report["shape_rule"] = cfg.shape_rule;
+  report["backend"] = backend->name();
   report["per_step"] = per_step;
   nlohmann::json doc = comp.plan_header();
   doc["buckets"] = nlohmann::json::array({kernels::Compressor::plan_bucket(last, layout)});
@@ -207,8 +218,9 @@ int cmd_compress(int argc, char** argv) {
   std::vector<std::pair<std::string, std::string>> outputs = {{output, io::npy_bytes_f32(in.worker_shape, agg)}};
   if (!report_path.empty()) outputs.emplace_back(report_path, report.dump(2) + "\n");
   io::write_files_atomic(outputs);
-  std::printf("arcsim compress: %s, %zu workers x %lld steps, k = %zu %s, relative_error = %s, retained_energy = %s\n",
-              cfg.compressor.c_str(), W, static_cast<long long>(in.steps), last.k, last.k_unit.c_str(),
+  std::printf("arcsim compress: %s on the %s backend, %zu workers x %lld steps, k = %zu %s, relative_error = %s, "
+              "retained_energy = %s\n",
+              cfg.compressor.c_str(), backend->name(), W, static_cast<long long>(in.steps), last.k, last.k_unit.c_str(),
               report["relative_error"].dump().c_str(), report["retained_energy"].dump().c_str());
   return 0;
 }

@@ -136,8 +136,10 @@ int run_script(std::vector<std::string> args) {
 int cmd_plot(int argc, char** argv) {
   po::options_description opts(
       "usage: arcsim plot RESULTS_DIR [--out DIR]\n\n"
-      "Writes speedup_vs_nodes, speedup_vs_bandwidth, iteration_breakdown, accuracy_vs_time and\n"
-      "tta_bars as PDF and PNG (into RESULTS_DIR unless --out), from what `arcsim sweep` wrote.\n\noptions");
+      "Writes speedup_vs_nodes, speedup_vs_bandwidth, iteration_breakdown and, when the results have a\n"
+      "time to accuracy, accuracy_vs_time, accuracy_vs_bytes and tta_vs_nodes, as PDF and PNG (into\n"
+      "RESULTS_DIR unless --out), from what `arcsim sweep` wrote; break-even crossings from\n"
+      "RESULTS_DIR/breakeven.csv (`arcsim breakeven`) are marked. figures.txt lists what was drawn.\n\noptions");
   opts.add_options()("help,h", "this help")("out,o", po::value<std::string>(), "directory for the figures")(
       "python", po::value<std::string>()->default_value("/usr/bin/python3"), "Python with matplotlib");
   po::options_description hidden;

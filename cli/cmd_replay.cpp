@@ -2,6 +2,8 @@
 // the communication plan, the kernel times and the compression quality. The same code path the
 // sweep uses (experiments/replay.hpp), so what it prints is what the simulator will execute.
 #include <boost/program_options.hpp>
+#include <unistd.h>
+
 #include <cstdio>
 #include <iostream>
 #include <optional>
@@ -13,6 +15,7 @@
 #include "compressor_flags.hpp"
 #include "values.hpp"
 #include "experiments/replay.hpp"
+#include "kernels/backend.hpp"
 #include "kernels/timing.hpp"
 #include "common/units.hpp"
 #include "common/atomic_file.hpp"
@@ -54,11 +57,15 @@ int cmd_replay(int argc, char** argv) {
       "rescale", "Rand-K: unbiased d/k rescale")("seed", po::value<std::string>()->default_value("1"), "shared seed (an integer >= 0)")(
       "workers", po::value<int>()->default_value(8), "emulated workers (at most the sampled ones)")(
       "sample", po::value<int>()->default_value(0), "which gradient sample step (index) to replay")(
-      "kernel-timing", po::value<std::string>()->default_value(kernels::kDefaultKernelTiming),
-      "measured-cpu | model:GPU | calibration:FILE")(
+      "kernel-timing", po::value<std::string>()->default_value("measured-cpu"),
+      "measured (the backend's own durations: measured-cpu, or measured-gpu:<device> on cuda) | "
+      "measured-cpu (the same) | model:GPU | calibration:FILE")(
       "bucket-cap", po::value<std::string>()->default_value("25MiB"), "DDP bucket cap")(
       "first-bucket-cap", po::value<std::string>()->default_value("1MiB"), "DDP first bucket cap")(
       "plan-out", po::value<std::string>(), "also write the arcsim-plan/1 document here")(
+      "backend", po::value<std::string>()->default_value(kernels::kDefaultBackend),
+      "where the kernels run: auto (cuda when a device is present, else cpu) | cpu | cuda | reference")(
+      "quiet,q", "no progress on stderr")(
       "json", "print one JSON object instead of the table");
   po::options_description hidden;
   hidden.add_options()("trace", po::value<std::string>());
@@ -110,13 +117,20 @@ int cmd_replay(int argc, char** argv) {
   }
   std::optional<kernels::KernelTimeModel> timer;
   const std::string timing = vm["kernel-timing"].as<std::string>();
-  if (timing != "measured-cpu") {
+  if (timing != "measured-cpu" && timing != "measured") {
     try {
       timer = kernels::KernelTimeModel::from_spec(timing);
     } catch (const std::exception& e) {
       throw std::runtime_error(std::string("--kernel-timing: ") + e.what());
     }
   }
+
+  kernels::Backend* backend = nullptr;
+  try {
+    backend = &kernels::backend_by_name(vm["backend"].as<std::string>());
+  } catch (const std::invalid_argument& e) {
+    throw std::runtime_error(std::string("--") + e.what());
+  }  // BackendUnavailable (cuda without a device): one line, exit 3 (main.cpp)
 
   const traces::Trace trace = traces::read_trace(vm["trace"].as<std::string>());
   const auto buckets = traces::ddp_buckets(trace.layout, bopt);
@@ -129,8 +143,19 @@ int cmd_replay(int argc, char** argv) {
   if (sample >= grads.steps_available())
     throw std::runtime_error("--sample: expected an index below " + std::to_string(grads.steps_available()) +
                              " (the samples that cover the layout), got " + std::to_string(sample));
-  const ex::ShapePlan sp = ex::replay_shape(grads, cfg, sample, timer ? &*timer : nullptr);
-  const std::string source = timer ? timer->source() : "measured-cpu";
+  const bool show = !vm.count("quiet");
+  const bool tty = isatty(fileno(stderr)) != 0;
+  double shown_s = 0.0;
+  const ex::ShapePlan sp = ex::replay_shape(grads, cfg, sample, timer ? &*timer : nullptr, *backend,
+                                            [&](const ex::ReplayProgress& p) {
+                                              if (!show || (p.elapsed_s - shown_s < 1.0 && p.buckets_done < p.buckets)) return;
+                                              shown_s = p.elapsed_s;
+                                              std::fprintf(stderr, tty ? "\r\033[K[replay %s] %s%s" : "[replay %s] %s%s\n",
+                                                           backend->name(), p.line().c_str(),
+                                                           tty && p.buckets_done == p.buckets ? "\n" : "");
+                                              std::fflush(stderr);
+                                            });
+  const std::string source = timer ? timer->source() : backend->duration_source();
 
   if (vm.count("plan-out")) io::write_file_atomic(vm["plan-out"].as<std::string>(), sp.plan.dump(1) + "\n");
 
@@ -161,6 +186,7 @@ int cmd_replay(int argc, char** argv) {
                 {"workers", grads.workers()},
                 {"compressor", sp.plan["compressor"]},
                 {"kernel_timing", source},
+                {"backend", sp.backend},
                 {"buckets", per_bucket},
                 {"totals",
                  {{"kernel_s", sp.kernel_s}, {"bytes_per_rank", sp.bytes_per_rank}, {"collectives", sp.collectives},
@@ -173,7 +199,8 @@ int cmd_replay(int argc, char** argv) {
   }
   std::printf("trace %s (%s): %zu buckets, %lld elements; gradients: %s\n", trace.name.c_str(), trace.dir.c_str(),
               buckets.size(), static_cast<long long>(trace.layout.total_elements()), grads.description().c_str());
-  std::printf("compressor %s; kernel timing: %s\n\n", sp.plan["compressor"].dump().c_str(), source.c_str());
+  std::printf("compressor %s; backend %s; kernel timing: %s\n\n", sp.plan["compressor"].dump().c_str(),
+              sp.backend.c_str(), source.c_str());
   std::printf("%6s %12s %7s %12s %12s  %s\n", "bucket", "elements", "tensors", "kernels", "sent/rank", "collectives");
   for (const auto& b : per_bucket) {
     std::string coll;

@@ -7,6 +7,7 @@
 #include <boost/program_options.hpp>
 
 #include "commands.hpp"
+#include "simulate_table.hpp"
 #include "sim/collective.hpp"
 #include "sim/iteration.hpp"
 #include "sim/limits.hpp"
@@ -48,15 +49,25 @@ int cmd_simulate(int argc, char** argv) {
       "arcsim simulate: one collective or one training iteration on a simulated cluster\n\n"
       "  arcsim simulate --collective allreduce --algorithm ring --bytes 1e8 --nodes 64 \\\n"
       "                  --bandwidth 100Gbps --latency 5us [--topology star] [--profile nccl] --json\n"
+      "  arcsim simulate --collective allreduce --min-bytes 1MiB --max-bytes 4GiB --step-factor 2 \\\n"
+      "                  --topology dgx-a100 --nodes 2 --profile nccl [--json]   (nccl-tests-style table)\n"
       "  arcsim simulate --plan plan.json --compute compute.json --topology ib-fattree --nodes 16 \\\n"
       "                  [--bandwidth 100Gbps] [--latency 5us] [--profile nccl] [--blocking|--async]\n\n"
       "Options");
   std::string collective, algorithm = "auto", bytes, topology = "star", profile = sim::kDefaultProfile, bandwidth,
-                          latency, plan, compute;
+                          latency, plan, compute, protocol = "auto", fidelity = "flow", min_bytes, max_bytes;
+  double step_factor = 2;
   int nodes = 0;
   opts.add_options()("help,h", "this help")
       ("collective", po::value(&collective), "allreduce|allgather|broadcast|reduce_scatter")
-      ("algorithm", po::value(&algorithm), "ring|tree|rabenseifner|bruck|auto (default auto: NCCL's choice by size)")
+      ("algorithm", po::value(&algorithm),
+       "ring|tree|rabenseifner|bruck|binomial|chain|hier-ring|hier-tree|hier-rabenseifner|auto (default auto: "
+       "nccl profile NCCL's choice by its cost model, ideal/tcp the smallest closed form)")
+      ("protocol", po::value(&protocol), "nccl profile: LL|LL128|Simple|auto (default auto: NCCL's choice)")
+      ("fidelity", po::value(&fidelity), "nccl profile: flow (default: aggregated steps) | message (every chunk)")
+      ("min-bytes", po::value(&min_bytes), "table mode: smallest size (nccl-tests -b), e.g. 1MiB")
+      ("max-bytes", po::value(&max_bytes), "table mode: largest size (nccl-tests -e), e.g. 4GiB")
+      ("step-factor", po::value(&step_factor), "table mode: size multiplier between rows (nccl-tests -f, default 2)")
       ("bytes", po::value(&bytes), "size: all-reduce vector per rank; all-gather total gathered (nccl-tests)")
       ("nodes", po::value(&nodes), "number of nodes (machines)")
       ("bandwidth", po::value(&bandwidth), "per-NIC link bandwidth with unit, e.g. 100Gbps, 12.5GBps (default: the topology's)")
@@ -68,7 +79,7 @@ int cmd_simulate(int argc, char** argv) {
       ("blocking", "treat every collective of the plan as blocking")
       ("async", "treat every collective of the plan as asynchronous")
       ("no-overlap", "what-if: start all communication after the backward pass")
-      ("json", "print JSON (the only output format; accepted for scripts)");
+      ("json", "print JSON (table mode: text by default; otherwise JSON is the only format)");
   po::variables_map vm;
   try {
     po::store(po::command_line_parser(argc, argv).options(opts).run(), vm);
@@ -100,8 +111,26 @@ int cmd_simulate(int argc, char** argv) {
   net.latency_s = latency.empty() ? -1 : parse_lat(latency);
   net.profile = profile;
   net.algorithm = algorithm;
+  net.protocol = protocol;
+  net.fidelity = fidelity;
 
   nlohmann::json out;
+  if (!collective.empty() && (!min_bytes.empty() || !max_bytes.empty())) {
+    if (!bytes.empty()) throw std::invalid_argument("--bytes excludes --min-bytes/--max-bytes");
+    if (min_bytes.empty() || max_bytes.empty())
+      throw std::invalid_argument("--min-bytes and --max-bytes: expected both (table mode)");
+    const auto op = sim::parse_op(collective);
+    auto size = [](const std::string& s, const char* flag) {
+      try {
+        return units::parse_size_bytes(s);
+      } catch (const std::invalid_argument& e) {
+        throw std::invalid_argument(std::string(flag) + ": " + e.what());
+      }
+    };
+    sim::check_message_bytes(size(max_bytes, "--max-bytes"), "--max-bytes");
+    return simulate_table(net, op, size(min_bytes, "--min-bytes"), size(max_bytes, "--max-bytes"), step_factor,
+                          vm.count("json") > 0);
+  }
   if (!collective.empty()) {
     if (bytes.empty()) throw std::invalid_argument("--bytes: expected a size (required with --collective)");
     const auto op = sim::parse_op(collective);

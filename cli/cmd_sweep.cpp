@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <optional>
 #include <iostream>
+#include <algorithm>
 #include <map>
 #include <set>
 #include <string>
@@ -43,10 +44,25 @@ std::string cell(const std::optional<double>& v) {
   return buf;
 }
 
-// Speedup over dense per (bandwidth, nodes): "TTA (iteration)" for every configuration.
+// "1.17 [0.95,1.40]~i": the TTA speedup with its 95 % interval; "~" when the interval contains 1
+// (not significant), "i"/"e" when the TTA was interpolated/extrapolated across N.
+std::string speedup_cell(const ex::ResultRow& r) {
+  if (r.compressor.value("name", "") == "dense" && r.speedup_vs_dense == 1.0) return "baseline";
+  std::string t = cell(r.speedup_vs_dense);
+  if (r.speedup_vs_dense && r.speedup_vs_dense_lo && r.speedup_vs_dense_hi) {
+    t += " [" + cell(r.speedup_vs_dense_lo) + "," + cell(r.speedup_vs_dense_hi) + "]";
+    if (*r.speedup_vs_dense_lo <= 1 && 1 <= *r.speedup_vs_dense_hi) t += "~";
+  }
+  if (r.speedup_vs_dense && r.convergence_estimate == "interpolated") t += "i";
+  if (r.speedup_vs_dense && r.convergence_estimate == "extrapolated") t += "e";
+  return t + " (" + cell(r.iteration_speedup_vs_dense) + ")";
+}
+
+// Speedup over dense per (bandwidth, nodes): "TTA [95 % interval] (iteration)" for every configuration.
 void print_table(const std::vector<ex::ResultRow>& rows) {
   std::set<std::tuple<std::string, std::string, double>> nets;  // topology, profile, latency
   for (const auto& r : rows) nets.insert({r.topology, r.profile, r.latency_s});
+  bool any_ns = false, any_i = false, any_e = false, any_ci = false;
   for (const auto& [topo, profile, lat] : nets) {
     std::set<double> bws;
     std::set<int> nodes;
@@ -58,26 +74,39 @@ void print_table(const std::vector<ex::ResultRow>& rows) {
       const std::string l = r.compressor.value("label", "");
       if (std::find(labels.begin(), labels.end(), l) == labels.end()) labels.push_back(l);
     }
-    std::printf("\nspeedup over dense, time to accuracy (per iteration) -- %s, %s, %s us:\n", topo.c_str(),
-                profile.c_str(), arcsim::io::format_number(std::round(lat * 1e6 * 1e6) / 1e6).c_str());
+    int lw = 12;
+    for (const auto& l : labels) lw = std::max(lw, static_cast<int>(l.size()));
+    std::printf("\nspeedup over dense, time to accuracy [95 %% interval] (per iteration) -- %s, %s, %s us:\n",
+                topo.c_str(), profile.c_str(), arcsim::io::format_number(std::round(lat * 1e6 * 1e6) / 1e6).c_str());
     for (double bw : bws) {
-      std::printf("  %-7s Gbps", arcsim::io::format_number(std::round(bw * 8 / 1e9 * 1e6) / 1e6).c_str());
-      for (int n : nodes) std::printf(" %16s", ("N=" + std::to_string(n)).c_str());
+      std::printf("  %-*s", lw, (arcsim::io::format_number(std::round(bw * 8 / 1e9 * 1e6) / 1e6) + " Gbps").c_str());
+      for (int n : nodes) std::printf(" %26s", ("N=" + std::to_string(n)).c_str());
       std::printf("\n");
       for (const auto& l : labels) {
-        std::printf("  %-12s", l.c_str());
+        std::printf("  %-*s", lw, l.c_str());
         for (int n : nodes) {
           std::string text = "n/a";
           for (const auto& r : rows)
             if (r.topology == topo && r.profile == profile && r.latency_s == lat && r.bandwidth_Bps == bw &&
-                r.nodes == n && r.compressor.value("label", "") == l)
-              text = r.status != "ok" ? "FAILED" : cell(r.speedup_vs_dense) + " (" + cell(r.iteration_speedup_vs_dense) + ")";
-          std::printf(" %16s", text.c_str());
+                r.nodes == n && r.compressor.value("label", "") == l) {
+              text = r.status != "ok" ? "FAILED" : speedup_cell(r);
+              any_ns = any_ns || text.find('~') != std::string::npos;
+              any_ci = any_ci || r.speedup_vs_dense_lo.has_value();
+              any_i = any_i || r.convergence_estimate == "interpolated";
+              any_e = any_e || r.convergence_estimate == "extrapolated";
+            }
+          std::printf(" %26s", text.c_str());
         }
         std::printf("\n");
       }
     }
   }
+  std::printf("\n  %s", any_ci ? "intervals: 95 % over seeds (docs/experiments.md section 3)"
+                              : "no intervals: one seed per configuration, or no time to accuracy");
+  if (any_ns) std::printf("; ~ interval contains 1 (not significant)");
+  if (any_i) std::printf("; i convergence interpolated across N");
+  if (any_e) std::printf("; e convergence extrapolated beyond the recorded N");
+  std::printf("\n");
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // arcsim: the single entry point. Dispatches to one subcommand; turns any error into one line on
-// stderr and exit status 2.
+// stderr and exit status 2 (3 when the requested kernel backend is not available here, e.g.
+// --backend cuda without a device).
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -10,6 +11,7 @@
 #include "arcsim/version.hpp"
 #include "commands.hpp"
 #include "common/format.hpp"
+#include "kernels/backend.hpp"
 
 namespace {
 
@@ -21,6 +23,8 @@ struct Command {
 
 constexpr Command kCommands[] = {
     {"sweep", arcsim::cli::cmd_sweep, "simulate every point of an experiment; write results and plots"},
+    {"init", arcsim::cli::cmd_init, "write an experiment spec that matches a trace's convergence logs"},
+    {"breakeven", arcsim::cli::cmd_breakeven, "where a compressor's speedup over dense crosses 1 (bisection)"},
     {"plot", arcsim::cli::cmd_plot, "paper-ready figures (PDF + PNG) from a results directory"},
     {"simulate", arcsim::cli::cmd_simulate, "simulate one collective or one training iteration"},
     {"compress", arcsim::cli::cmd_compress, "apply a compressor to per-worker .npy gradients"},
@@ -71,6 +75,10 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "arcsim %s: error: a size derived from the input is too large to allocate "
                    "(sizes and limits: docs/limits.md)\n", c.name);
       return 2;
+    } catch (const arcsim::kernels::BackendUnavailable& e) {
+      std::fflush(stdout);
+      std::fprintf(stderr, "arcsim %s: error: %s\n", c.name, e.what());
+      return 3;
     } catch (const std::exception& e) {
       std::fflush(stdout);
       // One line whatever the message quotes from the input (a name holding a newline, binary).

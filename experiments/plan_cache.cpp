@@ -119,7 +119,7 @@ class Builder {
     const json key_doc = {{"trace", in_.trace_checksum},  {"compressor", kc.to_json()},     {"sample", s},
                           {"gradients", src.description()}, {"bucket_cap", spec_.bucket_cap_bytes},
                           {"first_bucket_cap", spec_.first_bucket_cap_bytes}, {"timing", in_.timing_source},
-                          {"commit", kGitCommit}};
+                          {"commit", kGitCommit}, {"backend", in_.backend->name()}};
     const std::string rkey = fnv_hex(key_doc.dump());
     auto it = replayed_.find(rkey);
     if (it == replayed_.end()) {
@@ -134,7 +134,11 @@ class Builder {
           o_.progress->update("[sweep] replay " + cfg.label + " " + shape.id + " (ratio " +
                                   io::format_number(shape.ratio) + ")", false);
         try {
-          sp = replay_shape(src, kc, s, in_.timer ? &*in_.timer : nullptr);
+          const std::string what = "[sweep] replay " + cfg.label + " " + shape.id + ": ";
+          double shown_s = 0.0;  // a progress line every 2 s at most
+          sp = replay_shape(src, kc, s, in_.timer ? &*in_.timer : nullptr, *in_.backend, [&](const ReplayProgress& p) {
+            if (o_.progress && p.elapsed_s - shown_s >= 2.0) o_.progress->update(what + p.line(), false), shown_s = p.elapsed_s;
+          });
         } catch (const std::exception& e) {
           throw std::runtime_error("replay of " + cfg.label + " (" + shape.id + "): " + e.what());
         }
@@ -160,6 +164,7 @@ class Builder {
                       {"sample", s},
                       {"gradients", src.description()},
                       {"kernel_timing", in_.timing_source},
+                      {"backend", in_.backend->name()},
                       {"kernel_s", sp.kernel_s},
                       {"relative_error", sp.relative_error ? json(*sp.relative_error) : json(nullptr)},
                       {"retained_energy", sp.retained_energy ? json(*sp.retained_energy) : json(nullptr)},

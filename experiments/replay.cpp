@@ -1,6 +1,7 @@
 #include "replay.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <set>
 #include <stdexcept>
@@ -73,6 +74,23 @@ GradientSource::GradientSource(const traces::Trace& trace, std::vector<traces::B
                  (trace.samples.empty() ? "" : " (the recorded samples do not cover every tensor at one step)");
 }
 
+double ReplayProgress::eta_s() const {
+  if (elements_done <= 0 || elements <= 0) return -1.0;
+  return elapsed_s * static_cast<double>(elements - elements_done) / static_cast<double>(elements_done);
+}
+
+std::string ReplayProgress::line() const {
+  char buf[160];
+  const double pct = elements > 0 ? 100.0 * static_cast<double>(elements_done) / static_cast<double>(elements) : 100.0;
+  const double eta = eta_s();
+  if (eta >= 0)
+    std::snprintf(buf, sizeof buf, "bucket %zu/%zu (%.0f %%), %.0f s elapsed, ETA %.0f s", buckets_done, buckets, pct,
+                  elapsed_s, eta);
+  else
+    std::snprintf(buf, sizeof buf, "bucket %zu/%zu (%.0f %%), %.0f s elapsed", buckets_done, buckets, pct, elapsed_s);
+  return buf;
+}
+
 std::vector<float> GradientSource::bucket(std::size_t b, int s) const {
   const traces::Bucket& bk = buckets_.at(b);
   const std::size_t W = static_cast<std::size_t>(workers_);
@@ -83,6 +101,11 @@ std::vector<float> GradientSource::bucket(std::size_t b, int s) const {
   }
   const auto& where = where_.at(static_cast<std::size_t>(s));
   const std::size_t n = static_cast<std::size_t>(bk.elements);
+  // Keep loaded only the samples this bucket reads (buckets are replayed in order, and a sample
+  // holds consecutive tensors, so a dropped sample is rarely needed again).
+  std::set<std::size_t> needed;
+  for (const auto& t : bk.tensors) needed.insert(where.at(t).first);
+  for (auto it = loaded_.begin(); it != loaded_.end();) it = needed.count(it->first) ? std::next(it) : loaded_.erase(it);
   std::vector<float> out(W * n);
   std::size_t col = 0;
   for (const auto& t : bk.tensors) {
@@ -120,7 +143,9 @@ double retime_plan(json& plan, const kernels::KernelTimeModel* timer) {
 }
 
 ShapePlan replay_shape(const GradientSource& grads, const kernels::CompressorConfig& config, int sample,
-                       const kernels::KernelTimeModel* timer) {
+                       const kernels::KernelTimeModel* timer, kernels::Backend& backend,
+                       const ReplayProgressFn& progress) {
+  const auto t0 = std::chrono::steady_clock::now();
   const int W = grads.workers();
   const auto& layout_params = grads.buckets();
   const bool ef21 = config.ef == "ef21" || config.ef == "ef21m";
@@ -131,13 +156,16 @@ ShapePlan replay_shape(const GradientSource& grads, const kernels::CompressorCon
   double err_num = 0, err_den = 0, kept = 0;
   bool compressed = false;
   json buckets = json::array();
+  ReplayProgress prog;
+  prog.buckets = layout_params.size();
+  for (const auto& bk : layout_params) prog.elements += bk.elements;
   for (std::size_t b = 0; b < layout_params.size(); ++b) {
     const traces::Bucket& bk = layout_params[b];
     kernels::BucketLayout layout;
     layout.names = bk.tensors;
     // One Compressor per bucket: error-feedback state of a bucket never outlives it, so a large
     // model replays in the memory of its largest bucket.
-    kernels::Compressor comp(W, config);
+    kernels::Compressor comp(W, config, backend);
     if (b == 0) plan = comp.plan_header();
     for (int p : bk.params) layout.shapes.push_back(grads.layout().parameters[static_cast<std::size_t>(p)].shape);
     const std::size_t n = layout.numel();
@@ -153,20 +181,20 @@ ShapePlan replay_shape(const GradientSource& grads, const kernels::CompressorCon
     for (int w = 0; w < W; ++w) ptr[static_cast<std::size_t>(w)] = g.data() + static_cast<std::size_t>(w) * n;
     const kernels::StepReport rep = comp.step(static_cast<std::uint32_t>(b), layout, ptr, agg.data());
     buckets.push_back(kernels::Compressor::plan_bucket(rep, layout));
-
-    double den = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-      double m = 0;
-      for (int w = 0; w < W; ++w) m += g[static_cast<std::size_t>(w) * n + i];
-      m /= W;
-      den += m * m;
-    }
+    const double den = rep.grad_energy;  // ||mean g||^2 of this bucket, as the step computed it
     err_num += rep.relative_error * den;
     err_den += den;
     kept += rep.retained_energy * den;
     compressed = compressed || rep.phase == "compressed";
+    if (progress) {
+      prog.buckets_done = b + 1;
+      prog.elements_done += bk.elements;
+      prog.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      progress(prog);
+    }
   }
   if (plan.is_null()) plan = kernels::Compressor(W, config).plan_header();
+  out.backend = backend.name();
   plan["buckets"] = std::move(buckets);
   out.kernel_s = retime_plan(plan, timer);
   for (const auto& bucket : plan["buckets"])

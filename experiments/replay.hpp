@@ -8,7 +8,13 @@
 // some step (re-bucketed to the experiment's bucket caps), else from the trace's synthetic
 // distribution (traces/synthetic.hpp). Plans are per rank, so one replay with W workers
 // simulates at any node count.
+//
+// Memory: the replay streams bucket by bucket. Only the current bucket's gradients (all workers)
+// are held, generated or read on demand; the recorded samples a bucket needs are loaded when it
+// needs them and dropped when the next bucket needs others; each bucket gets a fresh Compressor
+// whose error-feedback state dies with the bucket. Peak memory is O(workers x largest bucket).
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -64,14 +70,31 @@ struct ShapePlan {
   double kernel_s = 0;                     // sum of kernel durations of one iteration (per worker)
   double bytes_per_rank = 0;               // sum of bytes_per_rank of every collective
   int collectives = 0, kernels = 0;
+  std::string backend;                     // the backend that ran the kernels
 };
 
+// Progress of a replay: buckets done (of total) and elements done (of total), after each bucket.
+struct ReplayProgress {
+  std::size_t buckets_done = 0, buckets = 0;
+  std::int64_t elements_done = 0, elements = 0;
+  double elapsed_s = 0.0;
+  // Seconds left, extrapolated from the elements replayed so far (< 0 before the first bucket).
+  double eta_s() const;
+  // "bucket 12/40 (31 %), 8 s elapsed, ETA 17 s"
+  std::string line() const;
+};
+using ReplayProgressFn = std::function<void(const ReplayProgress&)>;
+
 // Replays one compressor configuration (at a fixed ratio, no warm-up, no ramp: the shape's own
-// behaviour) over every bucket at sample step `sample`. EF21/EF21M first take their dense
-// initial call on the previous sample (or the same one when there is none), so the recorded call
-// is a compressed one. timer == nullptr keeps the measured CPU durations.
+// behaviour) over every bucket at sample step `sample`, on `backend` (kernels/backend.hpp), whose
+// name the result carries (the plan format has no field for it). EF21/EF21M first take their dense initial call on
+// the previous sample (or the same one when there is none), so the recorded call is a compressed
+// one. timer == nullptr keeps the measured durations (measured-cpu, or measured-gpu:<device> on
+// the CUDA backend). `progress`, if set, is called after every bucket.
 ShapePlan replay_shape(const GradientSource& grads, const kernels::CompressorConfig& config, int sample,
-                       const kernels::KernelTimeModel* timer);
+                       const kernels::KernelTimeModel* timer,
+                       kernels::Backend& backend = kernels::reference_backend(),
+                       const ReplayProgressFn& progress = nullptr);
 
 // Re-times the kernel ops of a plan in place; returns the summed seconds.
 double retime_plan(nlohmann::json& plan, const kernels::KernelTimeModel* timer);

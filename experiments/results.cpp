@@ -10,6 +10,7 @@
 
 #include "common/format.hpp"
 #include "common/atomic_file.hpp"
+#include "experiments/stats.hpp"
 
 namespace arcsim::experiments {
 
@@ -31,8 +32,10 @@ const std::vector<Column>& result_columns() {
       {"topology", "-", "topology preset or spec name"},
       {"profile", "-", "network-model profile: ideal, nccl, tcp"},
       {"algorithm", "-", "collective algorithm asked of the simulator (auto: by size, as NCCL)"},
+      {"algorithms_used", "-", "algorithm/protocol pairs that ran in the steady-state iteration and how many collective calls each, e.g. ring/Simple:100;tree/LL128:1"},
       {"collectives", "-", "plan (each compressor's own blocking flags), blocking or async"},
       {"kernel_timing", "-", "where compression-kernel durations come from: measured-cpu, calibration:FILE, model:GPU"},
+      {"compute_source", "-", "where per-layer compute times come from: trace (as recorded, with its device) or model:GPU (re-timed from per-layer costs)"},
       {"status", "-", "ok, or failed (see error)"},
       {"iteration_s", "s", "steady-state iteration time: forward start to optimizer step end"},
       {"compute_s", "s", "forward + backward + optimizer time of that iteration"},
@@ -42,13 +45,21 @@ const std::vector<Column>& result_columns() {
       {"bytes_per_node", "bytes", "bytes one node sends per steady-state iteration"},
       {"relative_error", "-", "norm(aggregate - mean)^2 / norm(mean)^2 on the replayed gradient samples (steady shape)"},
       {"retained_energy", "fraction", "energy of the mean gradient kept by the aggregate (steady shape)"},
-      {"steps_to_target", "steps", "first evaluated step whose metric reaches the target in the convergence log"},
-      {"convergence_nodes", "nodes", "worker count of the convergence log used (nearest recorded when not equal to nodes)"},
+      {"steps_to_target", "steps", "mean over seeds of the steps at which the target is crossed, interpolated between the two evaluations around the crossing"},
+      {"steps_to_target_sd", "steps", "sample standard deviation of steps_to_target over seeds (empty with one seed)"},
+      {"seeds", "-", "seeds (recorded runs) the TTA is the mean of"},
+      {"convergence_nodes", "nodes", "worker count of the convergence log used (the nearest recorded when not equal to nodes; see tta_note)"},
       {"convergence_config", "-", "id of the convergence log used (the trace's config id)"},
-      {"tta_s", "s", "predicted time to accuracy: sum of the simulated step times of steps 1..steps_to_target"},
-      {"tta_note", "-", "why tta_s is empty, or how it was approximated (nearest N)"},
+      {"tta_s", "s", "predicted time to accuracy: mean over seeds of the simulated time of steps 1..steps_to_target"},
+      {"tta_s_lo", "s", "lower end of the 95 % Student-t interval of tta_s over seeds (empty with one seed)"},
+      {"tta_s_hi", "s", "upper end of that interval"},
+      {"tta_note", "-", "why tta_s is empty, or how it was approximated (interpolated or extrapolated across N, seeds that missed the target)"},
       {"speedup_vs_dense", "x", "tta_s of dense / tta_s, same network point"},
+      {"speedup_vs_dense_lo", "x", "lower end of the 95 % interval of speedup_vs_dense (delta method on the log ratio, seeds paired when both sides have the same seeds)"},
+      {"speedup_vs_dense_hi", "x", "upper end of that interval"},
       {"speedup_vs_topk", "x", "tta_s of topk / tta_s, same network point"},
+      {"speedup_vs_topk_lo", "x", "lower end of the 95 % interval of speedup_vs_topk"},
+      {"speedup_vs_topk_hi", "x", "upper end of that interval"},
       {"iteration_speedup_vs_dense", "x", "iteration_s of dense / iteration_s, same network point"},
       {"iteration_speedup_vs_topk", "x", "iteration_s of topk / iteration_s, same network point"},
       {"error", "-", "why the point failed (empty when ok)"},
@@ -58,7 +69,8 @@ const std::vector<Column>& result_columns() {
 
 json to_json(const IterationTimes& t) {
   return {{"total_s", t.total_s},         {"compute_s", t.compute_s}, {"compression_s", t.compression_s},
-          {"exposed_comm_s", t.exposed_comm_s}, {"comm_s", t.comm_s},       {"bytes_per_node", t.bytes_per_node}};
+          {"exposed_comm_s", t.exposed_comm_s}, {"comm_s", t.comm_s},       {"bytes_per_node", t.bytes_per_node},
+          {"algorithms_used", t.algorithms_used}};
 }
 
 IterationTimes iteration_times_from_json(const json& j) {
@@ -69,6 +81,7 @@ IterationTimes iteration_times_from_json(const json& j) {
   t.exposed_comm_s = j.at("exposed_comm_s").get<double>();
   t.comm_s = j.at("comm_s").get<double>();
   t.bytes_per_node = j.at("bytes_per_node").get<double>();
+  t.algorithms_used = j.value("algorithms_used", "");
   return t;
 }
 
@@ -80,6 +93,9 @@ double tidy(double x) {
   std::snprintf(buf, sizeof buf, "%.12g", x);
   return std::strtod(buf, nullptr);
 }
+
+json nan_null(double x) { return std::isnan(x) ? json(nullptr) : json(x); }
+double null_nan(const json& v) { return v.is_null() ? std::nan("") : v.get<double>(); }
 
 template <class T>
 json opt(const std::optional<T>& v) {
@@ -103,6 +119,10 @@ std::string csv_escape(const std::string& s) {
   return out + "\"";
 }
 
+json ok_used(const ResultRow& r) {
+  return r.status == "ok" && !r.steady.algorithms_used.empty() ? json(r.steady.algorithms_used) : json(nullptr);
+}
+
 // The CSV cells of a row, keyed by column name (row_to_json holds every column).
 json columns_of(const ResultRow& r) {
   const json& c = r.compressor;
@@ -122,8 +142,10 @@ json columns_of(const ResultRow& r) {
   j["topology"] = r.topology;
   j["profile"] = r.profile;
   j["algorithm"] = r.algorithm;
+  j["algorithms_used"] = ok_used(r);
   j["collectives"] = r.collectives;
   j["kernel_timing"] = r.kernel_timing;
+  j["compute_source"] = r.compute_source;
   j["status"] = r.status;
   const bool ok = r.status == "ok";
   j["iteration_s"] = ok ? json(r.steady.total_s) : json(nullptr);
@@ -135,12 +157,20 @@ json columns_of(const ResultRow& r) {
   j["relative_error"] = opt(r.relative_error);
   j["retained_energy"] = opt(r.retained_energy);
   j["steps_to_target"] = opt(r.steps_to_target);
+  j["steps_to_target_sd"] = opt(r.steps_to_target_sd);
+  j["seeds"] = r.seeds > 0 ? json(r.seeds) : json(nullptr);
   j["convergence_nodes"] = opt(r.convergence_nodes);
   j["convergence_config"] = r.convergence_config.empty() ? json(nullptr) : json(r.convergence_config);
   j["tta_s"] = opt(r.tta_s);
+  j["tta_s_lo"] = opt(r.tta_s_lo);
+  j["tta_s_hi"] = opt(r.tta_s_hi);
   j["tta_note"] = r.tta_note.empty() ? json(nullptr) : json(r.tta_note);
   j["speedup_vs_dense"] = opt(r.speedup_vs_dense);
+  j["speedup_vs_dense_lo"] = opt(r.speedup_vs_dense_lo);
+  j["speedup_vs_dense_hi"] = opt(r.speedup_vs_dense_hi);
   j["speedup_vs_topk"] = opt(r.speedup_vs_topk);
+  j["speedup_vs_topk_lo"] = opt(r.speedup_vs_topk_lo);
+  j["speedup_vs_topk_hi"] = opt(r.speedup_vs_topk_hi);
   j["iteration_speedup_vs_dense"] = opt(r.iteration_speedup_vs_dense);
   j["iteration_speedup_vs_topk"] = opt(r.iteration_speedup_vs_topk);
   j["error"] = r.error.empty() ? json(nullptr) : json(r.error);
@@ -149,45 +179,65 @@ json columns_of(const ResultRow& r) {
 
 }  // namespace
 
+namespace {
+
+// A TTA speedup base / mine with its interval, pairing seeds when both rows have the same seeds.
+struct TtaRatio {
+  std::optional<double> value, lo, hi;
+};
+TtaRatio tta_ratio(const ResultRow* base, const ResultRow& mine) {
+  TtaRatio out;
+  if (!base || !base->tta_s || !mine.tta_s || !(*base->tta_s > 0) || !(*mine.tta_s > 0)) return out;
+  std::vector<double> a, b;
+  for (const auto& s : base->seed_tta) a.push_back(s.tta_s);
+  for (const auto& s : mine.seed_tta) b.push_back(s.tta_s);
+  bool paired = a.size() == b.size() && a.size() >= 2;
+  for (std::size_t i = 0; paired && i < a.size(); ++i) paired = base->seed_tta[i].seed == mine.seed_tta[i].seed;
+  const std::optional<Ratio> r = a.empty() || b.empty() ? std::nullopt : ratio_of_means(a, b, paired);
+  out.value = *base->tta_s / *mine.tta_s;
+  if (r && r->ci95) {
+    out.lo = r->ci95->lo;
+    out.hi = r->ci95->hi;
+  }
+  return out;
+}
+
+}  // namespace
+
 void compute_speedups(std::vector<ResultRow>& rows) {
   using NetKey = std::tuple<int, double, double, std::string, std::string>;
-  std::map<NetKey, const ResultRow*> dense, topk;
-  for (const auto& r : rows) {
+  std::map<NetKey, std::size_t> dense, topk;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const auto& r = rows[i];
     if (r.status != "ok") continue;
     const NetKey k{r.nodes, r.bandwidth_Bps, r.latency_s, r.topology, r.profile};
     const std::string name = r.compressor.value("name", "");
-    if (name == "dense" && !dense.count(k)) dense[k] = &r;
-    if (name == "topk" && !topk.count(k)) topk[k] = &r;
+    if (name == "dense" && !dense.count(k)) dense[k] = i;
+    if (name == "topk" && !topk.count(k)) topk[k] = i;
   }
-  // Baselines are looked up before any row is changed, so the order of rows does not matter.
-  std::vector<std::pair<std::optional<double>, std::optional<double>>> base_tta(rows.size()), base_it(rows.size());
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    const auto& r = rows[i];
-    const NetKey k{r.nodes, r.bandwidth_Bps, r.latency_s, r.topology, r.profile};
-    if (auto it = dense.find(k); it != dense.end()) {
-      base_tta[i].first = it->second->tta_s;
-      base_it[i].first = it->second->steady.total_s;
-    }
-    if (auto it = topk.find(k); it != topk.end()) {
-      base_tta[i].second = it->second->tta_s;
-      base_it[i].second = it->second->steady.total_s;
-    }
-  }
-  auto ratio = [](const std::optional<double>& base, double mine) -> std::optional<double> {
-    if (!base || !(mine > 0) || !(*base > 0)) return std::nullopt;
-    return *base / mine;
+  // Only speedup columns change below, and none of them is read: the order of rows does not matter.
+  const std::vector<ResultRow>& base = rows;
+  auto ratio = [](const ResultRow* b, double mine) -> std::optional<double> {
+    if (!b || !(mine > 0) || !(b->steady.total_s > 0)) return std::nullopt;
+    return b->steady.total_s / mine;
   };
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    auto& r = rows[i];
+  for (auto& r : rows) {
     r.speedup_vs_dense = r.speedup_vs_topk = std::nullopt;
+    r.speedup_vs_dense_lo = r.speedup_vs_dense_hi = r.speedup_vs_topk_lo = r.speedup_vs_topk_hi = std::nullopt;
     r.iteration_speedup_vs_dense = r.iteration_speedup_vs_topk = std::nullopt;
     if (r.status != "ok") continue;
-    if (r.tta_s) {
-      r.speedup_vs_dense = ratio(base_tta[i].first, *r.tta_s);
-      r.speedup_vs_topk = ratio(base_tta[i].second, *r.tta_s);
-    }
-    r.iteration_speedup_vs_dense = ratio(base_it[i].first, r.steady.total_s);
-    r.iteration_speedup_vs_topk = ratio(base_it[i].second, r.steady.total_s);
+    const NetKey k{r.nodes, r.bandwidth_Bps, r.latency_s, r.topology, r.profile};
+    const ResultRow* d = dense.count(k) ? &base[dense[k]] : nullptr;
+    const ResultRow* t = topk.count(k) ? &base[topk[k]] : nullptr;
+    const TtaRatio vd = tta_ratio(d, r), vt = tta_ratio(t, r);
+    r.speedup_vs_dense = vd.value;
+    r.speedup_vs_dense_lo = vd.lo;
+    r.speedup_vs_dense_hi = vd.hi;
+    r.speedup_vs_topk = vt.value;
+    r.speedup_vs_topk_lo = vt.lo;
+    r.speedup_vs_topk_hi = vt.hi;
+    r.iteration_speedup_vs_dense = ratio(d, r.steady.total_s);
+    r.iteration_speedup_vs_topk = ratio(t, r.steady.total_s);
   }
 }
 
@@ -227,7 +277,20 @@ json row_to_json(const ResultRow& r) {
                            {"last_step", s.last_step},
                            {"iteration", to_json(s.times)}});
   j["curve"] = json::array();
-  for (const auto& p : r.curve) j["curve"].push_back({p.step, p.wall_s, p.accuracy, p.loss});
+  for (const auto& p : r.curve) j["curve"].push_back({p.step, p.wall_s, nan_null(p.accuracy), nan_null(p.loss)});
+  j["convergence_estimate"] = r.convergence_estimate.empty() ? json(nullptr) : json(r.convergence_estimate);
+  j["seed_tta"] = json::array();
+  for (const auto& s : r.seed_tta) j["seed_tta"].push_back({{"seed", s.seed}, {"steps", s.steps}, {"tta_s", s.tta_s}});
+  j["seed_curves"] = json::array();
+  for (const auto& c : r.seed_curves) {
+    json pts = json::array();
+    for (std::size_t i = 0; i < c.points.size(); ++i) {
+      const auto& p = c.points[i];
+      const double m = i < c.metric.size() ? c.metric[i] : std::nan("");
+      pts.push_back({p.step, p.wall_s, nan_null(p.accuracy), nan_null(p.loss), nan_null(m)});
+    }
+    j["seed_curves"].push_back({{"seed", c.seed}, {"points", pts}});
+  }
   return j;
 }
 
@@ -244,6 +307,7 @@ ResultRow row_from_json(const json& j) {
   r.algorithm = j.at("algorithm").get<std::string>();
   r.collectives = j.at("collectives").get<std::string>();
   r.kernel_timing = j.at("kernel_timing").get<std::string>();
+  r.compute_source = j.value("compute_source", "");
   r.status = j.at("status").get<std::string>();
   if (!j.at("error").is_null()) r.error = j["error"].get<std::string>();
   for (const auto& s : j.at("shapes")) {
@@ -263,12 +327,29 @@ ResultRow row_from_json(const json& j) {
   get_opt("relative_error", r.relative_error);
   get_opt("retained_energy", r.retained_energy);
   get_opt("steps_to_target", r.steps_to_target);
+  get_opt("steps_to_target_sd", r.steps_to_target_sd);
+  get_opt("tta_s_lo", r.tta_s_lo);
+  get_opt("tta_s_hi", r.tta_s_hi);
+  if (!j.at("seeds").is_null()) r.seeds = j["seeds"].get<int>();
   get_opt("convergence_nodes", r.convergence_nodes);
   get_opt("tta_s", r.tta_s);
   if (!j.at("convergence_config").is_null()) r.convergence_config = j["convergence_config"].get<std::string>();
   if (!j.at("tta_note").is_null()) r.tta_note = j["tta_note"].get<std::string>();
   for (const auto& p : j.at("curve"))
-    r.curve.push_back({p.at(0).get<std::int64_t>(), p.at(1).get<double>(), p.at(2).get<double>(), p.at(3).get<double>()});
+    r.curve.push_back({p.at(0).get<std::int64_t>(), p.at(1).get<double>(), null_nan(p.at(2)), null_nan(p.at(3))});
+  if (j.contains("convergence_estimate") && !j["convergence_estimate"].is_null())
+    r.convergence_estimate = j["convergence_estimate"].get<std::string>();
+  for (const auto& s : j.value("seed_tta", json::array()))
+    r.seed_tta.push_back({s.at("seed").get<std::int64_t>(), s.at("steps").get<double>(), s.at("tta_s").get<double>()});
+  for (const auto& c : j.value("seed_curves", json::array())) {
+    SeedCurve sc;
+    sc.seed = c.at("seed").get<std::int64_t>();
+    for (const auto& p : c.at("points")) {
+      sc.points.push_back({p.at(0).get<std::int64_t>(), p.at(1).get<double>(), null_nan(p.at(2)), null_nan(p.at(3))});
+      sc.metric.push_back(null_nan(p.at(4)));
+    }
+    r.seed_curves.push_back(std::move(sc));
+  }
   return r;
 }
 

@@ -26,6 +26,7 @@ const std::vector<Column>& result_columns();
 struct IterationTimes {
   double total_s = 0, compute_s = 0, compression_s = 0, exposed_comm_s = 0, comm_s = 0;
   double bytes_per_node = 0;
+  std::string algorithms_used;  // "ring/Simple:100;tree/LL128:1": what ran, collective calls per pair
 };
 nlohmann::json to_json(const IterationTimes& t);
 IterationTimes iteration_times_from_json(const nlohmann::json& j);
@@ -44,6 +45,20 @@ struct CurvePoint {
   double accuracy = 0, loss = 0;
 };
 
+// One seed's share of a row's time to accuracy.
+struct SeedTta {
+  std::int64_t seed = 0;
+  double steps = 0;               // interpolated steps to target (fractional)
+  double tta_s = 0;               // predicted wall-clock of those steps
+};
+
+// One seed's accuracy-vs-wall-clock curve (the log of the recorded N nearest to the point's).
+struct SeedCurve {
+  std::int64_t seed = 0;
+  std::vector<CurvePoint> points;
+  std::vector<double> metric;     // the target metric at each point (NaN: not reported)
+};
+
 // One row. Optional numbers are written as empty CSV cells and JSON null.
 struct ResultRow {
   std::size_t point = 0;
@@ -52,6 +67,7 @@ struct ResultRow {
   int nodes = 0;
   double bandwidth_Bps = 0, latency_s = 0;
   std::string topology, profile, algorithm, collectives, kernel_timing;
+  std::string compute_source;     // "trace (<device>)" or "model:<GPU> (...)"
   std::string status = "pending"; // ok | failed
   std::string error;
 
@@ -59,18 +75,26 @@ struct ResultRow {
   std::vector<ShapeResult> shapes;
   std::optional<double> relative_error, retained_energy;
 
-  std::optional<std::int64_t> steps_to_target;
+  std::optional<double> steps_to_target;     // mean over seeds of the interpolated crossing
+  std::optional<double> steps_to_target_sd;  // sample sd over seeds (>= 2 seeds)
+  int seeds = 0;                             // seeds the TTA is the mean of
   std::optional<int> convergence_nodes;
   std::string convergence_config;
-  std::optional<double> tta_s;
+  std::string convergence_estimate;          // recorded | interpolated | extrapolated (empty: no TTA)
+  std::optional<double> tta_s, tta_s_lo, tta_s_hi;  // mean over seeds, 95 % t-interval
   std::string tta_note;
   std::optional<double> speedup_vs_dense, speedup_vs_topk;
+  std::optional<double> speedup_vs_dense_lo, speedup_vs_dense_hi, speedup_vs_topk_lo, speedup_vs_topk_hi;
   std::optional<double> iteration_speedup_vs_dense, iteration_speedup_vs_topk;
-  std::vector<CurvePoint> curve;
+  std::vector<SeedTta> seed_tta;             // per seed, by seed
+  std::vector<CurvePoint> curve;             // the first seed's curve (seed_curves has them all)
+  std::vector<SeedCurve> seed_curves;
 };
 
 // Fills the speedup columns of every row from the rows of the same network point: the first
-// configuration named "dense" and the first named "topk" are the baselines.
+// configuration named "dense" and the first named "topk" are the baselines. TTA speedups are
+// ratios of the mean TTAs with a 95 % interval (stats.hpp ratio_of_means), paired by seed when
+// both rows hold TTAs of exactly the same seeds.
 void compute_speedups(std::vector<ResultRow>& rows);
 
 // RFC 4180 CSV: header = result_columns() names, rows in `point` order, finished rows only.

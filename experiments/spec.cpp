@@ -32,7 +32,7 @@ const std::vector<std::string> kShapeRules = {"rows", "reference"};
 const std::vector<std::string> kSketchAllreduce = {"tensor", "bucket"};
 const std::vector<std::string> kRowScores = {"sketch", "exact"};
 const std::vector<std::string> kProfiles = {"ideal", "nccl", "tcp"};
-const std::vector<std::string> kAlgorithms = {"auto", "ring", "tree", "rabenseifner", "bruck"};
+const std::vector<std::string> kAlgorithms = {"auto", "ring", "tree", "rabenseifner", "bruck", "hier-ring", "hier-tree", "hier-rabenseifner"};
 const std::vector<std::string> kCollectives = {"plan", "blocking", "async"};
 
 std::string join(const std::vector<std::string>& v, const char* sep) {
@@ -228,7 +228,9 @@ json ExperimentSpec::to_json() const {
   j["first_bucket_cap_bytes"] = first_bucket_cap_bytes;
   j["collectives"] = collectives;
   j["kernel_timing"] = kernel_timing;
-  j["target"] = target ? json{{"metric", target->metric}, {"value", target->value}} : json(nullptr);
+  j["compute"] = compute;
+  j["target"] = target ? json{{"metric", target->metric}, {"value", target->value}, {"mode", target->maximize() ? "max" : "min"}}
+                       : json(nullptr);
   j["point_timeout_s"] = point_timeout_s;
   j["seed"] = seed;
   j["replay"] = {{"workers", replay.workers}, {"samples", replay.samples}, {"ramp_shapes", replay.ramp_shapes}};
@@ -334,6 +336,7 @@ ExperimentSpec parse_spec(const json& j, const std::string& file) {
   if (s.first_bucket_cap_bytes <= 0) f.fail("first_bucket_cap", "a positive size such as \"1MiB\"");
   s.collectives = f.choice("collectives", kCollectives, "plan");
 
+  s.backend = f.choice("backend", {"auto", "cpu", "cuda", "reference"}, s.backend);
   s.kernel_timing = f.string_or("kernel_timing", s.kernel_timing);
   if (s.kernel_timing == "measured-cpu") {
   } else if (s.kernel_timing.rfind("calibration:", 0) == 0 && s.kernel_timing.size() > 12) {
@@ -345,11 +348,20 @@ ExperimentSpec parse_spec(const json& j, const std::string& file) {
     f.fail("kernel_timing", "measured-cpu, calibration:FILE or model:GPU (e.g. model:H100-SXM)");
   }
 
+  s.compute = f.string_or("compute", s.compute);
+  if (s.compute != "trace" && !(s.compute.rfind("model:", 0) == 0 && s.compute.size() > 6))
+    f.fail("compute", "\"trace\" or \"model:GPU\" (e.g. model:H100-SXM)");
+
   if (const json* t = f.optional("target")) {
     Fields tf(*t, file, "target");
     Target target;
-    target.metric = tf.choice("metric", {"accuracy", "loss"}, "accuracy");
+    target.metric = tf.string_or("metric", "accuracy");
+    if (target.metric.empty()) tf.fail("metric", "a metric name (accuracy, loss, perplexity, ...)");
     target.value = tf.number("value");
+    const bool known = target.metric == "accuracy" || target.metric == "loss" || target.metric == "perplexity";
+    if (!known && !tf.has("mode"))
+      tf.fail("mode", "\"max\" or \"min\" (which direction reaches the target) for metric \"" + target.metric + "\"");
+    target.mode = tf.choice("mode", {"max", "min"}, target.metric == "accuracy" ? "max" : "min");
     if (target.metric == "accuracy" && !(target.value > 0 && target.value <= 1))
       tf.fail("value", "an accuracy fraction in (0, 1]");
     if (target.metric == "loss" && !(target.value > 0)) tf.fail("value", "a loss > 0");

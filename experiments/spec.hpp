@@ -49,9 +49,14 @@ struct TopologyChoice {
 };
 
 // What "reaching the target" means in the trace's convergence logs.
+// Any metric the convergence logs hold ("accuracy", "loss", or an extra one such as
+// "perplexity"), with its direction: reached when metric >= value (mode "max") or <= value ("min").
 struct Target {
-  std::string metric = "accuracy";  // accuracy (reached when >= value) | loss (when <= value)
+  std::string metric = "accuracy";
   double value = 0;
+  std::string mode;                 // max | min; empty: max for accuracy, min for any other metric
+  bool maximize() const { return mode.empty() ? metric == "accuracy" : mode == "max"; }
+  bool reached_by(double v) const { return maximize() ? v >= value : v <= value; }
 };
 
 struct ReplayOptions {
@@ -76,6 +81,8 @@ struct ExperimentSpec {
   double first_bucket_cap_bytes = 1.0 * 1024 * 1024;
   std::string collectives = "plan";   // plan (as each compressor's plan says) | blocking | async
   std::string kernel_timing = kernels::kDefaultKernelTiming;  // measured-cpu | calibration:FILE | model:GPU
+  std::string compute = "trace";      // trace (as recorded) | model:GPU (re-timed from per-layer costs)
+  std::string backend = "auto";                  // where replay runs the kernels: auto | cpu | cuda | reference
   std::optional<Target> target;       // absent: the trace's own target, else no TTA
   double point_timeout_s = 600;
   std::uint64_t seed = 1;

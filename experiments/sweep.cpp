@@ -8,6 +8,7 @@
 
 #include "common/format.hpp"
 #include "experiments/limits.hpp"
+#include "experiments/convergence.hpp"
 #include "experiments/plan_cache.hpp"
 #include "experiments/progress.hpp"
 #include "experiments/sweep_inputs.hpp"
@@ -22,6 +23,14 @@ using nlohmann::json;
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// Said even with --quiet, before the replay: an empty TTA column is easy to miss.
+void warn_unmatched(const ExperimentSpec& spec, const traces::Trace& trace) {
+  if (trace.convergence.empty()) return;
+  for (const auto& c : spec.compressors)
+    if (const std::string w = mismatch_warning(trace, c); !w.empty())
+      std::fprintf(stderr, "[sweep] warning: %s\n", w.c_str());
+}
 
 std::string human_bw(double Bps) { return io::format_number(std::round(Bps * 8 / 1e9 * 1e9) / 1e9) + "Gbps"; }
 
@@ -40,6 +49,7 @@ std::vector<ResultRow> initial_rows(const ExperimentSpec& spec, const SweepInput
     const PointWork& w = work.points[pi];
     const ConfigPlans& cp = plans.configs[w.point.compressor];
     rows.push_back(pending_row(spec, w, cp, in.timing_source));
+    rows.back().compute_source = in.compute_source;
     if (work.reuse[pi]) assemble_reused(rows.back(), *work.reuse[pi], cp, spec.target);
   }
   return rows;
@@ -107,10 +117,12 @@ SweepSummary run_sweep(const ExperimentSpec& spec, const SweepOptions& options) 
   const std::string dir = options.shard ? shard_dir(out, *options.shard) : out;
 
   const SweepInputs in = check_inputs(spec, out);
+  if (options.warnings) warn_unmatched(spec, in.trace);
   // A shard only reads the plans: shards replaying at once could disagree (measured timings).
   const PlanSet plans = build_plan_cache(spec, in, {out + "/plans", !options.shard, &progress});
   std::vector<PointWork> points = plan_points(spec, in, plans);
   if (options.shard) points = shard_points(std::move(points), plans, *options.shard);
+  if (options.keep) std::erase_if(points, [&](const PointWork& w) { return !options.keep(w.point); });
   const std::map<std::string, ResultRow> previous = ok_rows(load_previous_rows(dir));
   const TaskPlan work = plan_tasks(std::move(points), plans, previous);
   std::vector<ResultRow> rows = initial_rows(spec, in, plans, work);
@@ -130,6 +142,7 @@ SweepSummary run_sweep(const ExperimentSpec& spec, const SweepOptions& options) 
 PrepareSummary prepare_sweep(const ExperimentSpec& spec, const SweepOptions& options) {
   const Progress progress(options.progress);
   const SweepInputs in = check_inputs(spec, options.out_dir);
+  if (options.warnings) warn_unmatched(spec, in.trace);
   const PlanSet plans = build_plan_cache(spec, in, {options.out_dir + "/plans", true, &progress});
   PrepareSummary s;
   s.plans = plans.plans.size();

@@ -13,6 +13,7 @@
 // Past one machine the same stages run split (sweep_shards.hpp): --prepare runs the first two
 // once, each --shard I/N simulates its part into DIR/shards/I-of-N/, --merge checks the shards and
 // writes the files an unsharded run would have written, byte for byte.
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,6 +31,9 @@ struct SweepOptions {
   bool progress = true;           // progress lines on stderr
   SimulateFn simulate;            // empty: simulate_with_simgrid
   std::optional<ShardId> shard;   // simulate only this part, into out_dir/shards/I-of-N/
+  // Only the points it keeps are simulated and written (empty: all); rows holds only those.
+  std::function<bool(const Point&)> keep;
+  bool warnings = true;           // configurations that match no convergence log, on stderr
 };
 
 struct SweepSummary {

@@ -7,6 +7,7 @@
 #include "common/format.hpp"
 #include "common/json_fields.hpp"
 #include "common/sha256.hpp"
+#include "experiments/compute_model.hpp"
 #include "topologies/topology.hpp"
 
 namespace arcsim::experiments {
@@ -15,15 +16,6 @@ namespace fs = std::filesystem;
 using arcsim::json::ConfigError;
 
 namespace {
-
-sim::ComputeProfile to_sim_profile(const traces::ComputeProfile& c) {
-  sim::ComputeProfile p;
-  p.device = c.device;
-  p.forward_s = c.forward_s;
-  p.optimizer_s = c.optimizer_s;
-  for (const auto& l : c.layers) p.layers.push_back({l.name, l.params, l.forward_s, l.backward_s});
-  return p;
-}
 
 // The argument the simulator takes for one topology, after checking it at every network point.
 std::string check_topology(const ExperimentSpec& spec, std::size_t i, const std::string& out_dir) {
@@ -70,7 +62,13 @@ SweepInputs check_inputs(const ExperimentSpec& spec, const std::string& out_dir)
     throw ConfigError(spec.file + ": trace: expected a trace with a compute profile, got " + spec.trace +
                       " without one");
   in.trace_checksum = io::sha256_hex(io::read_file(spec.trace + "/trace.json"));
-  in.compute = to_sim_profile(*in.trace.compute);
+  try {
+    ComputeChoice c = choose_compute(spec.compute, in.trace);
+    in.compute = std::move(c.profile);
+    in.compute_source = std::move(c.source);
+  } catch (const std::exception& e) {
+    throw ConfigError(spec.file + ": compute: " + e.what());
+  }
 
   traces::BucketOptions bopt;
   bopt.cap_bytes = static_cast<std::int64_t>(spec.bucket_cap_bytes);
@@ -84,7 +82,9 @@ SweepInputs check_inputs(const ExperimentSpec& spec, const std::string& out_dir)
       throw ConfigError(spec.file + ": kernel_timing: " + e.what());
     }
   }
-  in.timing_source = in.timer ? in.timer->source() : "measured-cpu";
+  in.backend = &kernels::backend_by_name(spec.backend);  // cuda without a device: one line, exit 3
+  // Measured durations are the backend's own: measured-cpu, or measured-gpu:<device> on cuda.
+  in.timing_source = in.timer ? in.timer->source() : in.backend->duration_source();
 
   fs::create_directories(out_dir);
   for (std::size_t i = 0; i < spec.topologies.size(); ++i) in.topology_args.push_back(check_topology(spec, i, out_dir));

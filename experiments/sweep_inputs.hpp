@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "experiments/spec.hpp"
+#include "kernels/backend.hpp"
 #include "kernels/timing.hpp"
 #include "sim/compute_profile.hpp"
 #include "traces/buckets.hpp"
@@ -17,10 +18,12 @@ namespace arcsim::experiments {
 struct SweepInputs {
   traces::Trace trace;
   std::string trace_checksum;                     // sha256 hex of trace.json
-  sim::ComputeProfile compute;                    // the trace's compute profile, as the simulator takes it
+  sim::ComputeProfile compute;                    // the spec's compute source (compute_model.hpp), as the simulator takes it
+  std::string compute_source;                     // results column compute_source
   std::vector<traces::Bucket> buckets;            // DDP buckets with the spec's caps
   std::optional<kernels::KernelTimeModel> timer;  // empty: keep the measured CPU durations
-  std::string timing_source;                      // "measured-cpu" or the model's source
+  std::string timing_source;                      // the backend's measured source, or the model's
+  kernels::Backend* backend = &kernels::cpu_backend();  // where the replay runs the kernels (spec key backend)
   std::vector<std::string> topology_args;         // per spec topology: what sim::NetworkConfig takes
 };
 

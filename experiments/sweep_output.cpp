@@ -1,6 +1,7 @@
 #include "sweep_output.hpp"
 
 #include "arcsim/version.hpp"
+#include "experiments/convergence.hpp"
 
 namespace arcsim::experiments {
 
@@ -9,7 +10,7 @@ using nlohmann::json;
 std::optional<Target> effective_target(const ExperimentSpec& spec, const traces::Trace& trace) {
   if (spec.target) return spec.target;
   for (const auto& log : trace.convergence)
-    if (log.target_accuracy > 0) return Target{"accuracy", log.target_accuracy};
+    if (const Target t = log_target(log); t.metric != "accuracy" || t.value > 0) return t;
   return std::nullopt;
 }
 
@@ -22,11 +23,14 @@ json sweep_provenance(const ExperimentSpec& spec, const SweepInputs& in, const P
           {"trace_name", in.trace.name},
           {"trace_checksum", "sha256:" + in.trace_checksum},
           {"compute_device", in.trace.compute->device},
+          {"compute_source", in.compute_source},
           {"network_profiles", spec.profiles},
           {"kernel_timing", in.timing_source},
           {"gradients", json(std::vector<std::string>(plans.gradient_notes.begin(), plans.gradient_notes.end()))},
           {"buckets", in.buckets.size()},
-          {"target", target ? json{{"metric", target->metric}, {"value", target->value}} : json(nullptr)},
+          {"target", target ? json{{"metric", target->metric}, {"value", target->value},
+                                   {"mode", target->maximize() ? "max" : "min"}}
+                            : json(nullptr)},
           {"simulator", "SimGrid (one forked process per simulation)"}};
 }
 

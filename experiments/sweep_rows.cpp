@@ -89,60 +89,12 @@ IterationTimes mean_times(const std::vector<IterationTimes>& v) {
   m.exposed_comm_s /= n;
   m.comm_s /= n;
   m.bytes_per_node /= n;
+  if (!v.empty()) m.algorithms_used = v.front().algorithms_used;  // samples share the plan's shape
   return m;
 }
 
 void fill_convergence(ResultRow& r, const ConfigPlans& cp, const std::optional<Target>& spec_target) {
-  r.steps_to_target.reset();
-  r.convergence_nodes.reset();
-  r.convergence_config.clear();
-  r.tta_s.reset();
-  r.tta_note.clear();
-  r.curve.clear();
-  if (r.status != "ok") {
-    r.tta_note = "point failed";
-    return;
-  }
-  const traces::ConvergenceLog* log = nearest_log(cp.logs, r.nodes);
-  if (!log) {
-    r.tta_note = cp.no_log_note;
-    return;
-  }
-  Target target;
-  if (spec_target) {
-    target = *spec_target;
-  } else if (log->target_accuracy > 0) {
-    target = Target{"accuracy", log->target_accuracy};
-  } else {
-    r.tta_note = "no target: the experiment sets none and the trace's log " + log->config + " has none";
-    return;
-  }
-  r.convergence_nodes = log->world;
-  r.convergence_config = log->config;
-  StepSchedule sched;
-  std::vector<double> step_s;
-  for (const auto& s : r.shapes) {
-    sched.shapes.push_back({s.id, s.kind, s.ratio});
-    sched.segments.push_back({s.first_step, s.last_step, sched.shapes.size() - 1});
-    step_s.push_back(s.times.total_s);
-  }
-  const std::vector<LogPoint> pts = log_points(*log, target);
-  for (const auto& p : log->points)
-    r.curve.push_back({p.step, time_for_steps(sched, step_s, p.step), p.accuracy, p.loss});
-  const std::optional<std::int64_t> steps = steps_to_target(pts, target);
-  const std::string nearest =
-      log->world == r.nodes ? "" : "convergence log of N=" + std::to_string(log->world) + " (nearest recorded)";
-  if (!steps) {
-    double best = pts.empty() ? 0 : pts.front().value;
-    for (const auto& p : pts) best = target.metric == "loss" ? std::min(best, p.value) : std::max(best, p.value);
-    r.tta_note = "target " + target.metric + " " + io::format_number(target.value) + " not reached in " + log->config +
-                 " N=" + std::to_string(log->world) + " (best " + io::format_number(best) + " by step " +
-                 std::to_string(pts.empty() ? 0 : pts.back().step) + ")";
-    return;
-  }
-  r.steps_to_target = *steps;
-  r.tta_s = time_for_steps(sched, step_s, *steps);
-  r.tta_note = nearest;
+  fill_row_convergence(r, cp.logs, cp.no_log_note, spec_target);  // per seed, across N (convergence.hpp)
 }
 
 }  // namespace arcsim::experiments

@@ -39,6 +39,7 @@ std::vector<PointWork> plan_points(const ExperimentSpec& spec, const SweepInputs
                           {"collectives", spec.collectives},
                           {"plans", plan_hashes},
                           {"trace", in.trace_checksum},
+                          {"compute", in.compute_source},
                           {"commit", kGitCommit}};
     PointWork w;
     w.point = p;

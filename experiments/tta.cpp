@@ -1,6 +1,7 @@
 #include "tta.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <stdexcept>
 
 namespace arcsim::experiments {
@@ -41,8 +42,7 @@ std::optional<std::int64_t> steps_to_target(const std::vector<LogPoint>& log, co
     if (log[i].step <= log[i - 1].step)
       throw std::invalid_argument("convergence log: steps must increase (entry " + std::to_string(i) + ")");
   for (const auto& p : log) {
-    const bool reached = target.metric == "loss" ? p.value <= target.value : p.value >= target.value;
-    if (reached) return p.step;
+    if (!std::isnan(p.value) && target.reached_by(p.value)) return p.step;
   }
   return std::nullopt;
 }
@@ -58,6 +58,38 @@ double time_for_steps(const StepSchedule& schedule, const std::vector<double>& s
     total += static_cast<double>(last - seg.first + 1) * shape_step_s[seg.shape];
   }
   return total;
+}
+
+}  // namespace arcsim::experiments
+
+namespace arcsim::experiments {
+
+std::optional<double> crossing_step(const std::vector<LogPoint>& log, const Target& target) {
+  for (std::size_t i = 1; i < log.size(); ++i)
+    if (log[i].step <= log[i - 1].step)
+      throw std::invalid_argument("convergence log: steps must increase (entry " + std::to_string(i) + ")");
+  const LogPoint* prev = nullptr;  // the last evaluation with a value that had not reached the target
+  for (const auto& p : log) {
+    if (std::isnan(p.value)) continue;
+    if (target.reached_by(p.value)) {
+      if (!prev || p.value == prev->value) return static_cast<double>(p.step);
+      const double f = (target.value - prev->value) / (p.value - prev->value);  // in (0, 1]
+      return static_cast<double>(prev->step) + std::clamp(f, 0.0, 1.0) * static_cast<double>(p.step - prev->step);
+    }
+    prev = &p;
+  }
+  return std::nullopt;
+}
+
+double time_for_fractional_steps(const StepSchedule& schedule, const std::vector<double>& shape_step_s,
+                                 double steps) {
+  if (!(steps > 0)) return 0;
+  const double whole = std::floor(steps);
+  const auto n = static_cast<std::int64_t>(whole);
+  const double frac = steps - whole;
+  double t = time_for_steps(schedule, shape_step_s, n);
+  if (frac > 0) t += frac * (time_for_steps(schedule, shape_step_s, n + 1) - t);
+  return t;
 }
 
 }  // namespace arcsim::experiments

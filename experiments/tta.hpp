@@ -49,9 +49,20 @@ struct LogPoint {
 // nullopt when the log never reaches it. The log must be sorted by step (throws otherwise).
 std::optional<std::int64_t> steps_to_target(const std::vector<LogPoint>& log, const Target& target);
 
+// The step at which the metric crosses the target, interpolated linearly between the last
+// evaluation that had not reached it and the first that has (both in the log): the true first
+// crossing of a curve that is monotone between those two evaluations lies in (previous, first],
+// so the error is below one evaluation interval, and the old rule (the first evaluated step) is
+// an upper bound. Reached at the first evaluation: that step. nullopt when never reached.
+// Points whose value is NaN (metric not reported there) are skipped. Throws on unsorted steps.
+std::optional<double> crossing_step(const std::vector<LogPoint>& log, const Target& target);
+
 // Wall-clock seconds of steps 1..steps given the simulated seconds of each shape (indexed like
 // schedule.shapes). steps <= 0 gives 0.
 double time_for_steps(const StepSchedule& schedule, const std::vector<double>& shape_step_s,
                       std::int64_t steps);
+// The same for a fractional step count: whole steps, plus the fraction of the next step's time.
+double time_for_fractional_steps(const StepSchedule& schedule, const std::vector<double>& shape_step_s,
+                                 double steps);
 
 }  // namespace arcsim::experiments

@@ -205,10 +205,14 @@ StepReport Compressor::step(std::uint32_t bucket, const BucketLayout& layout, st
         st.e.assign(W, std::vector<float>(n, 0.0f));
         st.ef_started = true;
       }
-      x.assign(W, std::vector<float>(n));
+      // EF14 computes u = g + e in place in e (e = u - c follows, also in place): no copy of the
+      // bucket per worker beyond the state itself.
+      if (ef != "ef14") x.assign(W, std::vector<float>(n));
       for (std::size_t w = 0; w < W; ++w) {
         if (ef == "ef14") {
-          be.ef_add(grads[w], st.e[w].data(), n, x[w].data());
+          be.ef_add(grads[w], st.e[w].data(), n, st.e[w].data());
+          in[w] = st.e[w].data();
+          continue;
         } else if (ef == "ef21") {
           be.ef_sub(grads[w], st.e[w].data(), n, x[w].data());
         } else {
@@ -227,20 +231,8 @@ StepReport Compressor::step(std::uint32_t bucket, const BucketLayout& layout, st
     rep.k_unit = r.k_unit;
     rep.values_per_rank = r.values_per_rank;
     if (r.rows_exact > 0) rep.row_recall = static_cast<double>(r.rows_recalled) / static_cast<double>(r.rows_exact);
-    if (ef != "none") {
-      KernelTimer timer(comm_, be, KernelId::kEfUpdate, {.n = n}, W);
-      for (std::size_t w = 0; w < W; ++w) {
-        if (ef == "ef14")
-          be.ef14_residual(x[w].data(), local[w].data(), n, st.e[w].data());
-        else
-          be.ef_accumulate(st.e[w].data(), local[w].data(), n);
-      }
-      if (ef21_family) {
-        be.ef_accumulate(st.ebar.data(), agg, n);
-        if (n) std::memcpy(agg, st.ebar.data(), n * sizeof(float));
-      }
-    }
-    // Retained energy of the compressor's own input mean over the positions it sent.
+    // Retained energy of the compressor's own input mean over the positions it sent (before the
+    // EF update, which overwrites EF14's input in place).
     double kept = 0, total = 0;
     ordered_sums(n, total, kept, [&](std::size_t i, double& t, double& k) {
       double m = 0;
@@ -250,6 +242,19 @@ StepReport Compressor::step(std::uint32_t bucket, const BucketLayout& layout, st
       k = selected[i] ? m * m : 0.0;
     });
     rep.retained_energy = total > 0 ? kept / total : 1.0;
+    if (ef != "none") {
+      KernelTimer timer(comm_, be, KernelId::kEfUpdate, {.n = n}, W);
+      for (std::size_t w = 0; w < W; ++w) {
+        if (ef == "ef14")
+          be.ef14_residual(st.e[w].data(), local[w].data(), n, st.e[w].data());
+        else
+          be.ef_accumulate(st.e[w].data(), local[w].data(), n);
+      }
+      if (ef21_family) {
+        be.ef_accumulate(st.ebar.data(), agg, n);
+        if (n) std::memcpy(agg, st.ebar.data(), n * sizeof(float));
+      }
+    }
   }
   // Relative error of the aggregate against the dense mean of the raw gradients.
   double num = 0, den = 0;

@@ -93,3 +93,18 @@ def save(fig, path_stem):
     fig.savefig(path_stem + ".png", bbox_inches="tight", metadata={"Software": None})
     plt.close(fig)
     return [path_stem + ".pdf", path_stem + ".png"]
+
+
+def variant(colour_hex, n):
+    """The n-th configuration of one compressor: its colour, then darker, then lighter shades, so
+    two configurations stay apart where dashes cannot (bars, patches)."""
+    if n == 0:
+        return colour_hex
+    r, g, b = (int(colour_hex[i:i + 2], 16) / 255 for i in (1, 3, 5))
+    f = [0.55, 1.45, 0.75, 1.25][(n - 1) % 4]
+    if f < 1:
+        r, g, b = r * f, g * f, b * f
+    else:
+        t = f - 1
+        r, g, b = r + (1 - r) * t, g + (1 - g) * t, b + (1 - b) * t
+    return "#%02x%02x%02x" % tuple(round(min(1, max(0, v)) * 255) for v in (r, g, b))

@@ -1,12 +1,14 @@
 #include "sim/collective.hpp"
 
 #include <chrono>
+#include <cmath>
 #include <stdexcept>
 
 #include <simgrid/s4u.hpp>
 
 #include "sim/closed_form.hpp"
 #include "sim/collectives.hpp"
+#include "sim/nccl_flows.hpp"
 #include "sim/nccl_model.hpp"
 #include "sim/setup.hpp"
 
@@ -25,8 +27,14 @@ CollectiveOp parse_op(const std::string& n) {
 
 namespace {
 
-bool valid_for(CollectiveOp op, const std::string& a) {
-  if (a == "auto") return true;
+// The algorithm part of a name: "hier-ring" -> "ring".
+std::string inner(const std::string& a) { return a.rfind("hier-", 0) == 0 ? a.substr(5) : a; }
+
+bool valid_for(CollectiveOp op, const std::string& name) {
+  if (name == "auto") return true;
+  const bool hier = name.rfind("hier-", 0) == 0;
+  const std::string a = inner(name);
+  if (hier && a == "auto") return false;
   switch (op) {
     case CollectiveOp::allreduce: return a == "ring" || a == "tree" || a == "rabenseifner";
     case CollectiveOp::allgather: return a == "ring" || a == "bruck";
@@ -48,7 +56,61 @@ double total_bytes(const CollectiveCall& c, int p) {
   return c.bytes;
 }
 
+// ideal / tcp `auto`: the algorithm whose closed form is smallest (the simulation equals it).
+std::string closed_form_choice(CollectiveOp op, double alpha, double B, int q, double total) {
+  switch (op) {
+    case CollectiveOp::allreduce:
+      return closed_form::rabenseifner_allreduce(alpha, B, q, total) < closed_form::ring_allreduce(alpha, B, q, total)
+                 ? "rabenseifner"
+                 : "ring";
+    case CollectiveOp::allgather:
+      return closed_form::bruck_allgather(alpha, B, q, total) < closed_form::ring_allgather(alpha, B, q, total)
+                 ? "bruck"
+                 : "ring";
+    case CollectiveOp::broadcast:
+      return closed_form::binomial_broadcast(alpha, B, q, total) <
+                     closed_form::chain_broadcast(alpha, B, q, total, closed_form::chain_chunks(alpha, B, q, total))
+                 ? "binomial"
+                 : "chain";
+    default: return "ring";
+  }
+}
+
+std::shared_ptr<const FlowPlan> flow_plan(CollectiveOp op, const std::string& alg, nccl::Proto proto,
+                                          const CollectiveCall& call, double total, const nccl::System& y) {
+  std::vector<double> blocks;
+  if (op == CollectiveOp::allgatherv)
+    for (int r = 0; r < y.ranks(); ++r) blocks.push_back(call.by_rank[r % call.by_rank.size()]);
+  const auto fl = nccl::flows(op, alg, total, y, blocks.empty() ? nullptr : &blocks);
+  auto plan = std::make_shared<FlowPlan>();
+  plan->out.resize(y.ranks());
+  plan->in.resize(y.ranks());
+  const double wi = nccl::wire_factor(alg, proto, true, y), wl = nccl::wire_factor(alg, proto, false, y);
+  for (const auto& f : fl) {
+    plan->out[f.src].push_back({f.dst, f.payload, f.inter ? wi : wl});
+    plan->in[f.dst].push_back(f.src);
+  }
+  return plan;
+}
+
 }  // namespace
+
+const std::vector<std::string>& algorithm_names() {
+  static const std::vector<std::string> names = {
+      "auto", "ring", "tree", "rabenseifner", "bruck", "binomial", "chain",
+      "hier-ring", "hier-tree", "hier-rabenseifner", "hier-bruck", "hier-binomial", "hier-chain"};
+  return names;
+}
+
+std::string ResolvedCall::label() const {
+  return (hierarchical ? "hier-" : "") + algorithm + "/" + protocol;
+}
+
+std::string format_algorithms_used(const std::map<std::string, int>& counts) {
+  std::string s;
+  for (const auto& [k, n] : counts) s += (s.empty() ? "" : ";") + k + ":" + std::to_string(n);
+  return s;
+}
 
 std::string algorithm_for(CollectiveOp op, const std::string& requested) {
   // Refused, not replaced by `auto`: a row labelled "bruck" must have run Bruck.
@@ -66,49 +128,58 @@ ResolvedCall resolve_call(const Context& ctx, const CollectiveCall& call) {
   r.call = call;
   const auto& t = ctx.platform.topology;
   const int G = t.spec.gpus_per_node, N = t.nodes, p = t.ranks;
-  r.hierarchical = G > 1 && N > 1;
-  const double B = t.spec.bandwidth_Bps, intra_B = t.spec.intra_bandwidth_Bps;
+  const bool multi_gpu = G > 1 && N > 1;
+  const double B = t.spec.bandwidth_Bps;
   const double total = total_bytes(call, p);
-  // NCCL's choice of algorithm and protocol by predicted time (what `auto` means, and how the
-  // nccl profile picks its protocol).
-  const auto choice = nccl::choose(call.op == CollectiveOp::allgatherv ? CollectiveOp::allgather : call.op,
-                                   call.algorithm == "auto" ? "auto"
-                                   : call.algorithm == "bruck" ? "pat"
-                                   : call.algorithm == "rabenseifner" ? "ring"
-                                   : (call.algorithm == "binomial" || call.algorithm == "chain") ? "ring"
-                                                                                                 : call.algorithm,
-                                   total, N, G, B, intra_B);
-  r.nccl_model_s = choice.time_s;
-  std::string a = call.algorithm;
-  if (a == "auto") {
-    switch (call.op) {
-      case CollectiveOp::allreduce: a = choice.algorithm == "tree" ? "tree" : "ring"; break;
-      case CollectiveOp::allgather: a = choice.algorithm == "pat" ? "bruck" : "ring"; break;
-      case CollectiveOp::broadcast: {
-        const int q = r.hierarchical ? N : p;
-        const double al = alpha_of(t);
-        a = closed_form::binomial_broadcast(al, B, q, total) <
-                    closed_form::chain_broadcast(al, B, q, total, closed_form::chain_chunks(al, B, q, total))
-                ? "binomial"
-                : "chain";
-        break;
+  const nccl::System y = nccl::system_of(t);
+  const CollectiveOp model_op = call.op == CollectiveOp::allgatherv ? CollectiveOp::allgather : call.op;
+  const bool hier_asked = call.algorithm.rfind("hier-", 0) == 0;
+  std::string a = inner(call.algorithm);
+  const bool nccl_alg = a == "auto" || a == "ring" || (a == "tree" && call.op == CollectiveOp::allreduce);
+
+  if (ctx.profile == ProfileKind::nccl && nccl_alg && !hier_asked) {
+    // NCCL's own algorithms over all ranks: rings with channels, trees (chain + double binary tree).
+    const std::string want = a == "auto" ? (call.op == CollectiveOp::allreduce ? "auto" : "ring") : a;
+    const auto choice = nccl::choose(model_op, want == "auto" ? "auto" : want, ctx.protocol, total, y);
+    const std::string alg = choice.algorithm == "pat" ? "ring" : choice.algorithm;
+    r.algorithm = alg;
+    r.protocol = nccl::proto_name(choice.proto);
+    r.nccl_model_s = nccl::predict(model_op, alg, choice.proto, total, y);
+    r.start_latency_s = nccl::latency_s(model_op, alg, choice.proto, y);
+    if (ctx.fidelity == Fidelity::flow) {
+      r.flows = flow_plan(call.op, alg, choice.proto, call, total, y);
+    } else {
+      r.inter = nccl::pipeline(choice.proto, alg, N == 1, y);
+      r.intra = nccl::pipeline(choice.proto, "ring", true, y);
+      r.start_latency_s = r.inter.start_latency_s;
+      if (G > 1) {
+        if (alg == "tree" || call.op == CollectiveOp::broadcast || call.op == CollectiveOp::allgatherv)
+          throw std::invalid_argument("--fidelity message: multi-GPU nodes have only the ring all-reduce, "
+                                      "reduce-scatter and all-gather at message level; use --fidelity flow");
+        r.flat_channels = true;
       }
-      default: a = "ring";
     }
+    return r;
   }
+
+  // Everything else: the algorithms of the alpha-beta literature; on multi-GPU nodes composed
+  // hierarchically (intra-node, rails, intra-node). The nccl profile drives them with its pipelines.
+  r.hierarchical = multi_gpu;
+  const int q = r.hierarchical ? N : p;
+  const double alpha = alpha_of(t);
+  if (a == "auto") a = closed_form_choice(call.op, alpha, B, q, total);
   if (call.op == CollectiveOp::broadcast && a == "tree") a = "binomial";
   if (call.op == CollectiveOp::broadcast && a == "ring") a = "chain";
   r.algorithm = a;
-  if (call.op == CollectiveOp::broadcast && a == "chain") {
-    const int q = r.hierarchical ? N : p;
-    r.chain_chunks = closed_form::chain_chunks(alpha_of(t), B, q, total);
-  }
+  if (call.op == CollectiveOp::broadcast && a == "chain") r.chain_chunks = closed_form::chain_chunks(alpha, B, q, total);
+  const std::string model_alg = a == "tree" ? "tree" : "ring";
+  const auto choice = nccl::choose(model_op, model_alg, ctx.protocol, total, y);
+  r.nccl_model_s = choice.time_s;
   if (ctx.profile == ProfileKind::nccl) {
-    const auto proto = choice.proto;
-    r.protocol = nccl::proto_name(proto);
-    const std::string shape = a == "tree" ? "tree" : "ring";
-    r.inter = nccl::pipeline(proto, shape, N == 1);
-    r.intra = nccl::pipeline(proto, "ring", true);
+    r.protocol = nccl::proto_name(choice.proto);
+    r.inter = nccl::pipeline(choice.proto, model_alg, N == 1, y);
+    r.intra = nccl::pipeline(choice.proto, "ring", true, y);
+    r.start_latency_s = r.inter.start_latency_s;
     if (call.op == CollectiveOp::broadcast && a == "chain")
       r.chain_chunks = std::max(1, static_cast<int>(std::ceil(total / r.inter.chunk_bytes)));
   }
@@ -167,7 +238,24 @@ void run_collective(Context& ctx, int rank, const ResolvedCall& rc) {
   const auto& t = ctx.platform.topology;
   const int G = t.spec.gpus_per_node, N = t.nodes;
   const auto& c = rc.call;
-  if (rc.inter.start_latency_s > 0) sg4::this_actor::sleep_for(rc.inter.start_latency_s);
+  if (rc.start_latency_s > 0) sg4::this_actor::sleep_for(rc.start_latency_s);
+  if (rc.flows) {
+    Group& w = ctx.group("nf", [&] {
+      std::vector<int> all(ctx.ranks());
+      for (int i = 0; i < ctx.ranks(); ++i) all[i] = i;
+      return all;
+    }());
+    run_flows(w, rank, *rc.flows);
+    return;
+  }
+  if (rc.flat_channels) {
+    const auto y = nccl::system_of(t);
+    std::vector<std::vector<int>> orders;
+    for (int ch = 0; ch < y.channels(); ++ch) orders.push_back(nccl::ring_order(y, ch));
+    channel_rings(ctx, rank, c.op, c.op == CollectiveOp::allgather ? c.bytes * ctx.ranks() : c.bytes, orders,
+                  rc.inter, rc.intra);
+    return;
+  }
   if (!rc.hierarchical) {
     Group& w = N == 1 && G > 1 ? ctx.group("n0", node_members(0, G)) : ctx.world();
     const Pipeline& pipe = N == 1 && G > 1 ? rc.intra : rc.inter;
@@ -246,9 +334,10 @@ CollectiveResult simulate_collective(const NetworkConfig& net, CollectiveOp op, 
     res.closed_form_s = closed_form::of(op, rc.algorithm, alpha_of(t), t.spec.bandwidth_Bps, p, bytes);
   res.nccl_model_s = rc.nccl_model_s;
   res.op = to_string(op);
-  res.algorithm = rc.algorithm + (rc.hierarchical ? " (hierarchical)" : "");
+  res.algorithm = (rc.hierarchical ? "hier-" : "") + rc.algorithm;
   res.protocol = rc.protocol;
   res.profile = net.profile;
+  res.fidelity = ctx->profile == ProfileKind::nccl ? net.fidelity : "message";
   res.topology = t.spec.name;
   res.nodes = t.nodes;
   res.ranks = p;
@@ -270,6 +359,7 @@ nlohmann::json to_json(const CollectiveResult& r) {
   j["algorithm"] = r.algorithm;
   j["protocol"] = r.protocol;
   j["profile"] = r.profile;
+  j["fidelity"] = r.fidelity;
   j["topology"] = r.topology;
   j["nodes"] = r.nodes;
   j["ranks"] = r.ranks;

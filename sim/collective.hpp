@@ -3,6 +3,8 @@
 // pipeline once, then run by every rank's actor. Handles `auto`, the nccl profile's protocol, and
 // the hierarchical composition on multi-GPU nodes (intra-node, then inter-node on "rails" of
 // same-index GPUs, then intra-node).
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -21,14 +23,21 @@ struct CollectiveCall {
   std::vector<double> by_rank;  // allgatherv: block of rank i is by_rank[i % size]
 };
 
+struct FlowPlan;
+
 struct ResolvedCall {
   CollectiveCall call;
   std::string algorithm;       // concrete, inter-node (or flat) part
   std::string protocol = "none";
   Pipeline inter, intra;
-  bool hierarchical = false;
+  bool hierarchical = false;   // hier-*: intra-node, rails, intra-node
+  bool flat_channels = false;  // nccl, message fidelity, multi-GPU nodes: one ring per channel
+  std::shared_ptr<const FlowPlan> flows;  // nccl, flow fidelity: the collective's flows
+  double start_latency_s = 0;  // slept once before any byte moves
   int chain_chunks = 1;        // chain broadcast
   double nccl_model_s = 0;     // NCCL's own predicted time, for reference
+  // What ran, for reports: "ring/Simple", "tree/LL128", "hier-ring/none", "rabenseifner/none".
+  std::string label() const;
 };
 
 // Same answer on every rank (deterministic); throws std::invalid_argument for an algorithm the op
@@ -42,7 +51,7 @@ struct CollectiveResult {
   double simulated_s = 0;
   std::optional<double> closed_form_s;
   double nccl_model_s = 0;
-  std::string op, algorithm, protocol, profile, topology;
+  std::string op, algorithm, protocol, profile, topology, fidelity;
   int nodes = 0, ranks = 0;
   double bytes = 0, messages = 0, bytes_per_rank_sent = 0, wall_s = 0, link_latency_s = 0;
   double bandwidth_Bps = 0, latency_s = 0;
@@ -59,5 +68,11 @@ CollectiveOp parse_op(const std::string& name);  // throws std::invalid_argument
 // The algorithm to use for `op` when the user asked for `requested` (an all-reduce algorithm in
 // the iteration model): `requested` where the op has it, else "auto".
 std::string algorithm_for(CollectiveOp op, const std::string& requested);
+
+// Every algorithm name the simulator knows (for --algorithm and specs).
+const std::vector<std::string>& algorithm_names();
+
+// "ring/Simple:100;tree/LL128:2": which (algorithm, protocol) pairs ran and how often.
+std::string format_algorithms_used(const std::map<std::string, int>& counts);
 
 }  // namespace arcsim::sim

@@ -3,9 +3,11 @@
 // its local rank `me` from its own actor; the call returns when this rank's part is done.
 // Sizes are payload bytes. Each algorithm lives in its own .cpp file.
 #include <functional>
+#include <memory>
 #include <vector>
 
 #include "sim/context.hpp"
+#include "sim/plan.hpp"
 #include "sim/profile.hpp"
 
 namespace arcsim::sim {
@@ -35,6 +37,22 @@ void tree_allreduce(Group& g, int me, double bytes, const Pipeline& pipe);
 void binomial_broadcast(Group& g, int me, double bytes, const Pipeline& pipe);
 // Broadcast from local rank 0: chain through the ranks in `chunks` pipelined pieces.
 void chain_broadcast(Group& g, int me, double bytes, int chunks, const Pipeline& pipe);
+
+// Flow level (the `nccl` profile's default fidelity): every flow of the collective at once, each
+// rank's sends and receives in flight together, so the network's max-min sharing gives the
+// steady state of NCCL's chunk pipeline. out[r] = (destination, payload, wire factor), in[r] =
+// sources, in the same order as the senders post them.
+struct FlowPlan {
+  struct Out { int dst; double payload, wire; };
+  std::vector<std::vector<Out>> out;
+  std::vector<std::vector<int>> in;
+};
+void run_flows(Group& g, int me, const FlowPlan& plan);
+
+// Message level, several channels: `orders[c]` is channel c's ring (global ranks); each channel
+// is a chunk-pipelined ring all-reduce / reduce-scatter / all-gather of bytes/C in its own actor.
+void channel_rings(Context& ctx, int rank, CollectiveOp op, double bytes,
+                   const std::vector<std::vector<int>>& orders, const Pipeline& inter, const Pipeline& intra);
 
 // Number of pieces a step of `bytes` is cut into under `pipe`.
 int chunks_of(double bytes, const Pipeline& pipe);

@@ -45,9 +45,15 @@ class Group {
   std::unordered_map<std::uint64_t, double> bottleneck_;
 };
 
+// How the nccl profile moves data: flow = all of a collective's flows at once after NCCL's latency
+// (aggregated steps); message = every chunk of every step (slow at scale, the reference).
+enum class Fidelity { flow, message };
+
 struct Context {
   topo::Platform platform;
   ProfileKind profile = ProfileKind::ideal;
+  std::string protocol = "auto";        // nccl profile: forced protocol or NCCL's choice
+  Fidelity fidelity = Fidelity::flow;
   std::vector<double> bytes_sent;  // payload bytes per global rank
   double messages = 0;
   // Groups by name ("world", "node3", "rail2", ...), created once and reused.

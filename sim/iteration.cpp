@@ -83,6 +83,7 @@ IterationBreakdown simulate_iteration(const NetworkConfig& net, const Plan& plan
 
   // Resolve every collective once: the same decision on every rank.
   std::vector<std::vector<ResolvedCall>> calls(plan.buckets.size());
+  std::map<std::string, int> used;  // (algorithm/protocol) -> collective calls, for reports
   for (std::size_t b = 0; b < plan.buckets.size(); ++b)
     for (const auto& op : plan.buckets[b].ops) {
       ResolvedCall rc;
@@ -93,6 +94,7 @@ IterationBreakdown simulate_iteration(const NetworkConfig& net, const Plan& plan
         call.bytes = op.bytes_per_rank;
         call.by_rank = op.bytes_by_rank;
         rc = resolve_call(*c, call);
+        ++used[rc.label()];
       }
       calls[b].push_back(std::move(rc));
     }
@@ -191,6 +193,7 @@ IterationBreakdown simulate_iteration(const NetworkConfig& net, const Plan& plan
   out.messages = c->messages;
   out.topology = c->platform.topology.spec.name;
   out.algorithm = net.algorithm;
+  out.algorithms_used = format_algorithms_used(used);
   return out;
 }
 
@@ -199,7 +202,8 @@ nlohmann::json to_json(const IterationBreakdown& b) {
           {"exposed_comm_s", b.exposed_comm_s}, {"comm_s", b.comm_s},
           {"bytes_per_node", b.bytes_per_node}, {"bytes_per_node_max", b.bytes_per_node_max},
           {"profile", b.profile}, {"nodes", b.nodes}, {"ranks", b.ranks},
-          {"messages", b.messages}, {"topology", b.topology}, {"algorithm", b.algorithm}};
+          {"messages", b.messages}, {"topology", b.topology}, {"algorithm", b.algorithm},
+          {"algorithms_used", b.algorithms_used}};
 }
 
 }  // namespace arcsim::sim

@@ -21,7 +21,9 @@ struct NetworkConfig {
   double bandwidth_Bps = 0;       // per NIC link; <= 0: the topology's own value
   double latency_s = -1;          // end-to-end latency between two nearest nodes; < 0: topology's
   std::string profile = "ideal";  // ideal | nccl | tcp
-  std::string algorithm = "auto"; // all-reduce algorithm: ring | tree | rabenseifner | auto
+  std::string algorithm = "auto"; // all-reduce algorithm: ring | tree | rabenseifner | hier-* | auto
+  std::string protocol = "auto";  // nccl profile: LL | LL128 | Simple | auto (NCCL's choice)
+  std::string fidelity = "flow";  // nccl profile: flow (aggregated steps) | message (every chunk)
 };
 
 struct IterationOptions {
@@ -47,6 +49,7 @@ struct IterationBreakdown {
   double bytes_per_node_max = 0;
   double messages = 0;        // simulated point-to-point messages
   std::string topology, algorithm;
+  std::string algorithms_used;  // "ring/Simple:100;tree/LL128:1" (collective calls per pair)
 };
 
 IterationBreakdown simulate_iteration(const NetworkConfig& net, const Plan& plan,

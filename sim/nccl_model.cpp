@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <stdexcept>
+
+#include "sim/nccl_flows.hpp"
 
 namespace arcsim::sim::nccl {
 
@@ -18,7 +21,7 @@ constexpr double kNetLatTree[3] = {5.0, 8.5, 14.0};
 constexpr double kNvlLatRing[3] = {0.6, 1.9, 3.4};
 constexpr double kNvlLatTree[3] = {0.6, 1.25, 4.0};
 // Bus-bandwidth efficiency per protocol (tuning.cc): ring LL x0.5, LL128 x0.92 (~120/128);
-// tree all-reduce x0.92 (Simple), LL x1/3.8, LL128 x120/128; PAT x0.75.
+// tree LL x1/3.8, LL128 x120/128, Simple x0.92; PAT x0.75.
 constexpr double kRingEff[3] = {0.5, 0.92, 1.0};
 constexpr double kTreeEff[3] = {1.0 / 3.8, 120.0 / 128.0, 0.92};
 constexpr double kPatEff = 0.75;
@@ -39,69 +42,152 @@ double lg(double x) { return std::log2(std::max(1.0, x)); }
 
 const char* proto_name(Proto p) { return p == LL ? "LL" : p == LL128 ? "LL128" : "Simple"; }
 
-double predict(CollectiveOp op, const std::string& alg, Proto pr, double bytes, int nodes, int gpus,
-               double bw_Bps, double intra_Bps) {
-  const int p = nodes * gpus;
-  if (p < 2) return 0;
-  const bool multi_node = nodes > 1;
-  const double inter_bw = multi_node ? bw_Bps * std::max(1, gpus) : intra_Bps;  // per node
-  if (alg == "ring") {
-    const bool ar = op == CollectiveOp::allreduce;
-    const int nsteps = ar ? 2 * (p - 1) : (op == CollectiveOp::broadcast ? p - 1 : p - 1);
-    const int inter_steps = multi_node ? (ar ? 2 * (nodes - 1) : nodes - 1) : 0;
-    double lat = kBaseLatRing[pr] + (nsteps - inter_steps) * kNvlLatRing[pr] +
-                 inter_steps * kNetLatRing[pr];
-    if (ar && pr == Simple && multi_node) lat *= kRingSimpleMultiNode;
-    // Ring bus bandwidth: one ring per NIC, each GPU's share of the node's injection bandwidth.
-    const double bus = std::min(multi_node ? inter_bw / std::max(1, gpus) : intra_Bps, intra_Bps) *
-                       kRingEff[pr];
-    double factor = ar ? 2.0 * (p - 1) / p : (op == CollectiveOp::broadcast ? 1.0 : (p - 1.0) / p);
-    return lat * 1e-6 + bytes * factor / bus;
-  }
-  if (alg == "tree") {
-    if (op != CollectiveOp::allreduce) return std::numeric_limits<double>::infinity();
-    const double lat = kBaseLatTree[pr] + 2 * ((gpus - 1) * kNvlLatTree[pr] + lg(nodes) * kNetLatTree[pr]);
-    const double bus = (multi_node ? bw_Bps : intra_Bps) * kTreeEff[pr];
-    return lat * 1e-6 + bytes / (0.5 * bus);
-  }
-  if (alg == "pat") {
-    if ((op != CollectiveOp::allgather && op != CollectiveOp::reduce_scatter) || gpus != 1 ||
-        pr != Simple)
-      return std::numeric_limits<double>::infinity();
-    const double lat = kBaseLatPat + lg(nodes) * kNetLatRing[Simple] / 3.5 + 2.8 * p;
-    return lat * 1e-6 + bytes * (p - 1.0) / p / (bw_Bps * kPatEff);
-  }
-  return std::numeric_limits<double>::infinity();
+Proto parse_proto(const std::string& n) {
+  if (n == "LL") return LL;
+  if (n == "LL128") return LL128;
+  if (n == "Simple") return Simple;
+  throw std::invalid_argument("protocol: expected LL|LL128|Simple|auto, got \"" + n + "\"");
 }
 
-Prediction choose(CollectiveOp op, const std::string& algorithm, double bytes, int nodes, int gpus,
-                  double bw_Bps, double intra_Bps) {
+System system_of(const topo::Resolved& r) {
+  const auto& s = r.spec;
+  System y;
+  y.nodes = r.nodes;
+  y.gpus = s.gpus_per_node;
+  y.nics = s.gpus_per_node > 1 ? s.nics_per_node : 1;
+  y.nic_line_Bps = s.bandwidth_Bps;
+  y.nic_Bps = s.nic_achievable_Bps > 0 ? s.nic_achievable_Bps : s.bandwidth_Bps * kNetEfficiency;
+  if (s.pcie_Bps > 0) y.nic_Bps = std::min(y.nic_Bps, s.pcie_Bps);
+  y.nic_Bps = std::min(y.nic_Bps, y.nic_line_Bps);
+  y.intra_line_Bps = s.intra_bandwidth_Bps;
+  y.intra_Bps = s.intra_achievable_Bps > 0 ? std::min(s.intra_achievable_Bps, s.intra_bandwidth_Bps)
+                                           : s.intra_bandwidth_Bps;
+  y.latency_scale = s.latency_scale;
+  y.proxy_s = s.proxy_overhead_s;
+  // Rings and trees cross leaf switches once there are several: leaf - core - leaf is 2 x latency.
+  y.alpha_s = s.type == "fattree" && r.fattree_down.size() > 1 ? 2 * s.latency_s : s.latency_s;
+  return y;
+}
+
+double efficiency(const std::string& alg, Proto pr) {
+  if (alg == "tree") return kTreeEff[pr];
+  if (alg == "pat") return kPatEff;
+  return kRingEff[pr];
+}
+
+double latency_s(CollectiveOp op, const std::string& alg, Proto pr, const System& y) {
+  const int p = y.ranks(), N = y.nodes, G = y.gpus;
+  if (p < 2) return 0;
+  const double proxy_us = y.proxy_s * 1e6;
+  double lat = std::numeric_limits<double>::infinity();
+  if (alg == "ring") {
+    const bool ar = op == CollectiveOp::allreduce;
+    const int nsteps = ar ? 2 * (p - 1) : p - 1;
+    const int inter = N > 1 ? (ar ? 2 * (N - 1) : N - 1) : 0;
+    lat = kBaseLatRing[pr] + (nsteps - inter) * kNvlLatRing[pr] + inter * (kNetLatRing[pr] + proxy_us);
+    if (ar && pr == Simple && N > 1) lat *= kRingSimpleMultiNode;
+  } else if (alg == "tree" && op == CollectiveOp::allreduce) {
+    lat = kBaseLatTree[pr] + 2 * ((G - 1) * kNvlLatTree[pr] + lg(N) * (kNetLatTree[pr] + proxy_us));
+  } else if (alg == "pat" && (op == CollectiveOp::allgather || op == CollectiveOp::reduce_scatter) && G == 1 &&
+             pr == Simple) {
+    lat = kBaseLatPat + lg(N) * kNetLatRing[Simple] / 3.5 + 2.8 * p;
+  }
+  return lat * y.latency_scale * 1e-6;
+}
+
+double predict(CollectiveOp op, const std::string& alg, Proto pr, double bytes, const System& y) {
+  if (y.ranks() < 2) return 0;
+  const double lat = latency_s(op, alg, pr, y);
+  if (!std::isfinite(lat)) return lat;
+  if (alg == "pat") {
+    const int p = y.ranks();
+    return lat + y.alpha_s + bytes * (p - 1.0) / p / (y.nic_Bps * kPatEff);
+  }
+  // The bandwidth term of exactly the flows the simulation sends, on a contention-free network:
+  // the busiest NIC or NVLink direction decides.
+  return lat + y.alpha_s + bandwidth_time_s(op, alg, pr, bytes, y);
+}
+
+double estimate(CollectiveOp op, const std::string& alg, Proto pr, double bytes, const System& y) {
+  if (alg != "tree" || y.ranks() < 2) return predict(op, alg, pr, bytes, y);
+  const double lat = latency_s(op, alg, pr, y);
+  if (!std::isfinite(lat)) return lat;
+  return lat + y.alpha_s + bandwidth_time_s(op, alg, pr, bytes, y, false);
+}
+
+Prediction choose(CollectiveOp op, const std::string& algorithm, const std::string& proto, double bytes,
+                  const System& y) {
   Prediction best;
   best.time_s = std::numeric_limits<double>::infinity();
   for (const char* a : {"ring", "tree", "pat"}) {
     if (algorithm != "auto" && algorithm != a) continue;
     for (Proto pr : {LL, LL128, Simple}) {
-      const double t = predict(op, a, pr, bytes, nodes, gpus, bw_Bps, intra_Bps);
+      if (proto != "auto" && proto != proto_name(pr)) continue;
+      const double t = predict(op, a, pr, bytes, y);
       if (t < best.time_s) best = {a, pr, t};
     }
   }
-  if (!std::isfinite(best.time_s)) best = {algorithm == "auto" ? "ring" : algorithm, Simple, 0};
+  if (!std::isfinite(best.time_s))
+    best = {algorithm == "auto" ? "ring" : algorithm, proto == "auto" ? Simple : parse_proto(proto), 0};
   return best;
 }
 
-Pipeline pipeline(Proto proto, const std::string& algorithm, bool intra_node) {
+Pipeline pipeline(Proto proto, const std::string& algorithm, bool intra_node, const System& y) {
   Pipeline p;
   p.protocol = proto_name(proto);
   p.chunk_bytes = kStepPayload[proto];
   p.window = kNcclSteps;
   p.pace = true;
   const bool tree = algorithm == "tree";
-  p.step_overhead_s =
-      1e-6 * (intra_node ? (tree ? kNvlLatTree : kNvlLatRing)[proto] : (tree ? kNetLatTree : kNetLatRing)[proto]);
-  p.start_latency_s = 1e-6 * (tree ? kBaseLatTree : kBaseLatRing)[proto];
-  // The network below NCCL (socket/TCP transport) only applies between nodes.
-  p.wire_factor = kWireFactor[proto] / (intra_node ? 1.0 : kNetEfficiency);
+  p.step_overhead_s = y.latency_scale * 1e-6 *
+                      (intra_node ? (tree ? kNvlLatTree : kNvlLatRing)[proto]
+                                  : (tree ? kNetLatTree : kNetLatRing)[proto]) +
+                      (intra_node ? 0.0 : y.proxy_s);
+  p.start_latency_s = y.latency_scale * 1e-6 * (tree ? kBaseLatTree : kBaseLatRing)[proto];
+  // What NCCL achieves of the link's line rate, as extra wire bytes.
+  const double eff = intra_node ? y.intra_Bps / y.intra_line_Bps : y.nic_Bps / y.nic_line_Bps;
+  p.wire_factor = kWireFactor[proto] / eff;
   return p;
+}
+
+Tree btree(int n) {
+  Tree t;
+  t.parent.assign(n, -1);
+  t.children.assign(n, {});
+  for (int r = 1; r < n; ++r) {
+    const int b = r & -r;
+    int up = (r ^ b) | (b << 1);  // the neighbour at distance b whose lowest set bit is 2b
+    if (up >= n) up = r ^ b;      // past the end: the one below
+    t.parent[r] = up;
+  }
+  for (int r = 1; r < n; ++r) t.children[t.parent[r]].push_back(r);
+  return t;
+}
+
+Tree dtree_second(int n) {
+  const Tree a = btree(n);
+  // Even n: mirror (r -> n-1-r) makes A's leaves (odd ranks) B's interior nodes; odd n: shift by 1.
+  auto map = [n](int r) { return n % 2 == 0 ? n - 1 - r : (r + 1) % n; };
+  Tree t;
+  t.parent.assign(n, -1);
+  t.children.assign(n, {});
+  for (int r = 0; r < n; ++r)
+    if (a.parent[r] >= 0) t.parent[map(r)] = map(a.parent[r]);
+  for (int r = 0; r < n; ++r)
+    if (t.parent[r] >= 0) t.children[t.parent[r]].push_back(r);
+  return t;
+}
+
+double tree_max_node_load(int nodes, double bytes) {
+  if (nodes < 2) return 0;
+  const Tree a = btree(nodes), b = dtree_second(nodes);
+  double worst = 0;
+  for (int r = 0; r < nodes; ++r) {
+    const double out = ((a.parent[r] >= 0) + a.children[r].size() + (b.parent[r] >= 0) + b.children[r].size()) *
+                       bytes / 2;
+    worst = std::max(worst, out);
+  }
+  return worst;
 }
 
 }  // namespace arcsim::sim::nccl

@@ -1,23 +1,46 @@
 #pragma once
-// NCCL's tuning model (NVIDIA/nccl src/graph/tuning.cc; reference/simulators.md 1.4), used
-//  (1) to pick the algorithm for `auto` and the protocol of the `nccl` profile, as NCCL does: the
-//      (algorithm, protocol) with the smallest predicted time;
-//  (2) to drive the `nccl` profile's simulation: protocol wire efficiency, per-step latency, chunk
-//      size and slots in flight (see pipeline()).
-// Every constant and its source is listed in docs/simulator.md section "nccl profile".
+// NCCL's cost model (after NVIDIA/nccl src/graph/tuning.cc), used
+//  (1) by `auto` to pick the algorithm and protocol as NCCL does: the (algorithm, protocol) with
+//      the smallest predicted time;
+//  (2) by the `nccl` profile's simulation: the same latency terms, protocol efficiencies and
+//      achievable link bandwidths drive the simulated flows (sim/nccl_flow.cpp), so on a network
+//      without contention the simulation and this formula agree, and where the simulated network
+//      adds contention (oversubscription, static fat-tree routes) the simulation is the answer.
+// Every constant and its source is listed in docs/simulator.md section 2.1.
 #include <string>
+#include <vector>
 
 #include "sim/plan.hpp"
 #include "sim/profile.hpp"
+#include "topologies/topology.hpp"
 
 namespace arcsim::sim::nccl {
 
 enum Proto { LL = 0, LL128 = 1, Simple = 2 };
 const char* proto_name(Proto p);
+// "LL" | "LL128" | "Simple" -> Proto; throws std::invalid_argument otherwise.
+Proto parse_proto(const std::string& name);
 
-// Calibrated wire efficiency of the network below NCCL (TCP/IP over Ethernet framing, proxy
-// copies): fitted to the tc-shaped measurements of reference/simulators.md 5.3, see docs.
+// Wire efficiency of the network below NCCL when the topology does not say what a NIC achieves:
+// fitted to the tc-shaped Ethernet measurements (docs/simulator.md 2.2).
 inline constexpr double kNetEfficiency = 0.978;
+
+// What the model needs to know about the cluster (from the topology and its "nccl" section).
+struct System {
+  int nodes = 1, gpus = 1, nics = 1;
+  double nic_line_Bps = 0;     // per NIC, what the platform's links carry
+  double nic_Bps = 0;          // per NIC, what NCCL achieves (GPUDirect RDMA, PCIe cap)
+  double intra_line_Bps = 0;   // per GPU and direction inside a node
+  double intra_Bps = 0;        // what NCCL achieves of it
+  double latency_scale = 1.0;  // multiplies every NCCL latency constant
+  double proxy_s = 0;          // added to every inter-node step
+  double alpha_s = 0;          // end-to-end latency between two nearest nodes (the network's own)
+  int ranks() const { return nodes * gpus; }
+  // Channels: one ring (and one tree) per channel, two per NIC as NCCL duplicates them, so each
+  // NIC carries one channel of each of the two trees.
+  int channels() const { return 2 * nics; }
+};
+System system_of(const topo::Resolved& topology);
 
 struct Prediction {
   std::string algorithm;  // ring | tree | pat
@@ -25,16 +48,40 @@ struct Prediction {
   double time_s = 0;
 };
 
-// NCCL's predicted time of one (op, algorithm, proto) for `bytes` (all-gather: total gathered)
-// over `nodes` nodes of `gpus` GPUs each, inter-node bus bandwidth `bw_Bps`, intra-node `intra_Bps`.
-double predict(CollectiveOp op, const std::string& algorithm, Proto proto, double bytes, int nodes,
-               int gpus, double bw_Bps, double intra_Bps);
+// NCCL's latency (seconds) of one (op, algorithm, proto), before any byte moves.
+double latency_s(CollectiveOp op, const std::string& algorithm, Proto proto, const System& sys);
+// Bus-bandwidth efficiency of a protocol on an algorithm (ring LL 0.5, LL128 0.92, ...).
+double efficiency(const std::string& algorithm, Proto proto);
 
-// The best (algorithm, protocol). `algorithm` restricts the search unless it is "auto".
-Prediction choose(CollectiveOp op, const std::string& algorithm, double bytes, int nodes, int gpus,
-                  double bw_Bps, double intra_Bps);
+// The time the flow-level simulation gives on a contention-free network (the trees' real loads);
+// equals predict() except for trees at 2-3 nodes. What calibration fits and predicts with.
+double estimate(CollectiveOp op, const std::string& algorithm, Proto proto, double bytes, const System& sys);
 
-// How the `nccl` profile moves data for `proto` on `algorithm` (ring/tree), inter- or intra-node.
-Pipeline pipeline(Proto proto, const std::string& algorithm, bool intra_node);
+// NCCL's predicted time of one (op, algorithm, proto) for `bytes` (all-gather: total gathered):
+// what `auto` compares.
+double predict(CollectiveOp op, const std::string& algorithm, Proto proto, double bytes, const System& sys);
+
+// The best (algorithm, protocol). `algorithm` restricts the search unless "auto"; `proto`
+// restricts the protocol unless "auto".
+Prediction choose(CollectiveOp op, const std::string& algorithm, const std::string& proto, double bytes,
+                  const System& sys);
+
+// How the message-level `nccl` fidelity moves data for `proto` on `algorithm` (ring/tree), inter-
+// or intra-node: slot-sized chunks, NCCL_STEPS in flight, per-step latency, wire bytes.
+Pipeline pipeline(Proto proto, const std::string& algorithm, bool intra_node, const System& sys);
+
+// NCCL's binary trees over `n` nodes (in-order, by lowest set bit: neighbours at distance 1 are
+// leaf and parent, so most edges stay under one leaf switch), and the second tree of the double
+// binary tree (mirrored ranks for even n, shifted by one for odd n). parent -1 = root.
+struct Tree {
+  std::vector<int> parent;
+  std::vector<std::vector<int>> children;
+};
+Tree btree(int n);
+Tree dtree_second(int n);
+
+// Largest per-node payload out of the double binary tree all-reduce of `bytes` (each tree half):
+// 2 x bytes for >= 3 nodes with interior nodes, bytes at 2 nodes.
+double tree_max_node_load(int nodes, double bytes);
 
 }  // namespace arcsim::sim::nccl

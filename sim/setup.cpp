@@ -1,18 +1,27 @@
 #include "sim/setup.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "sim/limits.hpp"
+#include "sim/collective.hpp"
+#include "sim/nccl_model.hpp"
+
 #include "topologies/builder.hpp"
 
 namespace arcsim::sim {
 
 topo::Resolved check_network(const NetworkConfig& net) {
   parse_profile(net.profile);
-  const auto& a = net.algorithm;
-  if (a != "ring" && a != "tree" && a != "rabenseifner" && a != "bruck" && a != "binomial" &&
-      a != "chain" && a != "auto")
-    throw std::invalid_argument("algorithm: expected ring|tree|rabenseifner|bruck|binomial|chain|auto, got \"" + a + "\"");
+  const auto& names = algorithm_names();
+  if (std::find(names.begin(), names.end(), net.algorithm) == names.end()) {
+    std::string list;
+    for (const auto& n : names) list += (list.empty() ? "" : "|") + n;
+    throw std::invalid_argument("algorithm: expected " + list + ", got \"" + net.algorithm + "\"");
+  }
+  if (net.protocol != "auto") nccl::parse_proto(net.protocol);
+  if (net.fidelity != "flow" && net.fidelity != "message")
+    throw std::invalid_argument("fidelity: expected flow|message, got \"" + net.fidelity + "\"");
   if (net.nodes < 1)
     throw std::invalid_argument("nodes: expected a positive node count, got " + std::to_string(net.nodes));
   if (net.bandwidth_Bps < 0)
@@ -27,6 +36,8 @@ std::unique_ptr<Context> make_context(const NetworkConfig& net) {
   const auto resolved = check_network(net);
   auto ctx = std::make_unique<Context>();
   ctx->profile = parse_profile(net.profile);
+  ctx->protocol = net.protocol;
+  ctx->fidelity = net.fidelity == "message" ? Fidelity::message : Fidelity::flow;
   create_engine(ctx->profile);
   ctx->platform = topo::build_platform(resolved);
   ctx->bytes_sent.assign(ctx->platform.ranks.size(), 0.0);

@@ -1,5 +1,6 @@
 // Double binary tree all-reduce (the tree NCCL uses): two binary trees over the same ranks, the
-// second on mirrored ranks (r -> p-1-r) so that the interior nodes of one are leaves of the other.
+// second on mirrored ranks (r -> p-1-r; shifted by one for odd p) so that the interior nodes of
+// one are leaves of the other.
 // Each tree carries half of the data, cut in chunks; chunks are reduced up the tree and broadcast
 // back down, and chunk c+1 goes up while chunk c comes down (pipelining). Each rank runs one actor
 // per (tree, direction). No exact closed form: contention between the two trees is left to the
@@ -11,6 +12,7 @@
 #include <simgrid/s4u.hpp>
 
 #include "sim/collectives.hpp"
+#include "sim/nccl_model.hpp"
 
 namespace arcsim::sim {
 
@@ -27,14 +29,12 @@ struct TreeShape {
   std::vector<int> children;
 };
 
-TreeShape shape(int p, int me, bool mirrored) {
-  auto to_tree = [&](int r) { return mirrored ? p - 1 - r : r; };
-  auto from_tree = to_tree;  // the mirror is its own inverse
-  const int t = to_tree(me);
+// NCCL's double binary tree (sim/nccl_model.hpp): the in-order binary tree and its mirror/shift.
+TreeShape shape(int p, int me, bool second) {
+  const nccl::Tree t = second ? nccl::dtree_second(p) : nccl::btree(p);
   TreeShape s;
-  if (t > 0) s.parent = from_tree((t - 1) / 2);
-  for (int c : {2 * t + 1, 2 * t + 2})
-    if (c < p) s.children.push_back(from_tree(c));
+  s.parent = t.parent[me];
+  s.children = t.children[me];
   return s;
 }
 

@@ -123,8 +123,73 @@ TopologySpec parse_topology(const nlohmann::json& j, const std::string& file) {
     s.intra_latency_s = g.time_or("intra_latency", s.intra_latency_s);
     g.finish();
   }
+  if (const auto* n = f.optional("nccl")) {
+    Fields g(*n, file, "nccl");
+    if (g.has("nic_achievable")) s.nic_achievable_Bps = g.bandwidth("nic_achievable");
+    if (g.has("pcie")) s.pcie_Bps = g.bandwidth("pcie");
+    if (g.has("intra_achievable")) s.intra_achievable_Bps = g.bandwidth("intra_achievable");
+    g.optional("nic_achievable");
+    g.optional("pcie");
+    g.optional("intra_achievable");
+    s.latency_scale = g.number_or("latency_scale", 1.0);
+    if (!(s.latency_scale > 0 && s.latency_scale <= 100)) g.fail("latency_scale", "a number in (0, 100]");
+    s.proxy_overhead_s = g.time_or("proxy_overhead", 0);
+    if (const auto* src = g.optional("sources")) {
+      if (!src->is_object()) g.fail("sources", "an object of field -> source strings");
+      for (const auto& [k, v] : src->items())
+        if (!v.is_string()) g.fail("sources", "a string for \"" + k + "\"");
+      s.nccl_sources = *src;
+    }
+    if (const auto* c = g.optional("calibrated_from")) s.calibrated_from = *c;
+    g.finish();
+    if (s.nic_achievable_Bps > s.bandwidth_Bps * 1.0001)
+      g.fail("nic_achievable", "at most the line rate `bandwidth` (" +
+                                   arcsim::units::format_bandwidth(s.bandwidth_Bps) + ")");
+    if (s.intra_achievable_Bps > s.intra_bandwidth_Bps * 1.0001)
+      g.fail("intra_achievable", "at most node.intra_bandwidth (" +
+                                     arcsim::units::format_bandwidth(s.intra_bandwidth_Bps) + ")");
+  }
   f.finish();
   return s;
+}
+
+nlohmann::json topology_to_json(const TopologySpec& s) {
+  using arcsim::units::format_bandwidth;
+  using arcsim::units::format_time;
+  nlohmann::json j;
+  j["format"] = "arcsim-topology/1";
+  j["name"] = s.name;
+  if (!s.description.empty()) j["description"] = s.description;
+  j["type"] = s.type;
+  if (s.fixed_nodes > 0) j["nodes"] = s.fixed_nodes;
+  j["bandwidth"] = format_bandwidth(s.bandwidth_Bps);
+  j["latency"] = format_time(s.latency_s);
+  if (s.type == "fattree" && (s.hosts_per_leaf > 0 || s.oversubscription != 1)) {
+    nlohmann::json ft;
+    if (s.hosts_per_leaf > 0) ft["hosts_per_leaf"] = s.hosts_per_leaf;
+    ft["oversubscription"] = s.oversubscription;
+    j["fattree"] = ft;
+  }
+  if (s.type == "torus" && !s.dims.empty()) j["torus"] = {{"dims", s.dims}};
+  if (s.type == "dragonfly")
+    j["dragonfly"] = {{"groups", {s.df_groups, s.df_group_links}},
+                      {"chassis", {s.df_chassis, s.df_chassis_links}},
+                      {"routers", {s.df_routers, s.df_router_links}},
+                      {"nodes_per_router", s.df_nodes_per_router}};
+  if (s.gpus_per_node > 1 || s.nics_per_node > 1)
+    j["node"] = {{"gpus", s.gpus_per_node}, {"nics", s.nics_per_node},
+                 {"intra_bandwidth", format_bandwidth(s.intra_bandwidth_Bps)},
+                 {"intra_latency", format_time(s.intra_latency_s)}};
+  nlohmann::json n;
+  if (s.nic_achievable_Bps > 0) n["nic_achievable"] = format_bandwidth(s.nic_achievable_Bps);
+  if (s.pcie_Bps > 0) n["pcie"] = format_bandwidth(s.pcie_Bps);
+  if (s.intra_achievable_Bps > 0) n["intra_achievable"] = format_bandwidth(s.intra_achievable_Bps);
+  if (s.latency_scale != 1.0) n["latency_scale"] = s.latency_scale;
+  if (s.proxy_overhead_s > 0) n["proxy_overhead"] = format_time(s.proxy_overhead_s);
+  if (!s.nccl_sources.empty()) n["sources"] = s.nccl_sources;
+  if (!s.calibrated_from.is_null()) n["calibrated_from"] = s.calibrated_from;
+  if (!n.empty()) j["nccl"] = n;
+  return j;
 }
 
 TopologySpec load_topology(const std::string& name) {
@@ -167,7 +232,12 @@ Resolved resolve(const TopologySpec& spec_in, int nodes, double bandwidth_Bps, d
   if (s.fixed_nodes > 0 && nodes != s.fixed_nodes)
     bad("exists only with " + std::to_string(s.fixed_nodes) + " nodes, got --nodes " +
         std::to_string(nodes));
-  if (bandwidth_Bps > 0) s.bandwidth_Bps = bandwidth_Bps;
+  if (bandwidth_Bps > 0) {
+    // What NCCL achieves stays the same fraction of the line rate.
+    if (s.nic_achievable_Bps > 0 && s.bandwidth_Bps > 0)
+      s.nic_achievable_Bps *= bandwidth_Bps / s.bandwidth_Bps;
+    s.bandwidth_Bps = bandwidth_Bps;
+  }
   if (latency_s >= 0) s.latency_s = latency_s;
   if (!(s.bandwidth_Bps > 0) || !std::isfinite(s.bandwidth_Bps)) bad("expected a positive bandwidth");
   r.nodes = nodes;

@@ -42,7 +42,20 @@ struct TopologySpec {
   int nics_per_node = 1;
   double intra_bandwidth_Bps = 300e9;  // NVLink-class default, only used when gpus_per_node > 1
   double intra_latency_s = 1e-6;
+
+  // What NCCL achieves on this hardware (the "nccl" section; 0 = not given, the model's default):
+  // the `nccl` profile moves line-rate links but inflates the bytes by line / achievable.
+  double nic_achievable_Bps = 0;    // per NIC with GPUDirect RDMA (default: bandwidth x 0.978)
+  double pcie_Bps = 0;              // GPU <-> NIC PCIe path; caps each NIC when lower (0: no cap)
+  double intra_achievable_Bps = 0;  // per GPU and direction inside a node (default: intra_bandwidth)
+  double latency_scale = 1.0;       // multiplies NCCL's per-step latency constants
+  double proxy_overhead_s = 0;      // extra per inter-node step (network proxy thread)
+  nlohmann::json nccl_sources = nlohmann::json::object();  // field -> where the number comes from
+  nlohmann::json calibrated_from = nullptr;                // set by `arcsim calibrate --nccl-tests`
 };
+
+// The spec back as JSON (what `arcsim calibrate --nccl-tests` writes; parse_topology reads it).
+nlohmann::json topology_to_json(const TopologySpec& spec);
 
 // The shape a topology takes at a given node count, after defaults are filled in.
 struct Resolved {

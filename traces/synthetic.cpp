@@ -1,5 +1,6 @@
 #include "synthetic.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "common/json_fields.hpp"
@@ -19,6 +20,11 @@ std::uint64_t mix(std::uint64_t x) {
 std::uint64_t key(std::uint64_t a, std::uint64_t b, std::uint64_t c, std::uint64_t d) {
   return mix(mix(mix(mix(a) ^ b) ^ c) ^ d);
 }
+
+// key(a, b, c, d) == key_tail(key_head(a, b, c), d): the head is the same for every element of a
+// (stream, tensor, step), so it is computed once per tensor instead of once per element.
+std::uint64_t key_head(std::uint64_t a, std::uint64_t b, std::uint64_t c) { return mix(mix(mix(a) ^ b) ^ c); }
+std::uint64_t key_tail(std::uint64_t head, std::uint64_t d) { return mix(head ^ d); }
 
 // Standard normal from a 64-bit key (Box-Muller on two 26-bit uniforms in (0, 1]).
 double normal(std::uint64_t k) {
@@ -77,6 +83,8 @@ std::vector<float> synthetic_gradients(const Layout& layout, const std::vector<s
   std::vector<float> out(workers.size() * std::size_t(total));
   const double a_w = std::sqrt(spec.shared), b_w = std::sqrt(1.0 - spec.shared);
   const std::uint64_t s = spec.seed, st = static_cast<std::uint64_t>(step);
+  std::vector<std::uint64_t> wkeys;
+  for (int w : workers) wkeys.push_back(s ^ (0x9015e000ull + std::uint64_t(w)));
   std::int64_t offset = 0;
   for (int k : idx) {
     const Parameter& p = layout.parameters[k];
@@ -84,15 +92,27 @@ std::vector<float> synthetic_gradients(const Layout& layout, const std::vector<s
     const std::int64_t n = p.numel();
     const std::int64_t rows = p.shape.size() >= 2 ? p.shape[0] : n;
     const std::int64_t cols = n / rows;
-    for (std::int64_t r = 0; r < rows; ++r) {
-      const double scale = spec.scale * std::exp(spec.row_sigma * normal(key(s, t, 0x5ca1e, r))) / std::sqrt(double(cols));
-      for (std::int64_t c = 0; c < cols; ++c) {
-        const std::uint64_t e = static_cast<std::uint64_t>(r * cols + c);
-        const double shared = normal(key(s ^ 0x5a4ed, t, st, e));
-        for (std::size_t w = 0; w < workers.size(); ++w) {
-          const double noise = normal(key(s ^ (0x9015e000ull + std::uint64_t(workers[w])), t, st, e));
-          out[w * std::size_t(total) + std::size_t(offset + r * cols + c)] =
-              static_cast<float>(scale * (a_w * shared + b_w * noise));
+    // Every element is a pure function of its counters, so rows are split over threads (blocks of
+    // about 64K elements) without changing a bit; the per-worker stream keys are hoisted.
+    const std::uint64_t shared_head = key_head(s ^ 0x5a4ed, t, st);
+    std::vector<std::uint64_t> heads;
+    for (std::uint64_t wk : wkeys) heads.push_back(key_head(wk, t, st));
+    const std::int64_t rows_per_block = std::max<std::int64_t>(1, 65536 / std::max<std::int64_t>(1, cols));
+    const std::int64_t blocks = (rows + rows_per_block - 1) / rows_per_block;
+    float* const base = out.data();
+    const std::size_t stride = std::size_t(total);
+#pragma omp parallel for schedule(dynamic, 1) if (n >= 65536)
+    for (std::int64_t blk = 0; blk < blocks; ++blk) {
+      const std::int64_t r_end = std::min(rows, (blk + 1) * rows_per_block);
+      for (std::int64_t r = blk * rows_per_block; r < r_end; ++r) {
+        const double scale = spec.scale * std::exp(spec.row_sigma * normal(key(s, t, 0x5ca1e, r))) / std::sqrt(double(cols));
+        for (std::int64_t c = 0; c < cols; ++c) {
+          const std::uint64_t e = static_cast<std::uint64_t>(r * cols + c);
+          const double shared = normal(key_tail(shared_head, e));
+          for (std::size_t w = 0; w < heads.size(); ++w) {
+            const double noise = normal(key_tail(heads[w], e));
+            base[w * stride + std::size_t(offset + r * cols + c)] = static_cast<float>(scale * (a_w * shared + b_w * noise));
+          }
         }
       }
     }

@@ -14,7 +14,13 @@ namespace arcsim::kernels::cpu {
 // equal to it (in index order, into exactly sized per-thread regions), then 10 + 10 bits resolved
 // on the candidates only, and a per-thread merge of the two ascending lists. Two reads of x plus
 // O(k + candidates): the same indices as kernels::topk_magnitude (lowest index on ties, ascending).
+// Before the histogram passes, a sample of x (every 64th key) predicts a band of keys around the
+// threshold; one pass then keeps the keys above the band and the candidates inside it, and the
+// digits are resolved on the candidates. If the band misses (or holds too many candidates, as on
+// low-entropy inputs) the histogram passes run instead: the result is exact either way.
 void topk_magnitude(const float* x, std::size_t n, std::size_t k, std::uint32_t* idx_out);
+// The histogram passes alone (for the tests, which check both paths).
+void topk_magnitude_histogram(const float* x, std::size_t n, std::size_t k, std::uint32_t* idx_out);
 
 // P = G V with V = kernels::sketch_matrix(...): blocks of 8 rows advance together over j, so
 // 8 x r independent fma chains are in flight, each (row, c) still accumulated from +0 in

@@ -8,6 +8,9 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <cmath>
+#include <functional>
+#include <initializer_list>
 #include <cstring>
 #include <memory>
 #include <numeric>
@@ -61,9 +64,92 @@ std::size_t pick_bin(const std::uint32_t* hist, std::size_t bins, std::size_t ne
   throw std::logic_error("topk radix: histogram holds fewer than k elements");
 }
 
+// Per-chunk lists of one selection: `sel` holds indices certainly selected (ascending), `cand`
+// the candidates (ascending) with their keys; regions start at the offsets.
+struct Chunks {
+  int T;
+  std::vector<std::size_t> sel_off, sel_n, cand_off, cand_n;
+  const std::uint32_t* sel;
+  const std::uint32_t* cand;
+  const std::uint32_t* ckey;
+};
+
+// Chooses `need` of the candidates (largest keys, lowest index on ties) by radix digits over the
+// candidate keys below the bits `prefix`/`mask` they share, and merges them with the certain
+// indices into out (k entries, ascending).
+void finish(const Chunks& ch, std::size_t k, std::size_t need, std::uint32_t prefix, std::uint32_t mask,
+            std::initializer_list<int> shifts, std::uint32_t* out) {
+  const int T = ch.T;
+  for (int shift : shifts) {
+    const int bits = shift == 20 ? 11 : 10;
+    const std::uint32_t dmask = (1u << bits) - 1;
+    std::vector<std::size_t> h(std::size_t{1} << bits, 0);
+    for (int c = 0; c < T; ++c) {
+      const std::uint32_t* ck = ch.ckey + ch.cand_off[static_cast<std::size_t>(c)];
+      for (std::size_t i = 0, nc = ch.cand_n[static_cast<std::size_t>(c)]; i < nc; ++i)
+        if ((ck[i] & mask) == prefix) ++h[(ck[i] >> shift) & dmask];
+    }
+    std::size_t cum = 0, b = h.size();
+    if (need > 0) {
+      while (b-- > 0) {
+        if (cum + h[b] >= need) break;
+        cum += h[b];
+      }
+    } else {
+      b = dmask;  // nothing needed: any threshold above every candidate's digit
+    }
+    need -= cum;
+    prefix |= static_cast<std::uint32_t>(b) << shift;
+    mask |= dmask << shift;
+  }
+  // `threshold` is the k-th largest key when need > 0; `need` of its ties are taken.
+  const std::uint32_t threshold = prefix;
+  const bool none = need == 0;
+
+  std::vector<std::size_t> gt(static_cast<std::size_t>(T), 0), ties(static_cast<std::size_t>(T), 0),
+      out_off(static_cast<std::size_t>(T) + 1, 0);
+  std::size_t ties_left = need;
+  for (int c = 0; c < T; ++c) {
+    const auto cc = static_cast<std::size_t>(c);
+    const std::uint32_t* ck = ch.ckey + ch.cand_off[cc];
+    std::size_t g = 0, eq = 0;
+    if (!none)
+      for (std::size_t i = 0, nc = ch.cand_n[cc]; i < nc; ++i) {
+        g += ck[i] > threshold;
+        eq += ck[i] == threshold;
+      }
+    gt[cc] = g;
+    ties[cc] = std::min(eq, ties_left);
+    ties_left -= ties[cc];
+    out_off[cc + 1] = out_off[cc] + ch.sel_n[cc] + g + ties[cc];
+  }
+  if (out_off[static_cast<std::size_t>(T)] != k) throw std::logic_error("topk radix: selected count != k");
+
+  // Merge per chunk: the certain list and the kept candidates, both ascending.
+#pragma omp parallel for num_threads(T) schedule(static, 1) if (T > 1)
+  for (int c = 0; c < T; ++c) {
+    const auto cc = static_cast<std::size_t>(c);
+    const std::uint32_t* a = ch.sel + ch.sel_off[cc];
+    const std::size_t na = ch.sel_n[cc];
+    const std::uint32_t* ci = ch.cand + ch.cand_off[cc];
+    const std::uint32_t* ck = ch.ckey + ch.cand_off[cc];
+    const std::size_t nc = none ? 0 : ch.cand_n[cc];
+    std::uint32_t* o = out + out_off[cc];
+    std::size_t ia = 0, tie_quota = ties[cc];
+    for (std::size_t j = 0; j < nc; ++j) {
+      const bool keep = ck[j] > threshold || (ck[j] == threshold && tie_quota > 0);
+      if (!keep) continue;
+      if (ck[j] == threshold) --tie_quota;
+      while (ia < na && a[ia] < ci[j]) *o++ = a[ia++];
+      *o++ = ci[j];
+    }
+    while (ia < na) *o++ = a[ia++];
+  }
+}
+
 }  // namespace
 
-void topk_magnitude(const float* x, std::size_t n, std::size_t k, std::uint32_t* out) {
+void topk_magnitude_histogram(const float* x, std::size_t n, std::size_t k, std::uint32_t* out) {
   if (k > n) throw std::invalid_argument("topk_magnitude: k = " + std::to_string(k) + " > n = " + std::to_string(n));
   if (k == 0) return;
   if (k == n) {
@@ -117,71 +203,101 @@ void topk_magnitude(const float* x, std::size_t n, std::size_t k, std::uint32_t*
     }
   }
 
-  // Digits 2 and 3 on the candidates (all chunks' candidates together; their count is small
-  // except on low-entropy inputs, where it is still one pass over the candidates per digit).
-  std::size_t need = k - above1;
-  std::uint32_t prefix = d1 << kShift1;
-  std::uint32_t mask = 0xffffffffu << kShift1;
-  for (int shift : {10, 0}) {
-    std::array<std::size_t, 1024> h{};
-    for (int c = 0; c < T; ++c) {
-      const std::uint32_t* ck = ckey.get() + cand_off[static_cast<std::size_t>(c)];
-      const std::size_t nc = cand_off[static_cast<std::size_t>(c) + 1] - cand_off[static_cast<std::size_t>(c)] - 1;
-      for (std::size_t i = 0; i < nc; ++i)
-        if ((ck[i] & mask) == prefix) ++h[(ck[i] >> shift) & 1023u];
-    }
-    std::size_t cum = 0, b = 1024;
-    while (b-- > 0) {
-      if (cum + h[b] >= need) break;
-      cum += h[b];
-    }
-    need -= cum;
-    prefix |= static_cast<std::uint32_t>(b) << shift;
-    mask |= 1023u << shift;
-  }
-  const std::uint32_t threshold = prefix;  // the k-th largest key; `need` of its ties are taken
+  Chunks ch{T, std::move(sel_off), std::move(sel_n), std::move(cand_off), {}, sel.get(), cand.get(), ckey.get()};
+  for (int c = 0; c < T; ++c)
+    ch.cand_n.push_back(ch.cand_off[static_cast<std::size_t>(c) + 1] - ch.cand_off[static_cast<std::size_t>(c)] - 1);
+  finish(ch, k, k - above1, d1 << kShift1, 0xffffffffu << kShift1, {10, 0}, out);
+}
 
-  // Per chunk: how many candidates are above the threshold and how many of its ties it takes
-  // (the lowest indices first, so the earliest chunks).
-  std::vector<std::size_t> gt(static_cast<std::size_t>(T), 0), ties(static_cast<std::size_t>(T), 0),
-      out_off(static_cast<std::size_t>(T) + 1, 0);
-  std::size_t ties_left = need;
+}  // namespace arcsim::kernels::cpu
+
+namespace arcsim::kernels::cpu {
+
+namespace {
+
+// One read of x when a sample predicts the threshold: keys above the sample's band are certain,
+// keys inside it are candidates. Returns false (and the caller runs the histogram passes) when
+// the band missed the k-th largest key or held more candidates than budgeted; the result is exact
+// either way, the sample only decides how much of x must be looked at.
+bool topk_sampled(const float* x, std::size_t n, std::size_t k, std::uint32_t* out) {
+  const std::size_t stride = 64, s = n / stride;
+  std::vector<std::uint32_t> sample(s);
+  for (std::size_t i = 0; i < s; ++i) sample[i] = key_of(x, i * stride + stride / 2);
+  // Expected rank of the threshold in the sample, and a band of +-(4 sigma + 16) ranks around it.
+  const double q = static_cast<double>(k) / static_cast<double>(n);
+  const double rank = q * static_cast<double>(s);
+  const double margin = 4.0 * std::sqrt(rank * (1.0 - q) + 1.0) + 16.0;
+  const auto r_hi = static_cast<std::ptrdiff_t>(std::max(0.0, rank - margin));
+  const auto r_lo = static_cast<std::ptrdiff_t>(std::min(static_cast<double>(s) - 1.0, rank + margin));
+  std::nth_element(sample.begin(), sample.begin() + r_hi, sample.end(), std::greater<std::uint32_t>());
+  const std::uint32_t hi = r_hi == 0 ? 0xffffffffu : sample[static_cast<std::size_t>(r_hi)];
+  std::nth_element(sample.begin() + r_hi, sample.begin() + r_lo, sample.end(), std::greater<std::uint32_t>());
+  const std::uint32_t lo = sample[static_cast<std::size_t>(r_lo)];
+
+  const int T = std::max(1, omp_get_max_threads());
+  const auto begin = [&](int c) { return n * static_cast<std::size_t>(c) / static_cast<std::size_t>(T); };
+  // Budgets per chunk (+1 slot: writes go before the keep decision; overflow clamps to the last
+  // slot and is detected from the count).
+  const double band = static_cast<double>(r_lo - r_hi + 1) / static_cast<double>(s);
+  Chunks ch{T, std::vector<std::size_t>(static_cast<std::size_t>(T) + 1, 0), std::vector<std::size_t>(static_cast<std::size_t>(T), 0),
+            std::vector<std::size_t>(static_cast<std::size_t>(T) + 1, 0), std::vector<std::size_t>(static_cast<std::size_t>(T), 0),
+            nullptr, nullptr, nullptr};
+  std::vector<std::size_t> sel_cap(static_cast<std::size_t>(T)), cand_cap(static_cast<std::size_t>(T));
   for (int c = 0; c < T; ++c) {
     const auto cc = static_cast<std::size_t>(c);
-    const std::uint32_t* ck = ckey.get() + cand_off[cc];
-    const std::size_t nc = cand_off[cc + 1] - cand_off[cc] - 1;
-    std::size_t g = 0, eq = 0;
-    for (std::size_t i = 0; i < nc; ++i) {
-      g += ck[i] > threshold;
-      eq += ck[i] == threshold;
-    }
-    gt[cc] = g;
-    ties[cc] = std::min(eq, ties_left);
-    ties_left -= ties[cc];
-    out_off[cc + 1] = out_off[cc] + sel_n[cc] + g + ties[cc];
+    const std::size_t len = begin(c + 1) - begin(c);
+    sel_cap[cc] = std::min(len, k);
+    cand_cap[cc] = std::min(len, static_cast<std::size_t>(2.0 * band * static_cast<double>(len)) + 4096);
+    ch.sel_off[cc + 1] = ch.sel_off[cc] + sel_cap[cc] + 1;
+    ch.cand_off[cc + 1] = ch.cand_off[cc] + cand_cap[cc] + 1;
   }
-  if (out_off[static_cast<std::size_t>(T)] != k) throw std::logic_error("topk radix: selected count != k");
-
-  // Merge per chunk: the above-digit list and the kept candidates, both ascending.
+  std::unique_ptr<std::uint32_t[]> sel(new std::uint32_t[ch.sel_off.back()]);
+  std::unique_ptr<std::uint32_t[]> cand(new std::uint32_t[ch.cand_off.back()]);
+  std::unique_ptr<std::uint32_t[]> ckey(new std::uint32_t[ch.cand_off.back()]);
+  const bool hi_open = r_hi == 0;  // no element is certain: the band reaches the top
 #pragma omp parallel for num_threads(T) schedule(static, 1) if (T > 1)
   for (int c = 0; c < T; ++c) {
     const auto cc = static_cast<std::size_t>(c);
-    const std::uint32_t* a = sel.get() + sel_off[cc];
-    const std::size_t na = sel_n[cc];
-    const std::uint32_t* ci = cand.get() + cand_off[cc];
-    const std::uint32_t* ck = ckey.get() + cand_off[cc];
-    const std::size_t nc = cand_off[cc + 1] - cand_off[cc] - 1;
-    std::uint32_t* o = out + out_off[cc];
-    std::size_t ia = 0, tie_quota = ties[cc];
-    for (std::size_t j = 0; j < nc; ++j) {
-      const bool keep = ck[j] > threshold || (ck[j] == threshold && tie_quota > 0);
-      if (!keep) continue;
-      if (ck[j] == threshold) --tie_quota;
-      while (ia < na && a[ia] < ci[j]) *o++ = a[ia++];
-      *o++ = ci[j];
+    std::uint32_t* so = sel.get() + ch.sel_off[cc];
+    std::uint32_t* ci = cand.get() + ch.cand_off[cc];
+    std::uint32_t* ck = ckey.get() + ch.cand_off[cc];
+    const std::size_t scap = sel_cap[cc], ccap = cand_cap[cc];
+    std::size_t ns = 0, nc = 0;
+    for (std::size_t i = begin(c), e = begin(c + 1); i < e; ++i) {
+      const std::uint32_t key = key_of(x, i);
+      const bool above = !hi_open && key > hi, in = key >= lo && (hi_open || key <= hi);
+      so[std::min(ns, scap)] = static_cast<std::uint32_t>(i);
+      ns += above;
+      const std::size_t slot = std::min(nc, ccap);
+      ci[slot] = static_cast<std::uint32_t>(i);
+      ck[slot] = key;
+      nc += in;
     }
-    while (ia < na) *o++ = a[ia++];
+    ch.sel_n[cc] = ns;
+    ch.cand_n[cc] = nc;
   }
+  std::size_t above = 0, cands = 0;
+  for (int c = 0; c < T; ++c) {
+    const auto cc = static_cast<std::size_t>(c);
+    if (ch.sel_n[cc] > sel_cap[cc] || ch.cand_n[cc] > cand_cap[cc]) return false;  // over budget
+    above += ch.sel_n[cc];
+    cands += ch.cand_n[cc];
+  }
+  if (above > k || above + cands < k) return false;  // the k-th largest key is outside the band
+  ch.sel = sel.get();
+  ch.cand = cand.get();
+  ch.ckey = ckey.get();
+  finish(ch, k, k - above, 0u, 0u, {20, 10, 0}, out);
+  return true;
+}
+
+}  // namespace
+
+void topk_magnitude(const float* x, std::size_t n, std::size_t k, std::uint32_t* out) {
+  if (k > n) throw std::invalid_argument("topk_magnitude: k = " + std::to_string(k) + " > n = " + std::to_string(n));
+  if (k == 0) return;
+  if (n >= kParallelMin && k < n && topk_sampled(x, n, k, out)) return;
+  topk_magnitude_histogram(x, n, k, out);
 }
 
 }  // namespace arcsim::kernels::cpu

@@ -9,7 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "kernels/backend.hpp"
 #include "kernels/compressor.hpp"
+#include "kernels/cpu/fast.hpp"
 #include "kernels/primitives.hpp"
 
 namespace py = pybind11;
@@ -55,10 +57,16 @@ BucketLayout layout_from(const py::sequence& shapes, const py::object& names) {
 
 class PyCompressor {
  public:
-  PyCompressor(int workers, CompressorConfig cfg) {
+  PyCompressor(int workers, CompressorConfig cfg, const std::string& backend) {
     if (workers < 1) throw py::value_error("workers: expected an integer >= 1, got " + std::to_string(workers));
+    arcsim::kernels::Backend* be = nullptr;
     try {
-      c_ = std::make_unique<Compressor>(workers, std::move(cfg));
+      be = &arcsim::kernels::backend_by_name(backend);
+    } catch (const std::invalid_argument& e) {
+      throw py::value_error(e.what());
+    }  // BackendUnavailable (cuda without a device) reaches Python as RuntimeError
+    try {
+      c_ = std::make_unique<Compressor>(workers, std::move(cfg), *be);
     } catch (const std::invalid_argument& e) {
       throw py::value_error(e.what());
     }
@@ -91,6 +99,7 @@ class PyCompressor {
   py::object plan_header() const { return json_to_py(c_->plan_header()); }
   py::object config() const { return json_to_py(c_->config().to_json()); }
   int workers() const { return c_->workers(); }
+  std::string backend() const { return c_->backend().name(); }
 
  private:
   std::unique_ptr<Compressor> c_;
@@ -101,7 +110,10 @@ py::array_t<std::uint32_t> topk_magnitude(const py::object& x, std::size_t k) {
   if (a.ndim() != 1) throw py::value_error("x: expected a 1-D float32 array");
   if (k > static_cast<std::size_t>(a.size())) throw py::value_error("k: expected k <= len(x)");
   py::array_t<std::uint32_t> out(static_cast<py::ssize_t>(k));
-  arcsim::kernels::topk_magnitude(a.data(), static_cast<std::size_t>(a.size()), k, out.mutable_data());
+  {
+    py::gil_scoped_release release;  // the fastest CPU backend; the same indices as the reference
+    arcsim::kernels::cpu::topk_magnitude(a.data(), static_cast<std::size_t>(a.size()), k, out.mutable_data());
+  }
   return out;
 }
 
@@ -123,11 +135,12 @@ py::array_t<std::uint32_t> randk_indices(std::size_t n, std::size_t k, std::uint
 }  // namespace
 
 PYBIND11_MODULE(arcsim_kernels, m) {
-  m.doc() = "arcsim compression kernels (CPU reference): Compressor over N emulated workers";
+  m.doc() = "arcsim compression kernels: Compressor over N emulated workers, on the reference, cpu or cuda backend";
   py::class_<PyCompressor>(m, "Compressor")
       .def(py::init([](int workers, const std::string& compressor, double ratio, int rank, const std::string& ef,
                        std::uint64_t seed, const std::string& row_scores, const std::string& shape_rule,
-                       const std::string& sketch_allreduce, int warmup, bool ramp, bool unbiased, double eta) {
+                       const std::string& sketch_allreduce, int warmup, bool ramp, bool unbiased, double eta,
+                       const std::string& backend) {
              CompressorConfig c;
              c.compressor = compressor;
              c.ratio = ratio;
@@ -141,12 +154,14 @@ PYBIND11_MODULE(arcsim_kernels, m) {
              c.ramp = ramp;
              c.unbiased = unbiased;
              c.eta = eta;
-             return std::make_unique<PyCompressor>(workers, std::move(c));
+             return std::make_unique<PyCompressor>(workers, std::move(c), backend);
            }),
            py::arg("workers"), py::arg("compressor") = "dense", py::arg("ratio") = 1.0, py::arg("rank") = 4,
            py::arg("ef") = "none", py::arg("seed") = 1, py::arg("row_scores") = "sketch",
            py::arg("shape_rule") = "rows", py::arg("sketch_allreduce") = "tensor", py::arg("warmup") = 0,
-           py::arg("ramp") = false, py::arg("unbiased") = false, py::arg("eta") = 0.9)
+           py::arg("ramp") = false, py::arg("unbiased") = false, py::arg("eta") = 0.9,
+           py::arg("backend") = arcsim::kernels::kDefaultBackend,
+           "backend: auto (cuda when a device is present, else cpu) | cpu | cuda | reference")
       .def("step", &PyCompressor::step, py::arg("bucket"), py::arg("shapes"), py::arg("grads"),
            py::arg("names") = py::none(),
            "One compression call of one bucket. grads: float32 [workers, numel]. Returns (agg float32 [numel], "
@@ -154,7 +169,10 @@ PYBIND11_MODULE(arcsim_kernels, m) {
            "(collectives), kernels, plan_bucket (arcsim-plan/1 bucket object), shape_rule).")
       .def("plan_header", &PyCompressor::plan_header, "arcsim-plan/1 header: format, compressor, world_size")
       .def_property_readonly("config", &PyCompressor::config)
-      .def_property_readonly("workers", &PyCompressor::workers);
+      .def_property_readonly("workers", &PyCompressor::workers)
+      .def_property_readonly("backend", &PyCompressor::backend);
+  m.def("backends", [] { return arcsim::kernels::backend_names(); }, "valid backend names");
+  m.def("cuda_available", [] { return arcsim::kernels::cuda_available(); }, "a CUDA backend and a device");
   m.def("topk_magnitude", &topk_magnitude, py::arg("x"), py::arg("k"),
         "indices (uint32, ascending) of the k largest |x|, lowest index on ties");
   m.def("sketch_matrix", &sketch_matrix, py::arg("m"), py::arg("r"), py::arg("seed"), py::arg("step"),

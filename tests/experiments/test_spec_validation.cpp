@@ -163,7 +163,13 @@ TEST(SpecValidation, OtherBadValues) {
   expect_one_line_naming(error_of(with("kernel_timing", "gpu")), "kernel_timing");
   expect_one_line_naming(error_of(with("point_timeout", 30)), "point_timeout");
   expect_one_line_naming(error_of(with("target", json{{"metric", "accuracy"}, {"value", 85}})), "target.value");
-  expect_one_line_naming(error_of(with("target", json{{"metric", "f1"}, {"value", 0.5}})), "target.metric");
+  // Another metric needs its direction; with it, it is accepted.
+  expect_one_line_naming(error_of(with("target", json{{"metric", "f1"}, {"value", 0.5}})), "target.mode");
+  expect_one_line_naming(error_of(with("target", json{{"metric", "f1"}, {"value", 0.5}, {"mode", "up"}})),
+                         "target.mode");
+  expect_one_line_naming(error_of(with("target", json{{"metric", ""}, {"value", 0.5}})), "target.metric");
+  expect_one_line_naming(error_of(with("compute", "gpu")), "compute");
+  expect_one_line_naming(error_of(with("compute", "model:")), "compute");
   expect_one_line_naming(error_of(with("replay", json{{"workers", 1}})), "replay.workers");
   expect_one_line_naming(error_of(with("replay", json{{"threads", 2}})), "replay.threads");
   expect_one_line_naming(error_of(with("seed", -1)), "seed");
@@ -200,4 +206,19 @@ TEST(SpecValidation, ShippedDefaultSpecParses) {
   const ex::ExperimentSpec s = ex::parse_spec_file(std::string(ARCSIM_SOURCE_DIR) + "/experiments/default.json");
   EXPECT_EQ(s.compressors.size(), 4u);
   EXPECT_EQ(ex::expand_points(s).size(), 4u * 4 * 4);
+}
+
+TEST(SpecValidation, TargetDirectionAndComputeSource) {
+  json j = valid_spec();
+  j["target"] = {{"metric", "perplexity"}, {"value", 30}};
+  j["compute"] = "model:H100-SXM";
+  const ex::ExperimentSpec s = ex::parse_spec(j, "dir/exp.json");
+  ASSERT_TRUE(s.target);
+  EXPECT_EQ(s.target->mode, "min");  // perplexity falls
+  EXPECT_TRUE(s.target->reached_by(29));
+  EXPECT_FALSE(s.target->reached_by(31));
+  EXPECT_EQ(s.compute, "model:H100-SXM");
+  j["target"] = {{"metric", "f1"}, {"value", 0.7}, {"mode", "max"}};
+  EXPECT_TRUE(ex::parse_spec(j, "dir/exp.json").target->reached_by(0.71));
+  EXPECT_EQ(ex::parse_spec(valid_spec(), "dir/exp.json").compute, "trace");
 }

@@ -51,6 +51,9 @@ TEST(CpuBackend, TopKIsTheReferencesSelectionOnEveryPropertyInput) {
           std::fill(got.begin(), got.end(), 0xffffffffu);
           cpu::topk_magnitude(x.data(), n, k, got.data());
           ASSERT_EQ(got, want) << testing::dist_name(d) << " n=" << n << " k=" << k << " threads=" << t;
+          std::fill(got.begin(), got.end(), 0xffffffffu);
+          cpu::topk_magnitude_histogram(x.data(), n, k, got.data());
+          ASSERT_EQ(got, want) << "histogram path: " << testing::dist_name(d) << " n=" << n << " k=" << k;
         });
       }
     }

@@ -12,13 +12,16 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "plots" / "plot_results.py"
 PY = "/usr/bin/python3"
-FIGURES = ["speedup_vs_nodes", "speedup_vs_bandwidth", "iteration_breakdown", "accuracy_vs_time", "tta_bars"]
+FIGURES = ["speedup_vs_nodes", "speedup_vs_bandwidth", "iteration_breakdown", "accuracy_vs_time",
+           "accuracy_vs_bytes", "tta_vs_nodes"]
+CONVERGENCE_FIGURES = ["accuracy_vs_time", "accuracy_vs_bytes", "tta_vs_nodes"]
 
 COLUMNS = ["point", "compressor", "label", "ratio", "rank", "ef", "warmup_steps", "ramp_steps", "nodes",
            "bandwidth_gbps", "latency_us", "topology", "profile", "algorithm", "collectives", "kernel_timing",
-           "status", "iteration_s", "compute_s", "compression_s", "exposed_comm_s", "comm_s", "bytes_per_node",
-           "relative_error", "retained_energy", "steps_to_target", "convergence_nodes", "convergence_config",
-           "tta_s", "tta_note", "speedup_vs_dense", "speedup_vs_topk", "iteration_speedup_vs_dense",
+           "compute_source", "status", "iteration_s", "compute_s", "compression_s", "exposed_comm_s", "comm_s", "bytes_per_node",
+           "relative_error", "retained_energy", "steps_to_target", "steps_to_target_sd", "seeds", "convergence_nodes",
+           "convergence_config", "tta_s", "tta_s_lo", "tta_s_hi", "tta_note", "speedup_vs_dense", "speedup_vs_dense_lo",
+           "speedup_vs_dense_hi", "speedup_vs_topk", "speedup_vs_topk_lo", "speedup_vs_topk_hi", "iteration_speedup_vs_dense",
            "iteration_speedup_vs_topk", "error"]
 
 
@@ -47,17 +50,26 @@ def make_results(d, with_curves=True, failed_point=True):
                 r = {c: "" for c in COLUMNS}
                 r.update(point=i, compressor=name, label=name, ratio=ratio, nodes=n, bandwidth_gbps=bw,
                          latency_us=5, topology="star", profile="nccl", algorithm="auto", collectives="plan",
-                         kernel_timing="model:H100-SXM", status=status)
+                         kernel_timing="model:H100-SXM", compute_source="model:H100-SXM (roofline ...)",
+                         status=status)
                 if status == "ok":
                     r.update(iteration_s=it, compute_s=compute, compression_s=kernel_s, exposed_comm_s=exposed,
                              comm_s=comm, bytes_per_node=sent, steps_to_target=steps[name], tta_s=tta,
-                             convergence_nodes=min(n, 32), convergence_config=name)
+                             steps_to_target_sd=20, seeds=3, tta_s_lo=0.9 * tta, tta_s_hi=1.1 * tta,
+                             convergence_nodes=min(n, 32), convergence_config=name,
+                             tta_note="extrapolated: steps to target of N=32 held constant" if n > 32 else "")
                 else:
                     r.update(error="killed by signal 11 (Segmentation fault)")
                 rows.append(r)
                 curve = [[s, s * it, 0.5 + 0.4 * (1 - math.exp(-3 * s / steps[name])), 1.0] for s in
                          range(50, steps[name] + 51, 50)] if with_curves else []
-                points.append({"point": i, "curve": curve if status == "ok" else []})
+                seed_curves = [{"seed": k, "points": [[s, w, a + 0.01 * (k - 2), 1.0, a + 0.01 * (k - 2)]
+                                                      for s, w, a, _ in curve]} for k in (1, 2, 3)]
+                points.append({"point": i, "curve": curve if status == "ok" else [],
+                               "seed_curves": seed_curves if status == "ok" else [],
+                               "convergence_estimate": "extrapolated" if n > 32 else "recorded",
+                               "shapes": [{"id": "steady", "kind": "steady", "ratio": ratio, "first_step": 1,
+                                           "last_step": -1, "iteration": {"bytes_per_node": sent}}]})
                 i += 1
     for r in rows:
         if r["status"] != "ok":
@@ -66,6 +78,7 @@ def make_results(d, with_curves=True, failed_point=True):
         dense = next(x for x in same if x["compressor"] == "dense")
         topk = next(x for x in same if x["compressor"] == "topk")
         r["speedup_vs_dense"] = dense["tta_s"] / r["tta_s"]
+        r["speedup_vs_dense_lo"], r["speedup_vs_dense_hi"] = 0.8 * r["speedup_vs_dense"], 1.2 * r["speedup_vs_dense"]
         r["speedup_vs_topk"] = topk["tta_s"] / r["tta_s"]
         r["iteration_speedup_vs_dense"] = dense["iteration_s"] / r["iteration_s"]
         r["iteration_speedup_vs_topk"] = topk["iteration_s"] / r["iteration_s"]
@@ -74,7 +87,8 @@ def make_results(d, with_curves=True, failed_point=True):
         w = csv.DictWriter(f, fieldnames=COLUMNS, lineterminator="\n")
         w.writeheader()
         w.writerows(rows)
-    (d / "results.json").write_text(json.dumps({"format": "arcsim-results/1", "points": points}))
+    (d / "results.json").write_text(json.dumps({"format": "arcsim-results/1", "points": points,
+                                                "provenance": {"target": {"metric": "accuracy", "value": 0.85}}}))
     return d
 
 
@@ -95,13 +109,14 @@ def test_every_figure_is_written_non_empty(tmp_path):
     assert len(listed) == 2 * len(FIGURES)
 
 
-def test_without_convergence_data_figures_still_written(tmp_path):
+def test_without_convergence_no_tta_figures_and_a_note(tmp_path):
     d = make_results(tmp_path / "res", with_curves=False)
     # Drop every TTA: only iteration speedups remain.
     with open(d / "results.csv") as f:
         rows = list(csv.DictReader(f))
     for r in rows:
-        for k in ("steps_to_target", "tta_s", "speedup_vs_dense", "speedup_vs_topk", "convergence_nodes"):
+        for k in ("steps_to_target", "steps_to_target_sd", "seeds", "tta_s", "tta_s_lo", "tta_s_hi", "speedup_vs_dense",
+                  "speedup_vs_dense_lo", "speedup_vs_dense_hi", "speedup_vs_topk", "convergence_nodes"):
             r[k] = ""
         r["tta_note"] = "no convergence log for this compressor in the trace"
     with open(d / "results.csv", "w", newline="") as f:
@@ -111,7 +126,51 @@ def test_without_convergence_data_figures_still_written(tmp_path):
     r = run_plot(d, "--out", str(tmp_path / "figs"))
     assert r.returncode == 0, r.stderr
     for fig in FIGURES:
-        assert (tmp_path / "figs" / f"{fig}.pdf").stat().st_size > 3000
+        drawn = (tmp_path / "figs" / f"{fig}.pdf").exists()
+        assert drawn == (fig not in CONVERGENCE_FIGURES), fig
+    notes = (tmp_path / "figs" / "figures.txt").read_text()
+    assert "not drawn: no time to accuracy" in notes
+    assert "not drawn" in r.stderr
+
+
+def test_footer_and_omitted_bandwidths_are_stated(tmp_path):
+    d = make_results(tmp_path / "res")
+    # Six bandwidths: at most four panels, the rest named in figures.txt.
+    with open(d / "results.csv") as f:
+        rows = list(csv.DictReader(f))
+    extra = []
+    for bw in (2.0, 5.0, 10.0, 40.0):
+        for r in rows[:12]:
+            x = dict(r)
+            x["bandwidth_gbps"] = bw
+            x["point"] = str(len(rows) + len(extra))
+            extra.append(x)
+    with open(d / "results.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=COLUMNS, lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows + extra)
+    r = run_plot(d)
+    assert r.returncode == 0, r.stderr
+    notes = (d / "figures.txt").read_text()
+    assert "bandwidths not drawn as panels: " in notes
+    footer = next(l for l in notes.splitlines() if l.startswith("footer"))
+    for word in ("nccl profile", "5 us", "star", "kernels model:H100-SXM", "compute model:H100-SXM", "seeds 3"):
+        assert word in footer, footer
+
+
+def test_breakeven_crossings_are_drawn(tmp_path):
+    d = make_results(tmp_path / "res")
+    (d / "breakeven.csv").write_text(
+        "compressor,label,nodes,latency_us,topology,profile,ratio,metric,breakeven_bandwidth,bracket_lo,bracket_hi,"
+        "speedup_lo,speedup_hi,faster,evaluations,tolerance,note\n"
+        "arctopk,arctopk,8,5,star,nccl,0.2,tta,12.5,12.4,12.6,1.01,0.99,below,9,relative 0.01,\n"
+        "topk,topk,8,5,star,nccl,0.2,tta,,,,,,,4,relative 0.01,slower than dense over the whole range\n")
+    r = run_plot(d)
+    assert r.returncode == 0, r.stderr
+    assert (d / "speedup_vs_bandwidth.png").stat().st_size > 5000
+    notes = (d / "figures.txt").read_text()
+    line = next(l for l in notes.splitlines() if l.startswith("speedup_vs_bandwidth"))
+    assert "1 break-even crossing(s) from breakeven.csv marked" in line, line
 
 
 def test_missing_results_is_one_error_line(tmp_path):

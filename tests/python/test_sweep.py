@@ -158,3 +158,123 @@ def test_documented_columns_are_the_written_ones(arcsim_bin, tmp_path):
                 "compute_s", "compression_s", "exposed_comm_s", "comm_s", "bytes_per_node", "steps_to_target",
                 "tta_s", "speedup_vs_dense", "speedup_vs_topk"]
     assert set(required) <= set(header)
+
+
+def test_mismatched_compressor_is_warned_at_start(arcsim_bin, tmp_path):
+    spec = small_spec(tmp_path, nodes=[8], bandwidths=["10Gbps"],
+                      compressors=[{"name": "dense"}, {"name": "topk", "ratio": 0.2, "ef": "ef14"}])
+    r = sweep(arcsim_bin, spec, tmp_path / "w", "--jobs", "2")
+    assert r.returncode == 0, r.stderr
+    warn = [l for l in r.stderr.splitlines() if "warning" in l]
+    assert len(warn) == 1, r.stderr
+    assert "ramp: the trace's topk logs were recorded with ramp true" in warn[0]
+
+
+def test_init_writes_a_spec_with_tta_for_every_recorded_configuration(arcsim_bin, tmp_path):
+    spec = tmp_path / "init" / "spec.json"
+    r = subprocess.run([arcsim_bin, "init", TRACE, "--out", str(spec), "--nodes", "8", "16", "--bandwidths", "10Gbps"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(spec.read_text())
+    assert not os.path.isabs(doc["trace"])  # relative to the spec, as the spec format wants
+    r = sweep(arcsim_bin, spec, tmp_path / "out", "--jobs", "2", timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "warning" not in r.stderr
+    with open(tmp_path / "out" / "results.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert rows
+    for row in rows:
+        assert row["convergence_config"] == row["label"]
+        assert row["tta_s"] != "" or "not reached" in row["tta_note"], row["tta_note"]
+        assert row["seeds"] != "" or "not reached" in row["tta_note"]
+
+
+def test_breakeven_writes_the_csv(arcsim_bin, tmp_path):
+    spec = small_spec(tmp_path, nodes=[8], bandwidths=["1Gbps", "100Gbps"],
+                      compressors=[{"name": "dense"}, {"name": "arctopk", "ratio": 0.2, "ef": "ef14"}])
+    r = subprocess.run([arcsim_bin, "breakeven", str(spec), "--over", "bandwidth", "--out", str(tmp_path / "be"),
+                        "--jobs", "2", "--quiet"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    with open(tmp_path / "be" / "breakeven.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert {row["metric"] for row in rows} == {"tta", "iteration"}
+    for row in rows:
+        assert "breakeven_bandwidth" in row
+        if row["breakeven_bandwidth"]:
+            lo, hi, x = float(row["bracket_lo"]), float(row["bracket_hi"]), float(row["breakeven_bandwidth"])
+            assert lo <= x <= hi and hi / lo <= 1.01 + 1e-9
+            assert (float(row["speedup_lo"]) - 1) * (float(row["speedup_hi"]) - 1) <= 0
+        else:
+            assert row["note"]
+    bad = subprocess.run([arcsim_bin, "breakeven", str(spec), "--over", "latency", "--out", str(tmp_path / "x")],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and bad.stderr.strip().count("\n") == 0
+
+
+def three_seed_trace(tmp_path):
+    """traces/default with every log recorded three times: seed k's curve is the original one run
+    (1 + 0.08 (k - 1)) times faster, so every seed reaches the target at a known, different step."""
+    import shutil
+    dst = tmp_path / "trace3"
+    shutil.copytree(TRACE, dst)
+    doc = json.loads((dst / "trace.json").read_text())
+    out = []
+    for c in doc["convergence"]:
+        pts = c["points"]
+
+        def acc_at(s):
+            if s <= pts[0]["step"]:
+                return pts[0]["accuracy"]
+            for a, b in zip(pts, pts[1:]):
+                if a["step"] <= s <= b["step"]:
+                    return a["accuracy"] + (s - a["step"]) / (b["step"] - a["step"]) * (b["accuracy"] - a["accuracy"])
+            return pts[-1]["accuracy"]
+        for k in (1, 2, 3):
+            d = json.loads(json.dumps(c))
+            d["seed"] = k
+            for p in d["points"]:
+                p["accuracy"] = acc_at(p["step"] * (1 + 0.08 * (k - 1)))
+            d["steps_to_target"] = next((p["step"] for p in d["points"] if p["accuracy"] >= d["target_accuracy"]), None)
+            d["stopped"] = "target" if d["steps_to_target"] is not None else "budget"
+            out.append(d)
+    doc["convergence"] = out
+    (dst / "trace.json").write_text(json.dumps(doc, indent=1))
+    return dst
+
+
+def test_three_seeds_give_intervals_in_the_files_and_the_table(arcsim_bin, tmp_path):
+    trace = three_seed_trace(tmp_path)
+    spec = small_spec(tmp_path, trace=str(trace), nodes=[8, 12, 64], bandwidths=["1Gbps", "100Gbps"])
+    out = tmp_path / "s3"
+    r = subprocess.run([arcsim_bin, "sweep", str(spec), "--out", str(out), "--jobs", "2", "--quiet"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    with open(out / "results.csv") as f:
+        rows = list(csv.DictReader(f))
+    with_tta = [x for x in rows if x["tta_s"]]
+    assert with_tta
+    for x in with_tta:
+        assert x["seeds"] == "3"
+        assert float(x["tta_s_lo"]) < float(x["tta_s"]) < float(x["tta_s_hi"])
+        assert float(x["steps_to_target_sd"]) > 0
+        if x["compressor"] != "dense" and x["speedup_vs_dense"]:
+            assert float(x["speedup_vs_dense_lo"]) <= float(x["speedup_vs_dense"]) <= float(x["speedup_vs_dense_hi"])
+        if x["nodes"] == "12":
+            assert x["tta_note"].startswith("interpolated log-log between N=8 and N=16"), x["tta_note"]
+    # The table prints the intervals and marks the N=12 column as interpolated.
+    assert "[" in r.stdout and "95 %" in r.stdout
+    assert "i (" in r.stdout
+    doc = json.loads((out / "results.json").read_text())
+    p = next(p for p in doc["points"] if p["tta_s"] is not None)
+    assert len(p["seed_curves"]) == 3 and len(p["seed_tta"]) == 3
+
+
+def test_init_and_breakeven_bad_input_is_one_line(arcsim_bin, tmp_path):
+    r = subprocess.run([arcsim_bin, "init", str(tmp_path / "absent"), "--out", str(tmp_path / "s.json")],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and r.stderr.strip().count("\n") == 0 and "absent" in r.stderr
+    assert not (tmp_path / "s.json").exists()
+    spec = small_spec(tmp_path)
+    r = subprocess.run([arcsim_bin, "breakeven", str(spec), "--over", "bandwidth", "--out", str(tmp_path / "b"),
+                        "--range", "10Gbps"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "--range" in r.stderr and r.stderr.strip().count("\n") == 0

@@ -8,6 +8,8 @@
 
 #include "common/forked.hpp"
 #include "sim/collective.hpp"
+#include "sim/nccl_flows.hpp"
+#include "topologies/topology.hpp"
 
 using arcsim::sim::CollectiveOp;
 using arcsim::sim::NetworkConfig;
@@ -61,4 +63,63 @@ TEST(NcclProfile, SmallMessagesUseLowLatencyProtocols) {
   });
   EXPECT_EQ(r[0], 1.0);
   EXPECT_LT(r[1], 200e-6);
+}
+
+// NCCL's rings over multi-GPU nodes: every rank once per channel, every NIC the same number of
+// channels, and a bus bandwidth that does not depend on the number of servers (unlike the
+// hierarchical variant, which gets faster with fewer servers).
+TEST(NcclRings, ChannelsVisitEveryRankAndBalanceTheNics) {
+  for (const char* preset : {"dgx-a100", "p4d", "pcie-8gpu"}) {
+    const auto y = arcsim::sim::nccl::system_of(arcsim::topo::resolve(arcsim::topo::load_topology(preset), 3));
+    std::vector<int> out(y.nodes * y.nics, 0), in(y.nodes * y.nics, 0);
+    for (int c = 0; c < y.channels(); ++c) {
+      auto o = arcsim::sim::nccl::ring_order(y, c);
+      std::vector<int> seen(y.ranks(), 0);
+      for (int r : o) ++seen[r];
+      for (int v : seen) EXPECT_EQ(v, 1) << preset;
+      for (int i = 0; i < y.ranks(); ++i) {
+        const int a = o[i], b = o[(i + 1) % y.ranks()];
+        if (a / y.gpus == b / y.gpus) continue;
+        ++out[(a / y.gpus) * y.nics + (a % y.gpus) % y.nics];
+        ++in[(b / y.gpus) * y.nics + (b % y.gpus) % y.nics];
+      }
+    }
+    for (int k = 0; k < y.nodes * y.nics; ++k) {
+      EXPECT_EQ(out[k], 2) << preset << " NIC " << k;
+      EXPECT_EQ(in[k], 2) << preset << " NIC " << k;
+    }
+  }
+}
+
+TEST(NcclRings, BusBandwidthDoesNotDependOnServers) {
+  auto busbw = [](const char* alg, const char* profile, int nodes) {
+    return arcsim::testing::forked1([=] {
+      NetworkConfig net{"dgx-a100", nodes, 0, -1, profile, alg};
+      net.protocol = std::string(profile) == "nccl" ? "Simple" : "auto";
+      const double S = 4294967296.0;
+      const auto r = arcsim::sim::simulate_collective(net, CollectiveOp::allreduce, S);
+      const int p = 8 * nodes;
+      return S / r.simulated_s * 2.0 * (p - 1) / p / 1e9;
+    });
+  };
+  const double two = busbw("ring", "nccl", 2), sixteen = busbw("ring", "nccl", 16);
+  EXPECT_NEAR(two, 8 * 24.0, 8 * 24.0 * 0.03);  // 8 NICs x 24 GB/s achievable
+  EXPECT_GT(sixteen / two, 0.95);
+  // The hierarchical variant is what got faster with fewer servers.
+  EXPECT_GT(busbw("hier-ring", "ideal", 2) / busbw("hier-ring", "ideal", 16), 1.3);
+}
+
+TEST(NcclTrees, DoubleBinaryTreeLoadsEveryNodeTwiceFromFourNodes) {
+  EXPECT_DOUBLE_EQ(arcsim::sim::nccl::tree_max_node_load(2, 1.0), 1.0);
+  for (int n : {4, 8, 13, 32, 64}) EXPECT_DOUBLE_EQ(arcsim::sim::nccl::tree_max_node_load(n, 1.0), 2.0) << n;
+  for (int n : {2, 5, 8, 64}) {
+    const auto a = arcsim::sim::nccl::btree(n), b = arcsim::sim::nccl::dtree_second(n);
+    int roots = 0;
+    for (int r = 0; r < n; ++r) {
+      roots += a.parent[r] < 0;
+      EXPECT_LE(a.children[r].size(), 2u);
+      EXPECT_LE(b.children[r].size(), 2u);
+    }
+    EXPECT_EQ(roots, 1);
+  }
 }

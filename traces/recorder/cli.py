@@ -61,6 +61,8 @@ def parser():
     p.add_argument("--per-worker", default="vmap", choices=["vmap", "loop"], help="how per-worker gradients are computed")
     p.add_argument("--profile-steps", type=int, default=20, help="steps timed for the compute profile")
     p.add_argument("--threads", type=int, default=2, help="torch.set_num_threads")
+    p.add_argument("--backend", default="auto", choices=["auto", "cpu", "cuda", "reference"],
+                   help="where the compression kernels run (auto: cuda when a device is present, else cpu)")
     p.add_argument("--first-bucket-cap", type=int, default=1 << 20, help="bytes")
     p.add_argument("--bucket-cap", type=int, default=25 << 20, help="bytes")
     p.add_argument("--resume", action="store_true", help="keep runs already in DIR/trace.json, record the rest")
@@ -83,6 +85,11 @@ def main(argv=None):
             logf.write(line + "\n")
             logf.flush()
 
+    kernels.BACKEND = args.backend
+    if args.backend == "cuda" and not getattr(kernels.import_binding(), "cuda_available", lambda: False)():
+        print("arcsim record: error: backend cuda: no CUDA device on this machine (use --backend cpu or auto)",
+              file=sys.stderr)
+        return 3
     try:
         specs = [kernels.parse_compressor(c, args.ef, args.rank, args.seed, args.warmup, args.ramp)
                  for c in args.compressors]

@@ -68,6 +68,9 @@ class DenseMean:
         return grads.mean(axis=0, dtype=np.float64).astype(np.float32), {"phase": "dense-fallback"}
 
 
+BACKEND = "auto"  # where the binding runs the kernels (record --backend): auto | cpu | cuda | reference
+
+
 def make_compressor(spec, workers):
     ak = import_binding()
     if ak is None:
@@ -75,4 +78,4 @@ def make_compressor(spec, workers):
             raise RuntimeError("arcsim_kernels is not built (build target arcsim_kernels_py): "
                                f"compressor {spec['compressor']} needs it")
         return DenseMean()
-    return ak.Compressor(workers=workers, **spec)
+    return ak.Compressor(workers=workers, backend=BACKEND, **spec)

@@ -1,0 +1,135 @@
+// arcsim calibrate --nccl-tests: reads nccl-tests text logs, fits what a NIC achieves, NCCL's
+// latency scale and (from single-node logs) the intra-node bandwidth, writes a topology file that
+// --topology and experiment specs accept, and prints the residual of every row.
+#include "calibrate_nccl.hpp"
+
+#include <boost/program_options.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <stdexcept>
+
+#include "common/atomic_file.hpp"
+#include "common/units.hpp"
+#include "sim/nccl_calibrate.hpp"
+#include "sim/nccl_tests_log.hpp"
+#include "topologies/topology.hpp"
+
+namespace po = boost::program_options;
+
+namespace arcsim::cli {
+
+int calibrate_nccl_tests(int argc, char** argv) {
+  po::options_description desc(
+      "arcsim calibrate --nccl-tests: fit the nccl network model to your own nccl-tests logs\n\n"
+      "  arcsim calibrate --nccl-tests all_reduce_2nodes.log [more.log ...] --gpus-per-node 8 \\\n"
+      "                   --topology dgx-a100 --output my-cluster.json\n"
+      "  arcsim simulate --collective allreduce --topology my-cluster.json --nodes 8 --profile nccl \\\n"
+      "                  --min-bytes 1MiB --max-bytes 4GiB --step-factor 4\n\n"
+      "Reads the standard text output of all_reduce_perf, all_gather_perf, reduce_scatter_perf or\n"
+      "broadcast_perf (ranks and hosts from its '#  Rank' lines; out-of-place times). Fits:\n"
+      "  nccl.nic_achievable   per-NIC bandwidth NCCL reaches (multi-node logs, large sizes)\n"
+      "  nccl.latency_scale    scale of NCCL's latency constants (small sizes)\n"
+      "  nccl.intra_achievable per-GPU intra-node bandwidth (single-node logs only)\n"
+      "A constant the logs do not determine keeps the base topology's value.\n\nOptions");
+  std::vector<std::string> logs;
+  std::string output, base = "star", name, collective;
+  int gpus_per_node = 0, ranks = 0;
+  desc.add_options()("help,h", "show this help")(
+      "nccl-tests", po::value(&logs)->multitoken(), "nccl-tests output files (one test each)")(
+      "gpus-per-node", po::value(&gpus_per_node), "GPUs per server (default: ranks / distinct hosts of the log)")(
+      "ranks", po::value(&ranks), "total GPUs, for logs without '#  Rank' lines")(
+      "collective", po::value(&collective), "allreduce|allgather|reduce_scatter|broadcast, when the log does not say")(
+      "topology", po::value(&base), "base topology (preset, type or file) whose line rates and shape are kept (default star)")(
+      "name", po::value(&name), "name of the written topology (default: <base>-calibrated)")(
+      "output,o", po::value(&output), "topology file to write (atomically)");
+  bool help = false;
+  for (int i = 1; i < argc; ++i) help |= std::string(argv[i]) == "--help" || std::string(argv[i]) == "-h";
+  po::variables_map vm;
+  if (!help) po::store(po::command_line_parser(argc, argv).options(desc).run(), vm);
+  if (help) {
+    std::cout << desc << "\n";
+    return 0;
+  }
+  po::notify(vm);
+  if (logs.empty()) throw std::invalid_argument("--nccl-tests: expected at least one nccl-tests log file");
+  if (output.empty()) throw std::invalid_argument("--output: expected the topology file to write");
+  if (vm.count("gpus-per-node") && gpus_per_node < 1)
+    throw std::invalid_argument("--gpus-per-node: expected a positive integer, got " + std::to_string(gpus_per_node));
+  const auto spec = topo::load_topology(base);
+
+  std::vector<sim::FitPoint> points;
+  struct Meta { std::string file; int nodes, ranks; };
+  std::vector<Meta> meta;
+  for (const auto& path : logs) {
+    const auto log = sim::load_nccl_tests_log(path, collective);
+    const int R = log.ranks > 0 ? log.ranks : ranks;
+    if (R < 1) throw std::invalid_argument(path + ": no '#  Rank' lines: give the GPU count with --ranks");
+    const int G = gpus_per_node > 0 ? gpus_per_node : log.hosts > 0 ? R / log.hosts : spec.gpus_per_node;
+    if (G < 1 || R % G != 0)
+      throw std::invalid_argument(path + ": " + std::to_string(R) + " ranks are not a whole number of servers of " +
+                                  std::to_string(G) + " GPUs (--gpus-per-node)");
+    if (G != spec.gpus_per_node)
+      throw std::invalid_argument(path + ": the log has " + std::to_string(G) + " GPUs per server, --topology " +
+                                  spec.name + " has " + std::to_string(spec.gpus_per_node) +
+                                  " (pick a base topology with the same node shape)");
+    for (const auto& r : log.rows) {
+      points.push_back({spec, log.op, R / G, r.bytes, r.time_us * 1e-6});
+      meta.push_back({path, R / G, R});
+    }
+  }
+  const auto fit = sim::fit_constants(points);
+  auto out = sim::apply_fit(spec, fit);
+  out.name = name.empty() ? spec.name + "-calibrated" : name;
+  out.fixed_nodes = 0;
+  std::string files;
+  nlohmann::json file_list = nlohmann::json::array();
+  for (const auto& l : logs) {
+    file_list.push_back(std::filesystem::path(l).filename().string());
+    files += (files.empty() ? "" : ", ") + std::filesystem::path(l).filename().string();
+  }
+  out.description = "calibrated from nccl-tests logs (" + files + ") on base " + spec.name;
+  const std::string by = "fitted by arcsim calibrate --nccl-tests to " + std::to_string(points.size()) + " rows of " + files;
+  if (fit.nic_fitted) out.nccl_sources["nic_achievable"] = by;
+  if (fit.latency_fitted) out.nccl_sources["latency_scale"] = by;
+  if (fit.intra_fitted) out.nccl_sources["intra_achievable"] = by;
+
+  std::printf("# arcsim calibrate --nccl-tests: %zu rows from %zu log(s), base topology %s\n", points.size(),
+              logs.size(), spec.name.c_str());
+  std::printf("# nic_achievable %s (%.3f of line rate)%s\n", units::format_bandwidth(out.nic_achievable_Bps).c_str(),
+              fit.nic_eff, fit.nic_fitted ? "" : " [not determined by these logs: base value kept]");
+  std::printf("# latency_scale %.4g\n", fit.latency_scale);
+  std::printf("# intra_achievable %s (%.3f of intra_bandwidth)%s\n",
+              units::format_bandwidth(out.intra_achievable_Bps > 0 ? out.intra_achievable_Bps : out.intra_bandwidth_Bps)
+                  .c_str(),
+              fit.intra_eff, fit.intra_fitted ? "" : " [not determined: needs a single-node log; base value kept]");
+  std::printf("#%-28s %-14s %5s %5s %14s %12s %12s %8s  %s\n", "log", "collective", "nodes", "ranks", "bytes",
+              "measured_us", "model_us", "error_%", "algorithm");
+  double sum = 0, worst = 0;
+  for (std::size_t i = 0; i < points.size(); ++i) {
+    std::string label;
+    const auto& p = points[i];
+    const double t = sim::predict_point(out, p.op, p.nodes, p.bytes, &label);
+    const double e = t / p.measured_s - 1;
+    sum += std::abs(e);
+    worst = std::max(worst, std::abs(e));
+    std::printf(" %-28s %-14s %5d %5d %14.0f %12.2f %12.2f %+8.2f  %s\n",
+                std::filesystem::path(meta[i].file).filename().string().substr(0, 28).c_str(), sim::to_string(p.op),
+                meta[i].nodes, meta[i].ranks, p.bytes, p.measured_s * 1e6, t * 1e6, 100 * e, label.c_str());
+  }
+  const double mean = points.empty() ? 0 : sum / points.size();
+  std::printf("# mean |error| %.2f %%, worst %.2f %%\n", 100 * mean, 100 * worst);
+  nlohmann::json fitted = nlohmann::json::array();
+  if (fit.nic_fitted) fitted.push_back("nic_achievable");
+  if (fit.latency_fitted) fitted.push_back("latency_scale");
+  if (fit.intra_fitted) fitted.push_back("intra_achievable");
+  out.calibrated_from = {{"logs", file_list}, {"rows", points.size()}, {"fitted", fitted},
+                         {"mean_abs_error", mean}, {"worst_abs_error", worst}, {"base", spec.name}};
+  io::write_file_atomic(output, topo::topology_to_json(out).dump(2) + "\n");
+  std::printf("wrote %s\n", output.c_str());
+  return 0;
+}
+
+}  // namespace arcsim::cli

@@ -1,0 +1,74 @@
+// arcsim init TRACE --out SPEC.json: writes an experiment spec whose compressors match the
+// trace's convergence logs exactly (experiments/init_spec.hpp), checked by the spec parser
+// before it is written (atomically).
+#include <boost/program_options.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "commands.hpp"
+#include "common/atomic_file.hpp"
+#include "experiments/init_spec.hpp"
+#include "experiments/spec.hpp"
+#include "traces/trace.hpp"
+
+namespace arcsim::cli {
+
+namespace po = boost::program_options;
+namespace fs = std::filesystem;
+namespace ex = arcsim::experiments;
+
+int cmd_init(int argc, char** argv) {
+  po::options_description opts(
+      "usage: arcsim init TRACE --out SPEC.json [--nodes N ...] [--bandwidths B ...] [--compute trace|model:GPU]\n\n"
+      "Writes an experiment spec for TRACE with one compressor per convergence config of the trace\n"
+      "(its options copied from the log, \"convergence\" naming it), the recorded worker counts as\n"
+      "nodes (or --nodes), 1/10/100 Gbit/s (or --bandwidths) and the trace's target, so that\n"
+      "`arcsim sweep SPEC.json` has a time to accuracy for every recorded configuration.\n\noptions");
+  opts.add_options()("help,h", "this help")("out,o", po::value<std::string>(), "spec file to write")(
+      "nodes", po::value<std::vector<int>>()->multitoken(), "node counts (default: the recorded ones)")(
+      "bandwidths", po::value<std::vector<std::string>>()->multitoken(), "bandwidths, e.g. 1Gbps 100Gbps")(
+      "compute", po::value<std::string>()->default_value("trace"), "compute source: trace or model:GPU");
+  po::options_description hidden;
+  hidden.add_options()("trace", po::value<std::string>());
+  po::options_description all;
+  all.add(opts).add(hidden);
+  po::positional_options_description pos;
+  pos.add("trace", 1);
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(argc, argv).options(all).positional(pos).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw std::runtime_error(std::string("options: ") + e.what() + " (arcsim init --help)");
+  }
+  if (vm.count("help")) {
+    std::cout << opts << "\n";
+    return 0;
+  }
+  if (!vm.count("trace")) throw std::runtime_error("options: expected TRACE (a trace directory; arcsim init --help)");
+  if (!vm.count("out")) throw std::runtime_error("options: --out: expected the spec file to write (arcsim init --help)");
+  const std::string trace_dir = vm["trace"].as<std::string>(), out = vm["out"].as<std::string>();
+  const traces::Trace trace = traces::read_trace(trace_dir);
+  ex::InitOptions io;
+  if (vm.count("nodes")) io.nodes = vm["nodes"].as<std::vector<int>>();
+  if (vm.count("bandwidths")) io.bandwidths = vm["bandwidths"].as<std::vector<std::string>>();
+  io.compute = vm["compute"].as<std::string>();
+  // The trace path as the spec will resolve it: relative to the spec's directory.
+  const fs::path spec_dir = fs::absolute(fs::path(out)).parent_path();
+  const std::string rel = fs::relative(fs::absolute(trace_dir), spec_dir).lexically_normal().string();
+  std::vector<std::string> skipped;
+  const nlohmann::json spec = ex::spec_from_trace(trace, rel, io, &skipped);
+  // The same checks a sweep makes (units, options, node ranges) before anything is written.
+  ex::parse_spec(spec, (spec_dir / fs::path(out).filename()).string());
+  fs::create_directories(spec_dir);
+  io::write_file_atomic(out, spec.dump(2) + "\n");
+  for (const auto& s : skipped) std::fprintf(stderr, "arcsim init: left out %s\n", s.c_str());
+  std::printf("arcsim init: wrote %s: %zu compressor(s) from %s, nodes %s\n", out.c_str(), spec["compressors"].size(),
+              trace_dir.c_str(), spec["nodes"].dump().c_str());
+  return 0;
+}
+
+}  // namespace arcsim::cli

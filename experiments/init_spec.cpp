@@ -1,0 +1,82 @@
+#include "init_spec.hpp"
+
+#include <algorithm>
+#include <set>
+#include <stdexcept>
+
+#include "experiments/convergence.hpp"
+#include "experiments/spec.hpp"
+
+namespace arcsim::experiments {
+
+using nlohmann::json;
+
+namespace {
+
+// The spec's compressor entry for a log's binding arguments (the option names differ a little:
+// the binding's "unbiased" is the spec's "rescale").
+json entry_of(const traces::ConvergenceLog& log) {
+  const json& c = log.compressor;
+  const std::string name = c.contains("compressor") ? c["compressor"].get<std::string>() : c.value("name", "");
+  json e = {{"name", name}, {"label", log.config}, {"convergence", log.config}};
+  if (name == "dense") return e;
+  auto copy = [&](const char* from, const char* to) {
+    if (c.contains(from) && !c[from].is_null()) e[to] = c[from];
+  };
+  copy("ratio", "ratio");
+  copy("ef", "ef");
+  copy("warmup", "warmup");
+  if (name == "topk" || name == "randk") copy("ramp", "ramp");
+  if (name == "randk") copy("unbiased", "rescale");
+  if (name == "arctopk") {
+    copy("rank", "rank");
+    copy("row_scores", "row_scores");
+    copy("shape_rule", "shape_rule");
+    copy("sketch_allreduce", "sketch_allreduce");
+  }
+  return e;
+}
+
+}  // namespace
+
+json spec_from_trace(const traces::Trace& trace, const std::string& trace_path, const InitOptions& options,
+                     std::vector<std::string>* skipped) {
+  if (trace.convergence.empty())
+    throw std::invalid_argument(trace.dir + "/trace.json: convergence: expected convergence logs to match (a "
+                                "layout-only trace has none; write the spec by hand)");
+  const auto& known = known_compressors();
+  json comps = json::array();
+  std::set<std::string> seen;
+  std::set<int> worlds;
+  bool dense_first = false;
+  for (const auto& log : trace.convergence) {
+    worlds.insert(log.world);
+    if (!seen.insert(log.config).second) continue;
+    json e = entry_of(log);
+    const std::string name = e["name"].get<std::string>();
+    if (std::find(known.begin(), known.end(), name) == known.end()) {
+      if (skipped) skipped->push_back(log.config + " (compressor " + name + " is not simulated by sweep)");
+      continue;
+    }
+    if (name == "dense" && !dense_first) {  // the baseline goes first
+      comps.insert(comps.begin(), e);
+      dense_first = true;
+    } else {
+      comps.push_back(e);
+    }
+  }
+  if (comps.empty()) throw std::invalid_argument(trace.dir + "/trace.json: convergence: no log of a compressor sweep knows");
+  json spec = {{"name", trace.name.empty() ? "init" : trace.name},
+               {"description", "written by arcsim init from " + trace_path + ": one compressor per convergence config"},
+               {"trace", trace_path},
+               {"compressors", comps},
+               {"nodes", options.nodes.empty() ? json(std::vector<int>(worlds.begin(), worlds.end())) : json(options.nodes)},
+               {"bandwidths", options.bandwidths.empty() ? json({"1Gbps", "10Gbps", "100Gbps"}) : json(options.bandwidths)},
+               {"compute", options.compute}};
+  const Target t = log_target(trace.convergence.front());
+  if (t.metric != "accuracy" || t.value > 0)
+    spec["target"] = {{"metric", t.metric}, {"value", t.value}, {"mode", t.maximize() ? "max" : "min"}};
+  return spec;
+}
+
+}  // namespace arcsim::experiments

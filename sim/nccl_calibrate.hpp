@@ -1,0 +1,44 @@
+#pragma once
+// Fitting the few constants of the `nccl` model to measured nccl-tests rows:
+//   nic_eff       what a NIC achieves, as a fraction of its line rate (`nccl.nic_achievable`):
+//                 determined by multi-node rows (large sizes);
+//   intra_eff     what a GPU achieves inside the node, fraction of `node.intra_bandwidth`
+//                 (`nccl.intra_achievable`): determined only by single-node rows;
+//   latency_scale multiplies NCCL's latency constants (`nccl.latency_scale`): small sizes.
+// A constant the rows do not determine keeps the base topology's value. The fit minimises the sum
+// of squared log errors of the predicted time (NCCL's choice of algorithm and protocol, the cost
+// model the simulation agrees with on a contention-free network).
+#include <string>
+#include <vector>
+
+#include "sim/plan.hpp"
+#include "topologies/topology.hpp"
+
+namespace arcsim::sim {
+
+struct FitPoint {
+  topo::TopologySpec spec;  // the system (its line rates and GPUs per node)
+  CollectiveOp op = CollectiveOp::allreduce;
+  int nodes = 1;
+  double bytes = 0;         // nccl-tests size
+  double measured_s = 0;
+};
+
+struct FitResult {
+  double nic_eff = 0, intra_eff = 0, latency_scale = 1;
+  bool nic_fitted = false, intra_fitted = false, latency_fitted = false;
+};
+
+// The constants of `spec` as fractions (the model's defaults where the spec says nothing).
+FitResult constants_of(const topo::TopologySpec& spec);
+// `spec` with the fitted constants written into its nccl section.
+topo::TopologySpec apply_fit(const topo::TopologySpec& spec, const FitResult& fit);
+
+// Predicted time (s) of one nccl-tests row on `spec` at `nodes`; `label` gets "ring/Simple" etc.
+double predict_point(const topo::TopologySpec& spec, CollectiveOp op, int nodes, double bytes,
+                     std::string* label = nullptr);
+
+// Fits the constants shared by all points (every point's own spec supplies line rates).
+FitResult fit_constants(const std::vector<FitPoint>& points);
+
+}  // namespace arcsim::sim

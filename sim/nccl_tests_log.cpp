@@ -1,0 +1,139 @@
+#include "sim/nccl_tests_log.hpp"
+
+#include <cstdlib>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+
+#include "common/atomic_file.hpp"
+
+namespace arcsim::sim {
+
+namespace {
+
+bool number(const std::string& t, double& v) {
+  if (t.empty()) return false;
+  char* end = nullptr;
+  v = std::strtod(t.c_str(), &end);
+  return end && *end == '\0';
+}
+
+std::vector<std::string> split(const std::string& line) {
+  std::istringstream is(line);
+  std::vector<std::string> out;
+  for (std::string t; is >> t;) out.push_back(t);
+  return out;
+}
+
+// "all_reduce_perf" (or a path containing it) -> the collective, "" if none.
+std::string op_of(const std::string& s) {
+  if (s.find("all_reduce") != std::string::npos || s.find("allreduce") != std::string::npos) return "allreduce";
+  if (s.find("all_gather") != std::string::npos || s.find("allgather") != std::string::npos) return "allgather";
+  if (s.find("reduce_scatter") != std::string::npos || s.find("reducescatter") != std::string::npos)
+    return "reduce_scatter";
+  if (s.find("broadcast") != std::string::npos) return "broadcast";
+  return "";
+}
+
+CollectiveOp to_op(const std::string& n) {
+  if (n == "allreduce") return CollectiveOp::allreduce;
+  if (n == "allgather") return CollectiveOp::allgather;
+  if (n == "reduce_scatter") return CollectiveOp::reduce_scatter;
+  return CollectiveOp::broadcast;
+}
+
+const std::set<std::string> kTypes = {"float", "half", "bfloat16", "double", "int8", "uint8", "int32", "uint32",
+                                      "int64", "uint64", "fp8_e4m3", "fp8_e5m2", "f32", "f16", "bf16"};
+
+}  // namespace
+
+NcclTestsLog parse_nccl_tests_log(const std::string& text, const std::string& file, const std::string& op_hint) {
+  NcclTestsLog log;
+  log.file = file;
+  std::string op;
+  std::set<std::string> hosts;
+  std::istringstream in(text);
+  int lineno = 0;
+  auto bad = [&](const std::string& what) {
+    throw std::invalid_argument(file + ":" + std::to_string(lineno) + ": " + what);
+  };
+  for (std::string line; std::getline(in, line);) {
+    ++lineno;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    const auto t = split(line);
+    if (t.empty()) continue;
+    if (t[0] == "#" || t[0][0] == '#') {
+      if (line.find("Collective test starting:") != std::string::npos && op.empty()) op = op_of(line);
+      // "#  Rank  3 Group  0 Pid 1234 on HOST device  3 [0x..] NAME" (older: no Group).
+      std::size_t i = t[0] == "#" ? 1 : 0;
+      if (i < t.size() && t[i] == "Rank") {
+        for (std::size_t k = i; k + 1 < t.size(); ++k)
+          if (t[k] == "on") {
+            hosts.insert(t[k + 1]);
+            break;
+          }
+        ++log.ranks;
+        if (log.gpu_name.empty()) {
+          const auto close = line.find(']');
+          if (close != std::string::npos) {
+            std::string name = line.substr(close + 1);
+            while (!name.empty() && name.front() == ' ') name.erase(name.begin());
+            log.gpu_name = name;
+          }
+        }
+      }
+      continue;
+    }
+    // A data row: size count type [redop] [root] time algbw busbw #wrong [time algbw busbw #wrong].
+    double size = 0, count = 0;
+    if (t.size() < 3 || !number(t[0], size) || !number(t[1], count)) continue;
+    if (!kTypes.count(t[2])) continue;
+    std::vector<double> nums;
+    for (std::size_t k = 3; k < t.size(); ++k) {
+      double v = 0;
+      if (number(t[k], v)) nums.push_back(v);
+      else if (t[k] == "N/A") nums.push_back(0);
+    }
+    // From the end: [time algbw busbw wrong] x (1 or 2); a leading root (-1) or redop is skipped.
+    NcclTestsRow r;
+    r.bytes = size;
+    r.line = lineno;
+    if (nums.size() >= 8) {
+      const std::size_t b = nums.size() - 8;
+      r.time_us = nums[b], r.algbw_GBps = nums[b + 1], r.busbw_GBps = nums[b + 2];
+      r.ip_time_us = nums[b + 4], r.ip_algbw_GBps = nums[b + 5], r.ip_busbw_GBps = nums[b + 6];
+    } else if (nums.size() >= 4) {
+      const std::size_t b = nums.size() - 4;
+      r.time_us = nums[b], r.algbw_GBps = nums[b + 1], r.busbw_GBps = nums[b + 2];
+    } else {
+      bad("expected size, count, type, then time (us), algbw, busbw, #wrong for out-of-place (and in-place)");
+    }
+    if (!(r.time_us > 0)) bad("expected a positive out-of-place time (us), got " + std::to_string(r.time_us));
+    log.rows.push_back(r);
+  }
+  if (op.empty()) op = op_of(file);
+  if (op.empty()) op = op_hint;
+  if (op.empty())
+    throw std::invalid_argument(file + ": expected an nccl-tests log of all_reduce_perf, all_gather_perf, "
+                                "reduce_scatter_perf or broadcast_perf (say which with --collective)");
+  if (op != "allreduce" && op != "allgather" && op != "reduce_scatter" && op != "broadcast")
+    throw std::invalid_argument(file + ": --collective: expected allreduce|allgather|reduce_scatter|broadcast, got \"" +
+                                op + "\"");
+  log.op = to_op(op);
+  log.hosts = static_cast<int>(hosts.size());
+  if (log.rows.empty())
+    throw std::invalid_argument(file + ": expected nccl-tests result rows (size count type ... time algbw busbw), found none");
+  return log;
+}
+
+NcclTestsLog load_nccl_tests_log(const std::string& path, const std::string& op_hint) {
+  std::string text;
+  try {
+    text = io::read_file(path);
+  } catch (const std::exception& e) {
+    throw std::invalid_argument(path + ": cannot read the nccl-tests log (" + e.what() + ")");
+  }
+  return parse_nccl_tests_log(text, path, op_hint);
+}
+
+}  // namespace arcsim::sim

@@ -1,0 +1,35 @@
+#pragma once
+// Reads the standard text output of NVIDIA's nccl-tests (all_reduce_perf, all_gather_perf,
+// reduce_scatter_perf, broadcast_perf): the collective (from "Collective test starting:", the
+// file name or the caller), ranks and hosts (from the "#  Rank r ... on HOST device d" lines), and
+// one row per size: size (B), out-of-place and in-place time (us), algbw and busbw (GB/s).
+#include <string>
+#include <vector>
+
+#include "sim/plan.hpp"
+
+namespace arcsim::sim {
+
+struct NcclTestsRow {
+  double bytes = 0;
+  double time_us = 0, algbw_GBps = 0, busbw_GBps = 0;        // out-of-place
+  double ip_time_us = 0, ip_algbw_GBps = 0, ip_busbw_GBps = 0;  // in-place (0 when absent)
+  int line = 0;
+};
+
+struct NcclTestsLog {
+  std::string file;
+  CollectiveOp op = CollectiveOp::allreduce;
+  int ranks = 0;             // from the Rank lines (0: none printed)
+  int hosts = 0;             // distinct host names of the Rank lines
+  std::string gpu_name;      // the device name of rank 0, if printed
+  std::vector<NcclTestsRow> rows;
+};
+
+// `text` is the file's content; `file` names it in errors. `op_hint` ("" or a collective name)
+// is used when the log does not say which test it is. Throws json::ConfigError-like
+// std::invalid_argument "<file>:<line>: ..." for a malformed row or a log without rows.
+NcclTestsLog parse_nccl_tests_log(const std::string& text, const std::string& file, const std::string& op_hint = "");
+NcclTestsLog load_nccl_tests_log(const std::string& path, const std::string& op_hint = "");
+
+}  // namespace arcsim::sim

@@ -1,0 +1,100 @@
+"""arcsim simulate's nccl-tests-style table and arcsim calibrate --nccl-tests, end to end."""
+import json
+import pathlib
+import subprocess
+
+
+def run(*args):
+    return subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=300)
+
+
+def one_error_line(r, *needles):
+    assert r.returncode == 2, (r.returncode, r.stdout, r.stderr)
+    assert r.stderr.strip().count("\n") == 0, r.stderr
+    for n in needles:
+        assert n in r.stderr, r.stderr
+
+
+def table(arcsim_bin, *args):
+    r = run(arcsim_bin, "simulate", "--collective", "allreduce", "--profile", "nccl", *args, "--json")
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def test_table_follows_nccl_tests_definitions(arcsim_bin):
+    d = table(arcsim_bin, "--min-bytes", "1MiB", "--max-bytes", "1GiB", "--step-factor", "4",
+              "--topology", "dgx-a100", "--nodes", "2")
+    rows = d["rows"]
+    assert [r["bytes"] for r in rows] == [1048576 * 4 ** i for i in range(6)]
+    n = d["ranks"]
+    assert n == 16
+    for r in rows:
+        algbw = r["bytes"] / (r["time_us"] * 1e-6) / 1e9
+        assert abs(r["algbw_GBps"] / algbw - 1) < 1e-9
+        assert abs(r["busbw_GBps"] / (algbw * 2 * (n - 1) / n) - 1) < 1e-9
+        assert r["algorithm"] in ("ring", "tree") and r["protocol"] in ("LL", "LL128", "Simple")
+    # Large messages are NIC-bound: 8 NICs x 24 GB/s achievable.
+    assert 180 < rows[-1]["busbw_GBps"] < 195
+
+
+def test_table_text_and_bad_input(arcsim_bin):
+    r = run(arcsim_bin, "simulate", "--collective", "allgather", "--profile", "nccl", "--topology", "p4d",
+            "--nodes", "2", "--min-bytes", "1MiB", "--max-bytes", "4MiB")
+    assert r.returncode == 0, r.stderr
+    lines = [l for l in r.stdout.splitlines() if not l.startswith("#")]
+    assert len(lines) == 3
+    assert "busbw_GBps" in r.stdout and "simulated" in r.stdout
+    one_error_line(run(arcsim_bin, "simulate", "--collective", "allreduce", "--nodes", "2",
+                       "--min-bytes", "4MiB", "--max-bytes", "1MiB"), "--max-bytes")
+    one_error_line(run(arcsim_bin, "simulate", "--collective", "allreduce", "--nodes", "2", "--profile", "nccl",
+                       "--bytes", "1MiB", "--protocol", "LL256"), "protocol")
+
+
+def write_log(path, hosts, rows):
+    lines = ["# Collective test starting: all_reduce_perf", "#", "# Using devices"]
+    for h in range(hosts):
+        for g in range(8):
+            lines.append(f"#  Rank {h * 8 + g:2d} Group  0 Pid  1 on node{h} device  {g} [0x07] NVIDIA A100-SXM4-80GB")
+    lines.append("#       size         count      type   redop    root     time   algbw   busbw #wrong     time   algbw   busbw #wrong")
+    for size, t in rows:
+        algbw = size / t / 1e3
+        busbw = algbw * 2 * 15 / 16
+        lines.append(f"{size:12d} {size // 4:12d}     float     sum      -1 {t:8.1f} {algbw:7.2f} {busbw:7.2f}      0 "
+                     f"{t:8.1f} {algbw:7.2f} {busbw:7.2f}      0")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_calibrate_then_predict_more_servers(arcsim_bin, tmp_path):
+    # The user's workflow on rows the simulator made for a slower site (a NIC achieves 0.75 of its
+    # line rate): calibrate on 2 servers with the dgx-a100 base, predict 8 servers.
+    site = tmp_path / "site.json"
+    spec = json.loads((pathlib.Path(__file__).resolve().parents[2] / "topologies/presets/dgx-a100.json").read_text())
+    spec["nccl"]["nic_achievable"] = "150Gbps"
+    site.write_text(json.dumps(spec))
+    meas = table(arcsim_bin, "--min-bytes", "1MiB", "--max-bytes", "4GiB", "--step-factor", "4",
+                 "--topology", site, "--nodes", "2")
+    log = tmp_path / "all_reduce_perf_2nodes.log"
+    write_log(log, 2, [(int(r["bytes"]), r["time_us"]) for r in meas["rows"]])
+    out = tmp_path / "calibrated.json"
+    r = run(arcsim_bin, "calibrate", "--nccl-tests", log, "--gpus-per-node", "8", "--topology", "dgx-a100",
+            "--output", out)
+    assert r.returncode == 0, r.stderr
+    assert "error_%" in r.stdout and "not determined" in r.stdout  # intra-node stays the preset's
+    cal = json.loads(out.read_text())
+    assert cal["nccl"]["calibrated_from"]["fitted"] == ["nic_achievable", "latency_scale"]
+    truth = table(arcsim_bin, "--min-bytes", "1MiB", "--max-bytes", "4GiB", "--step-factor", "4",
+                  "--topology", site, "--nodes", "8")["rows"]
+    pred = table(arcsim_bin, "--min-bytes", "1MiB", "--max-bytes", "4GiB", "--step-factor", "4",
+                 "--topology", out, "--nodes", "8")["rows"]
+    errs = [abs(p["time_us"] / t["time_us"] - 1) for p, t in zip(pred, truth)]
+    assert max(errs) < 0.02, errs
+
+
+def test_calibrate_bad_input(arcsim_bin, tmp_path):
+    bad = tmp_path / "bad.log"
+    bad.write_text("nothing\n")
+    one_error_line(run(arcsim_bin, "calibrate", "--nccl-tests", bad, "--collective", "allreduce",
+                       "--output", tmp_path / "x.json"), "bad.log")
+    assert not (tmp_path / "x.json").exists()
+    one_error_line(run(arcsim_bin, "calibrate", "--nccl-tests", tmp_path / "missing.log", "--output",
+                       tmp_path / "x.json"), "missing.log")

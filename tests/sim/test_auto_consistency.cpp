@@ -1,0 +1,52 @@
+// `auto` must be what the simulation itself finds fastest: on star, ib-fattree and dgx-8gpu, 8-64
+// nodes, 1 MiB - 256 MiB, the all-reduce `auto` picks (algorithm and protocol, nccl profile) is
+// within 2 % of the best of every simulated (ring, tree) x (LL, LL128, Simple).
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <string>
+
+#include "common/forked.hpp"
+#include "sim/collective.hpp"
+
+using arcsim::sim::CollectiveOp;
+using arcsim::sim::NetworkConfig;
+
+namespace {
+
+double sim(const std::string& topo, int nodes, double bytes, const char* alg, const char* proto) {
+  return arcsim::testing::forked1([=] {
+    NetworkConfig net{topo, nodes, 0, -1, "nccl", alg};
+    net.protocol = proto;
+    return arcsim::sim::simulate_collective(net, CollectiveOp::allreduce, bytes).simulated_s;
+  });
+}
+
+void check(const std::string& topo) {
+  double worst = 0;
+  for (int nodes : {8, 16, 32, 64})
+    for (double mib : {1.0, 4.0, 16.0, 64.0, 256.0}) {
+      const double bytes = mib * 1048576;
+      const double t_auto = sim(topo, nodes, bytes, "auto", "auto");
+      double best = 1e300;
+      std::string which;
+      for (const char* a : {"ring", "tree"})
+        for (const char* p : {"LL", "LL128", "Simple"}) {
+          const double t = sim(topo, nodes, bytes, a, p);
+          ASSERT_GT(t, 0) << a << "/" << p;
+          if (t < best) best = t, which = std::string(a) + "/" + p;
+        }
+      const double excess = t_auto / best - 1;
+      worst = std::max(worst, excess);
+      EXPECT_LE(excess, 0.02) << topo << " " << nodes << " nodes " << mib << " MiB: auto " << t_auto
+                              << " s, best " << which << " " << best << " s";
+    }
+  std::printf("%s: auto at most %.3f %% slower than the best simulated algorithm/protocol\n", topo.c_str(),
+              100 * worst);
+}
+
+}  // namespace
+
+TEST(AutoConsistency, Star) { check("star"); }
+TEST(AutoConsistency, IbFatTree) { check("ib-fattree"); }
+TEST(AutoConsistency, Dgx8Gpu) { check("dgx-8gpu"); }
