@@ -88,6 +88,7 @@ int cmd_replay(int argc, char** argv) {
   if (!vm.count("compressor")) throw std::runtime_error("--compressor: expected dense, topk, randk or arctopk");
 
   refuse_inapplicable_flags(vm, vm["compressor"].as<std::string>(), vm["ef"].as<std::string>());
+  if (vm.count("plan-out")) io::check_output_path(vm["plan-out"].as<std::string>());  // before any work
   kernels::CompressorConfig cfg;
   cfg.compressor = vm["compressor"].as<std::string>();
   cfg.ratio = cfg.compressor == "dense" ? 1.0 : vm["ratio"].as<double>();
