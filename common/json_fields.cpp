@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "atomic_file.hpp"
+#include "format.hpp"
 #include "units.hpp"
 
 namespace arcsim::json {
@@ -24,7 +25,7 @@ std::string path_of(const std::vector<Frame>& stack) {
   std::string p;
   for (const auto& f : stack) {
     if (f.array) p += "[" + std::to_string(f.index) + "]";
-    else if (!f.key.empty()) p += (p.empty() ? "" : ".") + f.key;
+    else if (!f.key.empty()) p += (p.empty() ? "" : ".") + io::printable(f.key);
   }
   return p.empty() ? "(root)" : p;
 }
@@ -115,7 +116,8 @@ Fields::Fields(const nlohmann::json& object, std::string file, std::string path)
 }
 
 std::string Fields::field(const std::string& key) const {
-  return path_.empty() ? key : path_ + "." + key;
+  // Keys come from the input: quoted printably, so a message stays one line.
+  return path_.empty() ? io::printable(key) : path_ + "." + io::printable(key);
 }
 
 void Fields::fail(const std::string& key, const std::string& expected) const {

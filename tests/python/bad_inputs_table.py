@@ -515,3 +515,5 @@ row("replay-ef-on-dense", RP + ["dense", "--ef", "ef14"], err=["--ef", "dense"])
 topo_row("topo-name-with-newline", w(TOPO, name="evil\nname", type="torus", torus={"dims": [4, 4]}), "evil\\x0aname")
 npy_row("npy-binary-descr", npy([4], header="{'descr': '<f2\n\x01\x02', 'fortran_order': False, 'shape': (4,), }"),
         ["g.npy", "descr", "\\x0a"])
+topo_row("topo-key-with-newline", raw('{"format": "arcsim-topology/1", "type": "star", "bandwidth": "1Gbps", '
+                                      '"latency": "1us", "a\\nb": 1}'), ["a\\x0ab", "unknown key"])
