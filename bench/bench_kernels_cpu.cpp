@@ -1,10 +1,10 @@
-// CPU reference kernels against a same-size memcpy measured in the same benchmark (issue 2).
+// CPU reference kernels against a same-size memcpy measured in the same benchmark.
 // Every kernel benchmark times, per iteration, a memcpy of the kernel's input (n floats) and then
 // the kernel, so both see the same cache and frequency state. Counters:
 //   bytes_per_second  the kernel's modelled traffic (reads + writes) / kernel time
 //   memcpy_GBps       the copy's bandwidth (2 n 4 bytes / copy time)
 //   vs_memcpy         copy time / kernel time (1.0 = as fast as copying the input once)
-// Run: build-h1/bench/bench_kernels_cpu --benchmark_counters_tabular=true
+// Run: build/bench/bench_kernels_cpu --benchmark_counters_tabular=true
 #include <benchmark/benchmark.h>
 
 #include <chrono>

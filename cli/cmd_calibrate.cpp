@@ -17,6 +17,7 @@
 #include "arcsim/version.hpp"
 #include "calibrate_nccl.hpp"
 #include "commands.hpp"
+#include "kernels/catalogue.hpp"
 #include "kernels/timing.hpp"
 #include "common/atomic_file.hpp"
 
@@ -31,7 +32,7 @@ namespace arcsim::cli {
 
 namespace {
 
-// The model written on the same grid as a measurement would be (same bytes_moved formulas).
+// The model written on the same grid as a measurement would be (the catalogue's work formulas).
 kernels::CalibrationFile modelled_file(const std::string& gpu, int min_log2, int max_log2, double ratio) {
   const auto model = kernels::KernelTimeModel::model(gpu);
   kernels::CalibrationFile f;
@@ -43,23 +44,21 @@ kernels::CalibrationFile modelled_file(const std::string& gpu, int min_log2, int
   f.method = "written by `arcsim calibrate --model " + gpu +
              "` from the bytes/bandwidth + launch-overhead model (docs/gpu.md); no GPU was used";
   f.copy_bandwidth_Bps = model.hbm_bandwidth_Bps() * 0.90;
-  for (const auto& name : kernels::plan_kernel_names()) {
+  for (const auto& spec : kernels::kernel_catalogue()) {
+    const std::string name = spec.name;
     std::vector<kernels::CalibrationPoint> pts;
     for (int lg = min_log2; lg <= max_log2; lg += 2) {
-      const double n = static_cast<double>(std::int64_t{1} << lg);
-      const double k = std::max(1.0, std::floor(ratio * n));
-      // (elements, bytes_moved) as the CPU compressors record each kernel (one worker).
-      double e = n, b = 12.0 * n;
-      if (name == "topk_select") b = 4 * n + 8 * k;
-      else if (name == "topk_scatter_add") e = k, b = 12 * k + 8 * n;
-      else if (name == "randk_indices") e = k, b = 4 * k;
-      else if (name == "randk_gather") e = k, b = 12 * k;
-      else if (name == "randk_scatter") e = k, b = 12 * k + 4 * n;
-      else if (name == "arc_sketch") b = 4 * n + 16 * (n / 1024);
-      else if (name == "arc_select_rows") e = n / 64, b = 40 * (n / 64);
-      else if (name == "arc_gather_rows") e = std::max(1.0, std::floor(ratio * n / 1024)) * 1024, b = 8 * e;
-      else if (name == "arc_scatter_rows") e = std::max(1.0, std::floor(ratio * n / 1024)) * 1024, b = 8 * e + 4 * n;
-      else if (name == "average") b = 8 * n;
+      const std::size_t n = std::size_t{1} << lg;
+      const auto k = static_cast<std::size_t>(std::max(1.0, std::floor(ratio * static_cast<double>(n))));
+      // The sizes the measurement uses (kernels/cuda/calibrate_gpu.cpp: one worker, rows of 1024,
+      // rank 4, row selection over n / 64 rows), through the catalogue's formulas.
+      const std::size_t rows_k = static_cast<std::size_t>(std::max(1.0, std::floor(ratio * static_cast<double>(n) / 1024)));
+      kernels::KernelWork w{.n = n, .k = k, .workers = 1};
+      if (spec.id == kernels::KernelId::kArcSketch) w.sketch = 4 * (n / 1024);
+      if (spec.id == kernels::KernelId::kArcSelectRows) w.rows = n / 64, w.sketch = 4 * (n / 64);
+      if (spec.id == kernels::KernelId::kArcGatherRows || spec.id == kernels::KernelId::kArcScatterRows) w.k = rows_k * 1024;
+      const auto e = static_cast<double>(spec.elements(w));
+      const auto b = static_cast<double>(spec.bytes_moved(w));
       if (!pts.empty() && b <= pts.back().bytes_moved) continue;
       const double s = model.seconds(name, static_cast<std::int64_t>(e), b);
       pts.push_back({static_cast<std::int64_t>(e), b, s, s, s, 0});

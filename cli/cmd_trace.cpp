@@ -111,14 +111,28 @@ int info(const Options& o) {
     for (const auto& l : t.compute->layers) bwd += l.backward_s;
     std::printf("compute: %s, forward %.6g s, backward %.6g s, optimizer %.6g s, %zu layers\n",
                 t.compute->device.c_str(), t.compute->forward_s, bwd, t.compute->optimizer_s, t.compute->layers.size());
+    double flops = 0;
+    std::size_t counted = 0, unknown = 0;
+    for (const auto& l : t.compute->layers) {
+      if (!l.cost) continue;
+      if (!l.cost->unknown.empty()) { ++unknown; continue; }
+      ++counted;
+      flops += l.cost->flops_forward + l.cost->flops_backward;
+    }
+    if (counted || unknown)
+      std::printf("cost: %zu layers counted (%.6g FLOPs forward+backward per micro-batch), %zu not counted\n", counted,
+                  flops, unknown);
   } else {
     std::printf("compute: none\n");
   }
   std::printf("samples: %zu%s\n", t.samples.size(), t.samples.empty() ? " (layout-only: synthetic gradients)" : "");
-  for (const auto& c : t.convergence)
-    std::printf("  %-24s N=%-3d steps_to_target %s (target %.3f, budget %lld, %zu points)\n", c.config.c_str(), c.world,
-                c.steps_to_target ? std::to_string(*c.steps_to_target).c_str() : "not reached", c.target_accuracy,
-                static_cast<long long>(c.max_steps), c.points.size());
+  for (const auto& c : t.convergence) {
+    const auto target = c.effective_target();
+    std::printf("  %-24s N=%-3d seed %-3lld steps_to_target %s (target %s %s %.6g, budget %lld, %zu points)\n",
+                c.config.c_str(), c.world, static_cast<long long>(c.seed),
+                c.steps_to_target ? std::to_string(*c.steps_to_target).c_str() : "not reached", target.metric.c_str(),
+                target.mode == "max" ? ">=" : "<=", target.value, static_cast<long long>(c.max_steps), c.points.size());
+  }
   return 0;
 }
 

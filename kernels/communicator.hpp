@@ -1,5 +1,5 @@
 #pragma once
-// The central contract (DESIGN.md section 4): every compressor is written once against a
+// The central contract: every compressor is written once against a
 // Communicator. A call is staged over ALL local workers of the process at once: the caller passes
 // one input pointer per local worker. The result of a collective is the same on every worker, so it
 // is written once (`out`), and each local worker reads it from there.

@@ -32,7 +32,7 @@ constexpr GpuSpec kGpus[] = {
     {"RTX4090", 1.008e12},    // GeForce RTX 4090: 21 Gbps x 384 bit = 1,008 GB/s (NVIDIA spec page)
 };
 // A device-to-device copy reaches ~90% of nominal (H100 SXM: ~3.0 of 3.35 TB/s,
-// shared/reference/kernels.md section 6); the same fraction is assumed for every GPU above.
+// a measured figure for that GPU); the same fraction is assumed for every GPU above.
 constexpr double kCopyEfficiency = 0.90;
 // Launch overhead per kernel in a stream (kernels.md section 6: ~2-5 us; we take the low end,
 // since a bucket's kernels are queued back to back and the next launch overlaps the current one).

@@ -1,5 +1,5 @@
 #pragma once
-// Kernel durations for the simulator when no GPU is present (issue 6, DESIGN.md section 5).
+// Kernel durations for the simulator when no GPU is present.
 // A plan kernel (docs/contracts.md section 1: name, elements, bytes_moved) is re-timed from one of
 //   calibration:<file>  a calibration file measured on a GPU by `arcsim calibrate`
 //                       (format arcsim-calibration/1, below): per kernel a table

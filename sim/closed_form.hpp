@@ -1,5 +1,5 @@
 #pragma once
-// Closed-form alpha-beta times (reference/simulators.md 4.1; Thakur, Rabenseifner & Gropp 2005) for
+// Closed-form alpha-beta times (Thakur, Rabenseifner & Gropp 2005) for
 // the algorithms as we implement them. alpha = end-to-end latency of one message, B = bandwidth
 // (bytes/s), p = ranks. All-gather sizes are the total gathered bytes. No reduction cost (gamma):
 // reductions run on the GPU at far above network speed.

@@ -69,7 +69,7 @@ struct Context {
 };
 
 // Splits `total` bytes into `parts` integral pieces that add up exactly (SimGrid sizes are
-// uint64_t: reference/simgrid.md P6).
+// uint64_t).
 double piece(double total, int parts, int index);
 
 }  // namespace arcsim::sim

@@ -1,5 +1,6 @@
 #include "sim/nccl_tests_log.hpp"
 
+#include <cctype>
 #include <cstdlib>
 #include <set>
 #include <sstream>
@@ -60,6 +61,21 @@ NcclTestsLog parse_nccl_tests_log(const std::string& text, const std::string& fi
   for (std::string line; std::getline(in, line);) {
     ++lineno;
     if (!line.empty() && line.back() == '\r') line.pop_back();
+    // Launcher prefixes: mpirun --tag-output "[1,0]<stdout>:", srun --label "0: ".
+    if (!line.empty() && line[0] == '[') {
+      const auto close = line.find("]");
+      if (close != std::string::npos) {
+        std::size_t k = close + 1;
+        if (line.compare(k, 8, "<stdout>") == 0 || line.compare(k, 8, "<stderr>") == 0) k += 8;
+        if (k < line.size() && line[k] == ':') line = line.substr(k + 1);
+      }
+    } else {
+      std::size_t k = 0;
+      while (k < line.size() && line[k] == ' ') ++k;
+      std::size_t d = k;
+      while (d < line.size() && std::isdigit(static_cast<unsigned char>(line[d]))) ++d;
+      if (d > k && d + 1 < line.size() && line[d] == ':' && line[d + 1] == ' ') line = line.substr(d + 2);
+    }
     const auto t = split(line);
     if (t.empty()) continue;
     if (t[0] == "#" || t[0][0] == '#') {

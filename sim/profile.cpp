@@ -35,7 +35,7 @@ void create_engine(ProfileKind profile) {
   // Before any set_config: each configuration change is logged at INFO level otherwise.
   xbt_log_control_set("root.thres:error");
   if (profile == ProfileKind::tcp) return;  // LV08 and its defaults, on purpose
-  // Exact alpha-beta (reference/simgrid.md P2): no latency/bandwidth factors (CM02), no reverse
+  // Exact alpha-beta: no latency/bandwidth factors (CM02), no reverse
   // ACK flow (crosstraffic), no TCP window cap (gamma 0; it would cap flows at gamma/(2 latency)).
   e->set_config("network/model:CM02");
   e->set_config("network/crosstraffic:0");

@@ -439,6 +439,21 @@ Trace parse_trace(const json& doc, const std::string& dir, const std::string& fi
         for (const auto& [k, v] : s->items())
           if (!v.is_string()) p.fail("software", "version strings, \"" + k + "\" is " + arcsim::json::brief(v));
       }
+      // Continuations of the recording (`record --resume`): what each added, in order.
+      if (const json* r = p.optional("resumed")) {
+        if (!r->is_array()) p.fail("resumed", "an array of {command, created_utc, seeds}");
+        for (std::size_t i = 0; i < r->size(); ++i) {
+          Fields e((*r)[i], file, "provenance.resumed[" + std::to_string(i) + "]");
+          e.string("command");
+          e.string_or("created_utc", "");
+          if (const json* s = e.optional("seeds")) {
+            if (!s->is_array()) e.fail("seeds", "an array of integer seeds");
+            for (const auto& v : *s)
+              if (!v.is_number_integer()) e.fail("seeds", "integer seeds, got " + arcsim::json::brief(v));
+          }
+          e.finish();
+        }
+      }
       p.finish();
     }
     f.finish();

@@ -1,5 +1,5 @@
-// arcsim_gpu_bench: the GPU benchmark driver of issue 6. Every kernel of the CUDA backend on the
-// shapes of the issue, each compared with the floor that issue 6 names, expressed through a
+// arcsim_gpu_bench: the GPU benchmark driver. Every kernel of the CUDA backend on the benchmark
+// shapes (bench/results/NOTES.md), each compared with its memory floor, expressed through a
 // same-size device-to-device copy measured in the same run (so the floor is in measured, not
 // nominal, bandwidth), and top-k also with torch.topk on the same GPU and input size.
 //

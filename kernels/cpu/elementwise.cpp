@@ -17,6 +17,16 @@ namespace arcsim::kernels::cpu {
 namespace {
 constexpr std::size_t kParallelMin = std::size_t{1} << 15;
 
+// kernels::randk_mix, inlined so the lane loop below vectorises.
+inline std::uint32_t randk_mix_inline(std::uint32_t x) {
+  x ^= x >> 16;
+  x *= 0x7feb352du;
+  x ^= x >> 15;
+  x *= 0x846ca68bu;
+  x ^= x >> 16;
+  return x;
+}
+
 // Strictly ascending indices are distinct, so their writes may go in any order.
 bool strictly_ascending(const std::uint32_t* idx, std::size_t k) {
   bool ok = true;
@@ -31,6 +41,49 @@ __attribute__((target_clones("arch=x86-64-v3", "default")))
 void momentum_range(float* h, const float* g, std::size_t lo, std::size_t hi, float eta, float keep) {
   for (std::size_t i = lo; i < hi; ++i) h[i] = std::fma(eta, g[i], keep * h[i]);
 }
+// Rand-K in lanes: the Feistel rounds of 16 indices run side by side (32-bit integer ops, so they
+// vectorise); each lane keeps walking until its value falls in [0, n), exactly the reference's
+// cycle walk per index (kernels::randk_permute), so every index is the reference's.
+constexpr std::size_t kRandkLanes = 16;
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+__attribute__((target_clones("arch=x86-64-v3", "default")))
+#endif
+void randk_block(std::uint32_t first, std::size_t count, std::uint32_t n, const std::uint32_t keys[kFeistelRounds],
+                 std::uint32_t* out) {
+  const unsigned bits = n <= 1 ? 0u : static_cast<unsigned>(32 - __builtin_clz(n - 1));
+  const unsigned h = std::max(1u, (bits + 1) / 2);  // half width: the domain is 2^(2h) >= n
+  const std::uint32_t mask = (h >= 32) ? 0xffffffffu : ((1u << h) - 1u);
+  std::uint32_t v[kRandkLanes], res[kRandkLanes] = {};
+  bool done[kRandkLanes];
+  for (std::size_t l = 0; l < kRandkLanes; ++l) {
+    v[l] = first + static_cast<std::uint32_t>(l);
+    done[l] = l >= count;
+  }
+  for (;;) {
+    for (std::size_t l = 0; l < kRandkLanes; ++l) {
+      std::uint32_t left = v[l] >> h, right = v[l] & mask;
+      for (int round = 0; round < kFeistelRounds; ++round) {
+        const std::uint32_t f = randk_mix_inline(right ^ keys[round]) & mask;
+        const std::uint32_t next = left ^ f;
+        left = right;
+        right = next;
+      }
+      v[l] = (left << h) | right;
+    }
+    bool all = true;
+    for (std::size_t l = 0; l < kRandkLanes; ++l) {
+      if (!done[l] && v[l] < n) {
+        res[l] = v[l];
+        done[l] = true;
+      }
+      all = all && done[l];
+    }
+    if (all) break;
+  }
+  for (std::size_t l = 0; l < count; ++l) out[l] = res[l];
+}
+
 }  // namespace
 
 void ef_add(const float* g, const float* e, std::size_t n, float* u) {
@@ -120,8 +173,12 @@ void randk_indices(std::size_t n, std::size_t k, std::uint64_t seed, std::uint32
   randk_keys(seed, step, tensor, keys);
   const auto n32 = static_cast<std::uint32_t>(n);
   // out[i] depends on i alone: any split over threads gives the same bits.
+  const std::size_t blocks = (k + kRandkLanes - 1) / kRandkLanes;
 #pragma omp parallel for schedule(static) if (k > 4096)
-  for (std::size_t i = 0; i < k; ++i) out[i] = randk_permute(static_cast<std::uint32_t>(i), n32, keys);
+  for (std::size_t b = 0; b < blocks; ++b) {
+    const std::size_t lo = b * kRandkLanes;
+    randk_block(static_cast<std::uint32_t>(lo), std::min(kRandkLanes, k - lo), n32, keys, out + lo);
+  }
 }
 
 }  // namespace arcsim::kernels::cpu

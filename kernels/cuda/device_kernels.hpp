@@ -101,7 +101,7 @@ void randk_indices(std::size_t n, std::size_t k, std::uint64_t seed, std::uint32
                    std::uint32_t* out, Stream stream);
 // Fused pick: vals[i] = x[pi(i)] (and idx_out[i] = pi(i) if idx_out != nullptr); with zero_src
 // the picked entries of x are set to 0 afterwards (EF14 residual in place). About 32 B of DRAM
-// traffic per pick (one sector) + 4 B written: the bound issue 6 measures against.
+// traffic per pick (one sector) + 4 B written: the bound its benchmark measures against.
 void randk_gather(float* x, std::size_t n, std::size_t k, std::uint64_t seed, std::uint32_t step,
                   std::uint32_t tensor, float* vals, std::uint32_t* idx_out, bool zero_src, Stream stream);
 

@@ -1,6 +1,6 @@
 #pragma once
 // Property-test inputs shared by the CUDA backend tests: the sizes and the "unfriendly"
-// distributions of issue 2 (normal, uniform, all-equal, +-0, denormals, low-entropy: only 12
+// distributions of the kernel tests (normal, uniform, all-equal, +-0, denormals, low-entropy: only 12
 // random low bits, as AIR Top-K's benchmark), generated deterministically from a seed.
 #include <bit>
 #include <cstddef>

@@ -46,12 +46,13 @@ def test_smoke_four_workers(arcsim_bin, tmp_path):
 @pytest.mark.parametrize("method", ["vmap", "loop"])
 def test_mean_of_workers_is_full_batch_gradient(method):
     torch.set_num_threads(2)
-    model = models.build("fmnist-cnn", 3)
+    task = models.load("fmnist-cnn")
+    model = task.build_model(3)
     tx, ty, _, _ = dataset.load_fashion_mnist()
     N, B = 6, 8
     shards = dataset.WorkerShards(600, N, B, seed=3)
     idx = torch.stack([shards.batch(w) for w in range(N)])
-    per = GradFn(model, method)(tx[idx], ty[idx])
+    per = GradFn(task, model, method, log=lambda m: None)([(tx[i], ty[i]) for i in idx])
     model.zero_grad()
     F.cross_entropy(model(tx[idx.reshape(-1)]), ty[idx.reshape(-1)]).backward()
     for name, p in model.named_parameters():

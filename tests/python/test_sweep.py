@@ -219,7 +219,8 @@ def three_seed_trace(tmp_path):
     shutil.copytree(TRACE, dst)
     doc = json.loads((dst / "trace.json").read_text())
     out = []
-    for c in doc["convergence"]:
+    # The shipped trace also holds real seeds 2 and 3 for some configurations: start from seed 1's.
+    for c in [c for c in doc["convergence"] if c.get("seed", 1) == 1]:
         pts = c["points"]
 
         def acc_at(s):

@@ -1,4 +1,4 @@
-// The `ideal` profile reproduces the closed forms (reference/simulators.md 4.1) on a star:
+// The `ideal` profile reproduces the closed forms on a star:
 // within 0.5 % (in practice to rounding) for p in {8, 16, 32, 64} and sizes 1 KiB .. 1 GiB.
 #include <gtest/gtest.h>
 

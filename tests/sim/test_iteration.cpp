@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <sstream>
+#include <string>
 
 #include "common/forked.hpp"
 #include "sim/closed_form.hpp"
@@ -164,4 +166,22 @@ TEST(Iteration, Deterministic) {
   const std::vector<double> sizes = {3 << 20, 25 << 20, 7 << 20};
   const auto a = simulate(plan(sizes, false, 0.001), 16), b = simulate(plan(sizes, false, 0.001), 16);
   EXPECT_EQ(a, b);
+}
+
+TEST(Iteration, ReportsWhichAlgorithmAndProtocolRan) {
+  // 1 MiB + 5 x 25 MiB on 32 DGX-like nodes, nccl profile: every call counted under what ran.
+  const std::vector<double> sizes = {1 << 20, 25 << 20, 25 << 20, 25 << 20, 25 << 20, 25 << 20};
+  const auto v = arcsim::testing::forked([&] {
+    NetworkConfig net{"dgx-a100", 32, 0, -1, "nccl", "auto"};
+    const auto b = simulate_iteration(net, plan(sizes, false), profile(), {});
+    int calls = 0;
+    std::stringstream ss(b.algorithms_used);
+    for (std::string item; std::getline(ss, item, ';');) calls += std::stoi(item.substr(item.rfind(':') + 1));
+    const bool named = b.algorithms_used.find("tree/") != std::string::npos ||
+                       b.algorithms_used.find("ring/") != std::string::npos;
+    return std::vector<double>{static_cast<double>(calls), named ? 1.0 : 0.0};
+  });
+  ASSERT_EQ(v.size(), 2u);
+  EXPECT_EQ(v[0], 6);
+  EXPECT_EQ(v[1], 1);
 }

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <sstream>
 #include <string>
 
 #include "sim/nccl_calibrate.hpp"
@@ -54,6 +55,19 @@ TEST(NcclTestsLog, OlderFormatWithoutRootAndGroup) {
   EXPECT_EQ(log.hosts, 1);
   ASSERT_EQ(log.rows.size(), 1u);
   EXPECT_DOUBLE_EQ(log.rows[0].time_us, 95.10);
+}
+
+TEST(NcclTestsLog, LauncherPrefixesAreStripped) {
+  std::string text;
+  std::stringstream h(header(2, 8, true));
+  for (std::string l; std::getline(h, l);) text += "[1,0]<stdout>:" + l + "\n";
+  text += "[1,0]<stdout>:     1048576        262144     float     sum      -1    203.2    5.16    9.68      0    207.2    5.06    9.49      0\n";
+  text += "0:      4194304       1048576     float     sum      -1    364.6   11.50   21.57      0    356.6   11.76   22.05      0\n";
+  const auto log = arcsim::sim::parse_nccl_tests_log(text, "all_reduce_perf.log");
+  EXPECT_EQ(log.ranks, 16);
+  EXPECT_EQ(log.hosts, 2);
+  ASSERT_EQ(log.rows.size(), 2u);
+  EXPECT_DOUBLE_EQ(log.rows[1].time_us, 364.6);
 }
 
 TEST(NcclTestsLog, BadInputIsOneLineNamingTheFile) {

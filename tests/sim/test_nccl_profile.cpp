@@ -1,5 +1,5 @@
 // The `nccl` profile against NCCL all-reduce measured on tc-shaped Ethernet
-// (reference/simulators.md 5.3; BinhangYuan/tc_cluster_setting results/allreduce.md): every row
+// (BinhangYuan/tc_cluster_setting results/allreduce.md): every row
 // within 5 %. The same table, with the errors, is in docs/simulator.md.
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // Cross-check against SimGrid's own MPI collectives (SMPI) on the same platform and network model
-// (reference/simgrid.md section 5: SMPI ranks run as actors inside an S4U program). Our ring must
+// (SMPI ranks run as actors inside an S4U program). Our ring must
 // agree with SMPI's `lr` (logical-ring reduce-scatter + all-gather) and our Rabenseifner with
 // `rab1` (recursive-halving reduce-scatter, then MPI_Allgather, here set to recursive doubling)
 // within 1 %. SMPI really moves and reduces the data, hence the modest sizes.

@@ -1,4 +1,4 @@
-// Hop effects as reference/simgrid.md section 3 measured (N = 64, S = 1e8, exact model): a ring step
+// Hop effects as SimGrid measurements show (N = 64, S = 1e8, exact model): a ring step
 // is gated by its slowest neighbour pair, so
 //   fat-tree 8x8: 2(N-1)(4 l + S/(N B)) (leaf -> core -> leaf = 4 links)
 //   torus 4x4x4:  2(N-1)(3 l + S/(N B)) (worst ring neighbour is 3 hops away)

@@ -1,5 +1,5 @@
 // Topology specs: presets load, shapes resolve, bad specs are one clear error, and every preset
-// builds into SimGrid with the route hop counts reference/simgrid.md section 3 describes.
+// builds into SimGrid with the route hop counts of a star, a fat-tree and a torus.
 #include <gtest/gtest.h>
 
 #include <cmath>

@@ -61,6 +61,7 @@ class Model:
         self.layers = []          # layer names in forward order
         self.layer_flops = {}     # forward FLOPs per micro-batch, when known per layer
         self.layer_bytes = {}     # forward bytes (memory-bound layers: embedding lookups)
+        self.layer_acts = {}      # conv layers: (input, output) elements per image
 
     def add(self, layer, name, shape):
         if layer not in self.layers:
@@ -98,7 +99,7 @@ def llama(size):
         m.add(f"{p}.mlp", f"{p}.post_attention_layernorm.weight", [h])    # RMSNorm before the MLP
     m.add("model.norm", "model.norm.weight", [h])
     m.add("lm_head", "lm_head.weight", [VOCAB, h])
-    m.hidden = h
+    m.hidden, m.heads = h, heads
     return m
 
 
@@ -133,7 +134,7 @@ def roberta_base(labels=2):
     m.add("classifier", "classifier.dense.bias", [h])
     m.add("classifier", "classifier.out_proj.weight", [labels, h])
     m.add("classifier", "classifier.out_proj.bias", [labels])
-    m.hidden = h
+    m.hidden, m.heads = h, 12
     return m
 
 
@@ -144,11 +145,13 @@ def resnet_cifar(depth, classes=10):
     expansion = 1 if kind == "basic" else 4
     m = Model(f"resnet{depth}-cifar")
 
-    def conv_bn(layer, conv, bn, cin, cout, k, hw_out):
+    def conv_bn(layer, conv, bn, cin, cout, k, hw_out, hw_in=None):
         m.add(layer, f"{conv}.weight", [cout, cin, k, k])          # convolutions have no bias
         m.add(layer, f"{bn}.weight", [cout])
         m.add(layer, f"{bn}.bias", [cout])
         m.layer_flops[layer] = m.layer_flops.get(layer, 0) + 2 * cout * cin * k * k * hw_out * hw_out
+        # Per image, for the cost model: conv input and output elements, BatchNorm elements.
+        m.layer_acts[layer] = ((hw_in or hw_out) ** 2 * cin, hw_out ** 2 * cout)
 
     conv_bn("conv1", "conv1", "bn1", 3, 64, 3, 32)
     cin, hw = 64, 32
@@ -158,19 +161,96 @@ def resnet_cifar(depth, classes=10):
             hw_out = hw // stride
             p = f"layer{stage}.{b}"
             if kind == "basic":
-                conv_bn(f"{p}.conv1", f"{p}.conv1", f"{p}.bn1", cin, planes, 3, hw_out)
+                conv_bn(f"{p}.conv1", f"{p}.conv1", f"{p}.bn1", cin, planes, 3, hw_out, hw)
                 conv_bn(f"{p}.conv2", f"{p}.conv2", f"{p}.bn2", planes, planes, 3, hw_out)
             else:
                 conv_bn(f"{p}.conv1", f"{p}.conv1", f"{p}.bn1", cin, planes, 1, hw)
-                conv_bn(f"{p}.conv2", f"{p}.conv2", f"{p}.bn2", planes, planes, 3, hw_out)
+                conv_bn(f"{p}.conv2", f"{p}.conv2", f"{p}.bn2", planes, planes, 3, hw_out, hw)
                 conv_bn(f"{p}.conv3", f"{p}.conv3", f"{p}.bn3", planes, planes * expansion, 1, hw_out)
             if stride != 1 or cin != planes * expansion:
-                conv_bn(f"{p}.shortcut", f"{p}.shortcut.0", f"{p}.shortcut.1", cin, planes * expansion, 1, hw_out)
+                conv_bn(f"{p}.shortcut", f"{p}.shortcut.0", f"{p}.shortcut.1", cin, planes * expansion, 1, hw_out,
+                        hw)
             cin, hw = planes * expansion, hw_out
     m.add("linear", "linear.weight", [classes, cin])
     m.add("linear", "linear.bias", [classes])
     m.layer_flops["linear"] = 2 * classes * cin
+    m.layer_acts["linear"] = (cin, classes)
     return m
+
+
+# ---- per-layer cost (FLOPs, bytes, launches per micro-batch; the recorder's counting rules) -----
+def _cost(ff, fb, bf, bb, lf, lb):
+    return {"flops_forward": float(ff), "flops_backward": float(fb), "bytes_forward": float(bf),
+            "bytes_backward": float(bb), "launches_forward": int(lf), "launches_backward": int(lb)}
+
+
+def transformer_cost(m, layer, tokens, seq, heads=None):
+    """fp32. Each 2-D weight [out, in] is a matmul over the tokens: forward 2*tokens*in*out FLOPs,
+    reads the input and the weight, writes the output; backward dX and dW (2x the FLOPs), reads
+    grad_out twice, input and weight, writes dX and dW. 1-D parameters: a norm weight (8 FLOPs per
+    element forward, 14 backward) or a bias (an add). Embedding tables: a gather forward, a
+    scatter-add into a zeroed dense gradient backward. Attention layers add the score core:
+    Q K^T and A V (4*tokens*seq*hidden forward, 2x backward) and the softmax."""
+    ff = fb = bf = bb = 0.0
+    lf = lb = 0
+    params = [(n, shape) for n, shape, l in m.params if l == layer]
+    for name, shape in params:
+        if len(shape) == 2 and ("embed" in name or "embeddings" in name):
+            rows = tokens * shape[1]
+            ff += 0
+            fb += rows
+            bf += 4 * 2 * rows + 8 * tokens
+            bb += 4 * (3 * rows + math.prod(shape)) + 8 * tokens
+            lf, lb = lf + 1, lb + 2
+        elif len(shape) == 2:
+            o, i = shape
+            ff += 2 * tokens * i * o
+            fb += 4 * tokens * i * o
+            bf += 4 * (tokens * i + i * o + tokens * o)
+            bb += 4 * (2 * tokens * o + 2 * tokens * i + 2 * i * o)
+            lf, lb = lf + 1, lb + 2
+        elif "norm" in name.lower() and name.endswith("weight"):
+            n = tokens * shape[0]
+            ff += 8 * n
+            fb += 14 * n
+            bf += 4 * (2 * n + shape[0])
+            bb += 4 * (3 * n + 2 * shape[0])
+            lf, lb = lf + 1, lb + 2
+        elif "norm" in name.lower():
+            continue  # a norm's bias: inside the norm's kernels
+        else:  # a bias
+            n = tokens * shape[0]
+            ff += n
+            fb += n
+            bf += 4 * 2 * n
+            bb += 4 * (n + shape[0])
+            lb += 1
+    if layer.endswith("self_attn") or layer.endswith(".attention"):
+        h = m.hidden
+        core = 4 * tokens * seq * h
+        ff += core + 5 * tokens * seq * (heads or 1)
+        fb += 2 * core + 10 * tokens * seq * (heads or 1)
+        scores = 4 * tokens * seq * (heads or 1)
+        bf += 4 * 3 * tokens * h + 3 * scores
+        bb += 4 * 6 * tokens * h + 5 * scores
+        lf, lb = lf + 3, lb + 5
+    return _cost(ff, fb, bf, bb, lf, lb)
+
+
+def conv_cost(m, layer, batch, first):
+    """fp32 conv + BatchNorm (or the final linear) per micro-batch: forward the layer's FLOPs plus
+    BatchNorm's 8 per element; backward dW (+ dX except for the first layer) and BatchNorm's 14."""
+    f = m.layer_flops[layer] * batch
+    x, y = (a * batch for a in m.layer_acts[layer])
+    wn = sum(math.prod(s) for _, s, l in m.params if l == layer and len(s) > 1)
+    bn = 0 if layer == "linear" else y
+    ff = f + 8 * bn
+    fb = (1 if first else 2) * f + 14 * bn
+    bf = 4 * (x + wn + y) + 4 * 2 * bn
+    bb = 4 * ((y + x + wn) + (0 if first else y + wn + x)) + 4 * 3 * bn
+    lf = 1 + (1 if bn else 0)
+    lb = (1 if first else 2) + (2 if bn else 1)
+    return _cost(ff, fb, bf, bb, lf, lb)
 
 
 # ---- compute profiles ---------------------------------------------------------------------------
@@ -197,7 +277,8 @@ def transformer_profile(m, batch, seq):
             share = per_layer[l] / dense_params
             fwd = flops_time(step_flops * FWD_SHARE * share)
             bwd = flops_time(step_flops * BWD_SHARE * share)
-        layers.append({"name": l, "params": names, "forward_s": fwd, "backward_s": bwd})
+        layers.append({"name": l, "params": names, "forward_s": fwd, "backward_s": bwd,
+                       "cost": transformer_cost(m, l, tokens, seq, getattr(m, "heads", None))})
     notes = {"method": "roofline", "flops_per_step": step_flops,
              "rule": "6 x parameters (outside the input embeddings) x tokens per micro-batch; forward:backward "
                      "= 1:2; per layer by parameter share; attention-score FLOPs (12 x layers x hidden x seq "
@@ -215,7 +296,8 @@ def conv_profile(m, batch):
         names = [n for n, _, layer in m.params if layer == l]
         f = m.layer_flops[l] * batch
         step_flops += 3 * f
-        layers.append({"name": l, "params": names, "forward_s": flops_time(f), "backward_s": flops_time(2 * f)})
+        layers.append({"name": l, "params": names, "forward_s": flops_time(f), "backward_s": flops_time(2 * f),
+                       "cost": conv_cost(m, l, batch, first=(l == m.layers[0]))})
     notes = {"method": "roofline", "flops_per_step": step_flops,
              "rule": "conv/linear FLOPs per layer (2 x Cout x Cin x k^2 x Hout x Wout per 32x32 image) x batch; "
                      "backward = 2 x forward; BatchNorm and ReLU not counted",

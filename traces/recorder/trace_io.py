@@ -59,6 +59,13 @@ def write_data_file(root, relative, array, dtype="float32"):
     return {"file": relative, "dtype": dtype, "shape": list(arr.shape), "sha256": hashlib.sha256(data).hexdigest()}
 
 
+def run_seed(log, trace_seed):
+    """A convergence log's seed: its own `seed`, else its compressor's, else the trace's."""
+    if "seed" in log:
+        return int(log["seed"])
+    return int(log.get("compressor", {}).get("seed", trace_seed))
+
+
 class TraceWriter:
     """Accumulates a trace in memory and (re)writes trace.json after data files are on disk, so a
     crash mid-recording leaves the last complete trace.json (the runs finished so far)."""
@@ -99,10 +106,14 @@ class TraceWriter:
         self.doc["samples"].append(entry)
         return entry
 
-    def drop_run(self, config, world):
-        """Forget a run's samples and log (before re-recording it)."""
-        self.doc["samples"] = [s for s in self.doc["samples"] if (s["config"], s["world"]) != (config, world)]
-        self.doc["convergence"] = [c for c in self.doc["convergence"] if (c["config"], c["world"]) != (config, world)]
+    def drop_run(self, config, world, seed=None, trace_seed=None):
+        """Forget a run's log (and, for the trace seed's run, its samples) before re-recording it."""
+        ts = self.doc.get("provenance", {}).get("seed", 0) if trace_seed is None else trace_seed
+        seed = ts if seed is None else seed
+        if seed == ts:
+            self.doc["samples"] = [s for s in self.doc["samples"] if (s["config"], s["world"]) != (config, world)]
+        self.doc["convergence"] = [c for c in self.doc["convergence"]
+                                   if (c["config"], c["world"], run_seed(c, ts)) != (config, world, seed)]
 
     def add_convergence(self, log):
         self.doc["convergence"].append(log)
@@ -112,7 +123,7 @@ class TraceWriter:
         # compressor's seed, else the trace's).
         trace_seed = self.doc.get("provenance", {}).get("seed", 0)
         for c in self.doc["convergence"]:
-            c.setdefault("seed", c.get("compressor", {}).get("seed", trace_seed))
+            c["seed"] = run_seed(c, trace_seed)
         write_atomic(self.root / "trace.json", json.dumps(self.doc, indent=1, sort_keys=True) + "\n")
 
 
