@@ -517,3 +517,10 @@ npy_row("npy-binary-descr", npy([4], header="{'descr': '<f2\n\x01\x02', 'fortran
         ["g.npy", "descr", "\\x0a"])
 topo_row("topo-key-with-newline", raw('{"format": "arcsim-topology/1", "type": "star", "bandwidth": "1Gbps", '
                                       '"latency": "1us", "a\\nb": 1}'), ["a\\x0ab", "unknown key"])
+
+# record (what the recorder refuses before any training starts)
+for flag, value, needle in [("--workers", "0", "--workers"), ("--lr", "nan", "--lr"),
+                            ("--data", "/nonexistent", "--data"), ("--micro-batch", "0", "--micro-batch"),
+                            ("--max-steps", "0", "--max-steps")]:
+    row(f"record{flag}-{value.strip('/')}", ["record", "--out", "{d}/tr", flag, value], err=needle,
+        unchanged=["tr/trace.json"])
