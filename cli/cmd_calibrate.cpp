@@ -86,7 +86,7 @@ int cmd_calibrate(int argc, char** argv) {
       "runs", po::value(&runs)->default_value(20), "samples per point (>= 20; median, p10 and p90 are kept)")(
       "min-log2", po::value(&min_log2)->default_value(14), "smallest size: 2^N elements")(
       "max-log2", po::value(&max_log2)->default_value(26), "largest size: 2^N elements (28 needs ~5 GB of GPU memory)")(
-      "ratio", po::value(&ratio)->default_value(0.01), "selected fraction for top-k, Rand-K and row kernels")(
+      "ratio", po::value(&ratio)->default_value(0.01, "0.01"), "selected fraction for top-k, Rand-K and row kernels")(
       "model", po::value(&model),
       "no GPU: write a calibration-format file from the model of this GPU instead "
       "(A100, H100-SXM, H100-PCIe, H200, RTX4090), labelled as modelled");

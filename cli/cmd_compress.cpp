@@ -5,6 +5,7 @@
 // Input layouts: [N, d] or [N, n, m] (one step of N workers), or with --steps S: [S, N, d] or
 // [S, N, n, m]. Every problem with the input or the options is one std::runtime_error line naming
 // the file or option and what was expected (main() prints it and exits 2).
+#include <algorithm>
 #include <boost/program_options.hpp>
 #include <cmath>
 #include <cstdio>
@@ -18,6 +19,9 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "compressor_flags.hpp"
+#include "values.hpp"
+#include "experiments/spec.hpp"
 #include "kernels/backend.hpp"
 #include "kernels/compressor.hpp"
 #include "common/atomic_file.hpp"
@@ -86,7 +90,7 @@ Input read_input(const std::string& path, std::optional<std::int64_t> steps) {
 
 int cmd_compress(int argc, char** argv) {
   kernels::CompressorConfig cfg;
-  std::string input, output, report_path, backend_name;
+  std::string input, output, report_path, seed_text, backend_name;
   std::optional<std::int64_t> steps, k_abs;
   po::options_description opts(
       "arcsim compress: apply a compressor to per-worker gradients\n\n"
@@ -105,11 +109,11 @@ int cmd_compress(int argc, char** argv) {
        "ARC tensor-to-rows rule: rows (default) | reference (see docs/kernels.md)")
       ("sketch-allreduce", po::value(&cfg.sketch_allreduce)->default_value("tensor"), "tensor | bucket")
       ("ef", po::value(&cfg.ef)->default_value("none"), "error feedback: none | ef14 | ef21 | ef21m")
-      ("eta", po::value(&cfg.eta)->default_value(0.9), "EF21M momentum weight of the new gradient")
+      ("eta", po::value(&cfg.eta)->default_value(0.9, "0.9"), "EF21M momentum weight of the new gradient")
       ("warmup", po::value(&cfg.warmup)->default_value(0), "dense steps before compressing")
       ("ramp", po::bool_switch(&cfg.ramp), "Top-K/Rand-K ratio ramp 0.8 -> ratio over warmup+100 steps")
       ("unbiased", po::bool_switch(&cfg.unbiased), "Rand-K: rescale by d/k")
-      ("seed", po::value(&cfg.seed)->default_value(1), "shared seed (Rand-K indices, ARC's V)")
+      ("seed", po::value(&seed_text)->default_value("1"), "shared seed (Rand-K indices, ARC's V), an integer >= 0")
       ("steps", po::value<std::int64_t>(), "number of steps S in dim 0 of the input")
       ("input", po::value(&input)->required(), "G.npy")
       ("output", po::value(&output)->required(), "AGG.npy")
@@ -123,9 +127,18 @@ int cmd_compress(int argc, char** argv) {
     return 0;
   }
   po::notify(vm);
+  cfg.seed = parse_unsigned("--seed", seed_text);
+  io::check_output_path(output);
+  if (!report_path.empty()) io::check_output_path(report_path);
   if (vm.count("steps")) {
     steps = vm["steps"].as<std::int64_t>();
     if (*steps < 1) fail("--steps: expected an integer >= 1, got " + std::to_string(*steps));
+  }
+  // Options that do not apply to this compressor are refused, as in experiment specs.
+  try {
+    refuse_inapplicable_flags(vm, cfg.compressor, cfg.ef);
+  } catch (const std::invalid_argument& e) {
+    fail(e.what());
   }
   if (vm.count("k")) k_abs = vm["k"].as<std::int64_t>();
   if (vm.count("ratio") && k_abs) fail("--k: expected either --ratio or --k, got both");
@@ -186,8 +199,6 @@ int cmd_compress(int argc, char** argv) {
                         {"relative_error", j["relative_error"]}, {"retained_energy", j["retained_energy"]}});
     if (last.row_recall) per_step.back()["row_recall"] = *last.row_recall;
   }
-  io::write_file_atomic(output, io::npy_bytes_f32(in.worker_shape, agg));
-
   nlohmann::json report = last.to_json(layout);
   report["format"] = "arcsim-compress-report/1";
   report["input"] = input;
@@ -203,7 +214,10 @@ int cmd_compress(int argc, char** argv) {
   doc["buckets"] = nlohmann::json::array({kernels::Compressor::plan_bucket(last, layout)});
   report["plan_document"] = doc;
   report.erase("plan_bucket");
-  if (!report_path.empty()) io::write_file_atomic(report_path, report.dump(2) + "\n");
+  // Both outputs or neither: a report that cannot be written must not leave a new aggregate.
+  std::vector<std::pair<std::string, std::string>> outputs = {{output, io::npy_bytes_f32(in.worker_shape, agg)}};
+  if (!report_path.empty()) outputs.emplace_back(report_path, report.dump(2) + "\n");
+  io::write_files_atomic(outputs);
   std::printf("arcsim compress: %s on the %s backend, %zu workers x %lld steps, k = %zu %s, relative_error = %s, "
               "retained_energy = %s\n",
               cfg.compressor.c_str(), backend->name(), W, static_cast<long long>(in.steps), last.k, last.k_unit.c_str(),

@@ -12,6 +12,8 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "compressor_flags.hpp"
+#include "values.hpp"
 #include "experiments/replay.hpp"
 #include "kernels/backend.hpp"
 #include "kernels/timing.hpp"
@@ -46,13 +48,13 @@ int cmd_replay(int argc, char** argv) {
       "synthetic distribution for layout-only traces), bucket by bucket, and prints per bucket the\n"
       "collectives (op, bytes per rank), the kernels and their durations, and the compression quality.\n\noptions");
   opts.add_options()("help,h", "this help")("compressor,c", po::value<std::string>(), "dense | topk | randk | arctopk")(
-      "ratio", po::value<double>()->default_value(0.2), "fraction kept, (0, 1]")(
+      "ratio", po::value<double>()->default_value(0.2, "0.2"), "fraction kept, (0, 1]")(
       "rank", po::value<int>()->default_value(4), "ARC-Top-K sketch rank r")(
       "ef", po::value<std::string>()->default_value("none"), "none | ef14 | ef21 | ef21m")(
       "row-scores", po::value<std::string>()->default_value("sketch"), "ARC: sketch | exact")(
       "shape-rule", po::value<std::string>()->default_value("rows"), "ARC: rows | reference")(
       "sketch-allreduce", po::value<std::string>()->default_value("tensor"), "ARC: tensor | bucket")(
-      "rescale", "Rand-K: unbiased d/k rescale")("seed", po::value<std::uint64_t>()->default_value(1), "shared seed")(
+      "rescale", "Rand-K: unbiased d/k rescale")("seed", po::value<std::string>()->default_value("1"), "shared seed (an integer >= 0)")(
       "workers", po::value<int>()->default_value(8), "emulated workers (at most the sampled ones)")(
       "sample", po::value<int>()->default_value(0), "which gradient sample step (index) to replay")(
       "kernel-timing", po::value<std::string>()->default_value("measured-cpu"),
@@ -85,6 +87,8 @@ int cmd_replay(int argc, char** argv) {
   if (!vm.count("trace")) throw std::runtime_error("options: expected TRACE_DIR (arcsim replay --help)");
   if (!vm.count("compressor")) throw std::runtime_error("--compressor: expected dense, topk, randk or arctopk");
 
+  refuse_inapplicable_flags(vm, vm["compressor"].as<std::string>(), vm["ef"].as<std::string>());
+  if (vm.count("plan-out")) io::check_output_path(vm["plan-out"].as<std::string>());  // before any work
   kernels::CompressorConfig cfg;
   cfg.compressor = vm["compressor"].as<std::string>();
   cfg.ratio = cfg.compressor == "dense" ? 1.0 : vm["ratio"].as<double>();
@@ -94,7 +98,7 @@ int cmd_replay(int argc, char** argv) {
   cfg.shape_rule = vm["shape-rule"].as<std::string>();
   cfg.sketch_allreduce = vm["sketch-allreduce"].as<std::string>();
   cfg.unbiased = vm.count("rescale") > 0;
-  cfg.seed = vm["seed"].as<std::uint64_t>();
+  cfg.seed = parse_unsigned("--seed", vm["seed"].as<std::string>());
   try {
     cfg.validate();
   } catch (const std::invalid_argument& e) {
@@ -132,6 +136,11 @@ int cmd_replay(int argc, char** argv) {
   const traces::Trace trace = traces::read_trace(vm["trace"].as<std::string>());
   const auto buckets = traces::ddp_buckets(trace.layout, bopt);
   ex::GradientSource grads(trace, buckets, workers, cfg.compressor == "dense" ? "dense" : "");
+  // An explicit --workers the trace cannot serve is refused; the default means "up to 8".
+  if (!vm["workers"].defaulted() && grads.workers() < workers)
+    throw std::runtime_error("--workers: expected at most " + std::to_string(grads.workers()) +
+                             " (the workers whose gradients " + vm["trace"].as<std::string>() +
+                             "/trace.json holds), got " + std::to_string(workers));
   if (sample >= grads.steps_available())
     throw std::runtime_error("--sample: expected an index below " + std::to_string(grads.steps_available()) +
                              " (the samples that cover the layout), got " + std::to_string(sample));

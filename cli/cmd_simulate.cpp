@@ -10,6 +10,8 @@
 #include "simulate_table.hpp"
 #include "sim/collective.hpp"
 #include "sim/iteration.hpp"
+#include "sim/limits.hpp"
+#include "sim/profile.hpp"
 #include "common/units.hpp"
 
 namespace arcsim::cli {
@@ -46,13 +48,13 @@ int cmd_simulate(int argc, char** argv) {
   po::options_description opts(
       "arcsim simulate: one collective or one training iteration on a simulated cluster\n\n"
       "  arcsim simulate --collective allreduce --algorithm ring --bytes 1e8 --nodes 64 \\\n"
-      "                  --bandwidth 100Gbps --latency 5us [--topology star] [--profile ideal] --json\n"
+      "                  --bandwidth 100Gbps --latency 5us [--topology star] [--profile nccl] --json\n"
       "  arcsim simulate --collective allreduce --min-bytes 1MiB --max-bytes 4GiB --step-factor 2 \\\n"
       "                  --topology dgx-a100 --nodes 2 --profile nccl [--json]   (nccl-tests-style table)\n"
       "  arcsim simulate --plan plan.json --compute compute.json --topology ib-fattree --nodes 16 \\\n"
       "                  [--bandwidth 100Gbps] [--latency 5us] [--profile nccl] [--blocking|--async]\n\n"
       "Options");
-  std::string collective, algorithm = "auto", bytes, topology = "star", profile = "ideal", bandwidth,
+  std::string collective, algorithm = "auto", bytes, topology = "star", profile = sim::kDefaultProfile, bandwidth,
                           latency, plan, compute, protocol = "auto", fidelity = "flow", min_bytes, max_bytes;
   double step_factor = 2;
   int nodes = 0;
@@ -71,7 +73,7 @@ int cmd_simulate(int argc, char** argv) {
       ("bandwidth", po::value(&bandwidth), "per-NIC link bandwidth with unit, e.g. 100Gbps, 12.5GBps (default: the topology's)")
       ("latency", po::value(&latency), "end-to-end latency of one message between two nearest nodes, e.g. 5us (default: the topology's)")
       ("topology", po::value(&topology), "type (star|fattree|torus|dragonfly), preset name, or topology JSON file (default star)")
-      ("profile", po::value(&profile), "network model: ideal|nccl|tcp (default ideal)")
+      ("profile", po::value(&profile), (std::string("network model: ideal|nccl|tcp (default ") + sim::kDefaultProfile + ")").c_str())
       ("plan", po::value(&plan), "communication plan (arcsim-plan/1) for one iteration")
       ("compute", po::value(&compute), "compute profile (arcsim-compute/1)")
       ("blocking", "treat every collective of the plan as blocking")
@@ -79,14 +81,26 @@ int cmd_simulate(int argc, char** argv) {
       ("no-overlap", "what-if: start all communication after the backward pass")
       ("json", "print JSON (table mode: text by default; otherwise JSON is the only format)");
   po::variables_map vm;
-  po::store(po::command_line_parser(argc, argv).options(opts).run(), vm);
-  po::notify(vm);
+  try {
+    po::store(po::command_line_parser(argc, argv).options(opts).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw std::invalid_argument(std::string("command line: ") + e.what() + " (arcsim simulate --help)");
+  }
   if (vm.count("help")) {
     std::cout << opts << "\n";
     return 0;
   }
   if (collective.empty() == plan.empty())
     throw std::invalid_argument("expected exactly one of --collective or --plan (see --help)");
+  // An option of the other mode is a mistake, not a no-op.
+  for (const char* o : {"compute", "blocking", "async", "no-overlap"})
+    if (!collective.empty() && vm.count(o))
+      throw std::invalid_argument(std::string("--") + o + ": applies to --plan only, not to --collective");
+  if (!plan.empty() && vm.count("bytes"))
+    throw std::invalid_argument("--bytes: applies to --collective only (a plan carries its own sizes)");
+  if (vm.count("blocking") && vm.count("async"))
+    throw std::invalid_argument("--blocking and --async exclude each other");
   if (!vm.count("nodes")) throw std::invalid_argument("--nodes: expected a positive node count (required)");
   if (nodes < 1) throw std::invalid_argument("--nodes: expected a positive node count, got " + std::to_string(nodes));
 
@@ -113,17 +127,18 @@ int cmd_simulate(int argc, char** argv) {
         throw std::invalid_argument(std::string(flag) + ": " + e.what());
       }
     };
+    sim::check_message_bytes(size(max_bytes, "--max-bytes"), "--max-bytes");
     return simulate_table(net, op, size(min_bytes, "--min-bytes"), size(max_bytes, "--max-bytes"), step_factor,
                           vm.count("json") > 0);
   }
   if (!collective.empty()) {
     if (bytes.empty()) throw std::invalid_argument("--bytes: expected a size (required with --collective)");
     const auto op = sim::parse_op(collective);
-    out = sim::to_json(sim::simulate_collective(net, op, parse_bytes(bytes)));
+    const double b = parse_bytes(bytes);
+    sim::check_message_bytes(b, "--bytes");
+    out = sim::to_json(sim::simulate_collective(net, op, b));
   } else {
     if (compute.empty()) throw std::invalid_argument("--compute: expected a compute profile file (required with --plan)");
-    if (vm.count("blocking") && vm.count("async"))
-      throw std::invalid_argument("--blocking and --async exclude each other");
     const auto p = sim::load_plan(plan);
     const auto c = sim::load_compute_profile(compute);
     sim::IterationOptions o;

@@ -16,6 +16,7 @@
 #include <string>
 
 #include "commands.hpp"
+#include "experiments/limits.hpp"
 #include "common/format.hpp"
 #include "experiments/results.hpp"
 #include "experiments/spec.hpp"
@@ -185,6 +186,8 @@ int cmd_sweep(int argc, char** argv) {
   opts.add_options()("help,h", "this help")("out,o", po::value<std::string>(), "output directory (created)")(
       "jobs,j", po::value<int>()->default_value(0), "simulations at once (0: every CPU this process may use)")(
       "quiet,q", "no progress lines")("columns", "print the results.csv columns (markdown table) and exit")(
+      "force", "run a sweep of more than 10000 points (docs/limits.md)")(
+      "replace", "overwrite a results directory that holds another experiment's results")(
       "prepare", "only the replay: fill DIR/plans/ for --shard and --merge")(
       "shard", po::value<std::string>(), "I/N: simulate only part I of N, into DIR/shards/I-of-N/ (needs --prepare)")(
       "merge", "check DIR/shards/*-of-N/ and write DIR/results.csv and results.json")(
@@ -233,6 +236,7 @@ int cmd_sweep(int argc, char** argv) {
   if (vm.count("shard")) shard = ex::parse_shard(vm["shard"].as<std::string>());
 
   const ex::ExperimentSpec spec = ex::parse_spec_file(vm["experiment"].as<std::string>());
+  ex::check_sweep_start(spec, vm["out"].as<std::string>(), vm.count("force") > 0, vm.count("replace") > 0);
   if (vm.count("slurm")) return slurm(spec, vm);
   ex::SweepOptions so;
   so.out_dir = vm["out"].as<std::string>();

@@ -4,10 +4,13 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <new>
+#include <stdexcept>
 #include <string>
 
 #include "arcsim/version.hpp"
 #include "commands.hpp"
+#include "common/format.hpp"
 #include "kernels/backend.hpp"
 
 namespace {
@@ -45,7 +48,7 @@ void usage(FILE* out) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    usage(stderr);
+    std::fprintf(stderr, "arcsim: error: expected a command (arcsim --help lists them)\n");
     return 2;
   }
   const std::string name = argv[1];
@@ -61,13 +64,25 @@ int main(int argc, char** argv) {
     if (name != c.name) continue;
     try {
       return c.run(argc - 1, argv + 1);
+    } catch (const std::bad_alloc&) {
+      // No library wording ("std::bad_alloc", "vector::_M_default_append") reaches the user.
+      std::fflush(stdout);
+      std::fprintf(stderr, "arcsim %s: error: out of memory: the input asks for more memory than this machine has "
+                   "(sizes and limits: docs/limits.md)\n", c.name);
+      return 2;
+    } catch (const std::length_error&) {
+      std::fflush(stdout);
+      std::fprintf(stderr, "arcsim %s: error: a size derived from the input is too large to allocate "
+                   "(sizes and limits: docs/limits.md)\n", c.name);
+      return 2;
     } catch (const arcsim::kernels::BackendUnavailable& e) {
       std::fflush(stdout);
       std::fprintf(stderr, "arcsim %s: error: %s\n", c.name, e.what());
       return 3;
     } catch (const std::exception& e) {
       std::fflush(stdout);
-      std::fprintf(stderr, "arcsim %s: error: %s\n", c.name, e.what());
+      // One line whatever the message quotes from the input (a name holding a newline, binary).
+      std::fprintf(stderr, "arcsim %s: error: %s\n", c.name, arcsim::io::printable(e.what(), 4000).c_str());
       return 2;
     }
   }

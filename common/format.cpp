@@ -17,13 +17,31 @@ std::string format_number(double value) {
 }
 
 std::string safe_name(const std::string& text) {
-  std::string out = text;
-  for (char& c : out) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (const char c : text) {
     const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                     c == '.' || c == '_' || c == '-';
-    if (!ok) c = '_';
+    if (ok) {
+      out.push_back(c);
+    } else {
+      const auto u = static_cast<unsigned char>(c);
+      out += {'%', hex[u >> 4], hex[u & 15]};
+    }
   }
-  return out.empty() ? "_" : out;
+  return out.empty() ? "%" : out;
+}
+
+std::string printable(std::string_view text, std::size_t max) {
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (const char c : text) {
+    if (out.size() >= max) return out + "...";
+    const auto u = static_cast<unsigned char>(c);
+    if (u >= 0x20 && u < 0x7f) out.push_back(c);
+    else out += {'\\', 'x', hex[u >> 4], hex[u & 15]};
+  }
+  return out;
 }
 
 }  // namespace arcsim::io

@@ -1,24 +1,105 @@
 #include "json_fields.hpp"
 
 #include <cmath>
-#include <fstream>
-#include <sstream>
+#include <cstdint>
+#include <vector>
 
+#include "atomic_file.hpp"
+#include "format.hpp"
 #include "units.hpp"
 
 namespace arcsim::json {
 
-nlohmann::json load_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ConfigError(path + ": cannot open file");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  try {
-    return nlohmann::json::parse(ss.str());
-  } catch (const nlohmann::json::parse_error& e) {
-    throw ConfigError(path + ": malformed JSON at byte " + std::to_string(e.byte) +
-                      ": expected valid JSON");
+namespace {
+
+// Where the parser is, for messages: the chain of keys and array indices down to the value being
+// read, plus the keys already seen in each open object (duplicates are refused).
+struct Frame {
+  bool array = false;
+  std::string key;
+  std::size_t index = 0;
+  std::set<std::string> keys;
+};
+
+std::string path_of(const std::vector<Frame>& stack) {
+  std::string p;
+  for (const auto& f : stack) {
+    if (f.array) p += "[" + std::to_string(f.index) + "]";
+    else if (!f.key.empty()) p += (p.empty() ? "" : ".") + io::printable(f.key);
   }
+  return p.empty() ? "(root)" : p;
+}
+
+std::string line_column(const std::string& text, std::size_t byte) {
+  std::size_t line = 1, col = 1;
+  for (std::size_t i = 0; i < byte && i < text.size(); ++i) {
+    if (text[i] == '\n') ++line, col = 1;
+    else ++col;
+  }
+  return "line " + std::to_string(line) + ", column " + std::to_string(col);
+}
+
+}  // namespace
+
+nlohmann::json parse_text(const std::string& text, const std::string& file) {
+  using E = nlohmann::json::parse_event_t;
+  std::vector<Frame> stack;
+  auto after_value = [&] {
+    if (!stack.empty() && stack.back().array) ++stack.back().index;
+  };
+  const nlohmann::json::parser_callback_t cb = [&](int, E event, nlohmann::json& parsed) {
+    switch (event) {
+      case E::object_start:
+      case E::array_start:
+        if (static_cast<int>(stack.size()) >= kMaxJsonDepth)
+          throw ConfigError(file + ": " + path_of(stack) + ": expected JSON nested at most " +
+                            std::to_string(kMaxJsonDepth) + " levels deep");
+        stack.push_back(Frame{event == E::array_start, "", 0, {}});
+        break;
+      case E::key: {
+        auto& top = stack.back();
+        top.key = parsed.get<std::string>();
+        if (!top.keys.insert(top.key).second)
+          throw ConfigError(file + ": " + path_of(stack) +
+                            ": duplicate key (expected each key once in an object)");
+        break;
+      }
+      case E::object_end:
+      case E::array_end:
+        stack.pop_back();
+        after_value();
+        break;
+      case E::value:
+        after_value();
+        break;
+    }
+    return true;
+  };
+  try {
+    return nlohmann::json::parse(text, cb);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw ConfigError(file + ": malformed JSON at " + line_column(text, e.byte ? e.byte - 1 : 0) + " (byte " +
+                      std::to_string(e.byte) + "): expected valid JSON");
+  } catch (const nlohmann::json::out_of_range& e) {
+    // 406: a number the lexer read but a double cannot hold ("1e999").
+    std::string got;
+    const std::string what = e.what();
+    const auto q = what.find('\'');
+    if (q != std::string::npos) got = ", got " + what.substr(q + 1, std::min<std::size_t>(what.rfind('\'') - q - 1, 40));
+    throw ConfigError(file + ": " + path_of(stack) + ": expected a number a double can hold (magnitude below 1.8e308)" + got);
+  } catch (const nlohmann::json::exception& e) {
+    throw ConfigError(file + ": " + path_of(stack) + ": expected valid JSON");
+  }
+}
+
+nlohmann::json load_file(const std::string& path) {
+  std::string text;
+  try {
+    text = io::read_file(path, kMaxJsonBytes);
+  } catch (const std::runtime_error& e) {
+    throw ConfigError(e.what());
+  }
+  return parse_text(text, path);
 }
 
 std::string brief(const nlohmann::json& value) {
@@ -35,7 +116,8 @@ Fields::Fields(const nlohmann::json& object, std::string file, std::string path)
 }
 
 std::string Fields::field(const std::string& key) const {
-  return path_.empty() ? key : path_ + "." + key;
+  // Keys come from the input: quoted printably, so a message stays one line.
+  return path_.empty() ? io::printable(key) : path_ + "." + io::printable(key);
 }
 
 void Fields::fail(const std::string& key, const std::string& expected) const {
@@ -92,6 +174,8 @@ double Fields::number_or(const std::string& key, double fallback) {
 std::int64_t Fields::integer(const std::string& key) {
   const auto& v = required(key);
   if (!v.is_number_integer()) fail(key, "an integer");
+  if (v.is_number_unsigned() && v.get<std::uint64_t>() > std::uint64_t(INT64_MAX))
+    fail(key, "an integer below 2^63");
   return v.get<std::int64_t>();
 }
 
@@ -134,6 +218,7 @@ double Fields::size(const std::string& key) {
   const auto& v = required(key);
   if (v.is_number()) {
     if (v.get<double>() < 0) fail(key, "a non-negative size");
+    if (v.get<double>() > units::kMaxSizeBytes) fail(key, "a size of at most 2^53 bytes");
     return v.get<double>();
   }
   if (!v.is_string()) fail(key, "a size such as \"25MiB\" or a number of bytes");

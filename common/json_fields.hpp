@@ -22,8 +22,19 @@ struct ConfigError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// Parses a JSON file; a missing file or malformed JSON is a ConfigError naming the file.
+// Largest JSON file any reader accepts (256 MiB: a trace.json of a billion-parameter layout with
+// long convergence logs is a few MB).
+inline constexpr std::uint64_t kMaxJsonBytes = std::uint64_t{256} << 20;
+// Deepest nesting accepted (no arcsim format nests deeper than 8; the bound keeps recursive
+// printing and destruction of hostile input off the stack's edge).
+inline constexpr int kMaxJsonDepth = 64;
+
+// Parses a JSON file; a missing file, a directory, a FIFO, malformed JSON, a duplicate key in an
+// object, a number that does not fit a double ("1e999") or nesting deeper than kMaxJsonDepth is
+// a ConfigError naming the file (and the field where there is one). Every arcsim JSON reader
+// goes through load_file or parse_text, so these rules hold for all formats.
 nlohmann::json load_file(const std::string& path);
+nlohmann::json parse_text(const std::string& text, const std::string& file_for_errors);
 
 class Fields {
  public:

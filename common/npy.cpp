@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "atomic_file.hpp"
+#include "format.hpp"
 
 namespace arcsim::io {
 namespace {
@@ -52,11 +53,23 @@ float half_to_float(std::uint16_t h) {
   return f;
 }
 
+constexpr std::size_t kMaxDims = 32;  // numpy's own limit before 2.0
+
 }  // namespace
 
-std::int64_t NpyArray::size() const {
+// Product of the dimensions, or -1 when it (or its size in bytes) does not fit an int64.
+static std::int64_t checked_product(const std::vector<std::int64_t>& shape, std::size_t item) {
   std::int64_t n = 1;
-  for (auto s : shape) n *= s;
+  for (auto s : shape)
+    if (s < 0 || __builtin_mul_overflow(n, s, &n)) return -1;
+  std::int64_t bytes;
+  if (__builtin_mul_overflow(n, static_cast<std::int64_t>(item), &bytes)) return -1;
+  return n;
+}
+
+std::int64_t NpyArray::size() const {
+  const std::int64_t n = checked_product(shape, 1);
+  if (n < 0) throw std::overflow_error("npy: shape product does not fit a 64-bit integer");
   return n;
 }
 
@@ -88,7 +101,7 @@ NpyArray read_npy(const std::string& path) {
   const char order = descr[0];
   a.dtype = descr.substr(1);
   if (item_size(a.dtype) == 0 || (order != '<' && order != '|' && order != '='))
-    fail(path, "header field 'descr': expected little-endian f4, f2, f8, i4 or i8, got '" + descr + "'");
+    fail(path, "header field 'descr': expected little-endian f4, f2, f8, i4 or i8, got '" + printable(descr) + "'");
   if (dict_value(header, "fortran_order") != "False")
     fail(path, "header field 'fortran_order': expected False (C order)");
   std::string shape = dict_value(header, "shape");
@@ -102,13 +115,16 @@ NpyArray read_npy(const std::string& path) {
     try {
       v = std::stoll(shape.substr(pos), &used);
     } catch (...) {
-      fail(path, "header field 'shape': expected integers, got " + shape);
+      fail(path, "header field 'shape': expected integers, got " + printable(shape));
     }
     if (v < 0) fail(path, "header field 'shape': expected non-negative dimensions");
+    if (a.shape.size() == kMaxDims) fail(path, "header field 'shape': expected at most 32 dimensions");
     a.shape.push_back(v);
     pos += used;
   }
-  const std::size_t nbytes = std::size_t(a.size()) * item_size(a.dtype);
+  const std::int64_t elements = checked_product(a.shape, item_size(a.dtype));
+  if (elements < 0) fail(path, "header field 'shape': expected a shape whose size fits 64 bits, got " + printable(shape));
+  const std::size_t nbytes = std::size_t(elements) * item_size(a.dtype);
   if (bytes.size() - offset < nbytes)
     fail(path, "truncated data: expected " + std::to_string(nbytes) + " bytes after the header, got " +
                    std::to_string(bytes.size() - offset));
@@ -152,6 +168,7 @@ std::string npy_bytes(const std::string& dtype, const std::vector<std::int64_t>&
   const std::size_t total = 10 + header.size() + 1;
   header.append((64 - total % 64) % 64, ' ');
   header.push_back('\n');
+  if (header.size() > 0xffff) throw std::invalid_argument("npy: header too long for format 1.0");
   std::string out = "\x93NUMPY";
   out.push_back('\x01');
   out.push_back('\x00');

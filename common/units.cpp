@@ -1,5 +1,7 @@
 #include "units.hpp"
 
+#include "format.hpp"
+
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -18,7 +20,7 @@ std::pair<double, std::string> split(std::string_view text, const char* what) {
   char* end = nullptr;
   double v = std::strtod(begin, &end);
   if (end == begin || !std::isfinite(v))
-    throw std::invalid_argument(std::string("expected ") + what + ", got \"" + s + "\"");
+    throw std::invalid_argument(std::string("expected ") + what + ", got \"" + io::printable(s) + "\"");
   std::string unit(end);
   while (!unit.empty() && unit.front() == ' ') unit.erase(unit.begin());
   return {v, unit};
@@ -37,10 +39,12 @@ double parse_bandwidth_Bps(std::string_view text) {
   for (auto& [name, factor] : kUnits)
     if (unit == name) {
       if (!(v > 0)) throw std::invalid_argument(std::string("expected a positive bandwidth, got \"") +
-                                                std::string(text) + "\"");
+                                                io::printable(text) + "\"");
+      if (!std::isfinite(v * factor))
+        throw std::invalid_argument(std::string("expected a finite bandwidth, got \"") + io::printable(text) + "\"");
       return v * factor;
     }
-  throw std::invalid_argument(std::string("expected ") + what + ", got \"" + std::string(text) + "\"");
+  throw std::invalid_argument(std::string("expected ") + what + ", got \"" + io::printable(text) + "\"");
 }
 
 double parse_time_s(std::string_view text) {
@@ -51,10 +55,12 @@ double parse_time_s(std::string_view text) {
   for (auto& [name, factor] : kUnits)
     if (unit == name) {
       if (v < 0) throw std::invalid_argument(std::string("expected a non-negative time, got \"") +
-                                             std::string(text) + "\"");
+                                             io::printable(text) + "\"");
+      if (!std::isfinite(v * factor))
+        throw std::invalid_argument(std::string("expected a finite time, got \"") + io::printable(text) + "\"");
       return v * factor;
     }
-  throw std::invalid_argument(std::string("expected ") + what + ", got \"" + std::string(text) + "\"");
+  throw std::invalid_argument(std::string("expected ") + what + ", got \"" + io::printable(text) + "\"");
 }
 
 double parse_size_bytes(std::string_view text) {
@@ -66,10 +72,13 @@ double parse_size_bytes(std::string_view text) {
   for (auto& [name, factor] : kUnits)
     if (unit == name) {
       if (v < 0) throw std::invalid_argument(std::string("expected a non-negative size, got \"") +
-                                             std::string(text) + "\"");
+                                             io::printable(text) + "\"");
+      if (!(v * factor <= kMaxSizeBytes))
+        throw std::invalid_argument(std::string("expected a size of at most 2^53 bytes (8 PiB), got \"") +
+                                    io::printable(text) + "\"");
       return v * factor;
     }
-  throw std::invalid_argument(std::string("expected ") + what + ", got \"" + std::string(text) + "\"");
+  throw std::invalid_argument(std::string("expected ") + what + ", got \"" + io::printable(text) + "\"");
 }
 
 std::string format_bandwidth(double bytes_per_s) {

@@ -10,10 +10,14 @@
 
 namespace arcsim::units {
 
+// Largest size any input may give (2^53 bytes = 8 PiB): every byte count up to it is exact in a
+// double and fits an int64 with room for sums; anything larger is a typo (1e30), never a buffer.
+inline constexpr double kMaxSizeBytes = 9007199254740992.0;
+
 // Each throws std::invalid_argument whose what() says what was expected and what was given.
-double parse_bandwidth_Bps(std::string_view text);  // -> bytes per second, > 0
+double parse_bandwidth_Bps(std::string_view text);  // -> bytes per second, > 0 and finite
 double parse_time_s(std::string_view text);         // -> seconds, >= 0
-double parse_size_bytes(std::string_view text);     // -> bytes, >= 0
+double parse_size_bytes(std::string_view text);     // -> bytes, 0 <= bytes <= kMaxSizeBytes
 
 std::string format_bandwidth(double bytes_per_s);   // "100Gbps"
 std::string format_time(double seconds);            // "5us"

@@ -1,6 +1,8 @@
 #include "spec.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <type_traits>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -8,6 +10,8 @@
 #include "common/format.hpp"
 #include "common/json_fields.hpp"
 #include "common/units.hpp"
+#include "sim/profile.hpp"
+#include "topologies/topology.hpp"
 
 namespace arcsim::experiments {
 
@@ -61,15 +65,27 @@ std::vector<std::pair<std::string, const json*>> list_of(Fields& f, const std::s
 
 // Defaults of the list keys. They must outlive the loops over list_of's result (a temporary in a
 // range-for initialiser dies before the body runs).
-const json kDefaultLatency = "5us";
 const json kDefaultTopology = "star";
-const json kDefaultProfile = "nccl";
+const json kDefaultProfile = sim::kDefaultProfile;
 
 std::string resolve(const std::string& spec_dir, const std::string& path) {
   fs::path p(path);
   if (p.is_relative()) p = fs::path(spec_dir) / p;
   return p.lexically_normal().string();
 }
+
+}  // namespace
+
+std::vector<std::string> compressor_options(const std::string& name) {
+  std::vector<std::string> o;
+  if (name != "dense") o.insert(o.end(), {"ratio", "ef", "warmup"});
+  if (name == "topk" || name == "randk") o.push_back("ramp");
+  if (name == "randk") o.push_back("rescale");
+  if (name == "arctopk") o.insert(o.end(), {"rank", "shape_rule", "sketch_allreduce", "row_scores"});
+  return o;
+}
+
+namespace {
 
 CompressorConfig parse_compressor(const json& j, const std::string& file, const std::string& field) {
   const json obj = j.is_string() ? json{{"name", j}} : j;
@@ -82,10 +98,7 @@ CompressorConfig parse_compressor(const json& j, const std::string& file, const 
 
   // Which options each compressor takes; anything else given is refused by name.
   std::vector<std::string> allowed = {"name", "label", "convergence"};
-  if (c.name != "dense") allowed.insert(allowed.end(), {"ratio", "ef", "warmup"});
-  if (c.name == "topk" || c.name == "randk") allowed.push_back("ramp");
-  if (c.name == "randk") allowed.push_back("rescale");
-  if (c.name == "arctopk") allowed.insert(allowed.end(), {"rank", "shape_rule", "sketch_allreduce", "row_scores"});
+  for (const auto& o : compressor_options(c.name)) allowed.push_back(o);
   for (auto it = obj.begin(); it != obj.end(); ++it)
     if (std::find(allowed.begin(), allowed.end(), it.key()) == allowed.end())
       f.fail(it.key(), "an option of " + c.name + " (" + join(allowed, ", ") + ")");
@@ -156,12 +169,20 @@ TopologyChoice parse_topology(const json& v, const std::string& file, const std:
   return t;
 }
 
+// Quantities converted from different units ("5us" and "5000ns") may differ in the last bit.
+template <class T>
+bool same(const T& a, const T& b) {
+  if constexpr (std::is_floating_point_v<T>) return std::abs(a - b) <= 1e-12 * std::max(std::abs(a), std::abs(b));
+  else return a == b;
+}
+
 template <class T>
 void refuse_duplicates(const std::vector<T>& v, const std::string& file, const std::string& key) {
   for (std::size_t i = 0; i < v.size(); ++i)
     for (std::size_t k = 0; k < i; ++k)
-      if (v[i] == v[k])
-        throw ConfigError(file + ": " + key + "[" + std::to_string(i) + "]: expected no repeated value");
+      if (same(v[i], v[k]))
+        throw ConfigError(file + ": " + key + "[" + std::to_string(i) + "]: expected no repeated value (equal to " +
+                          key + "[" + std::to_string(k) + "], whatever the unit)");
 }
 
 }  // namespace
@@ -239,6 +260,10 @@ ExperimentSpec parse_spec(const json& j, const std::string& file) {
       fail_at(file, field, "a node count, an integer in [2, 65536]", *v);
     s.nodes.push_back(v->get<int>());
   }
+  const bool own_bandwidth = !f.has("bandwidths"), own_latency = !f.has("latencies");
+  f.optional("bandwidths");
+  f.optional("latencies");
+  if (!own_bandwidth)
   for (const auto& [field, v] : list_of(f, "bandwidths", true, nullptr)) {
     if (!v->is_string()) fail_at(file, field, "a bandwidth string with a unit such as \"100Gbps\"", *v);
     try {
@@ -247,7 +272,8 @@ ExperimentSpec parse_spec(const json& j, const std::string& file) {
       throw ConfigError(file + ": " + field + ": " + e.what());
     }
   }
-  for (const auto& [field, v] : list_of(f, "latencies", false, kDefaultLatency)) {
+  if (!own_latency)
+  for (const auto& [field, v] : list_of(f, "latencies", true, nullptr)) {
     if (!v->is_string()) fail_at(file, field, "a time string with a unit such as \"5us\"", *v);
     try {
       s.latencies_s.push_back(units::parse_time_s(v->get<std::string>()));
@@ -264,6 +290,35 @@ ExperimentSpec parse_spec(const json& j, const std::string& file) {
         throw ConfigError(file + ": topologies[" + std::to_string(i) +
                           "]: expected a topology name unique in the experiment (set \"name\"), got \"" +
                           s.topologies[i].name + "\"");
+  // No "bandwidths" / "latencies": the topologies' own values (a preset's 200Gbps is not replaced
+  // by a default of the spec's), one list for the product, so they must agree.
+  if (own_bandwidth || own_latency) {
+    std::vector<topo::TopologySpec> own;
+    for (std::size_t i = 0; i < s.topologies.size(); ++i) {
+      const json& t = s.topologies[i].spec;
+      try {
+        own.push_back(t.is_object() ? topo::parse_topology(t, file) : topo::load_topology(t.get<std::string>()));
+      } catch (const std::exception& e) {
+        throw ConfigError(file + ": topologies[" + std::to_string(i) + "]: " + e.what());
+      }
+    }
+    auto agree = [&](const char* key, auto value, auto format) {
+      std::string list;
+      bool same = true;
+      for (std::size_t i = 0; i < own.size(); ++i) {
+        list += (i ? ", " : "") + s.topologies[i].name + " " + format(value(own[i]));
+        same = same && value(own[i]) == value(own[0]);
+      }
+      if (!same)
+        throw ConfigError(file + ": " + key + ": expected a list (the topologies' own values differ: " + list + ")");
+      return value(own[0]);
+    };
+    if (own_bandwidth)
+      s.bandwidths_Bps = {agree("bandwidths", [](const topo::TopologySpec& t) { return t.bandwidth_Bps; },
+                                units::format_bandwidth)};
+    if (own_latency)
+      s.latencies_s = {agree("latencies", [](const topo::TopologySpec& t) { return t.latency_s; }, units::format_time)};
+  }
   for (const auto& [field, v] : list_of(f, "profiles", false, kDefaultProfile)) {
     if (!v->is_string() || std::find(kProfiles.begin(), kProfiles.end(), v->get<std::string>()) == kProfiles.end())
       fail_at(file, field, "a network profile, one of " + join(kProfiles, "|"), *v);

@@ -13,6 +13,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "kernels/timing.hpp"
+
 namespace arcsim::experiments {
 
 // One compressor configuration of the sweep. Options that do not apply to the compressor are
@@ -78,7 +80,7 @@ struct ExperimentSpec {
   double bucket_cap_bytes = 25.0 * 1024 * 1024;
   double first_bucket_cap_bytes = 1.0 * 1024 * 1024;
   std::string collectives = "plan";   // plan (as each compressor's plan says) | blocking | async
-  std::string kernel_timing = "model:H100-SXM";  // measured-cpu | calibration:FILE | model:GPU
+  std::string kernel_timing = kernels::kDefaultKernelTiming;  // measured-cpu | calibration:FILE | model:GPU
   std::string compute = "trace";      // trace (as recorded) | model:GPU (re-timed from per-layer costs)
   std::string backend = "auto";                  // where replay runs the kernels: auto | cpu | cuda | reference
   std::optional<Target> target;       // absent: the trace's own target, else no TTA
@@ -112,6 +114,10 @@ ExperimentSpec parse_spec_file(const std::string& path);
 // The product of the lists, in a fixed order: topology, profile, latency, bandwidth, nodes
 // (outer to inner), then compressors in spec order, so one network's compressors sit together.
 std::vector<Point> expand_points(const ExperimentSpec& spec);
+
+// The options a compressor takes (spec keys: ratio, ef, warmup, ramp, rescale, rank, shape_rule,
+// sketch_allreduce, row_scores); the spec and the command line refuse any other.
+std::vector<std::string> compressor_options(const std::string& name);
 
 // The compressors the spec accepts.
 const std::vector<std::string>& known_compressors();

@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "common/format.hpp"
+#include "experiments/limits.hpp"
 #include "experiments/convergence.hpp"
 #include "experiments/plan_cache.hpp"
 #include "experiments/progress.hpp"
@@ -76,6 +77,7 @@ void simulate_points(const ExperimentSpec& spec, const SweepInputs& in, const Pl
   std::vector<TaskResult> results(work.tasks.size());
   std::vector<bool> done(work.tasks.size(), false);
   std::size_t finished = work.reused, failed = 0, done_tasks = 0;
+  RewriteLimiter rewrite;  // both files at most once a second while points finish; run_sweep writes the last
   run_simulations(spec, in, plans, work.tasks, options.simulate, options.jobs, [&](std::size_t ti, const TaskResult& r) {
     results[ti] = r;
     done[ti] = true;
@@ -85,7 +87,7 @@ void simulate_points(const ExperimentSpec& spec, const SweepInputs& in, const Pl
       assemble_simulated(rows[pi], work.points[pi], cp, results, spec.target);
       ++finished;
       if (rows[pi].status != "ok") ++failed;
-      writer.write(rows);
+      if (rewrite.due()) writer.write(rows);
       progress.update(point_line(rows[pi], cp, finished, rows.size(), done_tasks, work.tasks.size(), failed, t_start),
                       finished == rows.size());
     }

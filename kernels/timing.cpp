@@ -5,12 +5,13 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
-#include <sstream>
 #include <stdexcept>
 
 #include <nlohmann/json.hpp>
 
+#include "common/atomic_file.hpp"
+#include "common/format.hpp"
+#include "common/json_fields.hpp"
 #include "kernels/catalogue.hpp"
 
 namespace arcsim::kernels {
@@ -45,33 +46,16 @@ const KernelCost& cost_of(const std::string& name) {
   return k ? k->cost : generic_kernel_cost();
 }
 
-[[noreturn]] void bad(const std::string& path, const std::string& field, const std::string& expected,
-                      const nlohmann::json* got) {
-  std::string g = got ? got->dump() : "nothing";
-  if (g.size() > 60) g = g.substr(0, 57) + "...";
-  throw std::runtime_error(path + ": " + field + ": expected " + expected + ", got " + g);
+double positive(arcsim::json::Fields& f, const std::string& key) {
+  const double d = f.number(key);
+  if (!(d > 0.0)) f.fail(key, "a positive finite number");
+  return d;
 }
 
-const nlohmann::json& member(const nlohmann::json& obj, const char* key, const std::string& path,
-                             const std::string& field, const char* expected) {
-  auto it = obj.find(key);
-  if (it == obj.end()) bad(path, field, expected, nullptr);
-  return *it;
-}
-
-std::string get_string(const nlohmann::json& obj, const char* key, const std::string& path, const std::string& prefix) {
-  const auto& v = member(obj, key, path, prefix + key, "a string");
-  if (!v.is_string()) bad(path, prefix + key, "a string", &v);
-  return v.get<std::string>();
-}
-
-double get_number(const nlohmann::json& obj, const char* key, const std::string& path, const std::string& prefix,
-                  bool positive) {
-  const char* what = positive ? "a positive finite number" : "a finite number >= 0";
-  const auto& v = member(obj, key, path, prefix + key, what);
-  if (!v.is_number()) bad(path, prefix + key, what, &v);
-  const double d = v.get<double>();
-  if (!std::isfinite(d) || d < 0.0 || (positive && d == 0.0)) bad(path, prefix + key, what, &v);
+double non_negative(arcsim::json::Fields& f, const std::string& key, double fallback) {
+  if (!f.has(key)) return f.optional(key), fallback;
+  const double d = f.number(key);
+  if (!(d >= 0.0)) f.fail(key, "a finite number >= 0");
   return d;
 }
 
@@ -89,60 +73,63 @@ const std::vector<std::string>& plan_kernel_names() {
 // ---- Calibration files --------------------------------------------------------------------------
 
 CalibrationFile CalibrationFile::parse(const std::string& text, const std::string& path) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw std::runtime_error(path + ": not valid JSON (" + std::string(e.what()) + ")");
-  }
-  if (!j.is_object()) bad(path, "(top level)", "an object", &j);
-  CalibrationFile f;
-  const std::string format = get_string(j, "format", path, "");
-  if (format != "arcsim-calibration/1") bad(path, "format", "\"arcsim-calibration/1\"", &j["format"]);
-  const auto& measured = member(j, "measured", path, "measured", "true or false");
-  if (!measured.is_boolean()) bad(path, "measured", "true or false", &measured);
-  f.measured = measured.get<bool>();
-  f.device = get_string(j, "device", path, "");
-  f.driver = get_string(j, "driver", path, "");
-  f.cuda_runtime = get_string(j, "cuda_runtime", path, "");
-  if (j.contains("arcsim_commit")) f.arcsim_commit = get_string(j, "arcsim_commit", path, "");
-  if (j.contains("method")) f.method = get_string(j, "method", path, "");
-  if (j.contains("copy_bandwidth_Bps")) f.copy_bandwidth_Bps = get_number(j, "copy_bandwidth_Bps", path, "", true);
-  const auto& kernels = member(j, "kernels", path, "kernels", "an object of kernel tables");
-  if (!kernels.is_object() || kernels.empty()) bad(path, "kernels", "a non-empty object of kernel tables", &kernels);
+  using arcsim::json::Fields;
+  const nlohmann::json j = arcsim::json::parse_text(text, path);
+  Fields f(j, path, "");
+  CalibrationFile c;
+  if (f.string("format") != "arcsim-calibration/1") f.fail("format", "\"arcsim-calibration/1\"");
+  const auto& measured = f.required("measured");
+  if (!measured.is_boolean()) f.fail("measured", "true or false");
+  c.measured = measured.get<bool>();
+  c.device = f.string("device");
+  c.driver = f.string("driver");
+  c.cuda_runtime = f.string("cuda_runtime");
+  c.arcsim_commit = f.string_or("arcsim_commit", "");
+  c.method = f.string_or("method", "");
+  c.copy_bandwidth_Bps = f.has("copy_bandwidth_Bps") ? positive(f, "copy_bandwidth_Bps") : (f.optional("copy_bandwidth_Bps"), 0.0);
+  const auto& kernels = f.required("kernels");
+  if (!kernels.is_object() || kernels.empty()) f.fail("kernels", "a non-empty object of kernel tables");
   for (const auto& [name, table] : kernels.items()) {
     const std::string field = "kernels." + name;
-    if (!table.is_array() || table.empty()) bad(path, field, "a non-empty array of points", &table);
+    if (!table.is_array() || table.empty())
+      throw std::runtime_error(path + ": " + field + ": expected a non-empty array of points, got " +
+                               arcsim::json::brief(table));
     std::vector<CalibrationPoint> pts;
     for (std::size_t i = 0; i < table.size(); ++i) {
-      const auto& p = table[i];
-      const std::string pf = field + "[" + std::to_string(i) + "].";
-      if (!p.is_object()) bad(path, field + "[" + std::to_string(i) + "]", "an object", &p);
-      CalibrationPoint c;
-      c.elements = static_cast<std::int64_t>(get_number(p, "elements", path, pf, false));
-      c.bytes_moved = get_number(p, "bytes_moved", path, pf, true);
-      c.median_s = get_number(p, "median_s", path, pf, true);
-      c.p10_s = p.contains("p10_s") ? get_number(p, "p10_s", path, pf, false) : c.median_s;
-      c.p90_s = p.contains("p90_s") ? get_number(p, "p90_s", path, pf, false) : c.median_s;
-      if (c.p10_s > c.median_s) bad(path, pf + "p10_s", "<= median_s", &p["p10_s"]);
-      if (c.p90_s < c.median_s) bad(path, pf + "p90_s", ">= median_s", &p["p90_s"]);
-      c.runs = p.contains("runs") ? static_cast<int>(get_number(p, "runs", path, pf, true)) : 0;
-      if (!pts.empty() && c.bytes_moved <= pts.back().bytes_moved)
-        bad(path, pf + "bytes_moved", "strictly increasing bytes_moved (> " + std::to_string(pts.back().bytes_moved) + ")",
-            &p["bytes_moved"]);
-      pts.push_back(c);
+      Fields p(table[i], path, field + "[" + std::to_string(i) + "]");
+      CalibrationPoint pt;
+      pt.elements = p.integer("elements");
+      if (pt.elements < 0) p.fail("elements", "an integer >= 0");
+      pt.bytes_moved = positive(p, "bytes_moved");
+      pt.median_s = positive(p, "median_s");
+      pt.p10_s = non_negative(p, "p10_s", pt.median_s);
+      pt.p90_s = non_negative(p, "p90_s", pt.median_s);
+      if (pt.p10_s > pt.median_s) p.fail("p10_s", "<= median_s");
+      if (pt.p90_s < pt.median_s) p.fail("p90_s", ">= median_s");
+      // A measured point comes from runs >= 1; a modelled file (measured: false) has 0 runs.
+      const std::int64_t runs = p.integer_or("runs", c.measured ? 1 : 0);
+      if (runs < (c.measured ? 1 : 0) || runs > 1'000'000'000)
+        p.fail("runs", c.measured ? "a positive integer (measured points)" : "an integer >= 0");
+      pt.runs = static_cast<int>(runs);
+      if (!pts.empty() && pt.bytes_moved <= pts.back().bytes_moved)
+        p.fail("bytes_moved", "strictly increasing bytes_moved (> " + arcsim::io::format_number(pts.back().bytes_moved) + ")");
+      p.finish();
+      pts.push_back(pt);
     }
-    f.kernels[name] = std::move(pts);
+    c.kernels[name] = std::move(pts);
   }
-  return f;
+  f.finish();
+  return c;
 }
 
 CalibrationFile CalibrationFile::load(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error(path + ": cannot open calibration file");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return parse(text.str(), path);
+  std::string text;
+  try {
+    text = arcsim::io::read_file(path, arcsim::json::kMaxJsonBytes);
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error(std::string(e.what()) + " (calibration file)");
+  }
+  return parse(text, path);
 }
 
 std::string CalibrationFile::to_json() const {

@@ -27,6 +27,11 @@
 
 namespace arcsim::kernels {
 
+// The kernel-timing source every command uses when none is given (replay, sweep specs): the model
+// of the GPU the paper's measurements come from. `measured-cpu` (CPU reference kernels timed on
+// this machine) and calibration files are asked for by name.
+inline constexpr const char* kDefaultKernelTiming = "model:H100-SXM";
+
 // One measured point of a kernel: median and spread (10th / 90th percentile) over `runs` runs.
 struct CalibrationPoint {
   std::int64_t elements = 0;

@@ -113,7 +113,11 @@ std::string format_algorithms_used(const std::map<std::string, int>& counts) {
 }
 
 std::string algorithm_for(CollectiveOp op, const std::string& requested) {
-  return valid_for(op, requested) ? requested : "auto";
+  // Refused, not replaced by `auto`: a row labelled "bruck" must have run Bruck.
+  if (!valid_for(op, requested))
+    throw std::invalid_argument("algorithm: \"" + requested + "\" does not exist for " + to_string(op) +
+                                " (a collective of this plan); expected auto or an algorithm of every collective the plan runs");
+  return requested;
 }
 
 ResolvedCall resolve_call(const Context& ctx, const CollectiveCall& call) {

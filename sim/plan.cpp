@@ -1,6 +1,9 @@
 #include "sim/plan.hpp"
 
 #include "common/json_fields.hpp"
+#include "common/units.hpp"
+#include "sim/limits.hpp"
+#include "topologies/limits.hpp"
 
 namespace arcsim::sim {
 
@@ -29,6 +32,8 @@ PlanOp parse_op(const nlohmann::json& j, const std::string& file, const std::str
     op.name = f.string("name");
     op.elements = f.number_or("elements", 0);
     op.bytes_moved = f.number_or("bytes_moved", 0);
+    if (op.elements < 0 || op.elements > units::kMaxSizeBytes) f.fail("elements", "a count in 0..2^53");
+    if (op.bytes_moved < 0 || op.bytes_moved > units::kMaxSizeBytes) f.fail("bytes_moved", "a number of bytes in 0..2^53");
     op.duration_s = f.number("duration_s");
     if (op.duration_s < 0) f.fail("duration_s", "a non-negative duration in seconds");
     op.duration_source = f.string_or("duration_source", "unknown");
@@ -42,12 +47,15 @@ PlanOp parse_op(const nlohmann::json& j, const std::string& file, const std::str
     else if (name == "broadcast") op.op = CollectiveOp::broadcast;
     else op.op = CollectiveOp::reduce_scatter;
     op.bytes_per_rank = f.number("bytes_per_rank");
-    if (op.bytes_per_rank < 0) f.fail("bytes_per_rank", "a non-negative number of bytes");
+    if (op.bytes_per_rank < 0 || op.bytes_per_rank > kMaxMessageBytes)
+      f.fail("bytes_per_rank", "a number of bytes in 0..2^40 (docs/limits.md)");
     if (const auto* v = f.optional("bytes_by_rank")) {
       if (!v->is_array() || v->empty()) f.fail("bytes_by_rank", "a non-empty array of byte counts");
       for (const auto& x : *v) {
-        if (!x.is_number() || x.get<double>() < 0)
-          f.fail("bytes_by_rank", "non-negative byte counts");
+        if (!x.is_number() || x.get<double>() < 0 || x.get<double>() > kMaxMessageBytes)
+          f.fail("bytes_by_rank", "byte counts in 0..2^40 (docs/limits.md)");
+        if (op.bytes_by_rank.size() == static_cast<std::size_t>(topo::kMaxRanks))
+          f.fail("bytes_by_rank", "at most one byte count per rank (" + std::to_string(topo::kMaxRanks) + ")");
         op.bytes_by_rank.push_back(x.get<double>());
       }
     }
@@ -75,16 +83,19 @@ Plan parse_plan(const nlohmann::json& j, const std::string& file) {
     plan.compressor_config = *c;
     if (c->contains("name") && (*c)["name"].is_string()) plan.compressor = (*c)["name"];
   }
-  plan.world_size = static_cast<int>(f.integer("world_size"));
-  if (plan.world_size < 1) f.fail("world_size", "a positive number of workers");
+  const std::int64_t world = f.integer("world_size");
+  if (world < 1 || world > topo::kMaxRanks)
+    f.fail("world_size", "a number of workers in 1.." + std::to_string(topo::kMaxRanks));
+  plan.world_size = static_cast<int>(world);
   const auto& buckets = f.required("buckets");
   if (!buckets.is_array() || buckets.empty()) f.fail("buckets", "a non-empty array of buckets");
   for (std::size_t i = 0; i < buckets.size(); ++i) {
     const std::string path = "buckets[" + std::to_string(i) + "]";
     Fields b(buckets[i], file, path);
     PlanBucket bucket;
-    bucket.bucket = static_cast<int>(b.integer("bucket"));
-    if (bucket.bucket != static_cast<int>(i))
+    const std::int64_t id = b.integer("bucket");
+    bucket.bucket = static_cast<int>(i);
+    if (id != static_cast<std::int64_t>(i))
       b.fail("bucket", "bucket id " + std::to_string(i) + " (ids are 0..n-1 in order)");
     bucket.elements = b.number_or("elements", 0);
     if (const auto* t = b.optional("tensors")) {

@@ -13,6 +13,10 @@ namespace arcsim::sim {
 
 enum class ProfileKind { ideal, nccl, tcp };
 
+// The profile every command uses when none is given (simulate, sweep): NCCL's model, the one
+// calibrated against measurements; `ideal` is the closed-form check, asked for by name.
+inline constexpr const char* kDefaultProfile = "nccl";
+
 ProfileKind parse_profile(const std::string& name);  // throws std::invalid_argument, one line
 const char* to_string(ProfileKind p);
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "sim/limits.hpp"
 #include "sim/collective.hpp"
 #include "sim/nccl_model.hpp"
 
@@ -26,7 +27,9 @@ topo::Resolved check_network(const NetworkConfig& net) {
   if (net.bandwidth_Bps < 0)
     throw std::invalid_argument("bandwidth: expected a positive bandwidth");
   const auto spec = topo::load_topology(net.topology);
-  return topo::resolve(spec, net.nodes, net.bandwidth_Bps, net.latency_s);
+  auto resolved = topo::resolve(spec, net.nodes, net.bandwidth_Bps, net.latency_s);
+  check_actor_capacity(resolved.ranks);
+  return resolved;
 }
 
 std::unique_ptr<Context> make_context(const NetworkConfig& net) {

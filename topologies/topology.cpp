@@ -8,6 +8,7 @@
 
 #include "common/json_fields.hpp"
 #include "common/units.hpp"
+#include "topologies/limits.hpp"
 
 #ifndef ARCSIM_PRESET_DIR
 #define ARCSIM_PRESET_DIR "topologies/presets"
@@ -22,14 +23,19 @@ namespace {
 
 const std::vector<std::string> kTypes = {"star", "fattree", "torus", "dragonfly"};
 
-int positive_int(Fields& f, const std::string& key, int fallback) {
+int positive_int(Fields& f, const std::string& key, int fallback, int max = kMaxCount) {
   if (!f.has(key)) {
     f.optional(key);
     return fallback;
   }
   const auto v = f.integer(key);
-  if (v < 1 || v > 1'000'000) f.fail(key, "a positive integer");
+  if (v < 1 || v > max) f.fail(key, "an integer in 1.." + std::to_string(max) + " (docs/limits.md)");
   return static_cast<int>(v);
+}
+
+bool small_positive(const nlohmann::json& v) {
+  return v.is_number_integer() && !(v.is_number_unsigned() && v.get<std::uint64_t>() > std::uint64_t(kMaxCount)) &&
+         v.get<std::int64_t>() >= 1 && v.get<std::int64_t>() <= kMaxCount;
 }
 
 // [count, links] pair of a dragonfly level.
@@ -39,9 +45,8 @@ void df_pair(Fields& f, const std::string& key, int& count, int& links, bool req
     if (required) f.fail(key, "[count, links] (required)");
     return;
   }
-  if (!v->is_array() || v->size() != 2 || !(*v)[0].is_number_integer() ||
-      !(*v)[1].is_number_integer() || (*v)[0].get<int>() < 1 || (*v)[1].get<int>() < 1)
-    f.fail(key, "[count, links] with two positive integers");
+  if (!v->is_array() || v->size() != 2 || !small_positive((*v)[0]) || !small_positive((*v)[1]))
+    f.fail(key, "[count, links] with two integers in 1.." + std::to_string(kMaxCount));
   count = (*v)[0].get<int>();
   links = (*v)[1].get<int>();
 }
@@ -77,7 +82,7 @@ TopologySpec parse_topology(const nlohmann::json& j, const std::string& file) {
   s.name = f.string_or("name", std::filesystem::path(file).stem().string());
   s.description = f.string_or("description", "");
   s.type = f.choice("type", kTypes, "");
-  if (f.has("nodes")) s.fixed_nodes = positive_int(f, "nodes", 0);
+  if (f.has("nodes")) s.fixed_nodes = positive_int(f, "nodes", 0, kMaxRanks);
   s.bandwidth_Bps = f.bandwidth("bandwidth");
   s.latency_s = f.time("latency");
 
@@ -92,9 +97,9 @@ TopologySpec parse_topology(const nlohmann::json& j, const std::string& file) {
     if (s.type != "torus") f.fail("torus", "no torus section for type " + s.type);
     Fields g(*t, file, "torus");
     const auto& d = g.required("dims");
-    if (!d.is_array() || d.empty()) g.fail("dims", "an array of positive integers");
+    if (!d.is_array() || d.empty() || d.size() > 8) g.fail("dims", "an array of 1..8 positive integers");
     for (const auto& x : d) {
-      if (!x.is_number_integer() || x.get<int>() < 1) g.fail("dims", "an array of positive integers");
+      if (!small_positive(x)) g.fail("dims", "an array of integers in 1.." + std::to_string(kMaxCount));
       s.dims.push_back(x.get<int>());
     }
     g.finish();
@@ -110,7 +115,7 @@ TopologySpec parse_topology(const nlohmann::json& j, const std::string& file) {
   }
   if (const auto* n = f.optional("node")) {
     Fields g(*n, file, "node");
-    s.gpus_per_node = positive_int(g, "gpus", 1);
+    s.gpus_per_node = positive_int(g, "gpus", 1, kMaxGpusPerNode);
     s.nics_per_node = positive_int(g, "nics", 1);
     if (s.nics_per_node > s.gpus_per_node) g.fail("nics", "1.." + std::to_string(s.gpus_per_node) + " NICs");
     if (g.has("intra_bandwidth")) s.intra_bandwidth_Bps = g.bandwidth("intra_bandwidth");
@@ -195,8 +200,16 @@ TopologySpec load_topology(const std::string& name) {
       return s;
     }
   const std::string preset = preset_dir() + "/" + name + ".json";
-  if (std::filesystem::exists(preset)) return parse_topology(arcsim::json::load_file(preset), preset);
-  if (std::filesystem::exists(name)) return parse_topology(arcsim::json::load_file(name), name);
+  // A topology *file* must say what it is, so that a JSON file of another kind (a spec, a plan)
+  // given by mistake is named as such; an object inline in an experiment spec needs no format.
+  auto from_file = [](const std::string& path) {
+    const auto j = arcsim::json::load_file(path);
+    if (j.is_object() && !j.contains("format"))
+      throw ConfigError(path + ": format: expected \"arcsim-topology/1\" (required in a topology file), got nothing (missing)");
+    return parse_topology(j, path);
+  };
+  if (std::filesystem::exists(preset)) return from_file(preset);
+  if (std::filesystem::exists(name)) return from_file(name);
   std::string list;
   for (const auto& t : kTypes) list += t + "|";
   for (const auto& p : preset_names()) list += p + "|";
@@ -213,6 +226,9 @@ Resolved resolve(const TopologySpec& spec_in, int nodes, double bandwidth_Bps, d
     throw std::invalid_argument("topology " + s.name + ": " + what);
   };
   if (nodes < 1) bad("expected a positive node count, got " + std::to_string(nodes));
+  if (nodes > kMaxRanks / s.gpus_per_node)
+    bad("expected at most " + std::to_string(kMaxRanks) + " simulated ranks (nodes x " + std::to_string(s.gpus_per_node) +
+        " GPUs per node), got " + std::to_string(nodes) + " nodes (docs/limits.md)");
   if (s.fixed_nodes > 0 && nodes != s.fixed_nodes)
     bad("exists only with " + std::to_string(s.fixed_nodes) + " nodes, got --nodes " +
         std::to_string(nodes));
@@ -238,7 +254,10 @@ Resolved resolve(const TopologySpec& spec_in, int nodes, double bandwidth_Bps, d
         if (nodes % d == 0) k = d;
       if (nodes <= 4) k = nodes;
     }
-    if (nodes < k) k = nodes;  // a partly filled single leaf switch
+    if (nodes < k && s.hosts_per_leaf == 0) k = nodes;  // a partly filled single leaf switch
+    if (nodes < k)
+      bad("fattree.hosts_per_leaf " + std::to_string(k) + " is more than the " + std::to_string(nodes) +
+          " nodes: expected hosts_per_leaf <= nodes");
     if (nodes % k != 0)
       bad("fat-tree with " + std::to_string(k) + " hosts per leaf needs a multiple of " +
           std::to_string(k) + " nodes, got " + std::to_string(nodes));
@@ -271,7 +290,7 @@ Resolved resolve(const TopologySpec& spec_in, int nodes, double bandwidth_Bps, d
           }
     }
     long prod = 1;
-    for (int x : d) prod *= x;
+    for (int x : d) prod = std::min<long>(prod * x, 1L << 40);  // each side <= kMaxCount: no overflow
     if (prod != nodes)
       bad("torus " + fmt_dims(d) + " has " + std::to_string(prod) + " nodes, got --nodes " +
           std::to_string(nodes));
@@ -299,7 +318,7 @@ Resolved resolve(const TopologySpec& spec_in, int nodes, double bandwidth_Bps, d
       s.df_routers = rt;
       s.df_nodes_per_router = rest / rt;
     }
-    const long total = 1L * s.df_groups * s.df_chassis * s.df_routers * s.df_nodes_per_router;
+    const long total = 1L * s.df_groups * s.df_chassis * s.df_routers * s.df_nodes_per_router;  // each <= 1024
     if (total != nodes)
       bad("dragonfly " + std::to_string(s.df_groups) + " groups x " + std::to_string(s.df_chassis) +
           " chassis x " + std::to_string(s.df_routers) + " routers x " +

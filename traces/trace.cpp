@@ -32,9 +32,15 @@ std::vector<std::int64_t> shape_of(Fields& f, const std::string& key, bool allow
   const json& v = f.required(key);
   if (!v.is_array() || (!allow_empty && v.empty())) f.fail(key, "a list of positive integers");
   std::vector<std::int64_t> out;
+  std::int64_t product = 1;
   for (const auto& d : v) {
-    if (!d.is_number_integer() || d.get<std::int64_t>() < 1) f.fail(key, "a list of positive integers");
+    if (!d.is_number_integer() || (d.is_number_unsigned() && d.get<std::uint64_t>() > std::uint64_t(INT64_MAX)) ||
+        d.get<std::int64_t>() < 1)
+      f.fail(key, "a list of positive integers");
     out.push_back(d.get<std::int64_t>());
+    // Checked: a product that wraps would pass every later size comparison.
+    if (__builtin_mul_overflow(product, out.back(), &product) || product > kMaxElements)
+      f.fail(key, "a shape of at most 2^40 elements");
   }
   return out;
 }
@@ -94,6 +100,8 @@ Layout parse_layout(const json& j, const std::string& file) {
     q.layer = p.string("layer");
     p.finish();
     l.parameters.push_back(std::move(q));
+    if (l.total_elements() > kMaxElements)
+      p.fail("shape", "a layout of at most 2^40 elements in total");
   }
   f.finish();
   return l;
@@ -376,7 +384,20 @@ Trace parse_trace(const json& doc, const std::string& dir, const std::string& fi
     }
     const json& samples = f.required("samples");
     if (!samples.is_array()) f.fail("samples", "a list (empty for a layout-only trace)");
-    for (std::size_t i = 0; i < samples.size(); ++i) t.samples.push_back(parse_sample(samples[i], file, i, t.layout));
+    // One entry per (config, world, step, bucket, tensors) and per data file: a repeated sample would
+    // be replayed twice as if it were two, and two entries sharing a file hide a missing one.
+    std::set<std::tuple<std::string, int, std::int64_t, int, std::vector<std::string>>> seen_samples;
+    std::set<std::string> seen_files;
+    for (std::size_t i = 0; i < samples.size(); ++i) {
+      t.samples.push_back(parse_sample(samples[i], file, i, t.layout));
+      const Sample& s = t.samples.back();
+      if (!seen_samples.insert({s.config, s.world, s.step, s.bucket, s.tensors}).second)
+        fail(file, "samples[" + std::to_string(i) + "]",
+             "expected each (config, world, step, bucket, tensors) once, got a repeat of an earlier entry");
+      if (!seen_files.insert(s.data.file).second)
+        fail(file, "samples[" + std::to_string(i) + "].data.file",
+             "expected a data file no other entry names, got \"" + s.data.file + "\" again");
+    }
     const json& logs = f.required("convergence");
     if (!logs.is_array()) f.fail("convergence", "a list (empty for a layout-only trace)");
     std::set<std::pair<std::string, int>> ids;

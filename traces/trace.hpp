@@ -27,6 +27,11 @@ struct TraceError : std::runtime_error {
 };
 
 // One trainable tensor, in registration order (model.parameters()).
+// Largest tensor, layout or sample in elements (2^40, about 1.1e12: above every model a trace is
+// recorded or laid out for, and small enough that sizes in bytes and sums over a layout stay far
+// from int64 overflow).
+inline constexpr std::int64_t kMaxElements = std::int64_t{1} << 40;
+
 struct Parameter {
   std::string name;                  // "conv1.weight"
   std::vector<std::int64_t> shape;   // PyTorch shape, every dimension >= 1

@@ -10,6 +10,9 @@ def run(*args):
 
 
 def simulate(arcsim_bin, *args):
+    # The closed-form checks below are about the ideal profile; the default profile is nccl.
+    if "--profile" not in args:
+        args = ("--profile", "ideal") + args
     r = run(arcsim_bin, "simulate", *args)
     assert r.returncode == 0, r.stderr
     return json.loads(r.stdout)
@@ -122,7 +125,7 @@ def test_bad_collective_input_is_one_line(arcsim_bin, extra, needles):
 
 
 def test_torus_node_mismatch_message(arcsim_bin, tmp_path):
-    topo = write(tmp_path, "t.json", {"type": "torus", "bandwidth": "10Gbps", "latency": "1us",
+    topo = write(tmp_path, "t.json", {"format": "arcsim-topology/1", "type": "torus", "bandwidth": "10Gbps", "latency": "1us",
                                       "torus": {"dims": [4, 4]}})
     r = run(arcsim_bin, "simulate", "--collective", "allreduce", "--bytes", "1MiB", "--nodes", "8",
             "--topology", topo)
@@ -130,7 +133,8 @@ def test_torus_node_mismatch_message(arcsim_bin, tmp_path):
 
 
 def test_dragonfly_crash_case_refused(arcsim_bin, tmp_path):
-    topo = write(tmp_path, "df.json", {"type": "dragonfly", "bandwidth": "10Gbps", "latency": "1us",
+    topo = write(tmp_path, "df.json", {"format": "arcsim-topology/1", "type": "dragonfly", "bandwidth": "10Gbps",
+                                       "latency": "1us",
                                        "dragonfly": {"groups": [4, 1], "chassis": [2, 1], "routers": [2, 1],
                                                      "nodes_per_router": 4}})
     r = run(arcsim_bin, "simulate", "--collective", "allreduce", "--bytes", "1MiB", "--nodes", "64",

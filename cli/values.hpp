@@ -1,0 +1,26 @@
+#pragma once
+// Command-line values that Boost would read too leniently: an unsigned option given "-1" wraps to
+// 2^64-1 in boost::lexical_cast. Each throws std::invalid_argument "--flag: expected ..., got ...".
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+namespace arcsim::cli {
+
+inline std::uint64_t parse_unsigned(const std::string& flag, const std::string& text) {
+  std::size_t used = 0;
+  unsigned long long v = 0;
+  bool ok = !text.empty() && text[0] >= '0' && text[0] <= '9';
+  if (ok) {
+    try {
+      v = std::stoull(text, &used, 10);
+    } catch (const std::exception&) {
+      ok = false;
+    }
+  }
+  if (!ok || used != text.size())
+    throw std::invalid_argument(flag + ": expected an integer in 0..18446744073709551615, got \"" + text + "\"");
+  return v;
+}
+
+}  // namespace arcsim::cli

@@ -1,0 +1,100 @@
+"""Every row of bad_inputs_table.py: one clear error line, the expected exit status, nothing
+clobbered and no temporary file left behind."""
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+
+import pytest
+
+from bad_inputs_table import DIR, FIFO, ROWS, TRACE
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+DEFAULT_TRACE = ROOT / "traces" / "default"
+
+
+def small_trace(dest, spec):
+    """The default trace cut to its first sample, then mutated as the row asks."""
+    dest.mkdir(parents=True)
+    doc = json.loads((DEFAULT_TRACE / "trace.json").read_text())
+    doc["samples"] = doc["samples"][:1]
+    rel = doc["samples"][0]["data"]["file"]
+    (dest / rel).parent.mkdir(parents=True)
+    data = (DEFAULT_TRACE / rel).read_bytes()
+    if spec.npy == FIFO:
+        os.mkfifo(dest / rel)
+    elif isinstance(spec.npy, tuple):
+        os.symlink(spec.npy[1], dest / rel)
+    else:
+        (dest / rel).write_bytes(spec.npy(data) if spec.npy else data)
+    text = None
+    if spec.mutate:
+        out = spec.mutate(doc)
+        if out == "DUPKEY":
+            text = json.dumps(doc, indent=1).replace('"name":', '"name": "x", "name":', 1)
+        elif out == "OVERFLOW":
+            text = json.dumps(doc, indent=1).replace('"forward_s": ', '"forward_s": 1e999, "x": ', 1)
+        else:
+            doc = out
+    (dest / "trace.json").write_text(text if text is not None else json.dumps(doc, indent=1))
+
+
+def materialise(d, files):
+    for name, content in files.items():
+        p = d / name
+        if isinstance(content, TRACE):
+            small_trace(p, content)
+            continue
+        p.parent.mkdir(parents=True, exist_ok=True)
+        if content == DIR:
+            p.mkdir(exist_ok=True)
+        elif content == FIFO:
+            os.mkfifo(p)
+        elif isinstance(content, tuple) and content[0] == "symlink":
+            os.symlink(content[1], p)
+        elif isinstance(content, bytes):
+            p.write_bytes(content)
+        elif isinstance(content, str):
+            p.write_text(content)
+        else:
+            p.write_text(json.dumps(content).replace("{trace}", str(DEFAULT_TRACE)).replace("{d}", str(d)))
+
+
+def snapshot(d, names):
+    out = {}
+    for n in names:
+        p = d / n
+        out[n] = p.read_bytes() if p.is_file() else None
+    return out
+
+
+def test_table_is_large_and_unique():
+    ids = [r["id"] for r in ROWS]
+    assert len(ids) == len(set(ids)), "duplicate row ids"
+    assert len(ROWS) >= 150, len(ROWS)
+    commands = {r["argv"][0] for r in ROWS if r["argv"]}
+    for c in ["simulate", "topology", "trace", "compress", "replay", "calibrate", "sweep", "plot"]:
+        assert c in commands, c
+
+
+@pytest.mark.parametrize("case", ROWS, ids=[r["id"] for r in ROWS])
+def test_bad_input(arcsim_bin, tmp_path, case):
+    d = tmp_path / "d"
+    d.mkdir()
+    materialise(d, case["files"])
+    before = snapshot(d, case["unchanged"])
+    argv = [a.replace("{d}", str(d)).replace("{trace}", str(DEFAULT_TRACE)).replace("{src}", str(ROOT))
+            for a in case["argv"]]
+    r = subprocess.run([arcsim_bin, *argv], capture_output=True, text=True, timeout=120,
+                       stdin=subprocess.DEVNULL, errors="replace")
+    assert r.returncode == case["rc"], (r.returncode, r.stdout[-500:], r.stderr[-2000:])
+    err = r.stderr.strip()
+    assert "Traceback" not in r.stderr, r.stderr
+    assert err.count("\n") == 0, r.stderr
+    assert err.startswith("arcsim"), err
+    for needle in case["err"]:
+        assert needle.replace("{d}", str(d)) in err, (needle, err)
+    assert snapshot(d, case["unchanged"]) == before, "a file that must be unchanged was changed"
+    leftovers = [str(p) for p in d.rglob("*") if ".tmp." in p.name]
+    assert not leftovers, leftovers
