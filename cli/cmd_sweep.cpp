@@ -188,6 +188,8 @@ int cmd_sweep(int argc, char** argv) {
       "quiet,q", "no progress lines")("columns", "print the results.csv columns (markdown table) and exit")(
       "force", "run a sweep of more than 10000 points (docs/limits.md)")(
       "replace", "overwrite a results directory that holds another experiment's results")(
+      "write-interval", po::value<double>()->default_value(1.0, "1"),
+      "seconds between rewrites of the results files while points finish (0: after every point)")(
       "prepare", "only the replay: fill DIR/plans/ for --shard and --merge")(
       "shard", po::value<std::string>(), "I/N: simulate only part I of N, into DIR/shards/I-of-N/ (needs --prepare)")(
       "merge", "check DIR/shards/*-of-N/ and write DIR/results.csv and results.json")(
@@ -243,6 +245,9 @@ int cmd_sweep(int argc, char** argv) {
   so.jobs = jobs;
   so.progress = !vm.count("quiet");
   so.shard = shard;
+  so.write_interval_s = vm["write-interval"].as<double>();
+  if (!(so.write_interval_s >= 0) || so.write_interval_s > 3600)
+    throw std::runtime_error("options: --write-interval: expected seconds in [0, 3600]");
   const auto t0 = std::chrono::steady_clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
 

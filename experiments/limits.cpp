@@ -44,7 +44,7 @@ void check_sweep_start(const ExperimentSpec& spec, const std::string& out_dir, b
 
 bool RewriteLimiter::due() {
   const auto now = std::chrono::steady_clock::now();
-  if (!first_ && std::chrono::duration<double>(now - last_).count() < kMinRewriteSeconds) return false;
+  if (!first_ && std::chrono::duration<double>(now - last_).count() < interval_s_) return false;
   first_ = false;
   last_ = now;
   return true;

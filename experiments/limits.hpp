@@ -30,12 +30,14 @@ std::uint64_t sweep_points(const ExperimentSpec& spec);
 void check_sweep_start(const ExperimentSpec& spec, const std::string& out_dir, bool force, bool replace);
 
 // due(): true when the results files should be rewritten now (the first call, then at most once
-// per kMinRewriteSeconds).
+// per `interval_s`, by default kMinRewriteSeconds; 0 rewrites after every point).
 class RewriteLimiter {
  public:
+  explicit RewriteLimiter(double interval_s = kMinRewriteSeconds) : interval_s_(interval_s) {}
   bool due();
 
  private:
+  double interval_s_;
   bool first_ = true;
   std::chrono::steady_clock::time_point last_{};
 };

@@ -77,7 +77,7 @@ void simulate_points(const ExperimentSpec& spec, const SweepInputs& in, const Pl
   std::vector<TaskResult> results(work.tasks.size());
   std::vector<bool> done(work.tasks.size(), false);
   std::size_t finished = work.reused, failed = 0, done_tasks = 0;
-  RewriteLimiter rewrite;  // both files at most once a second while points finish; run_sweep writes the last
+  RewriteLimiter rewrite(options.write_interval_s);  // while points finish; run_sweep writes the last
   run_simulations(spec, in, plans, work.tasks, options.simulate, options.jobs, [&](std::size_t ti, const TaskResult& r) {
     results[ti] = r;
     done[ti] = true;

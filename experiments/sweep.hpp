@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "experiments/limits.hpp"
 #include "experiments/results.hpp"
 #include "experiments/spec.hpp"
 #include "experiments/sweep_run.hpp"
@@ -34,6 +35,7 @@ struct SweepOptions {
   // Only the points it keeps are simulated and written (empty: all); rows holds only those.
   std::function<bool(const Point&)> keep;
   bool warnings = true;           // configurations that match no convergence log, on stderr
+  double write_interval_s = kMinRewriteSeconds;  // results files rewritten at most this often (0: every point)
 };
 
 struct SweepSummary {

@@ -42,6 +42,9 @@ ComputeProfile parse_compute_profile(const nlohmann::json& j, const std::string&
     layer.backward_s = l.number("backward_s");
     if (layer.forward_s < 0) l.fail("forward_s", "a non-negative duration in seconds");
     if (layer.backward_s < 0) l.fail("backward_s", "a non-negative duration in seconds");
+    // A layer's cost (FLOPs, bytes, launches) re-times compute before the simulator sees it: read
+    // as an object, not used here.
+    if (const auto* c = l.optional("cost"); c && !c->is_object()) l.fail("cost", "an object (the layer's cost)");
     l.finish();
     p.layers.push_back(std::move(layer));
   }

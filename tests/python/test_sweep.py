@@ -43,7 +43,8 @@ def test_resume_after_kill_gives_identical_files(arcsim_bin, tmp_path):
     assert r.returncode == 0, r.stderr
 
     out = tmp_path / "killed"
-    p = subprocess.Popen([arcsim_bin, "sweep", str(spec), "--out", str(out), "--quiet", "--jobs", "1"],
+    p = subprocess.Popen([arcsim_bin, "sweep", str(spec), "--out", str(out), "--quiet", "--jobs", "1",
+                          "--write-interval", "0"],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     killed_with = None
     deadline = time.time() + 60
