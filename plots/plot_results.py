@@ -229,9 +229,16 @@ def bandwidth_axis(ax, bws):
 
 
 def readable_log(axis):
-    """Log-axis labels at 1-2-5 steps in plain numbers (0.2, 0.5, 1, 2, ...), not powers of ten."""
+    """Log-axis labels in plain numbers (0.2, 0.5, 1, 2, ...), not powers of ten, as many as a
+    one-column panel holds: 1-2-5 steps over less than a decade, 1-3 over up to two, else decades.
+    Call it after the data are drawn (it reads the axis range)."""
+    import math
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
-    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0), numticks=15))
+    ax = axis.axes
+    lo, hi = sorted(ax.get_xlim() if axis is ax.xaxis else ax.get_ylim())  # triggers autoscaling
+    decades = math.log10(hi / lo) if lo > 0 and hi > lo else 1.0
+    subs = (1.0, 2.0, 5.0) if decades <= 1.0 else (1.0, 3.0) if decades <= 2.0 else (1.0,)
+    axis.set_major_locator(LogLocator(base=10, subs=subs, numticks=15))
     axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     axis.set_minor_formatter(NullFormatter())
 
