@@ -57,7 +57,7 @@ int cmd_replay(int argc, char** argv) {
       "rescale", "Rand-K: unbiased d/k rescale")("seed", po::value<std::string>()->default_value("1"), "shared seed (an integer >= 0)")(
       "workers", po::value<int>()->default_value(8), "emulated workers (at most the sampled ones)")(
       "sample", po::value<int>()->default_value(0), "which gradient sample step (index) to replay")(
-      "kernel-timing", po::value<std::string>()->default_value("measured-cpu"),
+      "kernel-timing", po::value<std::string>()->default_value(arcsim::kernels::kDefaultKernelTiming),
       "measured (the backend's own durations: measured-cpu, or measured-gpu:<device> on cuda) | "
       "measured-cpu (the same) | model:GPU | calibration:FILE")(
       "bucket-cap", po::value<std::string>()->default_value("25MiB"), "DDP bucket cap")(

@@ -28,7 +28,7 @@ def train(rank, world, port, args):
     dist.init_process_group("gloo", rank=rank, world_size=world)
     torch.manual_seed(args.seed)                          # same initial weights on every rank
     model = torch.nn.parallel.DistributedDataParallel(mlp_mse.model())
-    state = ArcsimHookState(model, compressor=args.compressor, out=args.out, seed=args.seed, name="mlp-mse",
+    state = ArcsimHookState(model, compressor=args.compressor, out=args.out, ef=args.ef, seed=args.seed, name="mlp-mse",
                             sample_steps=[0], micro_batch=mlp_mse.micro_batch)
     data = mlp_mse.train_data()
     if rank == 0:  # per-layer times, FLOPs and bytes of one micro-batch, for the trace
@@ -57,6 +57,7 @@ def main():
     p.add_argument("--out", required=True)
     p.add_argument("--procs", type=int, default=2)
     p.add_argument("--compressor", default="arctopk:0.2")
+    p.add_argument("--ef", default="ef14", help="error feedback of a compressed run (arcsim's default is none)")
     p.add_argument("--steps", type=int, default=40)
     p.add_argument("--eval-every", type=int, default=10)
     p.add_argument("--seed", type=int, default=1)

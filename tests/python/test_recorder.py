@@ -13,7 +13,7 @@ from traces.recorder import data as dataset
 from traces.recorder import models, trace_io
 from traces.recorder.emulated import GradFn
 
-TINY = ["--train-subset", "512", "--eval-size", "200", "--profile-steps", "2", "--threads", "2"]
+TINY = ["--train-subset", "512", "--eval-size", "200", "--profile-steps", "2", "--threads", "2", "--ef", "ef14"]
 
 
 def record(arcsim_bin, out, *args, timeout=120):

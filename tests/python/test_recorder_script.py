@@ -20,7 +20,7 @@ from traces.recorder.task import load_script
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 EX = ROOT / "examples"
-FAST = ["--profile-steps", "2", "--threads", "2"]
+FAST = ["--profile-steps", "2", "--threads", "2", "--ef", "ef14"]
 
 # (script, extra args, the sweep spec's target is reached by dense)
 EXAMPLES = {
@@ -92,7 +92,7 @@ def test_python_api_records_the_same_format(tmp_path):
             "from arcsim.recorder import record\n"
             f"record(model=mlp_mse.model, train_data=mlp_mse.train_data(), loss=mlp_mse.loss, "
             f"evaluate=mlp_mse.evaluate, optimizer=mlp_mse.optimizer, out={str(tmp_path / 'api')!r}, workers=[2], "
-            "compressors=['dense', 'topk:0.2'], seeds=[1, 2], max_steps=20, eval_every=10, target='loss:0.25', "
+            "compressors=['dense', 'topk:0.2'], ef='ef14', seeds=[1, 2], max_steps=20, eval_every=10, target='loss:0.25', "
             "profile_steps=2, quiet=True)\n")
     r = subprocess.run(["/usr/bin/python3", "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300,
                        env=dict(os.environ, PYTHONPATH=str(ROOT)))

@@ -90,3 +90,25 @@ def test_python_reader_catches_flipped_byte(tmp_path):
     f.write_bytes(bytes(b))
     with pytest.raises(trace_io.TraceError, match="sha256"):
         trace_io.read_trace(tmp_path)
+
+
+def test_python_atomic_writer_never_clobbers_or_leaves_temporaries(tmp_path):
+    """The recorder's writer: exclusive, unpredictable temporaries; non-regular targets refused."""
+    import os
+    target = tmp_path / "trace.json"
+    trace_io.write_atomic(target, "one\n")
+    trace_io.write_atomic(target, "two\n")
+    assert target.read_text() == "two\n"
+    victim = tmp_path / "victim"
+    victim.write_text("keep")
+    link = tmp_path / "link.json"
+    link.symlink_to(victim)
+    with pytest.raises(trace_io.TraceError, match="link.json: expected a regular file"):
+        trace_io.write_atomic(link, "overwrite")
+    assert victim.read_text() == "keep"
+    fifo = tmp_path / "fifo.json"
+    os.mkfifo(fifo)
+    with pytest.raises(trace_io.TraceError, match="fifo.json: expected a regular file"):
+        trace_io.write_atomic(fifo, "x")
+    assert not fifo.is_file() and fifo.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fifo.json", "link.json", "trace.json", "victim"]

@@ -31,7 +31,7 @@ from .targets import parse_target
 from .task import ScriptError, Task
 from .trace_io import TraceWriter, read_trace, run_seed
 
-DEFAULTS = dict(workers=[8], compressors=["dense"], ef="ef14", rank=4, warmup=0, ramp="auto", micro_batch=None,
+DEFAULTS = dict(workers=[8], compressors=["dense"], ef="none", rank=4, warmup=0, ramp="auto", micro_batch=None,
                 lr=1e-3, seed=None, seeds=None, target=None, target_mode=None, max_steps=1000, budget_factor=3.0,
                 eval_every=25, sample_steps=[0], sample_workers=[0, 1], sample_dtype="float32",
                 sample_aggregate=False, per_worker="vmap", profile_steps=20, threads=None,

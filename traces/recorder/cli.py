@@ -45,7 +45,7 @@ def parser():
     p.add_argument("--workers", type=int, nargs="+", default=[8], help="emulated worker counts N")
     p.add_argument("--compressors", nargs="+", default=["dense"],
                    help="dense | topk:R | randk:R | arctopk:R (R = ratio), e.g. dense topk:0.2 arctopk:0.05")
-    p.add_argument("--ef", default="ef14", choices=["none", "ef14", "ef21", "ef21m"], help="error feedback of compressed runs")
+    p.add_argument("--ef", default="none", choices=["none", "ef14", "ef21", "ef21m"], help="error feedback of compressed runs")
     p.add_argument("--rank", type=int, default=4, help="ARC-Top-K sketch rank r")
     p.add_argument("--warmup", type=int, default=0, help="dense steps before compressing")
     p.add_argument("--ramp", default="auto", choices=["auto", "on", "off"],

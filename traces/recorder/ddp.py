@@ -49,7 +49,7 @@ class ArcsimHookState:
     nothing); seed: the run's seed (compressor sampling; use the same one for the data order and
     initialization); the other arguments as in `arcsim record`."""
 
-    def __init__(self, model, compressor="dense", out=None, *, ef="ef14", rank=4, seed=1, warmup=0, ramp="auto",
+    def __init__(self, model, compressor="dense", out=None, *, ef="none", rank=4, seed=1, warmup=0, ramp="auto",
                  name=None, sample_steps=(), sample_workers=(0, 1), sample_dtype="float32", sample_aggregate=False,
                  first_bucket_cap=1 << 20, bucket_cap=25 << 20, micro_batch=None, command=None, description=None):
         if not dist.is_available() or not dist.is_initialized():

@@ -11,6 +11,8 @@ import io
 import json
 import math
 import os
+import stat
+import tempfile
 import pathlib
 
 import numpy as np
@@ -25,20 +27,36 @@ class TraceError(RuntimeError):
 
 
 def write_atomic(path, data):
-    """Write bytes or str so that readers never see a half-written file (tmp + fsync + rename)."""
+    """Write bytes or str so that readers never see a half-written file: an exclusively created
+    temporary with an unpredictable name in the same directory (O_EXCL, no symlink followed),
+    fsync, then rename over the target. A target that exists and is not a regular file (a device,
+    a FIFO, a symlink, a directory) is refused, never replaced."""
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.tmp.{os.getpid()}")
-    mode = "wb" if isinstance(data, (bytes, bytearray)) else "w"
     try:
-        with open(tmp, mode) as f:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        st = None
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        raise TraceError(f"{path}: expected a regular file to write (or none), found something else "
+                         "(a link, device, FIFO or directory): refusing to replace it")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.tmp.")
+    try:
+        os.fchmod(fd, 0o666 & ~_umask())
+        with os.fdopen(fd, "wb" if isinstance(data, (bytes, bytearray)) else "w") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
     finally:
-        if tmp.exists():
-            tmp.unlink()
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def npy_bytes(array):
