@@ -118,8 +118,9 @@ CompressorConfig parse_compressor(const json& j, const std::string& file, const 
   if (c.name == "randk") c.rescale = f.boolean_or("rescale", false);
   c.convergence = f.string_or("convergence", "");
   if (c.name == "arctopk") {
-    c.rank = static_cast<int>(f.integer_or("rank", 4));
-    if (c.rank < 1 || c.rank > 1024) f.fail("rank", "an integer sketch rank in [1, 1024]");
+    const std::int64_t rank = f.integer_or("rank", 4);  // checked before it is narrowed
+    if (rank < 1 || rank > 1024) f.fail("rank", "an integer sketch rank in [1, 1024]");
+    c.rank = static_cast<int>(rank);
     c.shape_rule = f.choice("shape_rule", kShapeRules, "rows");
     c.sketch_allreduce = f.choice("sketch_allreduce", kSketchAllreduce, "tensor");
     c.row_scores = f.choice("row_scores", kRowScores, "sketch");
@@ -376,12 +377,15 @@ ExperimentSpec parse_spec(const json& j, const std::string& file) {
 
   if (const json* r = f.optional("replay")) {
     Fields rf(*r, file, "replay");
-    s.replay.workers = static_cast<int>(rf.integer_or("workers", s.replay.workers));
-    if (s.replay.workers < 2 || s.replay.workers > 256) rf.fail("workers", "an integer in [2, 256]");
-    s.replay.samples = static_cast<int>(rf.integer_or("samples", s.replay.samples));
-    if (s.replay.samples < 1 || s.replay.samples > 64) rf.fail("samples", "an integer in [1, 64]");
-    s.replay.ramp_shapes = static_cast<int>(rf.integer_or("ramp_shapes", s.replay.ramp_shapes));
-    if (s.replay.ramp_shapes < 1 || s.replay.ramp_shapes > 64) rf.fail("ramp_shapes", "an integer in [1, 64]");
+    // Each range is checked on the 64-bit value before it is narrowed (2^32 + 4 must not become 4).
+    auto in_range = [&](const char* key, std::int64_t fallback, std::int64_t lo, std::int64_t hi) {
+      const std::int64_t v = rf.integer_or(key, fallback);
+      if (v < lo || v > hi) rf.fail(key, "an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+      return static_cast<int>(v);
+    };
+    s.replay.workers = in_range("workers", s.replay.workers, 2, 256);
+    s.replay.samples = in_range("samples", s.replay.samples, 1, 64);
+    s.replay.ramp_shapes = in_range("ramp_shapes", s.replay.ramp_shapes, 1, 64);
     rf.finish();
   }
   f.finish();

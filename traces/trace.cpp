@@ -18,6 +18,10 @@ namespace {
 using nlohmann::json;
 using arcsim::json::Fields;
 
+// Workers of one recorded run (and bucket indices): far above any data-parallel job, far below
+// INT_MAX, so every count read from a trace fits the int it is kept in.
+constexpr std::int64_t kMaxWorld = 1 << 20;
+
 std::string shape_str(const std::vector<std::int64_t>& s) {
   std::string out = "[";
   for (std::size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
@@ -180,12 +184,15 @@ Sample parse_sample(const json& j, const std::string& file, std::size_t i, const
   Fields f(j, file, at);
   Sample s;
   s.config = f.string("config");
-  s.world = static_cast<int>(f.integer("world"));
-  if (s.world < 1) f.fail("world", "a positive number of workers");
+  // Ranges are checked on the 64-bit value, before it is narrowed (a huge value must not wrap).
+  const std::int64_t world = f.integer("world");
+  if (world < 1 || world > kMaxWorld) f.fail("world", "a number of workers in [1, " + std::to_string(kMaxWorld) + "]");
+  s.world = static_cast<int>(world);
   s.step = f.integer("step");
   if (s.step < 0) f.fail("step", "a non-negative step");
-  s.bucket = static_cast<int>(f.integer_or("bucket", -1));
-  if (s.bucket < -1) f.fail("bucket", "a bucket index >= 0, or -1");
+  const std::int64_t bucket = f.integer_or("bucket", -1);
+  if (bucket < -1 || bucket > kMaxWorld) f.fail("bucket", "a bucket index >= 0, or -1");
+  s.bucket = static_cast<int>(bucket);
   s.tensors = strings_of(f, "tensors");
   if (s.tensors.empty()) f.fail("tensors", "a non-empty list of parameter names");
   std::int64_t elements = 0;
@@ -198,7 +205,8 @@ Sample parse_sample(const json& j, const std::string& file, std::size_t i, const
   if (!w.is_array() || w.empty()) f.fail("workers", "a non-empty list of worker ranks");
   std::set<int> seen;
   for (const auto& r : w) {
-    if (!r.is_number_integer() || r.get<int>() < 0 || r.get<int>() >= s.world || !seen.insert(r.get<int>()).second)
+    if (!r.is_number_integer() || r.get<std::int64_t>() < 0 || r.get<std::int64_t>() >= s.world ||
+        !seen.insert(r.get<int>()).second)
       f.fail("workers", "distinct ranks in [0, world = " + std::to_string(s.world) + ")");
     s.workers.push_back(r.get<int>());
   }
@@ -223,8 +231,9 @@ ConvergenceLog parse_log(const json& j, const std::string& file, std::size_t i) 
   Fields f(j, file, at);
   ConvergenceLog c;
   c.config = f.string("config");
-  c.world = static_cast<int>(f.integer("world"));
-  if (c.world < 1) f.fail("world", "a positive number of workers");
+  const std::int64_t world = f.integer("world");
+  if (world < 1 || world > kMaxWorld) f.fail("world", "a number of workers in [1, " + std::to_string(kMaxWorld) + "]");
+  c.world = static_cast<int>(world);
   c.compressor = f.required("compressor");
   {
     Fields k(c.compressor, file, at + ".compressor");

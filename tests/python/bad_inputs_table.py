@@ -282,6 +282,11 @@ TRACE_ROWS = [
      lambda d: d["layout"]["parameters"].append(copy.deepcopy(d["layout"]["parameters"][0])) or d, "name"),
     ("trace-compute-negative",
      lambda d: d["compute"].update(forward_s=-1.0) or d, "compute.forward_s"),
+    # 64-bit values that would wrap to small valid ones if narrowed before the range check
+    ("trace-world-wraps", lambda d: d["convergence"][0].update(world=2**32 + 8) or d, "convergence[0].world"),
+    ("trace-sample-world-wraps", lambda d: d["samples"][0].update(world=2**32 + 8) or d, "samples[0].world"),
+    ("trace-sample-bucket-wraps", lambda d: d["samples"][0].update(bucket=2**32) or d, "samples[0].bucket"),
+    ("trace-sample-worker-wraps", lambda d: d["samples"][0].update(workers=[2**32, 1]) or d, "samples[0].workers"),
 ]
 for id, mut, err in TRACE_ROWS:
     row(id, ["trace", "validate", "{d}/tr"], err=err, files={"tr": TRACE(mut)}, unchanged=["tr/trace.json"])
@@ -468,6 +473,8 @@ spec_row("spec-unknown-key", w(SPEC, colour="red"), ["colour", "unknown key"])
 spec_row("spec-trace-missing", w(SPEC, trace="{d}/none"), "trace")
 spec_row("spec-bucket-cap-huge", w(SPEC, bucket_cap=1e30), ["bucket_cap", "2^53"])
 spec_row("spec-is-directory", DIR, ["s.json", "directory"])
+spec_row("spec-replay-workers-wraps", w(SPEC, replay={"workers": 2**32 + 4}), ["replay.workers", "[2, 256]"])
+spec_row("spec-rank-wraps", w(SPEC, compressors=[{"name": "arctopk", "rank": 2**32 + 4}]), ["compressors[0].rank", "1024"])
 spec_row("spec-nodes-too-many", w(SPEC, nodes=[4, 2048]), ["1024"])
 spec_row("spec-points-limit", w(SPEC, nodes=list(range(2, 12)), bandwidths=[f"{g}Gbps" for g in range(1, 601)]),
          ["12000 points", "10000", "--force"])
