@@ -9,7 +9,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from traces.recorder.data import eval_subset, load_fashion_mnist
+from traces.recorder.data import FashionMnistTask
 
 name = "tiny-mlp"
 description = "tiny-mlp on Fashion-MNIST, emulated data-parallel workers"
@@ -30,38 +30,10 @@ class TinyMLP(nn.Module):
         return self.fc2(F.relu(self.fc1(x.flatten(1))))
 
 
-_cache = {}
-
-
-def _data():
-    if "d" not in _cache:
-        _cache["d"] = load_fashion_mnist(getattr(options, "data", None) or "/usr/share/datasets/fashion-mnist")
-    return _cache["d"]
-
-
 def model():
     return TinyMLP()
 
 
-def train_data():
-    x, y = _data()[0], _data()[1]
-    n = getattr(options, "train_subset", 0) or len(x)
-    return torch.utils.data.TensorDataset(x[:n], y[:n])
-
-
-def loss(output, target):
-    return F.cross_entropy(output, target)
-
-
-@torch.no_grad()
-def evaluate(model, chunk=1000):
-    """Test loss and accuracy on a fixed, seeded subset of the test set."""
-    tx, ty = _data()[2], _data()[3]
-    idx = eval_subset(len(tx), getattr(options, "eval_size", 2000), getattr(options, "seed", 1))
-    x, y = tx[idx], ty[idx]
-    total, correct = 0.0, 0
-    for i in range(0, len(x), chunk):
-        out = model(x[i:i + chunk])
-        total += F.cross_entropy(out, y[i:i + chunk], reduction="sum").item()
-        correct += (out.argmax(1) == y[i:i + chunk]).sum().item()
-    return {"loss": total / len(x), "accuracy": correct / len(x)}
+# Data, loss and evaluation: the Fashion-MNIST task every bundled example shares.
+_task = FashionMnistTask(options)
+train_data, loss, evaluate = _task.train_data, _task.loss, _task.evaluate

@@ -60,3 +60,41 @@ def eval_subset(n_test, size, seed):
     """A fixed, seeded subset of the test set (the held-out set of the convergence curves)."""
     g = torch.Generator().manual_seed(seed + 12345)
     return torch.randperm(n_test, generator=g)[:size]
+
+
+class FashionMnistTask:
+    """The Fashion-MNIST half of a recorder script (everything but the model), shared by the
+    bundled example scripts: `train_data()`, `loss(output, target)` and `evaluate(model)` as the
+    script interface names them. `options` is the recorder's `arcsim_options` (data directory,
+    eval_size, train_subset, seed) or None; the data set is loaded once, on first use."""
+
+    def __init__(self, options):
+        self.options = options
+        self._data = None
+
+    def data(self):
+        if self._data is None:
+            self._data = load_fashion_mnist(getattr(self.options, "data", None) or DEFAULT_DIR)
+        return self._data
+
+    def train_data(self):
+        x, y = self.data()[0], self.data()[1]
+        n = getattr(self.options, "train_subset", 0) or len(x)
+        return torch.utils.data.TensorDataset(x[:n], y[:n])
+
+    @staticmethod
+    def loss(output, target):
+        return torch.nn.functional.cross_entropy(output, target)
+
+    @torch.no_grad()
+    def evaluate(self, model, chunk=1000):
+        """Test loss and accuracy on a fixed, seeded subset of the test set."""
+        tx, ty = self.data()[2], self.data()[3]
+        idx = eval_subset(len(tx), getattr(self.options, "eval_size", 2000), getattr(self.options, "seed", 1))
+        x, y = tx[idx], ty[idx]
+        total, correct = 0.0, 0
+        for i in range(0, len(x), chunk):
+            out = model(x[i:i + chunk])
+            total += torch.nn.functional.cross_entropy(out, y[i:i + chunk], reduction="sum").item()
+            correct += (out.argmax(1) == y[i:i + chunk]).sum().item()
+        return {"loss": total / len(x), "accuracy": correct / len(x)}
