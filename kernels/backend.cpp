@@ -72,6 +72,20 @@ class ReferenceBackend final : public Backend {
     for (std::size_t i = 0; i < n; ++i) x[i] /= w;
   }
   void zero(float* x, std::size_t n) override { std::fill(x, x + n, 0.0f); }
+  // Threshold estimators (DGC, GaussianK, RedSync, SIDCo).
+  ValueMoments value_moments(const float* x, std::size_t n) override { return kernels::value_moments(x, n); }
+  ExceedanceMoments exceedance_moments(const float* x, std::size_t n, float t, bool with_log) override {
+    return kernels::exceedance_moments(x, n, t, with_log);
+  }
+  std::uint64_t count_above(const float* x, std::size_t n, float t) override { return kernels::count_above(x, n, t); }
+  std::size_t select_above(const float* x, std::size_t n, float t, std::uint32_t* idx) override {
+    return kernels::select_above(x, n, t, idx);
+  }
+  void sample_magnitudes(const float* x, std::size_t n, std::size_t m, std::uint64_t seed, std::uint32_t step,
+                         std::uint32_t tensor, std::uint32_t worker, float* out) override {
+    kernels::sample_magnitudes(x, n, m, seed, step, tensor, worker, out);
+  }
+  void scale(const float* x, std::size_t n, float s, float* out) override { kernels::scale(x, n, s, out); }
 };
 
 CudaProvider& provider() {

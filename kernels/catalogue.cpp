@@ -47,6 +47,24 @@ const KernelSpec kCatalogue[] = {
      "n", "12 n", [](const W& w) { return w.n; }, [](const W& w) { return 3 * kF * w.n; }, {1, 0.0, 0.95}},
     {KernelId::kAverage, "average", "divide after the dense all-reduce",
      "n", "8 n", [](const W& w) { return w.n; }, [](const W& w) { return 2 * kF * w.n; }, {1, 0.0, 0.95}},
+    // Threshold estimators (DGC, GaussianK, RedSync, SIDCo). One record per pass over the bucket
+    // (all tensors of a pass batched); the sums end in a second, tiny launch.
+    {KernelId::kThrStats, "thr_stats", "value_moments / exceedance_moments per tensor (one read; DGC: the clip norm)",
+     "n", "4 n", [](const W& w) { return w.n; }, [](const W& w) { return kF * w.n; }, {2, 0.0, 0.90}},
+    // k values at random positions: one 32 B sector each where bytes_moved counts 4 B, then the
+    // sample's top-k (small, L2-resident).
+    {KernelId::kThrSample, "thr_sample", "sample_magnitudes + topk_magnitude of the sample per tensor (DGC)",
+     "k", "8 k", [](const W& w) { return w.k; }, [](const W& w) { return 2 * kF * w.k; }, {7, 28.0, 1.0 / 1.5}},
+    {KernelId::kThrCount, "thr_count", "count_above per tensor still adjusting (one adjustment round)",
+     "n", "4 n", [](const W& w) { return w.n; }, [](const W& w) { return kF * w.n; }, {1, 0.0, 0.90}},
+    // compaction (count, scan, write) + gather of the k values.
+    {KernelId::kThrSelect, "thr_select", "select_above per tensor + gather of the selected values",
+     "n", "8 n + 8 k", [](const W& w) { return w.n; }, [](const W& w) { return 2 * kF * w.n + 2 * kF * w.k; },
+     {3, 0.0, 0.85}},
+    {KernelId::kDgcAccumulate, "dgc_accumulate", "DGC: optional clip scale, u = m u + g (heavy_ball_update), v += u",
+     "n", "20 n", [](const W& w) { return w.n; }, [](const W& w) { return 5 * kF * w.n; }, {2, 0.0, 0.95}},
+    {KernelId::kDgcMask, "dgc_mask", "DGC momentum factor masking: scatter zeros into u and v at the sent positions",
+     "k", "12 k", [](const W& w) { return w.k; }, [](const W& w) { return 3 * kF * w.k; }, {2, 56.0, 1.0}},
 };
 
 const KernelCost kGeneric = {1, 0.0, 0.95};

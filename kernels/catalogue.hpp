@@ -24,6 +24,13 @@ enum class KernelId {
   kEfInput,
   kEfUpdate,
   kAverage,
+  // Threshold estimators (DGC, GaussianK, RedSync, SIDCo).
+  kThrStats,
+  kThrSample,
+  kThrCount,
+  kThrSelect,
+  kDgcAccumulate,
+  kDgcMask,
 };
 
 // The sizes one call's traffic depends on, per worker. Each kernel reads the fields its formula

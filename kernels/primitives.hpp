@@ -92,4 +92,33 @@ void momentum_update(float* h, const float* g, std::size_t n, float eta);
 // Heavy-ball momentum (the authors' synthetic script): h = fma(beta, h, g).
 void heavy_ball_update(float* h, const float* g, std::size_t n, float beta);
 
+// ---- Threshold estimators (DGC, GaussianK, RedSync, SIDCo) ----------------------------------------
+// Moment sums are double, added in the chunked-tree order of kernels/threshold_math.hpp (terms at
+// their element positions, absent terms +0), which every backend reproduces: bit-exact. Products
+// x*x of floats are exact in double, so only the additions round. Comparisons are strict:
+// "|x| > t" (a caller wanting |x| >= thr passes t = nextafter(thr, 0)); t < 0 selects everything.
+struct ValueMoments {
+  double sum = 0.0, sum_sq = 0.0, sum_abs = 0.0;  // sums of x, x^2, |x|
+  float max_abs = 0.0f;                           // max |x| (0 for n == 0)
+};
+ValueMoments value_moments(const float* x, std::size_t n);
+// Over the elements with |x| > t, the exceedance e = |x| - t (one float rounding, > 0): their
+// count and the sums of e, e^2 and, with with_log, thr::log_portable(e) (else sum_log = 0).
+struct ExceedanceMoments {
+  std::uint64_t count = 0;
+  double sum = 0.0, sum_sq = 0.0, sum_log = 0.0;
+};
+ExceedanceMoments exceedance_moments(const float* x, std::size_t n, float t, bool with_log);
+// #{i : |x[i]| > t}.
+std::uint64_t count_above(const float* x, std::size_t n, float t);
+// The indices i with |x[i]| > t, ascending, into idx_out (room for count_above(x, n, t));
+// returns their count.
+std::size_t select_above(const float* x, std::size_t n, float t, std::uint32_t* idx_out);
+// out[i] = |x[p_i]| for i < m, p_i = thr::sample_position(i, n, seed, step, tensor, worker)
+// (uniform with replacement; n < 2^32 and n > 0 when m > 0, else std::invalid_argument).
+void sample_magnitudes(const float* x, std::size_t n, std::size_t m, std::uint64_t seed, std::uint32_t step,
+                       std::uint32_t tensor, std::uint32_t worker, float* out);
+// out[i] = s * x[i] (one rounding; out may be x).
+void scale(const float* x, std::size_t n, float s, float* out);
+
 }  // namespace arcsim::kernels

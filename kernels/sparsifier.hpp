@@ -65,6 +65,11 @@ std::unique_ptr<Sparsifier> make_arctopk(const ArcOptions& options);
 // Compressors added through the registry take the whole configuration (their own options are
 // read with CompressorConfig::param_*):
 //   std::unique_ptr<Sparsifier> make_<name>(const CompressorConfig& config);
+// Threshold estimators (variable k per worker; sparsifier_threshold.hpp).
+std::unique_ptr<Sparsifier> make_dgc(const CompressorConfig& config);
+std::unique_ptr<Sparsifier> make_gaussiank(const CompressorConfig& config);
+std::unique_ptr<Sparsifier> make_redsync(const CompressorConfig& config);
+std::unique_ptr<Sparsifier> make_sidco(const CompressorConfig& config);
 
 // RNG "tensor" id of tensor t of a bucket: (bucket << 16) | t (t < 65536, else invalid_argument).
 std::uint32_t tensor_id(std::uint32_t bucket, std::size_t t);

@@ -53,6 +53,20 @@ class CpuBackend final : public Backend {
   }
   void divide(float* x, std::size_t n, int workers) override { cpu::divide(x, n, workers); }
   void zero(float* x, std::size_t n) override { cpu::zero(x, n); }
+  // Threshold estimators (DGC, GaussianK, RedSync, SIDCo).
+  ValueMoments value_moments(const float* x, std::size_t n) override { return cpu::value_moments(x, n); }
+  ExceedanceMoments exceedance_moments(const float* x, std::size_t n, float t, bool with_log) override {
+    return cpu::exceedance_moments(x, n, t, with_log);
+  }
+  std::uint64_t count_above(const float* x, std::size_t n, float t) override { return cpu::count_above(x, n, t); }
+  std::size_t select_above(const float* x, std::size_t n, float t, std::uint32_t* idx) override {
+    return cpu::select_above(x, n, t, idx);
+  }
+  void sample_magnitudes(const float* x, std::size_t n, std::size_t m, std::uint64_t seed, std::uint32_t step,
+                         std::uint32_t tensor, std::uint32_t worker, float* out) override {
+    cpu::sample_magnitudes(x, n, m, seed, step, tensor, worker, out);
+  }
+  void scale(const float* x, std::size_t n, float s, float* out) override { cpu::scale(x, n, s, out); }
 };
 }  // namespace
 

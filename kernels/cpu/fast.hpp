@@ -7,6 +7,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "kernels/primitives.hpp"  // ValueMoments, ExceedanceMoments
+
 namespace arcsim::kernels::cpu {
 
 // Radix select over the 31 magnitude-key bits: a histogram pass over the top 11 bits (per-thread
@@ -47,5 +49,17 @@ void momentum_update(float* h, const float* g, std::size_t n, float eta);
 void heavy_ball_update(float* h, const float* g, std::size_t n, float beta);  // h = fma(beta, h, g)
 void divide(float* x, std::size_t n, int workers);
 void zero(float* x, std::size_t n);
+
+// Threshold estimators (DGC, GaussianK, RedSync, SIDCo): the chunks of the moment sums in
+// parallel (same fixed tree, same bits); counts, the sample and the scale in parallel over
+// disjoint outputs; select_above counts per thread block then writes each block's ascending run
+// at its prefix offset (kernels/cpu/threshold.cpp).
+ValueMoments value_moments(const float* x, std::size_t n);
+ExceedanceMoments exceedance_moments(const float* x, std::size_t n, float t, bool with_log);
+std::uint64_t count_above(const float* x, std::size_t n, float t);
+std::size_t select_above(const float* x, std::size_t n, float t, std::uint32_t* idx_out);
+void sample_magnitudes(const float* x, std::size_t n, std::size_t m, std::uint64_t seed, std::uint32_t step,
+                       std::uint32_t tensor, std::uint32_t worker, float* out);
+void scale(const float* x, std::size_t n, float s, float* out);
 
 }  // namespace arcsim::kernels::cpu
