@@ -13,7 +13,7 @@
 
 namespace arcsim::kernels::threshold {
 
-float below(float thr) { return thr > 0.0f ? std::nextafter(thr, 0.0f) : -1.0f; }
+float below(float thr) { return thr > 0.0f ? std::nextafter(thr, 0.0f) : 0.0f; }
 
 std::vector<std::size_t> tensor_targets(const BucketLayout& layout, double ratio) {
   std::vector<std::size_t> k(layout.shapes.size());

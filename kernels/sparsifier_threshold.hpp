@@ -29,8 +29,8 @@ namespace arcsim::kernels::threshold {
 template <class T>
 using Grid = std::vector<std::vector<T>>;
 
-// The strict threshold equivalent to |x| >= thr: the next float below thr (thr > 0), else -1
-// (everything is >= a non-positive threshold).
+// The strict threshold equivalent to |x| >= thr: the next float below thr when thr > 0; else 0,
+// which keeps every nonzero (sending zeros would change nothing but the bytes).
 float below(float thr);
 
 // Per-tensor target k of a bucket at `ratio` (k_of per tensor, as Top-K).

@@ -172,6 +172,71 @@ class CudaBackend final : public kernels::Backend {
     timed([&] { check(cudaMemsetAsync(dx.as<void>(), 0, n * 4, stream_), "cudaMemsetAsync"); });
     down(x, dx, n * 4);
   }
+  // Threshold estimators (DGC, GaussianK, RedSync, SIDCo).
+  kernels::ValueMoments value_moments(const float* x, std::size_t n) override {
+    kernels::ValueMoments m;
+    if (n == 0) return m;
+    DeviceBuffer dx = up(x, n), out(3 * sizeof(double)), mx(sizeof(unsigned)), ws(moments_workspace_bytes(n));
+    timed([&] { cuda::value_moments(dx.as<float>(), n, out.as<double>(), mx.as<unsigned>(), ws.as<void>(), ws.bytes(), stream_); });
+    double s[3];
+    unsigned bits = 0;
+    down(s, out, sizeof s);
+    down(&bits, mx, sizeof bits);
+    m.sum = s[0];
+    m.sum_sq = s[1];
+    m.sum_abs = s[2];
+    std::memcpy(&m.max_abs, &bits, sizeof bits);
+    return m;
+  }
+  kernels::ExceedanceMoments exceedance_moments(const float* x, std::size_t n, float t, bool with_log) override {
+    kernels::ExceedanceMoments m;
+    if (n == 0) return m;
+    DeviceBuffer dx = up(x, n), out(3 * sizeof(double)), cnt(sizeof(unsigned long long)), ws(moments_workspace_bytes(n));
+    timed([&] {
+      cuda::exceedance_moments(dx.as<float>(), n, t, with_log, out.as<double>(), cnt.as<unsigned long long>(),
+                               ws.as<void>(), ws.bytes(), stream_);
+    });
+    double s[3];
+    unsigned long long c = 0;
+    down(s, out, sizeof s);
+    down(&c, cnt, sizeof c);
+    m.count = c;
+    m.sum = s[0];
+    m.sum_sq = s[1];
+    m.sum_log = s[2];
+    return m;
+  }
+  std::uint64_t count_above(const float* x, std::size_t n, float t) override {
+    if (n == 0) return 0;
+    DeviceBuffer dx = up(x, n), cnt(sizeof(unsigned long long));
+    timed([&] { cuda::count_above(dx.as<float>(), n, t, cnt.as<unsigned long long>(), stream_); });
+    unsigned long long c = 0;
+    down(&c, cnt, sizeof c);
+    return c;
+  }
+  std::size_t select_above(const float* x, std::size_t n, float t, std::uint32_t* idx) override {
+    if (n == 0) return 0;
+    DeviceBuffer dx = up(x, n), di(n * 4), cnt(sizeof(long long)), ws(select_above_workspace_bytes(n));
+    timed([&] { cuda::select_above(dx.as<float>(), n, t, di.as<std::uint32_t>(), cnt.as<long long>(), ws.as<void>(), ws.bytes(), stream_); });
+    long long c = 0;
+    down(&c, cnt, sizeof c);
+    down(idx, di, static_cast<std::size_t>(c) * 4);
+    return static_cast<std::size_t>(c);
+  }
+  void sample_magnitudes(const float* x, std::size_t n, std::size_t m, std::uint64_t seed, std::uint32_t step,
+                         std::uint32_t tensor, std::uint32_t worker, float* out) override {
+    if (m == 0) return;
+    if (n == 0) return kernels::reference_backend().sample_magnitudes(x, n, m, seed, step, tensor, worker, out);  // its error
+    DeviceBuffer dx = up(x, n), dout(m * 4);
+    timed([&] { cuda::sample_magnitudes(dx.as<float>(), n, m, seed, step, tensor, worker, dout.as<float>(), stream_); });
+    down(out, dout, m * 4);
+  }
+  void scale(const float* x, std::size_t n, float s, float* out) override {
+    if (n == 0) return;
+    DeviceBuffer dx = up(x, n), dout(n * 4);
+    timed([&] { cuda::scale(dx.as<float>(), n, s, dout.as<float>(), stream_); });
+    down(out, dout, n * 4);
+  }
 
  private:
   template <class T>

@@ -115,6 +115,25 @@ void momentum_update(float* h, const float* g, std::size_t n, float eta, Stream 
 // x[i] = x[i] / float(workers): the averaging after a sum all-reduce (kernels::divide_by).
 void divide(float* x, std::size_t n, int workers, Stream stream);
 
+// ---- Threshold estimators (DGC, GaussianK, RedSync, SIDCo) -------------------------------------
+// kernels/primitives.hpp semantics, results left in device memory (no host sync). The moment sums
+// use the chunked-tree order of kernels/threshold_math.hpp with explicit _rn double operations:
+// bit-exact with kernels::value_moments / exceedance_moments. out3 = {sum, sum_sq, sum_abs} or
+// {sum e, sum e^2, sum log e}; the max |x| comes back as its float bit pattern.
+std::size_t moments_workspace_bytes(std::size_t n);
+void value_moments(const float* x, std::size_t n, double* out3, unsigned* max_abs_bits, void* ws,
+                   std::size_t ws_bytes, Stream stream);
+void exceedance_moments(const float* x, std::size_t n, float t, bool with_log, double* out3,
+                        unsigned long long* count, void* ws, std::size_t ws_bytes, Stream stream);
+void count_above(const float* x, std::size_t n, float t, unsigned long long* count, Stream stream);
+// Ascending indices with |x| > t (order-preserving compaction); *count = how many.
+std::size_t select_above_workspace_bytes(std::size_t n);
+void select_above(const float* x, std::size_t n, float t, std::uint32_t* idx_out, long long* count, void* ws,
+                  std::size_t ws_bytes, Stream stream);
+void sample_magnitudes(const float* x, std::size_t n, std::size_t m, std::uint64_t seed, std::uint32_t step,
+                       std::uint32_t tensor, std::uint32_t worker, float* out, Stream stream);
+void scale(const float* x, std::size_t n, float s, float* out, Stream stream);  // out = s * x
+
 // ---- Test and benchmark inputs ----------------------------------------------------------------
 // x[i] = standard normal from rng::gaussian_pair(seed, i / 2, 0, 0, stream 0): reproducible
 // inputs of any size without a host round trip.
