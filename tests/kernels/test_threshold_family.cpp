@@ -624,6 +624,51 @@ TEST(ThresholdFamily, CpuBackendGivesTheReferenceBits) {
   }
 }
 
+TEST(ThresholdFamily, CudaBackendGivesTheReferenceBits) {
+  if (!cuda_available()) GTEST_SKIP() << "no CUDA backend or no device on this machine";
+  Backend& gpu = cuda_backend();
+  for (std::size_t n : {std::size_t{1}, std::size_t{4097}, std::size_t{5000000}}) {
+    const auto x = tail_input(Tail::kStudentT3, n, 60 + n);
+    const ValueMoments r = reference_backend().value_moments(x.data(), n), c = gpu.value_moments(x.data(), n);
+    EXPECT_EQ(r.sum, c.sum);
+    EXPECT_EQ(r.sum_sq, c.sum_sq);
+    EXPECT_EQ(r.sum_abs, c.sum_abs);
+    EXPECT_EQ(bits_of(r.max_abs), bits_of(c.max_abs));
+    for (float t : {0.0f, 2e-3f}) {
+      const ExceedanceMoments er = reference_backend().exceedance_moments(x.data(), n, t, true);
+      const ExceedanceMoments ec = gpu.exceedance_moments(x.data(), n, t, true);
+      EXPECT_EQ(er.count, ec.count);
+      EXPECT_EQ(er.sum, ec.sum);
+      EXPECT_EQ(er.sum_sq, ec.sum_sq);
+      EXPECT_EQ(er.sum_log, ec.sum_log);
+      EXPECT_EQ(reference_backend().count_above(x.data(), n, t), gpu.count_above(x.data(), n, t));
+      std::vector<std::uint32_t> a(n), b(n);
+      const std::size_t ka = reference_backend().select_above(x.data(), n, t, a.data());
+      ASSERT_EQ(gpu.select_above(x.data(), n, t, b.data()), ka);
+      a.resize(ka);
+      b.resize(ka);
+      EXPECT_EQ(a, b);
+    }
+    std::vector<float> sa(1000), sb(1000), ya(n), yb(n);
+    reference_backend().sample_magnitudes(x.data(), n, 1000, 5, 2, 9, 3, sa.data());
+    gpu.sample_magnitudes(x.data(), n, 1000, 5, 2, 9, 3, sb.data());
+    EXPECT_EQ(sa, sb);
+    reference_backend().scale(x.data(), n, 0.37f, ya.data());
+    gpu.scale(x.data(), n, 0.37f, yb.data());
+    EXPECT_EQ(ya, yb);
+  }
+  for (const char* name : kMethods) {
+    Compressor ref(4, build_config(name, {{"ratio", 0.01}, {"ef", "ef14"}}), reference_backend());
+    Compressor dev(4, build_config(name, {{"ratio", 0.01}, {"ef", "ef14"}}), gpu);
+    for (int step = 0; step < 2; ++step) {
+      const auto g = tail_grads(Tail::kLaplace, 4, 60000, 70 + step);
+      const auto a = run_step(ref, flat(60000), g), b = run_step(dev, flat(60000), g);
+      ASSERT_EQ(a.report.k_by_worker, b.report.k_by_worker) << name;
+      for (std::size_t i = 0; i < a.agg.size(); ++i) ASSERT_EQ(bits_of(a.agg[i]), bits_of(b.agg[i])) << name;
+    }
+  }
+}
+
 TEST(ThresholdFamily, SameInputsAndSeedGiveTheSameBitsAndDgcDependsOnTheSeed) {
   for (const char* name : kMethods) {
     auto once = [&](std::uint64_t seed) {
