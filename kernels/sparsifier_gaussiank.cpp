@@ -5,6 +5,7 @@
 // count is below 2k/3, thr *= 1.5 while above 4k/3. The values and indices are all-gathered with
 // each worker's real count (sparsifier_threshold.hpp). Gradients have heavier tails than a
 // normal: the first estimate misses k on them (docs/compressors/threshold.md measures how far).
+#include <algorithm>
 #include <cmath>
 
 #include "kernels/recording_communicator.hpp"
@@ -30,7 +31,7 @@ class GaussianK final : public Sparsifier {
     threshold::Grid<float> thr(W, std::vector<float>(T, 0.0f));
     {
       KernelTimer timer(comm, be, KernelId::kThrStats, {.n = layout.numel()}, W);
-      // rho = 1 keeps everything: the quantile is -inf.
+      // rho = 1 keeps every nonzero: the quantile is -inf.
       const double z = a.ratio < 1.0 ? threshold::normal_upper_quantile(a.ratio / 2.0) : -INFINITY;
       for (std::size_t w = 0; w < W; ++w)
         for (std::size_t t = 0; t < T; ++t) {
@@ -39,7 +40,8 @@ class GaussianK final : public Sparsifier {
           const ValueMoments m = be.value_moments(a.in[w] + layout.offset(t), n);
           const double mean = m.sum / static_cast<double>(n);
           const double var = n > 1 ? std::max(0.0, (m.sum_sq - m.sum * mean) / static_cast<double>(n - 1)) : 0.0;
-          const double x = z == -INFINITY ? -1.0 : mean + std::sqrt(var) * z;
+          // Never below 0: a negative threshold would only add zeros to the message.
+          const double x = z == -INFINITY ? 0.0 : std::max(0.0, mean + std::sqrt(var) * z);
           thr[w][t] = static_cast<float>(x);
         }
     }
