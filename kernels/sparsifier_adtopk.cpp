@@ -93,8 +93,9 @@ class AdTopK final : public Sparsifier {
 
     // 1. Selection, per worker: the sparse message (compressed tensors) and the dense one.
     std::vector<Message> sparse(W), dense(W);
-    // Which tensors each worker selected exactly this call (their wire indices are row-local).
-    bool row_local_wire = !global_call && !reuse_;
+    // Exact per-row calls without reuse send row-local columns: every worker's message then has
+    // the same layout (k_row entries per row), so a receiver knows each entry's row base.
+    const bool row_local_wire = !global_call && !reuse_;
     {
       std::size_t nominal_k = 0;
       for (std::size_t t = 0; t < T; ++t)
@@ -122,7 +123,8 @@ class AdTopK final : public Sparsifier {
     }
     if (reuse_) update_thresholds(a, layout, views, compressed, call, states, sparse);
 
-    // 2. Collectives: every received value and index lands in recv_vals / recv_idx[w].
+    // 2. Collectives: worker w's received values land in recv_vals[w] (its sparse entries, then its
+    //    dense ones), its received wire indices in recv_wire[w].
     std::vector<std::vector<float>> recv_vals(W);
     std::vector<std::vector<std::uint32_t>> recv_wire(W);
     for (std::size_t w = 0; w < W; ++w) {
@@ -144,7 +146,7 @@ class AdTopK final : public Sparsifier {
     for (std::size_t w = 0; w < W; ++w) {
       decoded[w].resize(recv_vals[w].size());
       for (std::size_t i = 0; i < sparse[w].count(); ++i)
-        decoded[w][i] = row_local_wire ? sparse[w].row_base[i] + recv_wire[w][i] : recv_wire[w][i];
+        decoded[w][i] = row_local_wire ? sparse[w].row_base[i] + recv_wire[w][i] : recv_wire[w][i];  // same bases on every worker
       for (std::size_t i = 0; i < dense[w].count(); ++i) decoded[w][sparse[w].count() + i] = dense[w].flat[i];
       total += decoded[w].size();
     }

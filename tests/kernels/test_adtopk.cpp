@@ -349,6 +349,40 @@ TEST(AdTopK, DeterministicAndTheFastBackendGivesTheReferenceBits) {
   }
 }
 
+TEST(AdTopK, CudaBackendGivesTheReferenceIndicesAndAggregate) {
+  if (!cuda_available()) GTEST_SKIP() << "no CUDA device (or a build without CUDA)";
+  Backend& gpu = cuda_backend();
+  for (auto d : testing::kAllDists) {
+    const std::size_t rows = 19, m = 3000;
+    const auto x = testing::make_input(d, rows * m, 21);
+    for (std::size_t k : {1u, 7u, 300u, 3000u}) {
+      std::vector<std::uint32_t> ref(rows * k), dev(rows * k);
+      topk_per_row(x.data(), rows, m, k, ref.data());
+      gpu.topk_per_row(x.data(), rows, m, k, dev.data());
+      EXPECT_EQ(ref, dev) << testing::dist_name(d) << " k " << k;
+    }
+    std::vector<float> thr(rows);
+    for (std::size_t i = 0; i < rows; ++i) thr[i] = std::fabs(x[i * m + i]);
+    std::vector<std::uint32_t> counts(rows), dev_counts(rows), offsets(rows);
+    threshold_rows_count(x.data(), rows, m, thr.data(), counts.data());
+    gpu.threshold_rows_count(x.data(), rows, m, thr.data(), dev_counts.data());
+    EXPECT_EQ(counts, dev_counts) << testing::dist_name(d);
+    std::uint32_t total = 0;
+    for (std::size_t i = 0; i < rows; ++i) offsets[i] = std::exchange(total, total + counts[i]);
+    std::vector<std::uint32_t> idx(total), dev_idx(total);
+    threshold_rows_select(x.data(), rows, m, thr.data(), offsets.data(), idx.data());
+    gpu.threshold_rows_select(x.data(), rows, m, thr.data(), offsets.data(), dev_idx.data());
+    EXPECT_EQ(idx, dev_idx) << testing::dist_name(d);
+  }
+  BucketLayout layout{{{9}, {40, 64}}, {}};
+  Compressor ref(3, cfg(0.05, {{"threshold_reuse", true}})), dev(3, cfg(0.05, {{"threshold_reuse", true}}), gpu);
+  for (int step = 0; step < 20; ++step) {
+    const auto g = draws(3, layout.numel(), 40 + step, Tail::kLaplace);
+    const auto a = run_step(ref, layout, g), b = run_step(dev, layout, g);
+    for (std::size_t i = 0; i < layout.numel(); ++i) ASSERT_EQ(bits(a.agg[i]), bits(b.agg[i]));
+  }
+}
+
 TEST(AdTopK, BadOptionsAreRejectedByName) {
   auto message = [](const nlohmann::json& o) {
     try {

@@ -240,6 +240,32 @@ TEST(PowerSgd, WarmupCallsAreDenseThenCompressed) {
   EXPECT_EQ(collectives(r.report).size(), 2u);
 }
 
+TEST(PowerSgd, CudaBackendGivesTheReferenceBits) {
+  if (!cuda_available()) GTEST_SKIP() << "no CUDA device (or a build without CUDA)";
+  Backend& gpu = cuda_backend();
+  const std::size_t n = 700, m = 333, c = 4;
+  const auto A = normal(n * m, 31), Bk = normal(m * c, 32), Bn = normal(n * c, 33);
+  std::vector<float> P(n * c), Pd(n * c), Q(m * c), Qd(m * c);
+  matmul_right(A.data(), n, m, Bk.data(), c, P.data());
+  gpu.matmul_right(A.data(), n, m, Bk.data(), c, Pd.data());
+  matmul_left_t(A.data(), n, m, Bn.data(), c, Q.data());
+  gpu.matmul_left_t(A.data(), n, m, Bn.data(), c, Qd.data());
+  for (std::size_t i = 0; i < n * c; ++i) ASSERT_EQ(bits(P[i]), bits(Pd[i]));
+  for (std::size_t i = 0; i < m * c; ++i) ASSERT_EQ(bits(Q[i]), bits(Qd[i]));
+  auto O = P, Od = P;
+  orthogonalize(O.data(), n, c);
+  gpu.orthogonalize(Od.data(), n, c);
+  for (std::size_t i = 0; i < n * c; ++i) ASSERT_EQ(bits(O[i]), bits(Od[i]));
+  BucketLayout layout{{{33, 40}, {9}}, {}};
+  Compressor ref(3, cfg({{"ef", "ef14"}})), dev(3, cfg({{"ef", "ef14"}}), gpu);
+  for (int step = 0; step < 4; ++step) {
+    std::vector<std::vector<float>> g(3);
+    for (std::size_t w = 0; w < 3; ++w) g[w] = normal(layout.numel(), 90 + 10 * step + w);
+    const auto a = run_step(ref, layout, g), b = run_step(dev, layout, g);
+    for (std::size_t i = 0; i < layout.numel(); ++i) ASSERT_EQ(bits(a.agg[i]), bits(b.agg[i]));
+  }
+}
+
 TEST(PowerSgd, BadOptionsAreRejectedByName) {
   auto message = [](const nlohmann::json& o) {
     try {
