@@ -109,11 +109,19 @@ void row_scores(const float* P, std::size_t n, std::size_t r, float* scores) {
 // PowerSGD's products (fast.hpp). P = M Q is the sketch with a given Q in place of the generated
 // V, so it runs the same blocked rows; the reconstruction P Q^T (inner size r, c = m outputs per
 // row) goes through the same path, which falls back to the reference's row loop for widths
-// other than 1, 2, 3, 4, 8.
+// other than 1, 2, 3, 4, 8; wider outputs (c > 8) run the reference's row loop on tiles of rows.
 void matmul_right(const float* A, std::size_t n, std::size_t k, const float* B, std::size_t c, float* C) {
   if (c == 0) return;
-  if (c > 8) return kernels::matmul_right(A, n, k, B, c, C);  // the reconstruction: a streaming loop
   constexpr std::size_t kTile = 64;
+  if (c > 8) {  // the reconstruction P Q^T: the reference's streaming row loop, rows over the threads
+    const std::size_t tiles = (n + kTile - 1) / kTile;
+#pragma omp parallel for schedule(static) if (n * c > 65536)
+    for (std::size_t t = 0; t < tiles; ++t) {
+      const std::size_t b = t * kTile;
+      kernels::matmul_right(A + b * k, std::min(kTile, n - b), k, B, c, C + b * c);
+    }
+    return;
+  }
   const std::size_t tiles = (n + kTile - 1) / kTile;
 #pragma omp parallel for schedule(static) if (n * k > 65536)
   for (std::size_t t = 0; t < tiles; ++t) {

@@ -300,10 +300,35 @@ TEST(AdTopK, FgbuffMergesTheCollectivesIntoBuffersOfEqualCountWithTheSameAggrega
     EXPECT_EQ(ops[2 * j + 1].bytes_per_rank, 4 * sizes[j]);
   }
   EXPECT_EQ(ops[8].bytes_per_rank, 46u * 4);
-  // With threshold reuse the counts differ per worker: full buffers stay equal-size all-gathers,
-  // the tails are all-gather-v with each worker's real count.
-  const auto ks = reuse_run(Tail::kNormal, W, 64, 256, 0.02, 20, 1.0f, true);
-  EXPECT_EQ(ks.size(), 20u);
+  // With threshold reuse the counts differ per worker: buffers every worker fills stay equal-size
+  // all-gathers, the others are all-gather-v with each worker's real count (0 allowed).
+  BucketLayout one{{{64, 256}}, {}};
+  const std::size_t B = 100;
+  Compressor reuse(static_cast<int>(W), cfg(0.02, {{"threshold_reuse", true}, {"fgbuff", true}, {"fgbuff_elements", B}}));
+  std::size_t varied = 0;
+  for (int call = 0; call < 25; ++call) {
+    const auto r = run_step(reuse, one, draws(W, 64 * 256, 500 + call, Tail::kLogNormal));
+    const auto& k = r.report.k_by_worker;
+    ASSERT_EQ(k.size(), W);
+    const auto ops = collectives(r.report);
+    const std::size_t longest = *std::max_element(k.begin(), k.end());
+    ASSERT_EQ(ops.size(), 2 * ((longest + B - 1) / B)) << "call " << call;
+    for (std::size_t j = 0; j < ops.size() / 2; ++j)
+      for (std::size_t part = 0; part < 2; ++part) {
+        const PlanOp& op = ops[2 * j + part];
+        std::vector<std::size_t> want(W);
+        for (std::size_t w = 0; w < W; ++w) want[w] = 4 * (k[w] > j * B ? std::min(B, k[w] - j * B) : 0);
+        if (std::all_of(want.begin(), want.end(), [&](std::size_t b) { return b == want[0]; })) {
+          EXPECT_EQ(op.op, "allgather");
+          EXPECT_EQ(op.bytes_per_rank, want[0]);
+        } else {
+          EXPECT_EQ(op.op, "allgatherv");
+          EXPECT_EQ(op.bytes_by_rank, want);
+          ++varied;
+        }
+      }
+  }
+  EXPECT_GT(varied, 0u);
 }
 
 TEST(AdTopK, Ef14ConservesEveryWorkersInputBitForBit) {
