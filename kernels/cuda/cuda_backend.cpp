@@ -208,7 +208,18 @@ class CudaBackend final : public kernels::Backend {
   void matmul_right(const float* A, std::size_t n, std::size_t k, const float* B, std::size_t c, float* C) override {
     if (n == 0 || c == 0) return;
     DeviceBuffer da = up(A, n * k), db = up(B, k * c), dc(n * c * 4);
-    timed([&] { cuda::matmul_right(da.as<float>(), n, k, db.as<float>(), c, dc.as<float>(), stream_); });
+    if (c <= 8 && n <= 0xffffffffu && k <= 0xffffffffu) {
+      // P = M Q: ARC-Top-K's tiled sketch kernel with the given Q as its V (same fma chains).
+      SketchTensor t;
+      t.g = da.as<float>();
+      t.p = dc.as<float>();
+      t.v = db.as<float>();
+      t.rows = static_cast<std::uint32_t>(n);
+      t.cols = static_cast<std::uint32_t>(k);
+      timed([&] { sketch_bucket(&t, 1, static_cast<int>(c), 0, 0, stream_); });
+    } else {
+      timed([&] { cuda::matmul_right(da.as<float>(), n, k, db.as<float>(), c, dc.as<float>(), stream_); });
+    }
     down(C, dc, n * c * 4);
   }
   void matmul_left_t(const float* A, std::size_t n, std::size_t m, const float* B, std::size_t c, float* C) override {

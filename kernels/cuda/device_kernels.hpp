@@ -54,6 +54,7 @@ struct SketchTensor {
   float* p = nullptr;        // rows x r output
   std::uint32_t rows = 0, cols = 0;
   std::uint32_t tensor_id = 0;
+  const float* v = nullptr;  // optional: V itself (cols x r), read instead of generated (PowerSGD's Q)
 };
 void sketch_bucket(const SketchTensor* tensors, std::size_t count, int r, std::uint64_t seed, std::uint32_t step,
                    Stream stream);
