@@ -79,7 +79,7 @@ class AdTopK final : public Sparsifier {
   SparsifyResult run(Communicator& comm, const BucketLayout& layout, const SparsifyArgs& a) override {
     const std::size_t n = layout.numel(), W = a.in.size(), T = layout.shapes.size();
     Backend& be = a.be();
-    const std::uint32_t call = calls_[a.bucket]++;
+    const std::uint32_t call = calls_[a.bucket];
     const bool global_call = interleave_ && call % 2 == 1;
 
     std::vector<RowView> views(T);
@@ -89,6 +89,12 @@ class AdTopK final : public Sparsifier {
       compressed[t] = layout.shapes[t].size() >= 2 && layout.numel(t) > 0;
     }
     auto& states = reuse_state_[a.bucket];
+    auto& shapes = shapes_[a.bucket];
+    if (call == 0) shapes = layout.shapes;
+    else if (shapes != layout.shapes)
+      throw std::invalid_argument("bucket " + std::to_string(a.bucket) +
+                                  ": expected the tensor shapes of its earlier calls (ADTopk keeps state per tensor)");
+    ++calls_[a.bucket];
     if (reuse_ && states.empty()) states.assign(W, std::vector<ReuseState>(T));
 
     // 1. Selection, per worker: the sparse message (compressed tensors) and the dense one.
@@ -353,6 +359,7 @@ class AdTopK final : public Sparsifier {
   DType vtype_, itype_;
   std::map<std::uint32_t, std::uint32_t> calls_;  // compressed calls per bucket
   std::map<std::uint32_t, std::vector<std::vector<ReuseState>>> reuse_state_;  // [bucket][worker][tensor]
+  std::map<std::uint32_t, std::vector<std::vector<std::int64_t>>> shapes_;       // [bucket]: its tensors
 };
 
 }  // namespace

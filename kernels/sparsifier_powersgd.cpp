@@ -67,8 +67,15 @@ class PowerSgd final : public Sparsifier {
     }
     const std::size_t p_total = p_off[T], q_total = q_off[T], d_total = dense_pos.size();
     auto& Q = warm_q_[a.bucket];  // the averaged Q of the previous call, per tensor
+    auto& shapes = shapes_[a.bucket];
     const bool first = Q.empty();
-    if (first) Q.assign(T, {});
+    if (first) {
+      Q.assign(T, {});
+      shapes = layout.shapes;
+    } else if (shapes != layout.shapes) {
+      throw std::invalid_argument("bucket " + std::to_string(a.bucket) +
+                                  ": expected the tensor shapes of its earlier calls (PowerSGD warm-starts Q per tensor)");
+    }
 
     // 0. The uncompressed tensors: one all-reduce, issued first (it does not wait on the factors).
     std::vector<std::vector<float>> dense_in(W, std::vector<float>(d_total));
@@ -173,6 +180,7 @@ class PowerSgd final : public Sparsifier {
   std::uint64_t seed_;
   DType vtype_;
   std::map<std::uint32_t, std::vector<std::vector<float>>> warm_q_;  // [bucket][tensor]: m x r
+  std::map<std::uint32_t, std::vector<std::vector<std::int64_t>>> shapes_;  // [bucket]: its tensors
 };
 
 }  // namespace

@@ -408,6 +408,13 @@ TEST(AdTopK, CudaBackendGivesTheReferenceIndicesAndAggregate) {
   }
 }
 
+TEST(AdTopK, ABucketMayNotChangeItsTensorShapes) {
+  Compressor c(2, cfg(0.1, {{"threshold_reuse", true}}));
+  const auto g = draws(2, 1200, 1, Tail::kNormal);
+  run_step(c, BucketLayout{{{40, 30}}, {}}, g);
+  EXPECT_THROW(run_step(c, BucketLayout{{{30, 40}}, {}}, g), std::invalid_argument);
+}
+
 TEST(AdTopK, BadOptionsAreRejectedByName) {
   auto message = [](const nlohmann::json& o) {
     try {

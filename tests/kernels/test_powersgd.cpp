@@ -266,6 +266,13 @@ TEST(PowerSgd, CudaBackendGivesTheReferenceBits) {
   }
 }
 
+TEST(PowerSgd, ABucketMayNotChangeItsTensorShapes) {
+  Compressor c(2, cfg());
+  std::vector<std::vector<float>> g = {normal(1200, 1), normal(1200, 2)};
+  run_step(c, BucketLayout{{{40, 30}}, {}}, g);
+  EXPECT_THROW(run_step(c, BucketLayout{{{30, 40}}, {}}, g), std::invalid_argument);
+}
+
 TEST(PowerSgd, BadOptionsAreRejectedByName) {
   auto message = [](const nlohmann::json& o) {
     try {
