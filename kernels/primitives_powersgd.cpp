@@ -32,7 +32,8 @@ void matmul_left_t(const float* A, std::size_t n, std::size_t m, const float* B,
 
 float lane_dot(const float* a, std::size_t stride_a, const float* b, std::size_t stride_b, std::size_t n) {
   float lane[kDotLanes] = {};
-  for (std::size_t i = 0; i < n; ++i) lane[i % kDotLanes] = std::fma(a[i * stride_a], b[i * stride_b], lane[i % kDotLanes]);
+  for (std::size_t i = 0; i < n; ++i)
+    lane[i % kDotLanes] = std::fma(a[i * stride_a], b[i * stride_b], lane[i % kDotLanes]);
   for (std::size_t s = kDotLanes / 2; s > 0; s /= 2)
     for (std::size_t l = 0; l < s; ++l) lane[l] = lane[l] + lane[l + s];
   return lane[0];

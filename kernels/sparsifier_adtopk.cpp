@@ -45,17 +45,17 @@ constexpr double kEpsFraction = 0.1;           // eps = thr / 10
 
 // Threshold-reuse state of one (worker, bucket, tensor).
 struct ReuseState {
-  std::vector<float> thr;      // per-row thresholds of the last exact call
-  double mean_thr = 0.0;       // their mean (the tau rule's thr)
+  std::vector<float> thr;  // per-row thresholds of the last exact call
+  double mean_thr = 0.0;   // their mean (the tau rule's thr)
   std::uint32_t tau = kTauStart;
   std::uint32_t next_exact = kExactWarmCalls - 1;  // first recomputation after the warm calls
 };
 
 // One selected stream of a worker: bucket-flat positions and the wire form of the indices.
 struct Message {
-  std::vector<std::uint32_t> flat;  // bucket-flat index of each entry (what the receiver decodes)
-  std::vector<std::uint32_t> wire;  // what is sent as the index (row-local column or bucket-flat)
-  std::vector<float> vals;          // the values, as computed (float32)
+  std::vector<std::uint32_t> flat;      // bucket-flat index of each entry (what the receiver decodes)
+  std::vector<std::uint32_t> wire;      // what is sent as the index (row-local column or bucket-flat)
+  std::vector<float> vals;              // the values, as computed (float32)
   std::vector<std::uint32_t> row_base;  // exact per-row calls: bucket-flat start of each entry's row
   std::size_t count() const { return flat.size(); }
 };
@@ -90,7 +90,8 @@ class AdTopK final : public Sparsifier {
     }
     auto& states = reuse_state_[a.bucket];
     auto& shapes = shapes_[a.bucket];
-    if (call == 0) shapes = layout.shapes;
+    if (call == 0)
+      shapes = layout.shapes;
     else if (shapes != layout.shapes)
       throw std::invalid_argument("bucket " + std::to_string(a.bucket) +
                                   ": expected the tensor shapes of its earlier calls (ADTopk keeps state per tensor)");
@@ -105,9 +106,9 @@ class AdTopK final : public Sparsifier {
     {
       std::size_t nominal_k = 0;
       for (std::size_t t = 0; t < T; ++t)
-        nominal_k += compressed[t] ? (global_call ? k_of(a.ratio, layout.numel(t))
-                                                  : views[t].rows * k_of(a.ratio, views[t].cols))
-                                   : layout.numel(t);
+        nominal_k += compressed[t]
+                         ? (global_call ? k_of(a.ratio, layout.numel(t)) : views[t].rows * k_of(a.ratio, views[t].cols))
+                         : layout.numel(t);
       KernelTimer timer(comm, be, KernelId::kAdtopkSelect, {.n = n, .k = nominal_k}, W);
       for (std::size_t w = 0; w < W; ++w)
         for (std::size_t t = 0; t < T; ++t) {
@@ -116,8 +117,8 @@ class AdTopK final : public Sparsifier {
             for (std::size_t i = 0; i < d; ++i) dense[w].flat.push_back(static_cast<std::uint32_t>(off + i));
             continue;
           }
-          select_tensor(be, a.in[w] + off, off, views[t], a.ratio, global_call, call,
-                        reuse_ ? &states[w][t] : nullptr, sparse[w]);
+          select_tensor(be, a.in[w] + off, off, views[t], a.ratio, global_call, call, reuse_ ? &states[w][t] : nullptr,
+                        sparse[w]);
         }
       for (std::size_t w = 0; w < W; ++w) {
         sparse[w].vals.resize(sparse[w].count());
@@ -152,13 +153,13 @@ class AdTopK final : public Sparsifier {
     for (std::size_t w = 0; w < W; ++w) {
       decoded[w].resize(recv_vals[w].size());
       for (std::size_t i = 0; i < sparse[w].count(); ++i)
-        decoded[w][i] = row_local_wire ? sparse[w].row_base[i] + recv_wire[w][i] : recv_wire[w][i];  // same bases on every worker
+        decoded[w][i] =
+            row_local_wire ? sparse[w].row_base[i] + recv_wire[w][i] : recv_wire[w][i];  // same bases on every worker
       for (std::size_t i = 0; i < dense[w].count(); ++i) decoded[w][sparse[w].count() + i] = dense[w].flat[i];
       total += decoded[w].size();
     }
     {
-      KernelTimer timer(comm, be, KernelId::kAdtopkScatterAdd,
-                        {.n = n, .k = W ? decoded[0].size() : 0, .workers = W});
+      KernelTimer timer(comm, be, KernelId::kAdtopkScatterAdd, {.n = n, .k = W ? decoded[0].size() : 0, .workers = W});
       be.zero(a.agg, n);
       for (std::size_t w = 0; w < W; ++w)
         be.scatter_add(recv_vals[w].data(), decoded[w].data(), decoded[w].size(), a.agg);
@@ -267,8 +268,9 @@ class AdTopK final : public Sparsifier {
   // (and indices when `sparse`); entry i of worker w lands in recv_vals[w][base[w] + i] (and
   // recv_wire[w][i]). Equal counts: all-gather; otherwise all-gather-v with the real counts.
   void gather_range(Communicator& comm, const std::vector<Message>& msgs, bool sparse,
-                    const std::vector<std::size_t>& starts, const std::vector<std::size_t>& counts, std::vector<std::vector<float>>& recv_vals,
-                    std::vector<std::vector<std::uint32_t>>& recv_wire, const std::vector<std::size_t>* base) {
+                    const std::vector<std::size_t>& starts, const std::vector<std::size_t>& counts,
+                    std::vector<std::vector<float>>& recv_vals, std::vector<std::vector<std::uint32_t>>& recv_wire,
+                    const std::vector<std::size_t>* base) {
     const std::size_t W = msgs.size();
     bool equal = true;
     for (auto c : counts) equal = equal && c == counts[0];
@@ -306,8 +308,7 @@ class AdTopK final : public Sparsifier {
       comm.allgatherv(in, counts, itype_, out.data(), false);
     at = 0;
     for (std::size_t w = 0; w < W; ++w) {
-      unpack_indices(out.data() + at * dtype_size(itype_), counts[w], itype_,
-                     recv_wire[w].data() + starts[w]);
+      unpack_indices(out.data() + at * dtype_size(itype_), counts[w], itype_, recv_wire[w].data() + starts[w]);
       at += counts[w];
     }
   }
@@ -357,9 +358,9 @@ class AdTopK final : public Sparsifier {
   bool interleave_, reuse_, fgbuff_;
   std::size_t buffer_;
   DType vtype_, itype_;
-  std::map<std::uint32_t, std::uint32_t> calls_;  // compressed calls per bucket
+  std::map<std::uint32_t, std::uint32_t> calls_;                               // compressed calls per bucket
   std::map<std::uint32_t, std::vector<std::vector<ReuseState>>> reuse_state_;  // [bucket][worker][tensor]
-  std::map<std::uint32_t, std::vector<std::vector<std::int64_t>>> shapes_;       // [bucket]: its tensors
+  std::map<std::uint32_t, std::vector<std::vector<std::int64_t>>> shapes_;     // [bucket]: its tensors
 };
 
 }  // namespace

@@ -62,7 +62,8 @@ class PowerSgd final : public Sparsifier {
         matrix_elems += rows * cols;
         rows_total += rows;
       } else {
-        for (std::size_t i = 0; i < layout.numel(t); ++i) dense_pos.push_back(static_cast<std::uint32_t>(layout.offset(t) + i));
+        for (std::size_t i = 0; i < layout.numel(t); ++i)
+          dense_pos.push_back(static_cast<std::uint32_t>(layout.offset(t) + i));
       }
     }
     const std::size_t p_total = p_off[T], q_total = q_off[T], d_total = dense_pos.size();
@@ -73,8 +74,9 @@ class PowerSgd final : public Sparsifier {
       Q.assign(T, {});
       shapes = layout.shapes;
     } else if (shapes != layout.shapes) {
-      throw std::invalid_argument("bucket " + std::to_string(a.bucket) +
-                                  ": expected the tensor shapes of its earlier calls (PowerSGD warm-starts Q per tensor)");
+      throw std::invalid_argument(
+          "bucket " + std::to_string(a.bucket) +
+          ": expected the tensor shapes of its earlier calls (PowerSGD warm-starts Q per tensor)");
     }
 
     // 0. The uncompressed tensors: one all-reduce, issued first (it does not wait on the factors).
@@ -132,22 +134,25 @@ class PowerSgd final : public Sparsifier {
       be.divide(Qbar.data(), q_total, comm.world_size());
       be.zero(a.agg, n);
       for (std::size_t t = 0; t < T; ++t)
-        if (low_rank[t]) reconstruct(be, Pbar.data() + p_off[t], Qbar.data() + q_off[t], views[t], a.agg + layout.offset(t));
+        if (low_rank[t])
+          reconstruct(be, Pbar.data() + p_off[t], Qbar.data() + q_off[t], views[t], a.agg + layout.offset(t));
       if (d_total) {
         be.divide(dense_sum.data(), d_total, comm.world_size());
         be.scatter(dense_sum.data(), dense_pos.data(), d_total, a.agg);
       }
     }
     for (std::size_t t = 0; t < T; ++t)
-      if (low_rank[t]) Q[t].assign(Qbar.begin() + static_cast<std::ptrdiff_t>(q_off[t]),
-                                   Qbar.begin() + static_cast<std::ptrdiff_t>(q_off[t + 1]));
+      if (low_rank[t])
+        Q[t].assign(Qbar.begin() + static_cast<std::ptrdiff_t>(q_off[t]),
+                    Qbar.begin() + static_cast<std::ptrdiff_t>(q_off[t + 1]));
 
     // Each worker's own message as sent (factors rounded to the wire type): P Q_i^T and its dense part.
     for (std::size_t w = 0; w < a.local_out.size(); ++w) {
       be.zero(a.local_out[w], n);
       for (float& v : Qi[w]) v = round_to_wire(v, vtype_);
       for (std::size_t t = 0; t < T; ++t)
-        if (low_rank[t]) reconstruct(be, Pbar.data() + p_off[t], Qi[w].data() + q_off[t], views[t], a.local_out[w] + layout.offset(t));
+        if (low_rank[t])
+          reconstruct(be, Pbar.data() + p_off[t], Qi[w].data() + q_off[t], views[t], a.local_out[w] + layout.offset(t));
       for (float& v : dense_in[w]) v = round_to_wire(v, vtype_);
       be.scatter(dense_in[w].data(), dense_pos.data(), d_total, a.local_out[w]);
     }
@@ -179,7 +184,7 @@ class PowerSgd final : public Sparsifier {
   ShapeRule rule_;
   std::uint64_t seed_;
   DType vtype_;
-  std::map<std::uint32_t, std::vector<std::vector<float>>> warm_q_;  // [bucket][tensor]: m x r
+  std::map<std::uint32_t, std::vector<std::vector<float>>> warm_q_;         // [bucket][tensor]: m x r
   std::map<std::uint32_t, std::vector<std::vector<std::int64_t>>> shapes_;  // [bucket]: its tensors
 };
 

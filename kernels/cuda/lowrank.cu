@@ -85,7 +85,8 @@ unsigned grid_for(std::size_t outputs) {
 
 }  // namespace
 
-void matmul_right(const float* A, std::size_t n, std::size_t k, const float* B, std::size_t c, float* C, Stream stream) {
+void matmul_right(const float* A, std::size_t n, std::size_t k, const float* B, std::size_t c, float* C,
+                  Stream stream) {
   if (n == 0 || c == 0) return;
   matmul_right_kernel<<<grid_for(n * c), kThreads, 0, stream>>>(A, n, k, B, c, C);
   detail::check_launch("matmul_right");

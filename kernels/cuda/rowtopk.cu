@@ -5,10 +5,9 @@
 // order with block scans (no atomics in any output), so results never depend on scheduling.
 #include <cuda_runtime.h>
 
+#include <cstdint>
 #include <cub/block/block_reduce.cuh>
 #include <cub/block/block_scan.cuh>
-
-#include <cstdint>
 #include <stdexcept>
 #include <string>
 
@@ -122,8 +121,8 @@ void threshold_rows_count(const float* x, std::size_t n_rows, std::size_t m, con
                           Stream stream) {
   if (n_rows == 0) return;
   check_rows(n_rows, m, "threshold_rows_count");
-  threshold_count_kernel<<<static_cast<unsigned>(n_rows), kRowThreads, 0, stream>>>(
-      x, static_cast<std::uint32_t>(m), thr, counts);
+  threshold_count_kernel<<<static_cast<unsigned>(n_rows), kRowThreads, 0, stream>>>(x, static_cast<std::uint32_t>(m),
+                                                                                    thr, counts);
   detail::check_launch("threshold_rows_count");
 }
 
@@ -131,8 +130,8 @@ void threshold_rows_select(const float* x, std::size_t n_rows, std::size_t m, co
                            const std::uint32_t* offsets, std::uint32_t* idx_out, Stream stream) {
   if (n_rows == 0) return;
   check_rows(n_rows, m, "threshold_rows_select");
-  threshold_select_kernel<<<static_cast<unsigned>(n_rows), kRowThreads, 0, stream>>>(
-      x, static_cast<std::uint32_t>(m), thr, offsets, idx_out);
+  threshold_select_kernel<<<static_cast<unsigned>(n_rows), kRowThreads, 0, stream>>>(x, static_cast<std::uint32_t>(m),
+                                                                                     thr, offsets, idx_out);
   detail::check_launch("threshold_rows_select");
 }
 

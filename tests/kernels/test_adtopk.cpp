@@ -32,10 +32,18 @@ std::vector<std::vector<float>> draws(std::size_t W, std::size_t n, std::uint64_
   for (auto& w : out)
     for (auto& v : w) {
       switch (tail) {
-        case Tail::kNormal: v = nd(g); break;
-        case Tail::kStudentT2: v = st(g); break;
-        case Tail::kLogNormal: v = (g() & 1 ? 1.0f : -1.0f) * ln(g); break;
-        case Tail::kLaplace: v = (g() & 1 ? 1.0f : -1.0f) * ex(g); break;
+        case Tail::kNormal:
+          v = nd(g);
+          break;
+        case Tail::kStudentT2:
+          v = st(g);
+          break;
+        case Tail::kLogNormal:
+          v = (g() & 1 ? 1.0f : -1.0f) * ln(g);
+          break;
+        case Tail::kLaplace:
+          v = (g() & 1 ? 1.0f : -1.0f) * ex(g);
+          break;
       }
       v *= scale;
     }
@@ -109,8 +117,7 @@ TEST(AdTopK, ThresholdFilterKeepsEntriesAtOrAboveTheRowThresholdAndAtLeastTheRow
     std::vector<std::uint32_t> want;
     for (std::size_t j = 0; j < m; ++j)
       if (std::fabs(x[i * m + j]) >= thr[i]) want.push_back(static_cast<std::uint32_t>(i * m + j));
-    if (want.empty()) want.push_back(static_cast<std::uint32_t>(i * m + brute_row(x.data() + i * m, m, 1)[0]) -
-                                     0u);
+    if (want.empty()) want.push_back(static_cast<std::uint32_t>(i * m + brute_row(x.data() + i * m, m, 1)[0]) - 0u);
     if (i == 3) {  // the fallback: the row's largest entry
       const auto best = std::max_element(x.begin() + i * m, x.begin() + (i + 1) * m,
                                          [](float a, float b) { return std::fabs(a) < std::fabs(b); });
@@ -304,7 +311,8 @@ TEST(AdTopK, FgbuffMergesTheCollectivesIntoBuffersOfEqualCountWithTheSameAggrega
   // all-gathers, the others are all-gather-v with each worker's real count (0 allowed).
   BucketLayout one{{{64, 256}}, {}};
   const std::size_t B = 100;
-  Compressor reuse(static_cast<int>(W), cfg(0.02, {{"threshold_reuse", true}, {"fgbuff", true}, {"fgbuff_elements", B}}));
+  Compressor reuse(static_cast<int>(W),
+                   cfg(0.02, {{"threshold_reuse", true}, {"fgbuff", true}, {"fgbuff_elements", B}}));
   std::size_t varied = 0;
   for (int call = 0; call < 25; ++call) {
     const auto r = run_step(reuse, one, draws(W, 64 * 256, 500 + call, Tail::kLogNormal));

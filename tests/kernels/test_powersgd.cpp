@@ -70,14 +70,16 @@ TEST(PowerSgd, ProductsMatchADoublePrecisionProductAndTheFastBackendBitForBit) {
   for (std::size_t j = 0; j < m; ++j)
     for (std::size_t q = 0; q < c; ++q) {
       double s = 0, mag = 0;
-      for (std::size_t i = 0; i < n; ++i) s += double(A[i * m + j]) * B[i * c + q], mag += std::fabs(double(A[i * m + j]) * B[i * c + q]);
+      for (std::size_t i = 0; i < n; ++i)
+        s += double(A[i * m + j]) * B[i * c + q], mag += std::fabs(double(A[i * m + j]) * B[i * c + q]);
       ASSERT_NEAR(Q[j * c + q], s, 1e-6 * mag);
       ASSERT_EQ(bits(Q[j * c + q]), bits(Qf[j * c + q]));
     }
   for (std::size_t i = 0; i < n; ++i)
     for (std::size_t q = 0; q < c; ++q) {
       double s = 0, mag = 0;
-      for (std::size_t j = 0; j < m; ++j) s += double(A[i * m + j]) * Bk[j * c + q], mag += std::fabs(double(A[i * m + j]) * Bk[j * c + q]);
+      for (std::size_t j = 0; j < m; ++j)
+        s += double(A[i * m + j]) * Bk[j * c + q], mag += std::fabs(double(A[i * m + j]) * Bk[j * c + q]);
       ASSERT_NEAR(P[i * c + q], s, 1e-6 * mag);
       ASSERT_EQ(bits(P[i * c + q]), bits(Pf[i * c + q]));
     }
@@ -114,12 +116,16 @@ TEST(PowerSgd, ReconstructsAnExactlyRankRMeanToFloatRounding) {
     std::vector<std::vector<float>> g(W, std::vector<float>(n * m));
     for (std::size_t w = 0; w < W; ++w) {
       const auto A = normal(n * r, 100 + 10 * call + w);
-      matmul_right(A.data(), n, r, [&] {
-        std::vector<float> bt(r * m);
-        for (std::size_t j = 0; j < m; ++j)
-          for (std::size_t q = 0; q < r; ++q) bt[q * m + j] = B[j * r + q];
-        return bt;
-      }().data(), m, g[w].data());
+      matmul_right(
+          A.data(), n, r,
+          [&] {
+            std::vector<float> bt(r * m);
+            for (std::size_t j = 0; j < m; ++j)
+              for (std::size_t q = 0; q < r; ++q) bt[q * m + j] = B[j * r + q];
+            return bt;
+          }()
+              .data(),
+          m, g[w].data());
     }
     const auto res = run_step(c, layout, g);
     EXPECT_LT(res.report.relative_error, 1e-10) << "call " << call;  // squared relative error
