@@ -24,6 +24,10 @@ enum class KernelId {
   kEfInput,
   kEfUpdate,
   kAverage,
+  // Ok-Topk
+  kOktopkSelect,
+  kOktopkReduce,
+  kOktopkScatter,
 };
 
 // The sizes one call's traffic depends on, per worker. Each kernel reads the fields its formula

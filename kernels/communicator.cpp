@@ -85,4 +85,25 @@ void EmulatedCommunicator::broadcast(std::span<const void* const> in, std::size_
   if (count) std::memcpy(out, in[static_cast<std::size_t>(root)], count * dtype_size(type));
 }
 
+void EmulatedCommunicator::alltoallv(std::span<const void* const> in, std::span<const std::size_t> counts,
+                                     DType type, std::span<void* const> out, bool) {
+  check_workers(in.size(), "alltoallv");
+  check_workers(out.size(), "alltoallv(out)");
+  const std::size_t W = in.size(), es = dtype_size(type);
+  if (counts.size() != W * W)
+    throw std::invalid_argument("EmulatedCommunicator::alltoallv: expected a " + std::to_string(W) + " x " +
+                                std::to_string(W) + " count matrix, got " + std::to_string(counts.size()) + " counts");
+  // Receive offsets: column prefix sums over sources; send offsets: row prefix sums over destinations.
+  for (std::size_t d = 0; d < W; ++d) {
+    std::size_t at = 0;
+    for (std::size_t s = 0; s < W; ++s) {
+      std::size_t from = 0;
+      for (std::size_t j = 0; j < d; ++j) from += counts[s * W + j];
+      const std::size_t bytes = counts[s * W + d] * es;
+      if (bytes) std::memcpy(static_cast<char*>(out[d]) + at, static_cast<const char*>(in[s]) + from * es, bytes);
+      at += bytes;
+    }
+  }
+}
+
 }  // namespace arcsim::kernels

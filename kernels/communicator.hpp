@@ -51,6 +51,14 @@ class Communicator {
   // out = in[root][0..count).
   virtual void broadcast(std::span<const void* const> in, std::size_t count, DType type, int root, void* out,
                          bool blocking = true) = 0;
+  // Personalised all-to-all with per-destination counts (MPI_Alltoallv). `counts` is world x world,
+  // row-major: counts[s * world + d] = elements rank s sends to rank d (every rank knows the whole
+  // matrix, as after an all-to-all of the sizes). in[s] holds rank s's elements for d = 0, 1, ...
+  // back to back; out[d] (one buffer per worker: each receives something different) gets
+  // sum_s counts[s * world + d] elements, those of s = 0, 1, ... back to back. Entries on the
+  // diagonal stay local (copied, never sent).
+  virtual void alltoallv(std::span<const void* const> in, std::span<const std::size_t> counts, DType type,
+                         std::span<void* const> out, bool blocking = true) = 0;
 
   // Compressors announce every kernel here; the default forgets it (RecordingCommunicator logs it).
   virtual void record_kernel(const KernelRecord&) {}
@@ -71,6 +79,8 @@ class EmulatedCommunicator final : public Communicator {
                   bool blocking) override;
   void broadcast(std::span<const void* const> in, std::size_t count, DType type, int root, void* out,
                  bool blocking) override;
+  void alltoallv(std::span<const void* const> in, std::span<const std::size_t> counts, DType type,
+                 std::span<void* const> out, bool blocking) override;
 
  private:
   void check_workers(std::size_t n, const char* op) const;

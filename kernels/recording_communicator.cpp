@@ -19,6 +19,7 @@ nlohmann::json to_json(const PlanOp& op) {
                       {"dtype", dtype_name(op.dtype)},
                       {"blocking", op.blocking}};
   if (!op.bytes_by_rank.empty()) j["bytes_by_rank"] = op.bytes_by_rank;
+  if (!op.bytes_matrix.empty()) j["bytes_matrix"] = op.bytes_matrix;
   return j;
 }
 
@@ -61,6 +62,19 @@ void RecordingCommunicator::broadcast(std::span<const void* const> in, std::size
                                       void* out, bool blocking) {
   inner_.broadcast(in, count, type, root, out, blocking);
   log_collective("broadcast", count * dtype_size(type), type, blocking);
+}
+
+void RecordingCommunicator::alltoallv(std::span<const void* const> in, std::span<const std::size_t> counts,
+                                      DType type, std::span<void* const> out, bool blocking) {
+  inner_.alltoallv(in, counts, type, out, blocking);
+  const std::size_t W = in.size(), es = dtype_size(type);
+  std::vector<std::vector<std::size_t>> m(W, std::vector<std::size_t>(W));
+  for (std::size_t s = 0; s < W; ++s)
+    for (std::size_t d = 0; d < W; ++d) m[s][d] = counts[s * W + d] * es;
+  std::size_t sent0 = 0;
+  for (std::size_t d = 1; d < W; ++d) sent0 += m[0][d];
+  log_collective("alltoallv", sent0, type, blocking);
+  ops_.back().bytes_matrix = std::move(m);
 }
 
 void RecordingCommunicator::record_kernel(const KernelRecord& k) {

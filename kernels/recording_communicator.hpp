@@ -20,9 +20,12 @@ namespace arcsim::kernels {
 struct PlanOp {
   enum class Kind { kKernel, kCollective } kind = Kind::kCollective;
   // collective
-  std::string op;                    // allreduce | allgather | allgatherv | broadcast
-  std::size_t bytes_per_rank = 0;    // rank 0's contribution (allgatherv: see bytes_by_rank)
+  std::string op;                    // allreduce | allgather | allgatherv | broadcast | alltoallv
+  std::size_t bytes_per_rank = 0;    // rank 0's contribution (allgatherv: see bytes_by_rank;
+                                     // alltoallv: what rank 0 sends to the other ranks)
   std::vector<std::size_t> bytes_by_rank;  // allgatherv only, one entry per worker
+  // alltoallv only: bytes_matrix[s][d] = bytes rank s sends to rank d (world x world).
+  std::vector<std::vector<std::size_t>> bytes_matrix;
   DType dtype = DType::kFloat32;
   bool blocking = true;
   // kernel
@@ -45,6 +48,8 @@ class RecordingCommunicator final : public Communicator {
                   bool blocking) override;
   void broadcast(std::span<const void* const> in, std::size_t count, DType type, int root, void* out,
                  bool blocking) override;
+  void alltoallv(std::span<const void* const> in, std::span<const std::size_t> counts, DType type,
+                 std::span<void* const> out, bool blocking) override;
   void record_kernel(const KernelRecord& k) override;
 
   const std::vector<PlanOp>& ops() const { return ops_; }

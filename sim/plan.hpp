@@ -11,7 +11,7 @@
 namespace arcsim::sim {
 
 enum class OpKind { kernel, collective };
-enum class CollectiveOp { allreduce, allgather, allgatherv, broadcast, reduce_scatter };
+enum class CollectiveOp { allreduce, allgather, allgatherv, broadcast, reduce_scatter, alltoallv };
 
 const char* to_string(CollectiveOp op);
 
@@ -26,6 +26,8 @@ struct PlanOp {
   CollectiveOp op = CollectiveOp::allreduce;
   double bytes_per_rank = 0;          // what one rank puts in (an all-gather: its own part)
   std::vector<double> bytes_by_rank;  // allgatherv only: one per emulated worker, cycled over N
+  // alltoallv only: bytes_matrix[s][d] = bytes emulated worker s sends to d (W x W, W = world_size).
+  std::vector<std::vector<double>> bytes_matrix;
   std::string dtype;
   bool blocking = true;               // true: the GPU stream waits for the collective
 };
@@ -45,7 +47,8 @@ struct Plan {
 };
 
 // Strict reader: unknown keys, missing fields, unknown ops, negative sizes, bucket ids that are not
-// 0..n-1, allgatherv without bytes_by_rank -> json::ConfigError naming file and field.
+// 0..n-1, allgatherv without bytes_by_rank, alltoallv without a world_size x world_size
+// bytes_matrix -> json::ConfigError naming file and field.
 Plan parse_plan(const nlohmann::json& j, const std::string& file_for_errors);
 Plan load_plan(const std::string& path);
 

@@ -115,6 +115,13 @@ void momentum_update(float* h, const float* g, std::size_t n, float eta, Stream 
 // x[i] = x[i] / float(workers): the averaging after a sum all-reduce (kernels::divide_by).
 void divide(float* x, std::size_t n, int workers, Stream stream);
 
+// ---- Ok-Topk: threshold filter ---------------------------------------------------------------
+// Every i < n with magnitude key of x[i] >= key, ascending, into idx_out (room for n); the count
+// is written to *count_out (device memory). Identical to kernels::select_at_least.
+std::size_t select_at_least_workspace_bytes(std::size_t n);
+void select_at_least(const float* x, std::size_t n, std::uint32_t key, std::uint32_t* idx_out, long long* count_out,
+                     void* workspace, std::size_t workspace_bytes, Stream stream);
+
 // ---- Test and benchmark inputs ----------------------------------------------------------------
 // x[i] = standard normal from rng::gaussian_pair(seed, i / 2, 0, 0, stream 0): reproducible
 // inputs of any size without a host round trip.
