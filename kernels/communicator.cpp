@@ -27,6 +27,14 @@ const char* dtype_name(DType t) {
   return "float32";
 }
 
+const char* scaling_name(SizeScaling s) {
+  switch (s) {
+    case SizeScaling::kShare: return "share";
+    case SizeScaling::kPerPair: return "per_pair";
+    default: return "per_rank";
+  }
+}
+
 EmulatedCommunicator::EmulatedCommunicator(int workers) : workers_(workers) {
   if (workers < 1) throw std::invalid_argument("EmulatedCommunicator: workers must be >= 1, got " + std::to_string(workers));
 }
@@ -67,7 +75,7 @@ void EmulatedCommunicator::allgather(std::span<const void* const> in, std::size_
 }
 
 void EmulatedCommunicator::allgatherv(std::span<const void* const> in, std::span<const std::size_t> counts,
-                                      DType type, void* out, bool) {
+                                      DType type, void* out, bool, SizeScaling) {
   check_workers(in.size(), "allgatherv");
   check_workers(counts.size(), "allgatherv(counts)");
   std::size_t offset = 0;
@@ -86,7 +94,7 @@ void EmulatedCommunicator::broadcast(std::span<const void* const> in, std::size_
 }
 
 void EmulatedCommunicator::alltoallv(std::span<const void* const> in, std::span<const std::size_t> counts,
-                                     DType type, std::span<void* const> out, bool) {
+                                     DType type, std::span<void* const> out, bool, SizeScaling) {
   check_workers(in.size(), "alltoallv");
   check_workers(out.size(), "alltoallv(out)");
   const std::size_t W = in.size(), es = dtype_size(type);

@@ -214,8 +214,8 @@ class OkTopk final : public Sparsifier {
     std::vector<std::uint8_t> all_v(T * dtype_size(vt_)), all_i(T * dtype_size(it_));
     {
       auto in_v = cptrs(blk_v), in_i = cptrs(blk_i);
-      comm.allgatherv(in_v, slice, vt_, all_v.data(), true);
-      comm.allgatherv(in_i, slice, it_, all_i.data(), true);
+      comm.allgatherv(in_v, slice, vt_, all_v.data(), true, SizeScaling::kShare);
+      comm.allgatherv(in_i, slice, it_, all_i.data(), true, SizeScaling::kShare);
     }
     std::vector<float> gv(T);
     std::vector<std::uint32_t> gi(T);
@@ -265,7 +265,7 @@ class OkTopk final : public Sparsifier {
       op[w] = out[w].data();
     }
     const std::vector<std::size_t> ones(P * P, 1);
-    comm.alltoallv(ip, ones, DType::kInt32, op, true);
+    comm.alltoallv(ip, ones, DType::kInt32, op, true, SizeScaling::kPerPair);
     for (std::size_t d = 0; d < P; ++d)
       for (std::size_t s = 0; s < P; ++s)
         if (static_cast<std::size_t>(out[d][s]) != counts[s * P + d])
@@ -347,8 +347,8 @@ class OkTopk final : public Sparsifier {
     }
     auto in_v = cptrs(blk_v), in_i = cptrs(blk_i);
     auto ov = mptrs(out_v), oi = mptrs(out_i);
-    comm.alltoallv(in_v, m, vt_, ov, true);
-    comm.alltoallv(in_i, m, it_, oi, true);
+    comm.alltoallv(in_v, m, vt_, ov, true, SizeScaling::kShare);
+    comm.alltoallv(in_i, m, it_, oi, true, SizeScaling::kShare);
     blk_v.swap(out_v);
     blk_i.swap(out_i);
   }

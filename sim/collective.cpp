@@ -128,7 +128,23 @@ std::string algorithm_for(CollectiveOp op, const std::string& requested) {
   return requested;
 }
 
-ResolvedCall resolve_call(const Context& ctx, const CollectiveCall& call) {
+namespace {
+// An allgatherv recorded with W blocks that are shares of a fixed total, at p != W ranks: p
+// blocks of by_rank[i % W] * W / p (whole bytes), so the total is kept when W divides p.
+CollectiveCall with_shares(const CollectiveCall& c, int p) {
+  if (c.op != CollectiveOp::allgatherv || c.scaling != SizeScaling::share || c.by_rank.empty() ||
+      c.by_rank.size() == static_cast<std::size_t>(p))
+    return c;
+  CollectiveCall out = c;
+  const double W = static_cast<double>(c.by_rank.size());
+  out.by_rank.resize(p);
+  for (int i = 0; i < p; ++i) out.by_rank[i] = std::round(c.by_rank[i % c.by_rank.size()] * W / p);
+  return out;
+}
+}  // namespace
+
+ResolvedCall resolve_call(const Context& ctx, const CollectiveCall& asked) {
+  const CollectiveCall call = with_shares(asked, ctx.platform.topology.ranks);
   if (!valid_for(call.op, call.algorithm))
     throw std::invalid_argument(std::string("algorithm \"") + call.algorithm + "\" does not exist for " +
                                 to_string(call.op));
@@ -338,7 +354,8 @@ std::vector<std::vector<double>> alltoallv_matrix(const CollectiveCall& call, in
   if (m.empty()) throw std::invalid_argument("alltoallv: no bytes matrix");
   const std::size_t W = m.size();
   std::vector<std::vector<double>> out(p, std::vector<double>(p, 0.0));
-  const double scale = static_cast<double>(W) / p;
+  const double f = static_cast<double>(W) / p;
+  const double scale = call.scaling == SizeScaling::per_pair ? 1.0 : call.scaling == SizeScaling::share ? f * f : f;
   for (int r = 0; r < p; ++r)
     for (int d = 0; d < p; ++d)
       if (r != d) out[r][d] = static_cast<std::size_t>(p) == W ? m[r][d] : std::round(m[r % W][d % W] * scale);

@@ -22,9 +22,11 @@ struct CollectiveCall {
   double bytes = 0;
   std::vector<double> by_rank;  // allgatherv: block of rank i is by_rank[i % size]
   // alltoallv: the recorded W x W bytes matrix; at p ranks rank r sends rank d (r != d)
-  // matrix[r % W][d % W] * W / p (alltoallv_matrix), so p == W is exact and each rank's total
-  // (its own data, split over the others) is kept when W divides p.
+  // matrix[r % W][d % W] * W / p (alltoallv_matrix; per_pair: unscaled; share: * (W / p)^2), so
+  // p == W is exact and, when W divides p, each rank's total (per_rank) or the whole matrix's
+  // (share) is kept.
   std::vector<std::vector<double>> matrix;
+  SizeScaling scaling = SizeScaling::per_rank;  // allgatherv, alltoallv (plan.hpp)
 };
 
 // The p x p bytes an alltoallv call moves at p ranks (see CollectiveCall::matrix); diagonal 0.

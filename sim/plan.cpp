@@ -83,6 +83,13 @@ PlanOp parse_op(const nlohmann::json& j, const std::string& file, const std::str
       f.fail("bytes_matrix", "the bytes per (source, destination) of an alltoallv");
     if (op.op != CollectiveOp::alltoallv && !op.bytes_matrix.empty())
       f.fail("bytes_matrix", "no bytes_matrix (it belongs to an alltoallv)");
+    if (f.has("scaling")) {
+      const std::string s = f.choice("scaling", {"per_rank", "share", "per_pair"}, "per_rank");
+      if (op.op != CollectiveOp::allgatherv && op.op != CollectiveOp::alltoallv)
+        f.fail("scaling", "no scaling (it belongs to an allgatherv or alltoallv)");
+      if (s == "per_pair" && op.op != CollectiveOp::alltoallv) f.fail("scaling", "per_rank|share for an allgatherv");
+      op.scaling = s == "share" ? SizeScaling::share : s == "per_pair" ? SizeScaling::per_pair : SizeScaling::per_rank;
+    }
     op.dtype = f.string_or("dtype", "float32");
     if (const auto* b = f.optional("blocking")) {
       if (!b->is_boolean()) f.fail("blocking", "true or false");

@@ -15,6 +15,12 @@ enum class CollectiveOp { allreduce, allgather, allgatherv, broadcast, reduce_sc
 
 const char* to_string(CollectiveOp op);
 
+// How an allgatherv's / alltoallv's recorded sizes (W emulated workers) extend to N simulated
+// ranks (docs/contracts.md): per_rank (default: all-gather-v blocks cycled; all-to-all-v rows
+// keep their totals, spread over the other ranks), share (shares of a total independent of the
+// rank count: scaled by W/N once more), per_pair (all-to-all-v entries cycled unscaled).
+enum class SizeScaling { per_rank, share, per_pair };
+
 struct PlanOp {
   OpKind kind = OpKind::kernel;
   // kernel
@@ -28,6 +34,7 @@ struct PlanOp {
   std::vector<double> bytes_by_rank;  // allgatherv only: one per emulated worker, cycled over N
   // alltoallv only: bytes_matrix[s][d] = bytes emulated worker s sends to d (W x W, W = world_size).
   std::vector<std::vector<double>> bytes_matrix;
+  SizeScaling scaling = SizeScaling::per_rank;  // allgatherv, alltoallv
   std::string dtype;
   bool blocking = true;               // true: the GPU stream waits for the collective
 };

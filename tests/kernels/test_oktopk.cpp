@@ -344,6 +344,22 @@ TEST(OkTopk, EveryWorkersPlanIsConsistentAndTheRunIsDeterministic) {
         ASSERT_EQ(o.bytes_by_rank.size(), P);
         EXPECT_EQ(o.bytes_per_rank, o.bytes_by_rank[0]);
       }
+      // How a simulation at another rank count reads the sizes: the size exchange is per pair,
+      // the final all-gather-v (and the balance moves) are shares of the global top-k.
+      if (o.op == "alltoallv" && o.dtype == DType::kInt32 && o.bytes_matrix[0][0] == 4 && o.bytes_matrix[0][1] == 4)
+        EXPECT_EQ(o.scaling, SizeScaling::kPerPair);
+    }
+    {
+      std::vector<const PlanOp*> coll;
+      for (const auto& o : ra.report.ops)
+        if (o.kind == PlanOp::Kind::kCollective) coll.push_back(&o);
+      ASSERT_GE(coll.size(), 8u);
+      EXPECT_EQ(coll[0]->scaling, SizeScaling::kPerPair);
+      EXPECT_EQ(coll[1]->scaling, SizeScaling::kPerRank);  // each worker's local selection
+      EXPECT_EQ(coll[coll.size() - 1]->scaling, SizeScaling::kShare);
+      EXPECT_EQ(coll[coll.size() - 2]->scaling, SizeScaling::kShare);
+      EXPECT_EQ(to_json(*coll.back())["scaling"], "share");
+      EXPECT_FALSE(to_json(*coll[1]).contains("scaling"));
     }
   }
 }

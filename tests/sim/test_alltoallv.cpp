@@ -9,6 +9,7 @@
 #include "common/forked.hpp"
 #include "common/json_fields.hpp"
 #include "sim/closed_form.hpp"
+#include "sim/iteration.hpp"
 #include "sim/collective.hpp"
 #include "sim/plan.hpp"
 
@@ -135,4 +136,53 @@ TEST(Alltoallv, ThePlanReaderWantsASquareWorldSizedMatrix) {
   auto stray = good;
   stray["op"] = "allgather";
   refused(stray, "bytes_matrix");
+  auto share = good;
+  share["scaling"] = "share";
+  EXPECT_EQ(arcsim::sim::parse_plan(plan(share), "p.json").buckets[0].ops[0].scaling, arcsim::sim::SizeScaling::share);
+  auto odd = good;
+  odd["scaling"] = "sometimes";
+  refused(odd, "scaling");
+  nlohmann::json reduce = {{"kind", "collective"}, {"op", "allreduce"}, {"bytes_per_rank", 8}, {"scaling", "share"}};
+  refused(reduce, "scaling");
+}
+
+TEST(Alltoallv, ScalingPerPairAndShareExtendTheMatrixAsDocumented) {
+  arcsim::sim::CollectiveCall c;
+  c.op = CollectiveOp::alltoallv;
+  c.matrix = {{5, 8}, {6, 7}};
+  c.scaling = arcsim::sim::SizeScaling::per_pair;
+  EXPECT_EQ(arcsim::sim::alltoallv_matrix(c, 4)[0], (std::vector<double>{0, 8, 5, 8}));
+  c.scaling = arcsim::sim::SizeScaling::share;  // the whole matrix's total is kept
+  c.matrix = {{16, 8}, {4, 12}};
+  EXPECT_EQ(arcsim::sim::alltoallv_matrix(c, 4)[1], (std::vector<double>{1, 0, 1, 3}));
+}
+
+TEST(Alltoallv, AShareAllgathervKeepsItsTotalAtOtherRankCounts) {
+  // One bucket: an allgatherv recorded by 2 workers (blocks 800 + 400 bytes). As per_rank blocks
+  // each of 8 ranks contributes its cycled block; as shares the 8 blocks add up to 1200.
+  auto sent = [](const char* scaling) {
+    return forked([=] {
+      using namespace arcsim::sim;
+      Plan p;
+      p.world_size = 2;
+      PlanBucket b;
+      b.tensors = {"l0.w"};
+      PlanOp op;
+      op.kind = OpKind::collective;
+      op.op = CollectiveOp::allgatherv;
+      op.bytes_per_rank = 800;
+      op.bytes_by_rank = {800, 400};
+      op.scaling = std::string(scaling) == "share" ? SizeScaling::share : SizeScaling::per_rank;
+      b.ops.push_back(op);
+      p.buckets.push_back(b);
+      ComputeProfile c;
+      c.forward_s = 0.001;
+      c.layers.push_back({"l0", {"l0.w"}, 0.001, 0.001});
+      const auto r = simulate_iteration({"star", 8, kB, kL, "ideal", "auto"}, p, c, {});
+      return std::vector<double>{r.bytes_per_node * 8};
+    });
+  };
+  // Ring all-gather-v: every rank forwards all blocks but one: total sent = (p - 1) x total.
+  EXPECT_DOUBLE_EQ(sent("per_rank")[0], 7 * (4 * 800.0 + 4 * 400.0));
+  EXPECT_DOUBLE_EQ(sent("share")[0], 7 * (4 * 200.0 + 4 * 100.0));
 }
