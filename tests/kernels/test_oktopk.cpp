@@ -504,3 +504,60 @@ TEST(OkTopk, AlltoallvDeliversEachRowEntryToItsDestinationAndRecordsTheMatrix) {
 
 }  // namespace
 }  // namespace arcsim::kernels
+
+namespace arcsim::kernels {
+namespace {
+
+TEST(OkTopk, CudaBackendMatchesTheReferenceBitForBit) {
+  if (!cuda_available()) GTEST_SKIP() << "no CUDA build or no CUDA device on this machine";
+  Backend& gpu = cuda_backend();
+  for (std::size_t n : {1u, 1025u, (1u << 20) + 7u}) {
+    std::vector<float> x(n);
+    std::mt19937 rng(static_cast<std::uint32_t>(n));
+    std::normal_distribution<float> nd;
+    for (auto& v : x) v = nd(rng);
+    for (std::uint32_t key : {0u, 1u, magnitude_key(1.5f)}) {
+      std::vector<std::uint32_t> a(n), b(n);
+      a.resize(select_at_least(x.data(), n, key, a.data()));
+      b.resize(gpu.select_at_least(x.data(), n, key, b.data()));
+      ASSERT_EQ(a, b) << n << " " << key;
+    }
+  }
+  // A whole compressor run, EF14, over reused and re-evaluated calls.
+  const std::size_t P = 8, n = 30000;
+  auto cfg = build_config("oktopk", {{"ratio", 0.01}, {"ef", "ef14"}, {"tau", 3}});
+  Compressor ref(static_cast<int>(P), cfg), dev(static_cast<int>(P), cfg, gpu);
+  BucketLayout layout{{{static_cast<std::int64_t>(n)}}, {}};
+  for (std::uint32_t t = 0; t < 5; ++t) {
+    const auto g = normal_grads(P, n, 70 + t, t % 2 == 1);
+    ASSERT_EQ(run_step(ref, layout, g).agg, run_step(dev, layout, g).agg) << "call " << t;
+  }
+}
+
+// A measurement, not a check (run with --gtest_also_run_disabled_tests): step 0's exact
+// thresholds reused on the same workers' step-100 gradients of the default trace.
+TEST(OkTopk, DISABLED_MeasureThresholdsReusedOneHundredStepsLater) {
+  const auto pairs = trace_pairs();
+  const std::size_t n = pairs.at(0).s0.size();
+  for (std::size_t P : {8u, 16u, 32u, 64u})
+    for (double ratio : {0.01, 0.05}) {
+      const std::size_t k = k_of(ratio, n);
+      const double bound = 3.0 * k * (P - 1) / P * 8.0;
+      Compressor c(static_cast<int>(P), build_config("oktopk", {{"ratio", ratio}}));
+      BucketLayout layout{{{static_cast<std::int64_t>(n)}}, {}};
+      for (std::uint32_t t = 0; t < 2; ++t) {
+        std::vector<std::vector<float>> g(P);
+        for (std::size_t w = 0; w < P; ++w) g[w] = t == 0 ? pairs[w % pairs.size()].s0 : pairs[w % pairs.size()].s100;
+        const auto r = run_step(c, layout, g);
+        const Volume v = volume(r.report.ops, P, t == 0);
+        std::size_t lo = ~std::size_t{0}, hi = 0;
+        for (auto x : r.report.k_by_worker) lo = std::min(lo, x), hi = std::max(hi, x);
+        std::printf("P=%zu ratio=%.2f step %s: payload/bound %.2f, local k %.2f..%.2f k, global %.2f k\n", P, ratio,
+                    t == 0 ? "0 (exact)" : "100 (reused)", v.payload / bound, double(lo) / k, double(hi) / k,
+                    double(r.report.k) / k);
+      }
+    }
+}
+
+}  // namespace
+}  // namespace arcsim::kernels
