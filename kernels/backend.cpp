@@ -67,6 +67,10 @@ class ReferenceBackend final : public Backend {
   void heavy_ball_update(float* h, const float* g, std::size_t n, float beta) override {
     kernels::heavy_ball_update(h, g, n, beta);
   }
+  // Ok-Topk
+  std::size_t select_at_least(const float* x, std::size_t n, std::uint32_t key, std::uint32_t* idx) override {
+    return kernels::select_at_least(x, n, key, idx);
+  }
   void divide(float* x, std::size_t n, int workers) override {
     const auto w = static_cast<float>(workers);
     for (std::size_t i = 0; i < n; ++i) x[i] /= w;

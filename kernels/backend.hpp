@@ -56,6 +56,8 @@ class Backend {
   virtual void ef_accumulate(float* e, const float* c, std::size_t n) = 0;
   virtual void momentum_update(float* h, const float* g, std::size_t n, float eta) = 0;
   virtual void heavy_ball_update(float* h, const float* g, std::size_t n, float beta) = 0;
+  // Ok-Topk: indices with magnitude key >= key, ascending; returns the count (idx_out holds n).
+  virtual std::size_t select_at_least(const float* x, std::size_t n, std::uint32_t key, std::uint32_t* idx_out) = 0;
   // x[i] /= float(workers) (the averaging after a sum all-reduce).
   virtual void divide(float* x, std::size_t n, int workers) = 0;
   // x[0..n) = 0.

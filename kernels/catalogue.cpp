@@ -92,6 +92,22 @@ const KernelSpec kCatalogue[] = {
      "divide the summed Q and the dense part, matmul_right M_hat = P Q^T per matrix",
      "n", "4 n + 4 sketch", [](const W& w) { return w.n; }, [](const W& w) { return kF * w.n + kF * w.sketch; },
      {1, 0.0, 0.85}},
+    // Ok-Topk. Between re-evaluations the selection is one filter read (4 n + 8 k); at a
+    // re-evaluation it is the exact top-k (radix select, as topk_select), charged the same floor.
+    {KernelId::kOktopkSelect, "oktopk_select",
+     "topk_magnitude (every tau calls) or select_at_least (reused threshold) + gather of the values",
+     "n", "4 n + 8 k", [](const W& w) { return w.n; }, [](const W& w) { return kF * w.n + 2 * kF * w.k; },
+     {2, 0.0, 0.85}},
+    // n = the owner's region width, k = the pairs it received: zero the region, scatter-add the
+    // pairs (read 8 B, read-modify-write 4 B each). The owner's filter with the global threshold
+    // is an oktopk_select over the region.
+    {KernelId::kOktopkReduce, "oktopk_reduce",
+     "zero the owner's region, scatter_add of the received pairs in source order",
+     "k", "12 k + 4 n", [](const W& w) { return w.k; }, [](const W& w) { return 3 * kF * w.k + kF * w.n; },
+     {3, 28.0, 0.85}},
+    {KernelId::kOktopkScatter, "oktopk_scatter", "zero the bucket, scatter of the gathered global top-k, divide",
+     "k", "12 k + 8 n", [](const W& w) { return w.k; }, [](const W& w) { return 3 * kF * w.k + 2 * kF * w.n; },
+     {2, 28.0, 0.85}},
 };
 
 const KernelCost kGeneric = {1, 0.0, 0.95};

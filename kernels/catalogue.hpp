@@ -39,6 +39,10 @@ enum class KernelId {
   kPowersgdOrthogonalize,
   kPowersgdProjectQ,
   kPowersgdDecompress,
+  // Ok-Topk
+  kOktopkSelect,
+  kOktopkReduce,
+  kOktopkScatter,
 };
 
 // The sizes one call's traffic depends on, per worker. Each kernel reads the fields its formula

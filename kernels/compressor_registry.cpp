@@ -90,6 +90,19 @@ std::vector<CompressorEntry> make_registry() {
                "PowerSGD: rank-r P Q^T per matrix, warm-started Q, two all-reduces per bucket; ratio unused",
                "rank", shared({"rank", "shape_rule"}), {}, {},
                [](const CompressorConfig& c) { return make_powersgd(c); }});
+  // Ok-Topk
+  r.push_back({"oktopk",
+               "Ok-Topk: reused local/global thresholds, region-partitioned sparse reduce-scatter (all-to-all-v), "
+               "balanced all-gather-v",
+               "elements", shared({"index_dtype"}),
+               {integer_option("tau", 32, 1, 1e6,
+                               "calls between exact re-evaluations of the local and global thresholds (the authors' "
+                               "scripts: 32; 128 in their BERT runs)"),
+                integer_option("repartition_tau", 32, 1, 1e6,
+                               "calls between recomputations of the region boundaries from the last global top-k "
+                               "(the paper's tau')")},
+               {},
+               [](const CompressorConfig& c) { return make_oktopk(c); }});
   return r;
 }
 

@@ -77,6 +77,11 @@ void randk_keys(std::uint64_t seed, std::uint32_t step, std::uint32_t tensor, st
 // x *= 0x846ca68b; x ^= x >> 16.
 std::uint32_t randk_mix(std::uint32_t x);
 
+// ---- Ok-Topk: threshold filter with a reused threshold
+// Every index i < n with magnitude_key(x[i]) >= key, written to idx_out ascending (idx_out holds
+// n entries); returns how many. One read of x: the selection step between exact re-evaluations.
+std::size_t select_at_least(const float* x, std::size_t n, std::uint32_t key, std::uint32_t* idx_out);
+
 // ---- Error-feedback helpers (element-wise over n; every output is one rounding of the formula).
 // u = g + e                       (EF14 input)
 void ef_add(const float* g, const float* e, std::size_t n, float* u);

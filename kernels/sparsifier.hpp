@@ -67,6 +67,8 @@ std::unique_ptr<Sparsifier> make_dense();
 std::unique_ptr<Sparsifier> make_topk();
 std::unique_ptr<Sparsifier> make_randk(std::uint64_t seed, bool unbiased);
 std::unique_ptr<Sparsifier> make_arctopk(const ArcOptions& options);
+// Ok-Topk
+std::unique_ptr<Sparsifier> make_oktopk(const CompressorConfig& config);
 // Compressors added through the registry take the whole configuration (their own options are
 // read with CompressorConfig::param_*):
 //   std::unique_ptr<Sparsifier> make_<name>(const CompressorConfig& config);

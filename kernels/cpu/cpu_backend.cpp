@@ -52,6 +52,10 @@ class CpuBackend final : public Backend {
   void heavy_ball_update(float* h, const float* g, std::size_t n, float beta) override {
     cpu::heavy_ball_update(h, g, n, beta);
   }
+  // Ok-Topk
+  std::size_t select_at_least(const float* x, std::size_t n, std::uint32_t key, std::uint32_t* idx) override {
+    return cpu::select_at_least(x, n, key, idx);
+  }
   void divide(float* x, std::size_t n, int workers) override { cpu::divide(x, n, workers); }
   void zero(float* x, std::size_t n) override { cpu::zero(x, n); }
   // Threshold estimators (DGC, GaussianK, RedSync, SIDCo).

@@ -48,6 +48,9 @@ void ef_accumulate(float* e, const float* c, std::size_t n);
 void momentum_update(float* h, const float* g, std::size_t n, float eta);
 void heavy_ball_update(float* h, const float* g, std::size_t n, float beta);  // h = fma(beta, h, g)
 void divide(float* x, std::size_t n, int workers);
+// Ok-Topk: kernels::select_at_least, one pass split into per-thread chunks (counts, then each
+// chunk writes its ascending run at its prefix offset): the same indices in the same order.
+std::size_t select_at_least(const float* x, std::size_t n, std::uint32_t key, std::uint32_t* idx_out);
 void zero(float* x, std::size_t n);
 
 // Threshold estimators (DGC, GaussianK, RedSync, SIDCo): the chunks of the moment sums in

@@ -137,6 +137,19 @@ class CudaBackend final : public kernels::Backend {
     timed([&] { cuda::randk_indices(n, k, seed, step, tensor, d.as<std::uint32_t>(), stream_); });
     down(out, d, k * 4);
   }
+  // Ok-Topk
+  std::size_t select_at_least(const float* x, std::size_t n, std::uint32_t key, std::uint32_t* idx) override {
+    if (n == 0) return 0;
+    DeviceBuffer dx = up(x, n), di(n * 4), dc(sizeof(long long)), ws(select_at_least_workspace_bytes(n));
+    timed([&] {
+      cuda::select_at_least(dx.as<float>(), n, key, di.as<std::uint32_t>(), dc.as<long long>(), ws.as<void>(),
+                            ws.bytes(), stream_);
+    });
+    long long count = 0;
+    down(&count, dc, sizeof count);
+    down(idx, di, static_cast<std::size_t>(count) * 4);
+    return static_cast<std::size_t>(count);
+  }
   void ef_add(const float* g, const float* e, std::size_t n, float* u) override { binary(g, e, n, u, cuda::ef_add); }
   void ef_sub(const float* g, const float* e, std::size_t n, float* d) override { binary(g, e, n, d, cuda::ef_sub); }
   void ef14_residual(const float* u, const float* c, std::size_t n, float* e) override {

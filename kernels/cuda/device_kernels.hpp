@@ -150,6 +150,12 @@ void matmul_right(const float* A, std::size_t n, std::size_t k, const float* B, 
 void matmul_left_t(const float* A, std::size_t n, std::size_t m, const float* B, std::size_t c, float* C,
                    Stream stream);
 void orthogonalize(float* P, std::size_t n, std::size_t c, Stream stream);
+// ---- Ok-Topk: threshold filter ---------------------------------------------------------------
+// Every i < n with magnitude key of x[i] >= key, ascending, into idx_out (room for n); the count
+// is written to *count_out (device memory). Identical to kernels::select_at_least.
+std::size_t select_at_least_workspace_bytes(std::size_t n);
+void select_at_least(const float* x, std::size_t n, std::uint32_t key, std::uint32_t* idx_out, long long* count_out,
+                     void* workspace, std::size_t workspace_bytes, Stream stream);
 
 // ---- Test and benchmark inputs ----------------------------------------------------------------
 // x[i] = standard normal from rng::gaussian_pair(seed, i / 2, 0, 0, stream 0): reproducible
