@@ -16,6 +16,7 @@
 
 #include "arcsim/version.hpp"
 #include "commands.hpp"
+#include "parse_options.hpp"
 #include "common/atomic_file.hpp"
 #include "common/json_fields.hpp"
 
@@ -142,23 +143,9 @@ int cmd_plot(int argc, char** argv) {
       "RESULTS_DIR/breakeven.csv (`arcsim breakeven`) are marked. figures.txt lists what was drawn.\n\noptions");
   opts.add_options()("help,h", "this help")("out,o", po::value<std::string>(), "directory for the figures")(
       "python", po::value<std::string>()->default_value("/usr/bin/python3"), "Python with matplotlib");
-  po::options_description hidden;
-  hidden.add_options()("results", po::value<std::string>());
-  po::options_description all;
-  all.add(opts).add(hidden);
-  po::positional_options_description pos;
-  pos.add("results", 1);
-  po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(argc, argv).options(all).positional(pos).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    throw std::runtime_error(std::string("options: ") + e.what() + " (arcsim plot --help)");
-  }
-  if (vm.count("help")) {
-    std::cout << opts << "\n";
-    return 0;
-  }
+  const auto parsed = parse_options(argc, argv, opts, "plot", "results");
+  if (!parsed) return 0;
+  const po::variables_map& vm = *parsed;
   if (!vm.count("results")) throw std::runtime_error("options: expected RESULTS_DIR (arcsim plot --help)");
   const std::string results = vm["results"].as<std::string>();
   const std::string python = vm["python"].as<std::string>();
