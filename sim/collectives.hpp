@@ -43,7 +43,9 @@ void chain_broadcast(Group& g, int me, double bytes, int chunks, const Pipeline&
 // steady state of NCCL's chunk pipeline. out[r] = (destination, payload, wire factor), in[r] =
 // sources, in the same order as the senders post them.
 struct FlowPlan {
-  struct Out { int dst; double payload, wire; };
+  // wire: wire bytes per payload byte; rate: bound on the flow's wire rate (bytes/s, 0 = none), how
+  // NCCL's per-channel caps reach the simulated network.
+  struct Out { int dst; double payload, wire, rate = 0; };
   std::vector<std::vector<Out>> out;
   std::vector<std::vector<int>> in;
 };

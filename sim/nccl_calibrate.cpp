@@ -26,13 +26,14 @@ topo::TopologySpec apply_fit(const topo::TopologySpec& spec, const FitResult& f)
   return s;
 }
 
-double predict_point(const topo::TopologySpec& spec, CollectiveOp op, int nodes, double bytes, std::string* label) {
+double predict_point(const topo::TopologySpec& spec, CollectiveOp op, int nodes, double bytes, std::string* label,
+                     const std::string& algorithm) {
   topo::TopologySpec s = spec;
   s.fixed_nodes = 0;
   const auto r = topo::resolve(s, nodes);
   const auto y = nccl::system_of(r);
   // NCCL's choice, then the time the simulation gives for it.
-  const auto c = nccl::choose(op, op == CollectiveOp::allreduce ? "auto" : "ring", "auto", bytes, y);
+  const auto c = nccl::choose(op, op == CollectiveOp::allreduce ? algorithm : "ring", "auto", bytes, y);
   if (label) *label = c.algorithm + "/" + nccl::proto_name(c.proto);
   return nccl::estimate(op, c.algorithm, c.proto, bytes, y);
 }
@@ -50,7 +51,7 @@ FitResult fit_constants(const std::vector<FitPoint>& pts) {
   auto cost = [&](const FitResult& g) {
     double c = 0;
     for (const auto& p : pts) {
-      const double t = predict_point(apply_fit(p.spec, g), p.op, p.nodes, p.bytes);
+      const double t = predict_point(apply_fit(p.spec, g), p.op, p.nodes, p.bytes, nullptr, p.algorithm);
       const double e = std::log(t / p.measured_s);
       c += e * e;
     }

@@ -13,7 +13,7 @@ void run_flows(Group& g, int me, const FlowPlan& plan) {
   const auto& in = plan.in[static_cast<std::size_t>(me)];
   pending.reserve(out.size() + in.size());
   for (int src : in) pending.push_back(g.recv(me, src));
-  for (const auto& o : out) pending.push_back(g.send(me, o.dst, o.payload, o.wire));
+  for (const auto& o : out) pending.push_back(g.send(me, o.dst, o.payload, o.wire, o.rate));
   sg4::Comm::wait_all(pending);
 }
 
