@@ -197,3 +197,55 @@ TEST(ValidationSet, EveryRowIsSourcedConsistentAndPredicted) {
                 c.str().c_str());
   }
 }
+
+// Bar (b), the user's workflow: fit the constants on the system's smallest multi-server count
+// (the fitted rows), predict its larger counts (the checked rows, never fitted on). The bar is mean
+// |error| <= 5 % and worst <= 10 % on the checked rows. Systems that miss it are listed below with
+// the reason and the error measured today, so a change that moves them shows here.
+TEST(ValidationSet, CalibratedOnSmallestScalePredictsLargerScales) {
+  const auto rows = load_rows();
+  struct Known { double mean, worst; const char* why; };
+  const std::map<std::string, Known> misses = {
+      {"aws-p4d-nccl2.9.9", {0.386, 0.407, "busbw collapses from 57 to 30 GB/s beyond 2 instances (NCCL 2.9.9 + EFA)"}},
+      {"h100-ndr-ib-site-a", {0.226, 0.412, "2 servers run NVLSTree (NVLink SHARP), which is not modelled"}},
+      {"h100-ndr-ib-site-a-ctas24",
+       {0.240, 0.490, "fitted on forced-Ring rows; the 8-server rows run NCCL's choice, NVLSTree at medium sizes (not modelled)"}},
+  };
+  int systems = 0;
+  for (const auto& [sys, rs] : by_system(rows)) {
+    std::set<int> counts;
+    for (const auto& r : rs)
+      if (r.servers > 1) counts.insert(r.servers);
+    if (counts.size() < 2) continue;
+    ++systems;
+    const int smallest = *counts.begin();
+    std::vector<Row> fitted, checked;
+    for (const auto& r : rs) {
+      if (r.glitch) continue;
+      if (r.servers == smallest) fitted.push_back(r);
+      else if (r.servers > smallest) checked.push_back(r);
+    }
+    ASSERT_FALSE(fitted.empty());
+    ASSERT_FALSE(checked.empty());
+    // The fit sees the fitted rows only.
+    const auto fit = arcsim::sim::fit_constants(points(fitted));
+    Err on_fitted, on_checked;
+    for (const auto& r : fitted) on_fitted.add(predict(arcsim::sim::apply_fit(r.spec, fit), r), r.measured_s);
+    for (const auto& r : checked) on_checked.add(predict(arcsim::sim::apply_fit(r.spec, fit), r), r.measured_s);
+    std::printf("| %s | fitted on %d servers: %s (nic %.3f of line, latency x%.2f) | checked on", sys.c_str(), smallest,
+                on_fitted.str().c_str(), fit.nic_eff, fit.latency_scale);
+    for (int n : counts)
+      if (n != smallest) std::printf(" %d", n);
+    std::printf(" servers: %s |\n", on_checked.str().c_str());
+    const auto it = misses.find(sys);
+    if (it == misses.end()) {
+      EXPECT_LE(on_checked.mean(), 0.05) << sys;
+      EXPECT_LE(on_checked.worst, 0.10) << sys;
+    } else {
+      std::printf("  BELOW THE BAR: %s\n", it->second.why);
+      EXPECT_NEAR(on_checked.mean(), it->second.mean, 0.02) << sys;
+      EXPECT_NEAR(on_checked.worst, it->second.worst, 0.03) << sys;
+    }
+  }
+  EXPECT_GE(systems, 3);
+}
