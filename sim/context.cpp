@@ -45,11 +45,10 @@ sg4::Mailbox* Group::box(int from, int to) {
   return mb;
 }
 
-sg4::CommPtr Group::send(int me, int to, double bytes, double wire_factor, double rate) {
+sg4::CommPtr Group::send(int me, int to, double bytes, double wire_factor) {
   ctx_.bytes_sent[members_[me]] += bytes;
   ctx_.messages += 1;
   const auto wire = static_cast<std::uint64_t>(std::llround(bytes * wire_factor));
-  if (rate > 0) return box(me, to)->put_init(&g_payload, wire)->set_rate(rate)->start();
   return box(me, to)->put_async(&g_payload, wire);
 }
 

@@ -33,8 +33,7 @@ class Group {
   double bottleneck_Bps(int from, int to);
 
   // Async send of `bytes` payload (wire bytes = payload x wire_factor) from local rank `me` to `to`.
-  // rate > 0 bounds the transfer's wire rate (bytes/s).
-  simgrid::s4u::CommPtr send(int me, int to, double bytes, double wire_factor = 1.0, double rate = 0);
+  simgrid::s4u::CommPtr send(int me, int to, double bytes, double wire_factor = 1.0);
   simgrid::s4u::CommPtr recv(int me, int from);
 
  private:
