@@ -133,11 +133,12 @@ int cmd_replay(int argc, char** argv) {
                                               std::fflush(stderr);
                                             });
   const std::string source = timer ? timer->source() : backend->duration_source();
+  const json plan_doc = plan::to_json(sp.plan);  // the format's one writer
 
-  if (vm.count("plan-out")) io::write_file_atomic(vm["plan-out"].as<std::string>(), sp.plan.dump(1) + "\n");
+  if (vm.count("plan-out")) io::write_file_atomic(vm["plan-out"].as<std::string>(), plan_doc.dump(1) + "\n");
 
   json per_bucket = json::array();
-  for (const auto& b : sp.plan["buckets"]) {
+  for (const auto& b : plan_doc["buckets"]) {
     double kernel_s = 0, bytes = 0;
     json collectives = json::array(), kernels = json::array();
     for (const auto& op : b["ops"]) {
@@ -161,7 +162,7 @@ int cmd_replay(int argc, char** argv) {
     json out = {{"trace", trace.dir},
                 {"gradients", grads.description()},
                 {"workers", grads.workers()},
-                {"compressor", sp.plan["compressor"]},
+                {"compressor", plan_doc["compressor"]},
                 {"kernel_timing", source},
                 {"backend", sp.backend},
                 {"buckets", per_bucket},
@@ -170,13 +171,13 @@ int cmd_replay(int argc, char** argv) {
                   {"kernels", sp.kernels}}},
                 {"relative_error", sp.relative_error ? json(*sp.relative_error) : json(nullptr)},
                 {"retained_energy", sp.retained_energy ? json(*sp.retained_energy) : json(nullptr)},
-                {"plan", sp.plan}};
+                {"plan", plan_doc}};
     std::cout << out.dump(1) << "\n";
     return 0;
   }
   std::printf("trace %s (%s): %zu buckets, %lld elements; gradients: %s\n", trace.name.c_str(), trace.dir.c_str(),
               buckets.size(), static_cast<long long>(trace.layout.total_elements()), grads.description().c_str());
-  std::printf("compressor %s; backend %s; kernel timing: %s\n\n", sp.plan["compressor"].dump().c_str(),
+  std::printf("compressor %s; backend %s; kernel timing: %s\n\n", plan_doc["compressor"].dump().c_str(),
               sp.backend.c_str(), source.c_str());
   std::printf("%6s %12s %7s %12s %12s  %s\n", "bucket", "elements", "tensors", "kernels", "sent/rank", "collectives");
   for (const auto& b : per_bucket) {

@@ -59,10 +59,9 @@ int cmd_simulate(int argc, char** argv) {
   double step_factor = 2;
   int nodes = 0;
   opts.add_options()("help,h", "this help")
-      ("collective", po::value(&collective), "allreduce|allgather|broadcast|reduce_scatter")
-      ("algorithm", po::value(&algorithm),
-       "ring|tree|rabenseifner|bruck|binomial|chain|hier-ring|hier-tree|hier-rabenseifner|auto (default auto: "
-       "nccl profile NCCL's choice by its cost model, ideal/tcp the smallest closed form)")
+      ("collective", po::value(&collective),
+       (vocab::names(plan::collective_ops()) + " (allgatherv needs per-rank sizes: --plan only)").c_str())
+      ("algorithm", po::value(&algorithm), ("collective algorithm (default auto):\n" + vocab::help(sim::algorithms(), "\n")).c_str())
       ("protocol", po::value(&protocol), "nccl profile: LL|LL128|Simple|auto (default auto: NCCL's choice)")
       ("fidelity", po::value(&fidelity), "nccl profile: flow (default: aggregated steps) | message (every chunk)")
       ("min-bytes", po::value(&min_bytes), "table mode: smallest size (nccl-tests -b), e.g. 1MiB")
@@ -73,7 +72,8 @@ int cmd_simulate(int argc, char** argv) {
       ("bandwidth", po::value(&bandwidth), "per-NIC link bandwidth with unit, e.g. 100Gbps, 12.5GBps (default: the topology's)")
       ("latency", po::value(&latency), "end-to-end latency of one message between two nearest nodes, e.g. 5us (default: the topology's)")
       ("topology", po::value(&topology), "type (star|fattree|torus|dragonfly), preset name, or topology JSON file (default star)")
-      ("profile", po::value(&profile), (std::string("network model: ideal|nccl|tcp (default ") + sim::kDefaultProfile + ")").c_str())
+      ("profile", po::value(&profile),
+       (std::string("network model (default ") + sim::kDefaultProfile + "):\n" + vocab::help(sim::profiles(), "\n")).c_str())
       ("plan", po::value(&plan), "communication plan (arcsim-plan/1) for one iteration")
       ("compute", po::value(&compute), "compute profile (arcsim-compute/1)")
       ("blocking", "treat every collective of the plan as blocking")

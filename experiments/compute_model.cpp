@@ -59,10 +59,7 @@ ComputeChoice choose_compute(const std::string& compute, const traces::Trace& tr
   const traces::ComputeProfile& c = *trace.compute;
   ComputeChoice out;
   if (compute == "trace") {
-    out.profile.device = c.device;
-    out.profile.forward_s = c.forward_s;
-    out.profile.optimizer_s = c.optimizer_s;
-    for (const auto& l : c.layers) out.profile.layers.push_back({l.name, l.params, l.forward_s, l.backward_s});
+    out.profile = c;  // one type: the trace's profile is what the simulator runs
     out.source = "trace (" + c.device + ")";
     return out;
   }

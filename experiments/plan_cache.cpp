@@ -59,7 +59,7 @@ std::optional<ShapePlan> read_cached(const std::string& file, const std::string&
     const json doc = json::parse(io::read_file(file));
     if (doc.value("key", "") != key) return std::nullopt;
     ShapePlan sp;
-    sp.plan = doc.at("plan");
+    sp.plan = plan::parse_plan(doc.at("plan"), file);  // the format's strict reader
     if (!doc.at("relative_error").is_null()) sp.relative_error = doc["relative_error"].get<double>();
     if (!doc.at("retained_energy").is_null()) sp.retained_energy = doc["retained_energy"].get<double>();
     sp.kernel_s = doc.at("kernel_s").get<double>();
@@ -152,12 +152,12 @@ class Builder {
         }
         ++set_.replayed;
       }
-      const std::string hash = fnv_hex(sp->plan.dump());
+      const std::string hash = fnv_hex(plan::to_json(sp->plan).dump());
       auto ph = plan_by_hash_.find(hash);
       if (ph == plan_by_hash_.end()) {
         PlanEntry pe;
         pe.hash = hash;
-        pe.plan = sim::parse_plan(sp->plan, file);
+        pe.plan = sp->plan;
         pe.ops = count_ops(pe.plan);
         ph = plan_by_hash_.emplace(hash, set_.plans.size()).first;
         set_.plans.push_back(std::move(pe));
@@ -176,7 +176,7 @@ class Builder {
                       {"kernel_s", sp.kernel_s},
                       {"relative_error", sp.relative_error ? json(*sp.relative_error) : json(nullptr)},
                       {"retained_energy", sp.retained_energy ? json(*sp.retained_energy) : json(nullptr)},
-                      {"plan", sp.plan}};
+                      {"plan", plan::to_json(sp.plan)}};
     const std::string text = doc.dump(1) + "\n";
     if (!fs::exists(file) || io::read_file(file) != text) io::write_file_atomic(file, text);
     return it->second;

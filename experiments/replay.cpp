@@ -6,6 +6,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "kernels/plan_writer.hpp"
 #include "traces/synthetic.hpp"
 
 namespace arcsim::experiments {
@@ -127,17 +128,16 @@ std::vector<float> GradientSource::bucket(std::size_t b, int s) const {
   return out;
 }
 
-double retime_plan(json& plan, const kernels::KernelTimeModel* timer) {
+double retime_plan(plan::Plan& p, const kernels::KernelTimeModel* timer) {
   double total = 0;
-  for (auto& bucket : plan.at("buckets"))
-    for (auto& op : bucket.at("ops")) {
-      if (op.at("kind") != "kernel") continue;
+  for (auto& bucket : p.buckets)
+    for (auto& op : bucket.ops) {
+      if (op.kind != plan::OpKind::kernel) continue;
       if (timer) {
-        op["duration_s"] = timer->seconds(op.at("name").get<std::string>(), op.at("elements").get<std::int64_t>(),
-                                          op.at("bytes_moved").get<double>());
-        op["duration_source"] = timer->source();
+        op.duration_s = timer->seconds(op.name, static_cast<std::int64_t>(op.elements), op.bytes_moved);
+        op.duration_source = timer->source();
       }
-      total += op.at("duration_s").get<double>();
+      total += op.duration_s;
     }
   return total;
 }
@@ -152,10 +152,10 @@ ShapePlan replay_shape(const GradientSource& grads, const kernels::CompressorCon
   const int prime = sample > 0 ? sample - 1 : (grads.steps_available() > 1 ? 1 : 0);
 
   ShapePlan out;
-  json plan;
+  plan::Plan recorded;
+  bool have_header = false;
   double err_num = 0, err_den = 0, kept = 0;
   bool compressed = false;
-  json buckets = json::array();
   ReplayProgress prog;
   prog.buckets = layout_params.size();
   for (const auto& bk : layout_params) prog.elements += bk.elements;
@@ -166,7 +166,7 @@ ShapePlan replay_shape(const GradientSource& grads, const kernels::CompressorCon
     // One Compressor per bucket: error-feedback state of a bucket never outlives it, so a large
     // model replays in the memory of its largest bucket.
     kernels::Compressor comp(W, config, backend);
-    if (b == 0) plan = comp.plan_header();
+    if (b == 0) recorded = kernels::plan_of(comp), have_header = true;
     for (int p : bk.params) layout.shapes.push_back(grads.layout().parameters[static_cast<std::size_t>(p)].shape);
     const std::size_t n = layout.numel();
     std::vector<float> agg(n);
@@ -180,12 +180,12 @@ ShapePlan replay_shape(const GradientSource& grads, const kernels::CompressorCon
     std::vector<const float*> ptr(static_cast<std::size_t>(W));
     for (int w = 0; w < W; ++w) ptr[static_cast<std::size_t>(w)] = g.data() + static_cast<std::size_t>(w) * n;
     const kernels::StepReport rep = comp.step(static_cast<std::uint32_t>(b), layout, ptr, agg.data());
-    buckets.push_back(kernels::Compressor::plan_bucket(rep, layout));
+    recorded.buckets.push_back(kernels::plan_bucket_of(rep, layout));
     const double den = rep.grad_energy;  // ||mean g||^2 of this bucket, as the step computed it
     err_num += rep.relative_error * den;
     err_den += den;
     kept += rep.retained_energy * den;
-    compressed = compressed || rep.phase == "compressed";
+    compressed = compressed || rep.phase == kernels::phase_name(kernels::StepPhase::compressed);
     if (progress) {
       prog.buckets_done = b + 1;
       prog.elements_done += bk.elements;
@@ -193,24 +193,23 @@ ShapePlan replay_shape(const GradientSource& grads, const kernels::CompressorCon
       progress(prog);
     }
   }
-  if (plan.is_null()) plan = kernels::Compressor(W, config).plan_header();
+  if (!have_header) recorded = kernels::plan_of(kernels::Compressor(W, config));
   out.backend = backend.name();
-  plan["buckets"] = std::move(buckets);
-  out.kernel_s = retime_plan(plan, timer);
-  for (const auto& bucket : plan["buckets"])
-    for (const auto& op : bucket["ops"]) {
-      if (op["kind"] == "kernel") {
+  out.kernel_s = retime_plan(recorded, timer);
+  for (const auto& bucket : recorded.buckets)
+    for (const auto& op : bucket.ops) {
+      if (op.kind == plan::OpKind::kernel) {
         ++out.kernels;
       } else {
         ++out.collectives;
-        out.bytes_per_rank += op["bytes_per_rank"].get<double>();
+        out.bytes_per_rank += op.bytes_per_rank;
       }
     }
   if (err_den > 0) {
     out.relative_error = err_num / err_den;
     out.retained_energy = compressed ? kept / err_den : 1.0;
   }
-  out.plan = std::move(plan);
+  out.plan = std::move(recorded);
   return out;
 }
 

@@ -23,6 +23,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/plan.hpp"
 #include "kernels/compressor.hpp"
 #include "kernels/timing.hpp"
 #include "traces/buckets.hpp"
@@ -64,7 +65,7 @@ class GradientSource {
 
 // One replayed iteration shape.
 struct ShapePlan {
-  nlohmann::json plan;                     // arcsim-plan/1, kernels re-timed
+  plan::Plan plan;                         // arcsim-plan/1, kernels re-timed
   std::optional<double> relative_error;    // whole model: sum ||agg-mean||^2 / sum ||mean||^2
   std::optional<double> retained_energy;   // energy-weighted over buckets
   double kernel_s = 0;                     // sum of kernel durations of one iteration (per worker)
@@ -96,8 +97,9 @@ ShapePlan replay_shape(const GradientSource& grads, const kernels::CompressorCon
                        kernels::Backend& backend = kernels::reference_backend(),
                        const ReplayProgressFn& progress = nullptr);
 
-// Re-times the kernel ops of a plan in place; returns the summed seconds.
-double retime_plan(nlohmann::json& plan, const kernels::KernelTimeModel* timer);
+// Re-times the kernel ops of a plan in place (timer == nullptr: keeps their durations); returns
+// the summed seconds of its kernels.
+double retime_plan(plan::Plan& plan, const kernels::KernelTimeModel* timer);
 
 // FNV-1a 64 of a string, as 16 hex digits (cache keys; not a security hash).
 std::string fnv_hex(const std::string& text);

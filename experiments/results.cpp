@@ -309,6 +309,7 @@ ResultRow row_from_json(const json& j) {
   r.kernel_timing = j.at("kernel_timing").get<std::string>();
   r.compute_source = j.value("compute_source", "");
   r.status = j.at("status").get<std::string>();
+  parse_status(r.status);  // a name of kRowStatuses, else the file cannot be resumed from
   if (!j.at("error").is_null()) r.error = j["error"].get<std::string>();
   for (const auto& s : j.at("shapes")) {
     ShapeResult sr;

@@ -11,6 +11,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "experiments/result_status.hpp"
+
 namespace arcsim::experiments {
 
 // One column of results.csv: its name, unit and meaning (docs/experiments.md is checked against
@@ -68,7 +70,7 @@ struct ResultRow {
   double bandwidth_Bps = 0, latency_s = 0;
   std::string topology, profile, algorithm, collectives, kernel_timing;
   std::string compute_source;     // "trace (<device>)" or "model:<GPU> (...)"
-  std::string status = "pending"; // ok | failed
+  std::string status = status_name(RowStatus::pending);  // a name of kRowStatuses (result_status.hpp)
   std::string error;
 
   IterationTimes steady;          // the steady-state iteration (iteration_s and its breakdown)

@@ -12,6 +12,7 @@
 #include "common/units.hpp"
 #include "kernels/compressor_options.hpp"
 #include "kernels/compressor_registry.hpp"
+#include "sim/algorithms.hpp"
 #include "sim/profile.hpp"
 #include "topologies/topology.hpp"
 
@@ -29,8 +30,6 @@ const std::vector<std::string>& known_compressors() {
 
 namespace {
 
-const std::vector<std::string> kProfiles = {"ideal", "nccl", "tcp"};
-const std::vector<std::string> kAlgorithms = {"auto", "ring", "tree", "rabenseifner", "bruck", "hier-ring", "hier-tree", "hier-rabenseifner"};
 const std::vector<std::string> kCollectives = {"plan", "blocking", "async"};
 
 std::string join(const std::vector<std::string>& v, const char* sep) {
@@ -331,8 +330,8 @@ ExperimentSpec parse_spec(const json& j, const std::string& file) {
       s.latencies_s = {agree("latencies", [](const topo::TopologySpec& t) { return t.latency_s; }, units::format_time)};
   }
   for (const auto& [field, v] : list_of(f, "profiles", false, kDefaultProfile)) {
-    if (!v->is_string() || std::find(kProfiles.begin(), kProfiles.end(), v->get<std::string>()) == kProfiles.end())
-      fail_at(file, field, "a network profile, one of " + join(kProfiles, "|"), *v);
+    if (!v->is_string() || !vocab::find(sim::profiles(), v->get<std::string>()))
+      fail_at(file, field, "a network profile, one of " + vocab::names(sim::profiles()), *v);
     s.profiles.push_back(v->get<std::string>());
   }
   refuse_duplicates(s.nodes, file, "nodes");
@@ -340,7 +339,7 @@ ExperimentSpec parse_spec(const json& j, const std::string& file) {
   refuse_duplicates(s.latencies_s, file, "latencies");
   refuse_duplicates(s.profiles, file, "profiles");
 
-  s.algorithm = f.choice("algorithm", kAlgorithms, "auto");
+  s.algorithm = f.choice("algorithm", sim::algorithm_names(), "auto");
   s.bucket_cap_bytes = f.size_or("bucket_cap", s.bucket_cap_bytes);
   s.first_bucket_cap_bytes = f.size_or("first_bucket_cap", s.first_bucket_cap_bytes);
   if (s.bucket_cap_bytes <= 0) f.fail("bucket_cap", "a positive size such as \"25MiB\"");

@@ -46,10 +46,10 @@ void assemble_simulated(ResultRow& r, const PointWork& w, const ConfigPlans& cp,
         break;
       }
   if (!error.empty()) {
-    r.status = "failed";
+    r.status = status_name(RowStatus::failed);
     r.error = error;
   } else {
-    r.status = "ok";
+    r.status = status_name(RowStatus::ok);
     r.shapes.clear();
     for (std::size_t s = 0; s < w.shape_tasks.size(); ++s) {
       std::vector<IterationTimes> v;

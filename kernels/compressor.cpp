@@ -1,4 +1,5 @@
 #include "kernels/compressor.hpp"
+#include "kernels/plan_writer.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -71,14 +72,10 @@ double Compressor::ratio_at(std::uint32_t call) const {
   return std::max(rho, 0.8 - (0.8 - rho) * c / (t0 + 100.0));
 }
 
-nlohmann::json Compressor::plan_header() const {
-  return {{"format", "arcsim-plan/1"}, {"compressor", config_.to_json()}, {"world_size", workers_}};
-}
+nlohmann::json Compressor::plan_header() const { return plan::header_json(plan_of(*this)); }
 
 nlohmann::json Compressor::plan_bucket(const StepReport& report, const BucketLayout& layout) {
-  nlohmann::json names = nlohmann::json::array();
-  for (std::size_t t = 0; t < layout.shapes.size(); ++t) names.push_back(layout.name(t));
-  return {{"bucket", report.bucket}, {"elements", layout.numel()}, {"tensors", names}, {"ops", ops_to_json(report.ops)}};
+  return plan::to_json(plan_bucket_of(report, layout));
 }
 
 const std::vector<float>& Compressor::error(std::uint32_t bucket, int worker) const {
@@ -135,12 +132,13 @@ StepReport Compressor::step(std::uint32_t bucket, const BucketLayout& layout, st
   const bool ef21_dense_init = ef21_family && config_.ef21_init == "dense";
   if (st.calls < static_cast<std::uint32_t>(config_.warmup) || (ef21_dense_init && !st.ef_started)) {
     // Dense: the warm-up, or EF21's initial dense all-reduce.
-    rep.phase = st.calls < static_cast<std::uint32_t>(config_.warmup) ? "warmup-dense" : "ef21-init-dense";
+    const bool warmup = st.calls < static_cast<std::uint32_t>(config_.warmup);
+    rep.phase = phase_name(warmup ? StepPhase::warmup_dense : StepPhase::ef21_init_dense);
     args.in = in;
     const SparsifyResult r = dense_->run(comm_, layout, args);
     rep.k = r.k;
     rep.values_per_rank = r.values_per_rank;
-    if (rep.phase == "ef21-init-dense") {
+    if (!warmup) {
       KernelTimer timer(comm_, be, KernelId::kEfUpdate, {.n = n}, W);
       st.e.assign(W, {});
       for (std::size_t w = 0; w < W; ++w) st.e[w].assign(grads[w], grads[w] + n);
@@ -149,7 +147,7 @@ StepReport Compressor::step(std::uint32_t bucket, const BucketLayout& layout, st
       st.ef_started = true;
     }
   } else {
-    rep.phase = "compressed";
+    rep.phase = phase_name(StepPhase::compressed);
     rep.ratio = ratio_at(st.calls);
     args.ratio = rep.ratio;
     std::vector<std::vector<float>> local;

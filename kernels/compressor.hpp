@@ -34,6 +34,7 @@
 #include "kernels/communicator.hpp"
 #include "kernels/compressor_config.hpp"
 #include "kernels/layout.hpp"
+#include "kernels/phase.hpp"
 #include "kernels/recording_communicator.hpp"
 #include "kernels/sparsifier.hpp"
 
@@ -42,7 +43,7 @@ namespace arcsim::kernels {
 struct StepReport {
   std::uint32_t bucket = 0;
   std::uint32_t call = 0;                // this bucket's call index (0-based)
-  std::string phase;                     // "warmup-dense" | "ef21-init-dense" | "compressed"
+  std::string phase;                     // a name of kStepPhases (kernels/phase.hpp)
   double ratio = 1.0;                    // ratio used at this call (after the ramp)
   std::size_t k = 0;                     // selected units, bucket total (mean over workers if it varies)
   std::vector<std::size_t> k_by_worker;  // when k varies per worker: each worker's count

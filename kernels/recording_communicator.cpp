@@ -4,25 +4,38 @@
 
 namespace arcsim::kernels {
 
-nlohmann::json to_json(const PlanOp& op) {
+plan::PlanOp to_plan_op(const PlanOp& op) {
+  plan::PlanOp p;
   if (op.kind == PlanOp::Kind::kKernel) {
-    return {{"kind", "kernel"},
-            {"name", op.kernel.name},
-            {"elements", op.kernel.elements},
-            {"bytes_moved", op.kernel.bytes_moved},
-            {"duration_s", op.kernel.duration_s},
-            {"duration_source", op.kernel.duration_source}};
+    p.kind = plan::OpKind::kernel;
+    p.name = op.kernel.name;
+    p.elements = static_cast<double>(op.kernel.elements);
+    p.bytes_moved = static_cast<double>(op.kernel.bytes_moved);
+    p.duration_s = op.kernel.duration_s;
+    p.duration_source = op.kernel.duration_source;
+    return p;
   }
-  nlohmann::json j = {{"kind", "collective"},
-                      {"op", op.op},
-                      {"bytes_per_rank", op.bytes_per_rank},
-                      {"dtype", dtype_name(op.dtype)},
-                      {"blocking", op.blocking}};
-  if (!op.bytes_by_rank.empty()) j["bytes_by_rank"] = op.bytes_by_rank;
-  if (!op.bytes_matrix.empty()) j["bytes_matrix"] = op.bytes_matrix;
-  if (op.scaling != SizeScaling::kPerRank) j["scaling"] = scaling_name(op.scaling);
-  return j;
+  p.kind = plan::OpKind::collective;
+  p.op = plan::parse_collective_op(op.op);
+  p.bytes_per_rank = static_cast<double>(op.bytes_per_rank);
+  for (std::size_t b : op.bytes_by_rank) p.bytes_by_rank.push_back(static_cast<double>(b));
+  for (const auto& row : op.bytes_matrix) {
+    std::vector<double> r;
+    r.reserve(row.size());
+    for (std::size_t b : row) r.push_back(static_cast<double>(b));
+    p.bytes_matrix.push_back(std::move(r));
+  }
+  switch (op.scaling) {
+    case SizeScaling::kPerRank: p.scaling = plan::SizeScaling::per_rank; break;
+    case SizeScaling::kShare: p.scaling = plan::SizeScaling::share; break;
+    case SizeScaling::kPerPair: p.scaling = plan::SizeScaling::per_pair; break;
+  }
+  p.dtype = dtype_name(op.dtype);
+  p.blocking = op.blocking;
+  return p;
 }
+
+nlohmann::json to_json(const PlanOp& op) { return plan::to_json(to_plan_op(op)); }
 
 nlohmann::json ops_to_json(const std::vector<PlanOp>& ops) {
   nlohmann::json a = nlohmann::json::array();

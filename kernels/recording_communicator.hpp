@@ -1,6 +1,6 @@
 #pragma once
 // RecordingCommunicator: forwards every call to another Communicator and logs it, in program
-// order, as the ops of an `arcsim-plan/1` bucket (docs/contracts.md section 1): collectives with
+// order, as the ops of an `arcsim-plan/1` bucket (converted to the format's type by to_plan_op) (docs/contracts.md section 1): collectives with
 // op, bytes_per_rank (one rank's own contribution), dtype, blocking; kernels with name, elements,
 // bytes_moved, duration_s and duration_source. take_ops() hands the log over and clears it, so a
 // compressor step can be cut into one bucket's plan.
@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/plan.hpp"
 #include "kernels/backend.hpp"
 #include "kernels/catalogue.hpp"
 #include "kernels/communicator.hpp"
@@ -33,6 +34,8 @@ struct PlanOp {
   KernelRecord kernel;
 };
 
+// The op as the plan format's type (common/plan.hpp), and written by that format's one writer.
+plan::PlanOp to_plan_op(const PlanOp& op);
 nlohmann::json to_json(const PlanOp& op);
 nlohmann::json ops_to_json(const std::vector<PlanOp>& ops);
 

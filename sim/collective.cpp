@@ -17,13 +17,11 @@ namespace arcsim::sim {
 namespace sg4 = simgrid::s4u;
 
 CollectiveOp parse_op(const std::string& n) {
-  if (n == "allreduce") return CollectiveOp::allreduce;
-  if (n == "allgather") return CollectiveOp::allgather;
-  if (n == "allgatherv") return CollectiveOp::allgatherv;
-  if (n == "broadcast") return CollectiveOp::broadcast;
-  if (n == "reduce_scatter" || n == "reducescatter") return CollectiveOp::reduce_scatter;
-  if (n == "alltoallv") return CollectiveOp::alltoallv;
-  throw std::invalid_argument("--collective: expected allreduce|allgather|allgatherv|broadcast|reduce_scatter|alltoallv, got \"" + n + "\"");
+  try {
+    return plan::parse_collective_op(n);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(std::string("--collective: ") + e.what());
+  }
 }
 
 namespace {
@@ -31,21 +29,7 @@ namespace {
 // The algorithm part of a name: "hier-ring" -> "ring".
 std::string inner(const std::string& a) { return a.rfind("hier-", 0) == 0 ? a.substr(5) : a; }
 
-bool valid_for(CollectiveOp op, const std::string& name) {
-  if (name == "auto") return true;
-  const bool hier = name.rfind("hier-", 0) == 0;
-  const std::string a = inner(name);
-  if (hier && a == "auto") return false;
-  switch (op) {
-    case CollectiveOp::allreduce: return a == "ring" || a == "tree" || a == "rabenseifner";
-    case CollectiveOp::allgather: return a == "ring" || a == "bruck";
-    case CollectiveOp::allgatherv: return a == "ring";
-    case CollectiveOp::broadcast: return a == "ring" || a == "tree" || a == "binomial" || a == "chain";
-    case CollectiveOp::reduce_scatter: return a == "ring";
-    case CollectiveOp::alltoallv: return !hier && a == "pairwise";
-  }
-  return false;
-}
+bool valid_for(CollectiveOp op, const std::string& name) { return algorithm_exists_for(op, name); }
 
 // Total bytes the collective is about (all-gather: gathered size), for NCCL's model and `auto`.
 double total_bytes(const CollectiveCall& c, int p) {
@@ -109,13 +93,6 @@ std::shared_ptr<const FlowPlan> flow_plan(CollectiveOp op, const std::string& al
 }
 
 }  // namespace
-
-const std::vector<std::string>& algorithm_names() {
-  static const std::vector<std::string> names = {
-      "auto", "ring", "tree", "rabenseifner", "bruck", "binomial", "chain",
-      "hier-ring", "hier-tree", "hier-rabenseifner", "hier-bruck", "hier-binomial", "hier-chain", "pairwise"};
-  return names;
-}
 
 std::string ResolvedCall::label() const {
   return (hierarchical ? "hier-" : "") + algorithm + "/" + protocol;

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "sim/algorithms.hpp"
 #include "sim/context.hpp"
 #include "sim/iteration.hpp"
 #include "sim/plan.hpp"
@@ -80,9 +81,6 @@ CollectiveOp parse_op(const std::string& name);  // throws std::invalid_argument
 // The algorithm to use for `op` when the user asked for `requested` (an all-reduce algorithm in
 // the iteration model): `requested` where the op has it, else "auto".
 std::string algorithm_for(CollectiveOp op, const std::string& requested);
-
-// Every algorithm name the simulator knows (for --algorithm and specs).
-const std::vector<std::string>& algorithm_names();
 
 // "ring/Simple:100;tree/LL128:2": which (algorithm, protocol) pairs ran and how often.
 std::string format_algorithms_used(const std::map<std::string, int>& counts);

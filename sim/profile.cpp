@@ -7,22 +7,6 @@
 
 namespace arcsim::sim {
 
-ProfileKind parse_profile(const std::string& name) {
-  if (name == "ideal") return ProfileKind::ideal;
-  if (name == "nccl") return ProfileKind::nccl;
-  if (name == "tcp") return ProfileKind::tcp;
-  throw std::invalid_argument("--profile: expected ideal|nccl|tcp, got \"" + name + "\"");
-}
-
-const char* to_string(ProfileKind p) {
-  switch (p) {
-    case ProfileKind::ideal: return "ideal";
-    case ProfileKind::nccl: return "nccl";
-    case ProfileKind::tcp: return "tcp";
-  }
-  return "?";
-}
-
 void create_engine(ProfileKind profile) {
   static bool created = false;
   if (created) throw std::logic_error("SimGrid allows one Engine per process (fork one per point)");

@@ -7,17 +7,24 @@
 //           latency, and chunk pipelining with NCCL_STEPS slots in flight (constants: nccl_model.hpp).
 //   tcp   : SimGrid's default LV08 model (latency x13.01, bandwidth x0.97, 5 % reverse cross-traffic,
 //           TCP window gamma 4 MiB): what an untuned SimGrid user gets.
+#include <span>
 #include <string>
+
+#include "common/vocabulary.hpp"
 
 namespace arcsim::sim {
 
 enum class ProfileKind { ideal, nccl, tcp };
 
+// The profiles, one row each: the spec's "profiles", --profile, its help and its errors read it.
+std::span<const vocab::Entry<ProfileKind>> profiles();
+
 // The profile every command uses when none is given (simulate, sweep): NCCL's model, the one
 // calibrated against measurements; `ideal` is the closed-form check, asked for by name.
 inline constexpr const char* kDefaultProfile = "nccl";
 
-ProfileKind parse_profile(const std::string& name);  // throws std::invalid_argument, one line
+// Throws std::invalid_argument "--profile: expected ideal|nccl|tcp, got \"x\"".
+ProfileKind parse_profile(const std::string& name);
 const char* to_string(ProfileKind p);
 
 // How a chunked algorithm moves one step's data: split into chunks of at most chunk_bytes, at most

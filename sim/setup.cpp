@@ -13,12 +13,7 @@ namespace arcsim::sim {
 
 topo::Resolved check_network(const NetworkConfig& net) {
   parse_profile(net.profile);
-  const auto& names = algorithm_names();
-  if (std::find(names.begin(), names.end(), net.algorithm) == names.end()) {
-    std::string list;
-    for (const auto& n : names) list += (list.empty() ? "" : "|") + n;
-    throw std::invalid_argument("algorithm: expected " + list + ", got \"" + net.algorithm + "\"");
-  }
+  check_algorithm_name(net.algorithm);
   if (net.protocol != "auto") nccl::parse_proto(net.protocol);
   if (net.fidelity != "flow" && net.fidelity != "message")
     throw std::invalid_argument("fidelity: expected flow|message, got \"" + net.fidelity + "\"");

@@ -111,71 +111,21 @@ Layout parse_layout(const json& j, const std::string& file) {
   return l;
 }
 
-LayerCost parse_cost(const json& j, const std::string& file, const std::string& path) {
-  Fields f(j, file, path);
-  LayerCost c;
-  c.unknown = f.string_or("unknown", "");
-  if (!c.unknown.empty()) {
-    f.finish();  // an uncounted layer carries its reason and no numbers
-    return c;
-  }
-  auto count = [&](const char* key) {
-    const double v = f.number(key);
-    if (!(v >= 0) || !std::isfinite(v)) f.fail(key, "a finite, non-negative count");
-    return v;
-  };
-  c.flops_forward = count("flops_forward");
-  c.flops_backward = count("flops_backward");
-  c.bytes_forward = count("bytes_forward");
-  c.bytes_backward = count("bytes_backward");
-  c.launches_forward = f.integer("launches_forward");
-  c.launches_backward = f.integer("launches_backward");
-  if (c.launches_forward < 0) f.fail("launches_forward", "a non-negative number of kernel launches");
-  if (c.launches_backward < 0) f.fail("launches_backward", "a non-negative number of kernel launches");
-  f.finish();
-  return c;
-}
-
-json cost_json(const LayerCost& c) {
-  if (!c.unknown.empty()) return {{"unknown", c.unknown}};
-  return {{"flops_forward", c.flops_forward},       {"flops_backward", c.flops_backward},
-          {"bytes_forward", c.bytes_forward},       {"bytes_backward", c.bytes_backward},
-          {"launches_forward", c.launches_forward}, {"launches_backward", c.launches_backward}};
-}
-
+// The profile's own rules are the compute reader's; the trace adds that its parameters are
+// exactly the layout's.
 ComputeProfile parse_compute(const json& j, const std::string& file, const Layout& layout) {
-  Fields f(j, file, "compute");
-  if (f.string("format") != kComputeFormat)
-    f.fail("format", std::string("\"") + kComputeFormat + "\"");
-  ComputeProfile c;
-  c.device = f.string("device");
-  c.forward_s = non_negative(f, "forward_s");
-  c.optimizer_s = non_negative(f, "optimizer_s");
-  const json& layers = f.required("layers");
-  if (!layers.is_array() || layers.empty()) f.fail("layers", "a non-empty list of layers");
-  std::map<std::string, std::string> owner;  // parameter -> layer
-  for (std::size_t i = 0; i < layers.size(); ++i) {
-    const std::string at = "compute.layers[" + std::to_string(i) + "]";
-    Fields lf(layers[i], file, at);
-    LayerTime t;
-    t.name = lf.string("name");
-    t.params = strings_of(lf, "params");
-    t.forward_s = non_negative(lf, "forward_s");
-    t.backward_s = non_negative(lf, "backward_s");
-    if (const json* c = lf.optional("cost"); c && !c->is_null()) t.cost = parse_cost(*c, file, at + ".cost");
-    lf.finish();
-    for (const auto& p : t.params) {
+  ComputeProfile c = compute::parse_compute_profile(j, file, "compute");
+  std::set<std::string> owned;
+  for (std::size_t i = 0; i < c.layers.size(); ++i)
+    for (const auto& p : c.layers[i].params) {
       if (layout.index_of(p) < 0)
-        fail(file, at + ".params", "names of layout parameters, got unknown \"" + p + "\"");
-      if (!owner.emplace(p, t.name).second)
-        fail(file, at + ".params", "each parameter in one layer, \"" + p + "\" is also in layer \"" + owner[p] + "\"");
+        fail(file, "compute.layers[" + std::to_string(i) + "].params",
+             "names of layout parameters, got unknown \"" + p + "\"");
+      owned.insert(p);
     }
-    c.layers.push_back(std::move(t));
-  }
   for (const auto& p : layout.parameters)
-    if (!owner.count(p.name))
+    if (!owned.count(p.name))
       fail(file, "compute.layers", "every layout parameter in a layer, \"" + p.name + "\" is in none");
-  f.finish();
   return c;
 }
 
@@ -495,18 +445,7 @@ json to_json(const Trace& t) {
               {"convergence", json::array()},
               {"provenance", t.provenance.is_null() ? json::object() : t.provenance}};
   if (!t.description.empty()) doc["description"] = t.description;
-  if (t.compute) {
-    json layers = json::array();
-    for (const auto& l : t.compute->layers)
-    {
-      json lj = {{"name", l.name}, {"params", l.params}, {"forward_s", l.forward_s}, {"backward_s", l.backward_s}};
-      if (l.cost) lj["cost"] = cost_json(*l.cost);
-      layers.push_back(std::move(lj));
-    }
-    doc["compute"] = {{"format", kComputeFormat}, {"device", t.compute->device},
-                      {"forward_s", t.compute->forward_s}, {"optimizer_s", t.compute->optimizer_s},
-                      {"layers", layers}};
-  }
+  if (t.compute) doc["compute"] = compute::to_json(*t.compute);
   if (!t.compute_notes.is_null()) doc["compute_notes"] = t.compute_notes;
   if (!t.synthetic.is_null()) doc["synthetic"] = t.synthetic;
   for (const auto& s : t.samples) {

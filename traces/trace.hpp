@@ -17,10 +17,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/compute_profile.hpp"
+
 namespace arcsim::traces {
 
 inline constexpr const char* kTraceFormat = "arcsim-trace/1";
-inline constexpr const char* kComputeFormat = "arcsim-compute/1";
+using compute::kComputeFormat;
 
 struct TraceError : std::runtime_error {
   using std::runtime_error::runtime_error;
@@ -49,30 +51,11 @@ struct Layout {
   int index_of(const std::string& name) const;
 };
 
-// arcsim-compute/1 (docs/contracts.md section 2). Seconds per worker micro-batch.
-// What one layer costs, counted by the recorder (or a layout model) so compute can be re-timed for
-// another device: FLOPs and bytes of memory traffic per worker micro-batch, and kernel launches
-// (each pays a launch floor on a GPU). A layer the counter does not know has `unknown` set to the
-// reason (e.g. "module type Dropout2d") and no numbers: it is never silently counted as zero.
-struct LayerCost {
-  double flops_forward = 0, flops_backward = 0;    // floating-point operations
-  double bytes_forward = 0, bytes_backward = 0;    // bytes read + written
-  std::int64_t launches_forward = 0, launches_backward = 0;
-  std::string unknown;                             // non-empty: not counted, and why
-};
-
-struct LayerTime {
-  std::string name;
-  std::vector<std::string> params;
-  double forward_s = 0, backward_s = 0;
-  std::optional<LayerCost> cost;     // absent in traces recorded before costs were counted
-};
-struct ComputeProfile {
-  std::string device;                // "cpu: ... (measured)" or "model: A100-SXM4-80GB roofline ..."
-  double forward_s = 0;              // whole forward pass incl. loss (>= sum of layer forwards)
-  double optimizer_s = 0;
-  std::vector<LayerTime> layers;     // forward order
-};
+// arcsim-compute/1 (docs/contracts.md section 2): the one type of common/compute_profile.hpp,
+// embedded as trace.json's "compute" (its reader checks the parameters against the layout too).
+using compute::ComputeProfile;
+using compute::LayerCost;
+using compute::LayerTime;
 
 // A data file referenced from trace.json; path relative to the trace directory.
 struct FileRef {
