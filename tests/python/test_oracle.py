@@ -121,3 +121,65 @@ def test_the_trace_gives_distinct_workers():
     _, _, pool = trace_gradients()
     assert len(pool) >= STEPS * 4
     assert len({bits(r).tobytes() for r in pool[:STEPS * 4]}) == STEPS * 4
+
+
+def _arc_steps(workers, row_scores):
+    """Yield (step, grads, arcsim agg, oracle records) for ARC-Top-K without EF over STEPS steps."""
+    shapes, names, pool = trace_gradients()
+    comp = arcsim_compressor("arctopk", workers, "none", "dense", "reference", row_scores)
+    for step in range(STEPS):
+        g = step_grads(pool, workers, step)
+        agg, _ = comp.step(0, shapes, g, names=names)
+        record = []
+        oracle.arc_topk(oracle.EmulatedWorkers(workers), shapes, [torch.from_numpy(r.copy()) for r in g],
+                        ratio=RATIO, rank=RANK, seed=SEED, step=step, bucket=0, sketch_matrix=ak.sketch_matrix,
+                        exact=row_scores == "exact", record=record)
+        yield step, g, agg, record
+
+
+@pytest.mark.parametrize("row_scores", ["sketch", "exact"])
+def test_arc_selected_rows_agree(row_scores):
+    """The rows arcsim sends (the non-zero rows of its aggregate) are exactly the oracle's rows,
+    less those whose averaged values are all zero (nothing distinguishes a kept zero row)."""
+    shapes, _, _ = trace_gradients()
+    offsets = np.cumsum([0] + [math.prod(s) for s in shapes])
+    kept = sent = 0
+    for step, g, agg, record in _arc_steps(4, row_scores):
+        for t, (_, _, rows) in enumerate(record):
+            n_rows, cols, _ = oracle.hooks.reference_view(shapes[t])
+            got = agg[offsets[t]:offsets[t + 1]].reshape(n_rows, cols)
+            mean_rows = g[:, offsets[t]:offsets[t + 1]].reshape(len(g), n_rows, cols).sum(0)
+            arcsim_rows = set(np.flatnonzero(np.any(got != 0, axis=1)).tolist())
+            oracle_rows = {r for r in rows.tolist() if np.any(mean_rows[r] != 0)}
+            assert arcsim_rows == oracle_rows, f"step {step}, tensor {t}: rows differ"
+            kept, sent = kept + len(rows), sent + len(arcsim_rows)
+    assert sent >= 0.9 * kept  # the comparison is not vacuous: most kept rows carry values
+
+
+def test_arc_sketch_within_rounding():
+    """The oracle's sketch (torch.matmul, float32) against the exact sketch (float64) of the same
+    inputs and V: every row score lies within the worst-case float32 bound of a length-m dot
+    product (gamma_m = m 2^-24 of sum_j |X_ij V_jc| per worker), the worker sum (N - 1) 2^-24 and
+    the division and squaring; arcsim's fmaf order obeys the same bound. The bound is what
+    "agrees to float rounding" means here; the observed error is far inside it."""
+    shapes, _, _ = trace_gradients()
+    offsets = np.cumsum([0] + [math.prod(s) for s in shapes])
+    u = 2.0 ** -24
+    worst = 0.0
+    for step, g, _, record in _arc_steps(4, "sketch"):
+        n = len(g)
+        for t, (_, scores, _) in enumerate(record):
+            rows, cols, own = oracle.hooks.reference_view(shapes[t])
+            if own:
+                continue
+            x = g[:, offsets[t]:offsets[t + 1]].reshape(n, rows, cols).astype(np.float64)
+            v = ak.sketch_matrix(cols, RANK, SEED, step, oracle.tensor_id(0, t)).astype(np.float64)
+            pw = x @ v
+            p = pw.mean(0)
+            exact = (p * p).sum(1)
+            err_p = u * (cols * (np.abs(x) @ np.abs(v)).sum(0) + (n - 1) * np.abs(pw).sum(0)) / n + u * np.abs(p)
+            bound = (2 * np.abs(p) * err_p + err_p ** 2).sum(1) + RANK * u * exact
+            err = np.abs(scores.double().numpy() - exact)
+            assert np.all(err <= bound), f"step {step}, tensor {t}: a row score is outside the rounding bound"
+            worst = max(worst, float(np.max(err / np.maximum(bound, np.finfo(float).tiny))))
+    assert 0 < worst < 1
