@@ -163,7 +163,11 @@ def main(argv=None):
     sys.path.insert(0, str(ROOT))
     curves, rows = {}, {}
     for m in a.methods:
-        curves[m], loss = run(m, a.steps, a.seed, a.backend)
+        try:
+            curves[m], loss = run(m, a.steps, a.seed, a.backend)
+        except (ValueError, RuntimeError) as e:  # an option the binding refuses, e.g. --backend
+            print(f"synthetic_shifted.py: {m}: {e}", file=sys.stderr)
+            return 2
         rows[m] = dict(summary(curves[m]), loss=loss)
     base = rows.get("dense", {}).get("final")
     print(f"{'method':22s} {'final ||w-w*||':>15s} {'x dense':>8s} {'min':>10s} {'first<0.01':>10s} {'loss':>10s}")

@@ -182,4 +182,27 @@ def test_arc_sketch_within_rounding():
             err = np.abs(scores.double().numpy() - exact)
             assert np.all(err <= bound), f"step {step}, tensor {t}: a row score is outside the rounding bound"
             worst = max(worst, float(np.max(err / np.maximum(bound, np.finfo(float).tiny))))
-    assert 0 < worst < 1
+    assert 0 < worst < 0.1, worst  # measured: 0.048 (docs/compressors/oracle-and-synthetic.md)
+
+
+@pytest.mark.parametrize("method", ["arctopk", "randk", "topk"])
+@pytest.mark.parametrize("ef", ["ef14", "ef21"])
+def test_two_buckets_keep_their_own_state(method, ef):
+    """The trace's bucket split in two DDP buckets (ids 2 and 5), called alternately: each keeps its
+    own EF state and call count, and V / the Rand-K indices are keyed by (bucket << 16) | tensor."""
+    shapes, names, pool = trace_gradients()
+    cut = 4
+    sizes = [math.prod(s) for s in shapes]
+    split = sum(sizes[:cut])
+    buckets = {2: (shapes[:cut], names[:cut], slice(0, split)), 5: (shapes[cut:], names[cut:], slice(split, None))}
+    workers = 4
+    comp = arcsim_compressor(method, workers, ef, "dense", "reference")
+    hook = oracle.HookState(oracle.EmulatedWorkers(workers), oracle_compressor(method), ef=ef)
+    for step in range(STEPS):
+        g = step_grads(pool, workers, step)
+        for b in (5, 2) if step % 2 else (2, 5):
+            b_shapes, b_names, part = buckets[b]
+            gb = np.ascontiguousarray(g[:, part])
+            agg, _ = comp.step(b, b_shapes, gb, names=b_names)
+            want = hook(b, b_shapes, [torch.from_numpy(r.copy()) for r in gb])
+            assert np.array_equal(bits(agg), bits(want.numpy())), f"step {step}, bucket {b}"
