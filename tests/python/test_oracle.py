@@ -70,7 +70,7 @@ def oracle_compressor(name, row_scores="sketch"):
 
 def arcsim_compressor(name, workers, ef, ef21_init, backend, row_scores="sketch"):
     kw = dict(workers=workers, compressor=name, ratio=RATIO, ef=ef, seed=SEED, backend=backend)
-    if ef21_init != "dense":  # TEMP until the binding takes ef21_init
+    if ef == "ef21":
         kw["ef21_init"] = ef21_init
     if name == "arctopk":
         kw.update(rank=RANK, shape_rule="reference", row_scores=row_scores, sketch_allreduce="tensor")
