@@ -100,6 +100,14 @@ def arcsim_method(name, seed, backend):
     if name == "arc-exact-dense-init":
         kw["ef21_init"] = "dense"
     comp = ak.Compressor(NODES, **kw)
+    # The loop must be the authors' one: refuse a configuration that a preset or a default changed.
+    want = {"ef": "ef21m", "momentum": "heavy-ball", "beta": BETA, "ef21_init": kw["ef21_init"], "warmup": 0}
+    if kw["compressor"] != "dense":
+        want["ratio"] = MU
+    got = {"ef21_init": "dense", **comp.config}  # the plan's config omits defaults
+    wrong = {k: got.get(k) for k, v in want.items() if got.get(k) != v}
+    if wrong or got.get("ramp", False) or (kw["compressor"] == "arctopk" and got.get("shape_rule") != "reference"):
+        raise RuntimeError(f"the binding configured {name} as {got}, expected {want} (no ramp, shape_rule reference)")
 
     def step(g):
         agg, _ = comp.step(0, [(ROWS, COLS)], np.ascontiguousarray(g, dtype=np.float32))
