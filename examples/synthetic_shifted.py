@@ -20,7 +20,8 @@ and ef21_init "zero" (the `reference` preset), on one bucket holding one [200, 1
 optimiser's w stays in float64 here, the compressor works in float32.
 
 Methods (arcsim's compressors through the binding, except the last):
-  dense          no compression, the same EF21M loop
+  dense          arcsim's dense compressor (no compression); the heavy ball in the script, as
+                 the authors' loop reduces to when C is the identity
   arc-exact      arctopk, row_scores exact (the authors' "ArcTopK": exact row energies of the average)
   arc-sketch     arctopk, rank 2 sketch (the authors' "ArcTopK-Sketch")
   arc-exact-dense-init  arc-exact with ef21_init dense (arcsim's default first call), for comparison
@@ -89,10 +90,11 @@ def arcsim_method(name, seed, backend):
     """An arcsim Compressor running the authors' EF21-MSGD loop; step(g) -> mean_i e_i."""
     import arcsim_kernels as ak
 
+    if name == "dense":
+        return dense_method(ak.Compressor(NODES, compressor="dense", backend=backend))
     ef = dict(ef="ef21m", momentum="heavy-ball", beta=BETA, ef21_init="zero", warmup=0, seed=seed, backend=backend)
     arc = dict(compressor="arctopk", preset="reference", ratio=MU, shape_rule="reference")
-    kw = {"dense": dict(compressor="dense"),
-          "arc-exact": dict(arc, row_scores="exact"),
+    kw = {"arc-exact": dict(arc, row_scores="exact"),
           "arc-sketch": dict(arc, row_scores="sketch", rank=SKETCH_RANK),
           "arc-exact-dense-init": dict(arc, row_scores="exact"),
           "topk": dict(compressor="topk", preset="reference", ratio=MU, ramp=False)}[name]
@@ -101,9 +103,8 @@ def arcsim_method(name, seed, backend):
         kw["ef21_init"] = "dense"
     comp = ak.Compressor(NODES, **kw)
     # The loop must be the authors' one: refuse a configuration that a preset or a default changed.
-    want = {"ef": "ef21m", "momentum": "heavy-ball", "beta": BETA, "ef21_init": kw["ef21_init"], "warmup": 0}
-    if kw["compressor"] != "dense":
-        want["ratio"] = MU
+    want = {"ef": "ef21m", "momentum": "heavy-ball", "beta": BETA, "ef21_init": kw["ef21_init"], "warmup": 0,
+            "ratio": MU}
     got = {"ef21_init": "dense", **comp.config}  # the plan's config omits defaults
     wrong = {k: got.get(k) for k, v in want.items() if got.get(k) != v}
     if wrong or got.get("ramp", False) or (kw["compressor"] == "arctopk" and got.get("shape_rule") != "reference"):
@@ -111,6 +112,20 @@ def arcsim_method(name, seed, backend):
 
     def step(g):
         agg, _ = comp.step(0, [(ROWS, COLS)], np.ascontiguousarray(g, dtype=np.float32))
+        return agg.astype(np.float64)
+    return step
+
+
+def dense_method(comp):
+    """No compression. arcsim's dense compressor takes no error feedback (there is nothing to
+    feed back), so the heavy ball lives here: with C = identity the authors' loop is
+    e_i = e_i + (v_i - e_i) = v_i, i.e. w -= lr mean_i v_i with v_i = beta v_i + g_i."""
+    v = np.zeros((NODES, ROWS * COLS))
+
+    def step(g):
+        nonlocal v
+        v = BETA * v + g
+        agg, _ = comp.step(0, [(ROWS, COLS)], np.ascontiguousarray(v, dtype=np.float32))
         return agg.astype(np.float64)
     return step
 
