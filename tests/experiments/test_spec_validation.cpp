@@ -91,7 +91,7 @@ TEST(SpecValidation, RankOnTopkIsRefused) {
 
 TEST(SpecValidation, UnknownCompressorName) {
   json j = valid_spec();
-  j["compressors"][0]["name"] = "powersgd";
+  j["compressors"][0]["name"] = "signsgd";
   expect_one_line_naming(error_of(j), "compressors[0].name");
 }
 
