@@ -81,9 +81,9 @@ const KernelSpec kCatalogue[] = {
      "n", "4 n + 4 sketch", [](const W& w) { return w.n; }, [](const W& w) { return kF * w.n + kF * w.sketch; },
      {1, 0.0, 0.85}},
     // one CTA per matrix, 2r + r(r-1) passes over the L2-resident P: latency-bound, as ARC's row
-    // selection; the same assumed 2% of copy bandwidth until a calibration replaces it.
+    // selection; the same assumed 2% of copy bandwidth until a calibration replaces it. n = floats of P.
     {KernelId::kPowersgdOrthogonalize, "powersgd_orthogonalize", "divide the summed P, orthogonalize per matrix",
-     "rows", "8 sketch", [](const W& w) { return w.rows; }, [](const W& w) { return 2 * kF * w.sketch; },
+     "n", "8 n", [](const W& w) { return w.n; }, [](const W& w) { return 2 * kF * w.n; },
      {1, 0.0, 0.02}},
     {KernelId::kPowersgdProjectQ, "powersgd_project_q", "matmul_left_t Q = M^T P per matrix",
      "n", "4 n + 4 sketch", [](const W& w) { return w.n; }, [](const W& w) { return kF * w.n + kF * w.sketch; },

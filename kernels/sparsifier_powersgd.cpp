@@ -51,7 +51,7 @@ class PowerSgd final : public Sparsifier {
     std::vector<bool> low_rank(T);
     std::vector<std::size_t> p_off(T + 1, 0), q_off(T + 1, 0);
     std::vector<std::uint32_t> dense_pos;
-    std::size_t matrix_elems = 0, rows_total = 0;
+    std::size_t matrix_elems = 0;
     for (std::size_t t = 0; t < T; ++t) {
       views[t] = row_view(layout.shapes[t], rule_, 1, false, layout.name(t));
       const std::size_t rows = views[t].rows, cols = views[t].cols;
@@ -60,7 +60,6 @@ class PowerSgd final : public Sparsifier {
       q_off[t + 1] = q_off[t] + (low_rank[t] ? cols * r : 0);
       if (low_rank[t]) {
         matrix_elems += rows * cols;
-        rows_total += rows;
       } else {
         for (std::size_t i = 0; i < layout.numel(t); ++i)
           dense_pos.push_back(static_cast<std::uint32_t>(layout.offset(t) + i));
@@ -110,7 +109,7 @@ class PowerSgd final : public Sparsifier {
     std::vector<float> Pbar(p_total);
     if (p_total) allreduce(comm, P, p_total, Pbar.data());
     {
-      KernelTimer timer(comm, be, KernelId::kPowersgdOrthogonalize, {.rows = rows_total, .sketch = p_total});
+      KernelTimer timer(comm, be, KernelId::kPowersgdOrthogonalize, {.n = p_total});
       be.divide(Pbar.data(), p_total, comm.world_size());
       for (std::size_t t = 0; t < T; ++t)
         if (low_rank[t]) be.orthogonalize(Pbar.data() + p_off[t], views[t].rows, r);

@@ -48,3 +48,13 @@ def test_binding_warm_start_and_ef14():
     agg1, _ = e.step(0, [(60, 50)], g)
     agg2, _ = e.step(0, [(60, 50)], g)
     assert not np.array_equal(agg1, agg2)  # the memory changes the second input
+
+
+def test_cli_rank_option_sets_the_factor_bytes(arcsim_bin, tmp_path):
+    g = np.random.default_rng(11).standard_normal((2, 30, 20)).astype(np.float32)
+    np.save(tmp_path / "g.npy", g)
+    _, rep = compress(arcsim_bin, tmp_path, "--compressor", "powersgd", "--ratio", 1, "--rank", 2, "--value-dtype", "bf16",
+                      "--input", tmp_path / "g.npy")
+    assert rep["k"] == 2
+    assert [(c["op"], c["bytes_per_rank"], c["dtype"]) for c in rep["plan"]] == [
+        ("allreduce", 2 * 2 * 30, "bfloat16"), ("allreduce", 2 * 2 * 20, "bfloat16")]
