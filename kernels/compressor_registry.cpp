@@ -73,6 +73,36 @@ std::vector<CompressorEntry> make_registry() {
                  o.seed = c.seed;
                  return make_arctopk(o);
                }});
+  // ADTopk (all-dimension top-k) with FGBuff's buffering; defaults from the ADTopk code.
+  r.push_back({"adtopk",
+               "ADTopk: top-k of every row (k_row = max(1, floor(ratio m))); all-gathered, 1-D tensors sent whole",
+               "elements", shared({"shape_rule", "index_dtype"}),
+               {bool_option("interleave", false, "ADTopk-i: odd calls per-row top-k, even calls global top-k"),
+                bool_option("threshold_reuse", false,
+                            "reuse per-row thresholds between exact calls (15 exact, then every tau >= 5 calls)"),
+                bool_option("fgbuff", false, "FGBuff: merge the all-gathers into buffers of fgbuff_elements entries"),
+                integer_option("fgbuff_elements", 262144, 1, 4294967295.0,
+                               "FGBuff buffer size, in selected entries per worker")},
+               {},
+               [](const CompressorConfig& c) { return make_adtopk(c); }});
+  // PowerSGD: rank r, warm-started Q; `ratio` is accepted and has no effect (the rank sets the size).
+  r.push_back({"powersgd",
+               "PowerSGD: rank-r P Q^T per matrix, warm-started Q, two all-reduces per bucket; ratio unused",
+               "rank", shared({"rank", "shape_rule"}), {}, {},
+               [](const CompressorConfig& c) { return make_powersgd(c); }});
+  // Ok-Topk
+  r.push_back({"oktopk",
+               "Ok-Topk: reused local/global thresholds, region-partitioned sparse reduce-scatter (all-to-all-v), "
+               "balanced all-gather-v",
+               "elements", shared({"index_dtype"}),
+               {integer_option("tau", 32, 1, 1e6,
+                               "calls between exact re-evaluations of the local and global thresholds (the authors' "
+                               "scripts: 32; 128 in their BERT runs)"),
+                integer_option("repartition_tau", 32, 1, 1e6,
+                               "calls between recomputations of the region boundaries from the last global top-k "
+                               "(the paper's tau')")},
+               {},
+               [](const CompressorConfig& c) { return make_oktopk(c); }});
   return r;
 }
 

@@ -137,6 +137,19 @@ class CudaBackend final : public kernels::Backend {
     timed([&] { cuda::randk_indices(n, k, seed, step, tensor, d.as<std::uint32_t>(), stream_); });
     down(out, d, k * 4);
   }
+  // Ok-Topk
+  std::size_t select_at_least(const float* x, std::size_t n, std::uint32_t key, std::uint32_t* idx) override {
+    if (n == 0) return 0;
+    DeviceBuffer dx = up(x, n), di(n * 4), dc(sizeof(long long)), ws(select_at_least_workspace_bytes(n));
+    timed([&] {
+      cuda::select_at_least(dx.as<float>(), n, key, di.as<std::uint32_t>(), dc.as<long long>(), ws.as<void>(),
+                            ws.bytes(), stream_);
+    });
+    long long count = 0;
+    down(&count, dc, sizeof count);
+    down(idx, di, static_cast<std::size_t>(count) * 4);
+    return static_cast<std::size_t>(count);
+  }
   void ef_add(const float* g, const float* e, std::size_t n, float* u) override { binary(g, e, n, u, cuda::ef_add); }
   void ef_sub(const float* g, const float* e, std::size_t n, float* d) override { binary(g, e, n, d, cuda::ef_sub); }
   void ef14_residual(const float* u, const float* c, std::size_t n, float* e) override {
@@ -236,6 +249,68 @@ class CudaBackend final : public kernels::Backend {
     DeviceBuffer dx = up(x, n), dout(n * 4);
     timed([&] { cuda::scale(dx.as<float>(), n, s, dout.as<float>(), stream_); });
     down(out, dout, n * 4);
+  }
+
+  // ADTopk
+  void topk_per_row(const float* x, std::size_t n_rows, std::size_t m, std::size_t k_row, std::uint32_t* idx) override {
+    if (k_row > m) throw std::invalid_argument("topk_per_row: k_row = " + std::to_string(k_row) + " > m = " + std::to_string(m));
+    if (n_rows == 0 || k_row == 0) return;
+    DeviceBuffer dx = up(x, n_rows * m), di(n_rows * k_row * 4);
+    timed([&] { cuda::topk_per_row(dx.as<float>(), n_rows, m, k_row, di.as<std::uint32_t>(), stream_); });
+    down(idx, di, n_rows * k_row * 4);
+  }
+  void threshold_rows_count(const float* x, std::size_t n_rows, std::size_t m, const float* thr,
+                            std::uint32_t* counts) override {
+    if (n_rows == 0) return;
+    DeviceBuffer dx = up(x, n_rows * m), dt = up(thr, n_rows), dc(n_rows * 4);
+    timed([&] { cuda::threshold_rows_count(dx.as<float>(), n_rows, m, dt.as<float>(), dc.as<std::uint32_t>(), stream_); });
+    down(counts, dc, n_rows * 4);
+  }
+  void threshold_rows_select(const float* x, std::size_t n_rows, std::size_t m, const float* thr,
+                             const std::uint32_t* offsets, std::uint32_t* idx) override {
+    if (n_rows == 0) return;
+    // The total is the last offset plus the last row's count, which the host does not have here:
+    // recount that row (the device output is sized by it).
+    std::uint32_t last = 0;
+    kernels::reference_backend().threshold_rows_count(x + (n_rows - 1) * m, 1, m, thr + n_rows - 1, &last);
+    const std::size_t total = static_cast<std::size_t>(offsets[n_rows - 1]) + last;
+    if (total == 0) return;
+    DeviceBuffer dx = up(x, n_rows * m), dt = up(thr, n_rows), doff = up(offsets, n_rows), di(total * 4);
+    timed([&] {
+      cuda::threshold_rows_select(dx.as<float>(), n_rows, m, dt.as<float>(), doff.as<std::uint32_t>(),
+                                  di.as<std::uint32_t>(), stream_);
+    });
+    down(idx, di, total * 4);
+  }
+  // PowerSGD
+  void matmul_right(const float* A, std::size_t n, std::size_t k, const float* B, std::size_t c, float* C) override {
+    if (n == 0 || c == 0) return;
+    DeviceBuffer da = up(A, n * k), db = up(B, k * c), dc(n * c * 4);
+    if (c <= 8 && n <= 0xffffffffu && k <= 0xffffffffu) {
+      // P = M Q: ARC-Top-K's tiled sketch kernel with the given Q as its V (same fma chains).
+      SketchTensor t;
+      t.g = da.as<float>();
+      t.p = dc.as<float>();
+      t.v = db.as<float>();
+      t.rows = static_cast<std::uint32_t>(n);
+      t.cols = static_cast<std::uint32_t>(k);
+      timed([&] { sketch_bucket(&t, 1, static_cast<int>(c), 0, 0, stream_); });
+    } else {
+      timed([&] { cuda::matmul_right(da.as<float>(), n, k, db.as<float>(), c, dc.as<float>(), stream_); });
+    }
+    down(C, dc, n * c * 4);
+  }
+  void matmul_left_t(const float* A, std::size_t n, std::size_t m, const float* B, std::size_t c, float* C) override {
+    if (m == 0 || c == 0) return;
+    DeviceBuffer da = up(A, n * m), db = up(B, n * c), dc(m * c * 4);
+    timed([&] { cuda::matmul_left_t(da.as<float>(), n, m, db.as<float>(), c, dc.as<float>(), stream_); });
+    down(C, dc, m * c * 4);
+  }
+  void orthogonalize(float* P, std::size_t n, std::size_t c) override {
+    if (n == 0 || c == 0) return;
+    DeviceBuffer dp = up(P, n * c);
+    timed([&] { cuda::orthogonalize(dp.as<float>(), n, c, stream_); });
+    down(P, dp, n * c * 4);
   }
 
  private:
