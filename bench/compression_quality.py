@@ -10,8 +10,8 @@ Two sweeps, both on traces/default with the demo's network, compute and kernel-t
 
 1. quality: dense, and every other registered compressor at each ratio with its own defaults (no
    error feedback, no warm-up, no ramp). From results.csv: relative error and retained energy of
-   the aggregate on the replayed gradient samples (every sample the trace holds, 8 emulated
-   workers), bytes one node sends per iteration, simulated iteration time. A compressor that takes
+   the aggregate on the replayed gradient samples (every sample the trace holds), bytes one node
+   sends per iteration, simulated iteration time. A compressor that takes
    no `ratio` is run once at its defaults; one the sweep refuses is listed as not measured.
 2. time to accuracy: the spec `arcsim init` writes for the trace (one configuration per
    convergence log, as recorded), at the same points: steps and time to the target with 95 %
@@ -249,16 +249,17 @@ def main(argv):
         "",
         f"Network: {', '.join(demo.get('topologies', ['star']))} topology, {', '.join(demo.get('profiles', ['nccl']))} "
         f"profile, {lat}, {args.bandwidth} per node; compute {prov.get('compute_source', demo.get('compute', '?'))}; "
-        f"kernel times {prov.get('kernel_timing', demo.get('kernel_timing', '?'))}; gradients: "
-        f"{prov.get('gradients', '?')}.",
+        f"kernel times {prov.get('kernel_timing', demo.get('kernel_timing', '?'))}; gradients replayed: "
+        f"{'; '.join(prov.get('gradients') or ['?']) if isinstance(prov.get('gradients'), list) else prov.get('gradients', '?')}.",
         "",
         "## Compression quality, bytes and iteration time",
         "",
         "Each compressor with its own defaults (no error feedback, no warm-up, no ramp) at each ratio "
         "(Top-K, Rand-K: of elements; ARC-Top-K: of rows). Relative error = ||aggregate - mean||^2 / "
-        "||mean||^2 and retained energy are measured on the replayed gradient samples with 8 emulated "
-        "workers (the same at every N); bytes are what one node sends per iteration in the simulated "
-        "collectives; the iteration is the simulated steady-state step.",
+        "||mean||^2 and retained energy are measured on every replayed gradient sample of the trace "
+        "(averaged; the same at every N); bytes are what one node sends per iteration in the simulated "
+        "collectives; the iteration is the simulated steady-state step (per-node bytes and times are "
+        "the `bytes_per_node` and `iteration_s` columns of `arcsim sweep`).",
         "",
         *quality_table(qrows, args.nodes, skipped),
         "",

@@ -568,7 +568,7 @@ def fig_accuracy_vs_bytes(rows, stem, target, traffic="simulated"):
         ax.set_xscale("log")
         readable_log(ax.xaxis)
         ax.set_title(f"{int(n)} nodes")
-        ax.set_xlabel("Gbit sent, all ranks (authors' convention)" if traffic == "authors" else "GB sent per node")
+        ax.set_xlabel("Gbit, all ranks (authors)" if traffic == "authors" else "GB sent per node")
         ax.set_ylabel(ylabel)
     note = omitted(all_nodes, nodes, "node counts", lambda v: f"{int(v)}")
     marks = "marker: mean over seeds at the target"
