@@ -9,6 +9,7 @@
 
 #include "kernels/compressor_registry.hpp"
 #include "kernels/primitives.hpp"
+#include "kernels/wire.hpp"
 
 namespace arcsim::kernels {
 
@@ -127,6 +128,8 @@ StepReport Compressor::step(std::uint32_t bucket, const BucketLayout& layout, st
   args.agg = agg;
   args.selected = &selected;
   args.backend = &be;
+  args.value_wire = value_dtype(config_.value_dtype);
+  args.index_wire = index_dtype(config_.index_dtype);
 
   const bool ef21_family = ef == "ef21" || ef == "ef21m";
   const bool ef21_dense_init = ef21_family && config_.ef21_init == "dense";

@@ -101,6 +101,10 @@ std::vector<OptionSpec> make_table() {
     b.max = std::nextafter(1.0, 0.0);
     add(std::move(b), &CompressorConfig::beta);
   }
+  for (auto& o : t) {
+    if (o.name == "eta" || o.name == "beta" || o.name == "momentum") o.only_with_ef = {"ef21m"};
+    if (o.name == "ef21_init") o.only_with_ef = {"ef21", "ef21m"};
+  }
   add(integer("warmup", 0, 0, 1e9, "dense steps per bucket before compressing"), &CompressorConfig::warmup);
   add(choice("preset", "none",
              {{"none", "every option at its default"},
@@ -276,10 +280,24 @@ CompressorConfig build_config(const std::string& name, const json& given) {
     const json p = preset_options(name, c.preset);
     for (auto it = p.begin(); it != p.end(); ++it) set_option(c, it.key(), it.value());
   }
+  // Unset options take the table's defaults (ratio 0.2 for a compressing method).
+  for (const auto& o : option_table())
+    if (e.takes(o.name) && !o.in_params && o.name != "preset" && !given.contains(o.name) &&
+        !(given.contains("preset") && preset_options(name, c.preset).contains(o.name)))
+      set_option(c, o.name, o.default_value);
   for (auto it = given.begin(); it != given.end(); ++it) {
     if (it.key() == "preset") continue;
     check_taken(it.key());
     set_option(c, it.key(), it.value());
+  }
+  for (auto it = given.begin(); it != given.end(); ++it) {
+    const OptionSpec* o = find_option(it.key());
+    if (o->only_with_ef.empty() ||
+        std::find(o->only_with_ef.begin(), o->only_with_ef.end(), c.ef) != o->only_with_ef.end())
+      continue;
+    std::string modes;
+    for (const auto& m : o->only_with_ef) modes += (modes.empty() ? "" : " or ") + m;
+    throw std::invalid_argument(it.key() + ": does not apply to " + name + " without ef " + modes);
   }
   c.validate();
   return c;

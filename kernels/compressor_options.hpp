@@ -40,6 +40,7 @@ struct OptionSpec {
   std::function<void(CompressorConfig&, const nlohmann::json&)> store;
   std::function<nlohmann::json(const CompressorConfig&)> load;
   bool in_params = false;             // stored in CompressorConfig::params (a method's own option)
+  std::vector<std::string> only_with_ef;  // non-empty: given explicitly, it needs one of these ef modes
 
   // "a number in (0, 1]", "one of none|ef14|ef21|ef21m", ...: the "expected" half of an error.
   std::string expected() const;

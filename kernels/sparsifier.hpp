@@ -30,6 +30,11 @@ struct SparsifyArgs {
   // call it as they call the Communicator: every primitive, and the KernelTimer of every kernel.
   Backend* backend = nullptr;
   Backend& be() const { return backend ? *backend : reference_backend(); }
+  // Types on the wire (options value_dtype, index_dtype; kernels/wire.hpp): values sent are
+  // rounded to value_wire before they leave the worker (so each worker's own message, and error
+  // feedback, see what was sent); indices travel as index_wire.
+  DType value_wire = DType::kFloat32;
+  DType index_wire = DType::kInt32;
 };
 
 struct SparsifyResult {
