@@ -49,8 +49,7 @@ double authors_bits(const PlanTraffic& t, int ranks) {
 
 std::optional<StepOverride> ef21_init_authors_bits(const CompressorConfig& c, double elements, int ranks) {
   if (c.name == "dense" || (c.ef != "ef21" && c.ef != "ef21m")) return std::nullopt;
-  // The kernels' default is a dense start; a spec that can say otherwise writes it in to_json.
-  if (c.to_json().value("ef21_init", std::string("dense")) != "dense") return std::nullopt;
+  if (c.options.ef21_init != "dense") return std::nullopt;  // zero: the first call is compressed
   StepOverride o;
   o.step = c.warmup + 1;
   if (c.name == "arctopk") o.value = 32 * elements;

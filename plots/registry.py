@@ -3,11 +3,12 @@ cover every compressor (the colour test, bench/compression_quality.py).
 
     compressor_names("build/arcsim") -> ["dense", "topk", ...]
 
-Asks `arcsim compressors --list` (one name per line) where the binary has that command, else
-reads the choices of `--compressor` in `arcsim compress --help` ("dense|topk|randk|...",
+Asks `arcsim compressors --json` (the registry, in documentation order) where the binary has
+that command, else reads the choices of `--compressor` in `arcsim compress --help` ("dense|topk|randk|...",
 on the usage line and the option's help line). Raises
 RuntimeError when neither gives a list, rather than guessing one.
 """
+import json
 import re
 import subprocess
 
@@ -21,9 +22,12 @@ def _run(cmd):
 
 
 def compressor_names(arcsim):
-    rc, out = _run([arcsim, "compressors", "--list"])
+    rc, out = _run([arcsim, "compressors", "--json"])
     if rc == 0:
-        names = [l.split()[0] for l in out.splitlines() if l.strip() and re.match(r"^[a-z][a-z0-9_]*\b", l.strip())]
+        try:
+            names = [c["name"] for c in json.loads(out)["compressors"]]
+        except (ValueError, KeyError, TypeError) as e:
+            raise RuntimeError(f"{arcsim} compressors --json: expected {{\"compressors\": [{{\"name\": ...}}]}} ({e})")
         if names:
             return names
     rc, out = _run([arcsim, "compress", "--help"])

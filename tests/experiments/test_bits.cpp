@@ -110,6 +110,9 @@ TEST(Bits, Ef21DenseStartAsTheAuthorsHooksCountIt) {
   EXPECT_DOUBLE_EQ(o->value, 0.0);
   topk.ef = "ef21m";
   EXPECT_TRUE(ex::ef21_init_authors_bits(topk, 1000, 8));
+  topk.options.ef21_init = "zero";  // the state starts at 0: the first call is compressed
+  EXPECT_FALSE(ex::ef21_init_authors_bits(topk, 1000, 8));
+  topk.options.ef21_init = "dense";
   topk.ef = "ef14";
   EXPECT_FALSE(ex::ef21_init_authors_bits(topk, 1000, 8));
   ex::CompressorConfig other = arc;

@@ -27,6 +27,13 @@ def test_every_registry_name_has_a_colour_and_a_marker(arcsim_bin):
     assert not missing, f"add a colour, marker and display name to plots/style.py for: {missing}"
 
 
+def test_the_binarys_list_is_the_kernels_registry(arcsim_bin):
+    arcsim_kernels = pytest.importorskip("arcsim_kernels")
+    if not hasattr(arcsim_kernels, "compressors"):
+        pytest.skip("this binding has no compressors()")
+    assert registry.compressor_names(arcsim_bin) == list(arcsim_kernels.compressors())
+
+
 def test_the_family_has_distinct_colours_and_markers():
     assert set(FAMILY) <= set(style.COLOURS) and set(FAMILY) <= set(style.MARKERS)
     colours = [style.colour(n) for n in FAMILY]
