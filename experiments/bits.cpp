@@ -3,6 +3,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "sim/collective.hpp"
+
 namespace arcsim::experiments {
 
 PlanTraffic plan_traffic(const sim::Plan& plan, const std::string& file) {
@@ -21,7 +23,13 @@ PlanTraffic plan_traffic(const sim::Plan& plan, const std::string& file) {
           if (op.bytes_by_rank.empty())
             throw std::runtime_error(file + ": buckets[" + std::to_string(b.bucket) + "].ops[" + std::to_string(i) +
                                      "]: allgatherv without bytes_by_rank: its bits cannot be counted");
-          t.allgatherv.push_back(op.bytes_by_rank);
+          t.allgatherv.push_back({op.bytes_by_rank, {}, op.scaling});
+          continue;
+        case sim::CollectiveOp::alltoallv:
+          if (op.bytes_matrix.empty())
+            throw std::runtime_error(file + ": buckets[" + std::to_string(b.bucket) + "].ops[" + std::to_string(i) +
+                                     "]: alltoallv without bytes_matrix: its bits cannot be counted");
+          t.alltoallv.push_back({{}, op.bytes_matrix, op.scaling});
           continue;
       }
       // No default above: a new op makes the compiler warn here, and a plan holding one stops the
@@ -29,7 +37,7 @@ PlanTraffic plan_traffic(const sim::Plan& plan, const std::string& file) {
       throw std::runtime_error(file + ": buckets[" + std::to_string(b.bucket) + "].ops[" + std::to_string(i) +
                                "]: collective '" + sim::to_string(op.op) +
                                "' has no rule in the bits counter (experiments/bits.cpp counts allreduce, "
-                               "allgather, allgatherv, reduce_scatter, broadcast); not implemented");
+                               "allgather, allgatherv, reduce_scatter, broadcast, alltoallv); not implemented");
     }
   }
   return t;
@@ -39,10 +47,24 @@ double authors_bits(const PlanTraffic& t, int ranks) {
   if (ranks < 1) throw std::invalid_argument("authors_bits: ranks must be >= 1");
   const double N = ranks;
   double bytes = 2 * (N - 1) * t.allreduce + N * (N - 1) * t.allgather + (N - 1) * (t.reduce_scatter + t.broadcast);
-  for (const auto& by_rank : t.allgatherv) {
+  for (const auto& v : t.allgatherv) {
+    // The simulator's extension to N ranks: blocks cycled; shares of a fixed total rescaled by W/N.
+    const std::size_t W = v.by_rank.size();
+    const bool share = v.scaling == sim::SizeScaling::share && W != static_cast<std::size_t>(ranks);
     double sum = 0;
-    for (int r = 0; r < ranks; ++r) sum += by_rank[static_cast<std::size_t>(r) % by_rank.size()];
+    for (int r = 0; r < ranks; ++r) {
+      const double b = v.by_rank[static_cast<std::size_t>(r) % W];
+      sum += share ? std::round(b * static_cast<double>(W) / N) : b;
+    }
     bytes += (N - 1) * sum;
+  }
+  for (const auto& v : t.alltoallv) {
+    sim::CollectiveCall call;
+    call.op = sim::CollectiveOp::alltoallv;
+    call.matrix = v.matrix;
+    call.scaling = v.scaling;
+    for (const auto& row : sim::alltoallv_matrix(call, ranks))
+      for (double x : row) bytes += x;
   }
   return 8 * bytes;
 }

@@ -8,11 +8,14 @@
 //      all-reduce        2(N-1) x b
 //      all-gather        N(N-1) x b        b = one rank's part
 //      all-gather-v      (N-1) x sum_r b_r (each rank's part reaches the N-1 others)
+//      all-to-all-v      sum of the N x N matrix (each byte goes once, to its one destination)
 //      reduce-scatter    (N-1) x b
 //      broadcast         (N-1) x b
 //    with N the data-parallel ranks and b = 8 x the plan's bytes per rank (the authors' hooks send
 //    fp32 values and int32 indices, so for their settings b = 32 bits per element). The authors
-//    write rules for all-reduce and all-gather only; the others follow the same ring model.
+//    write rules for all-reduce and all-gather only; the others follow the same model (what all
+//    ranks send together). Recorded all-gather-v parts and all-to-all-v matrices are extended to
+//    N ranks as the simulator extends them (their SizeScaling, sim/collective.hpp).
 //
 // Both accumulate over a run's steps as the time to accuracy does: warm-up, ramp and steady
 // shapes each for their own steps, a fractional step counting that fraction of the next step.
@@ -30,7 +33,12 @@ namespace arcsim::experiments {
 // What one iteration's plan sends, by collective kind, in bytes per rank (independent of N).
 struct PlanTraffic {
   double allreduce = 0, allgather = 0, reduce_scatter = 0, broadcast = 0;
-  std::vector<std::vector<double>> allgatherv;  // per call: bytes by emulated rank, cycled over N
+  struct Variable {
+    std::vector<double> by_rank;                // allgatherv: bytes by emulated rank
+    std::vector<std::vector<double>> matrix;    // alltoallv: W x W bytes
+    sim::SizeScaling scaling = sim::SizeScaling::per_rank;
+  };
+  std::vector<Variable> allgatherv, alltoallv;  // per call
   double elements = 0;                          // gradient elements of the plan's buckets (D)
 };
 

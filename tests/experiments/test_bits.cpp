@@ -65,6 +65,24 @@ TEST(Bits, AuthorsRulePerCollective) {
   EXPECT_THROW(ex::authors_bits(two, 0), std::invalid_argument);
 }
 
+TEST(Bits, VariableSizesExtendToNAsTheSimulatorDoes) {
+  // All-to-all-v: every byte counts once; at N = W the matrix itself, beyond it sim::alltoallv_matrix.
+  sim::PlanOp a2a = collective(sim::CollectiveOp::alltoallv, 0);
+  a2a.bytes_matrix = {{0, 10}, {20, 0}};
+  const auto t = ex::plan_traffic(plan_of({a2a}), "p");
+  EXPECT_DOUBLE_EQ(ex::authors_bits(t, 2), 8.0 * 30);
+  EXPECT_DOUBLE_EQ(ex::authors_bits(t, 4), 8.0 * (4 * 10 * 0.5 + 4 * 20 * 0.5));  // per_rank: rows keep totals
+  a2a.scaling = sim::SizeScaling::per_pair;
+  EXPECT_DOUBLE_EQ(ex::authors_bits(ex::plan_traffic(plan_of({a2a}), "p"), 4), 8.0 * (4 * 10 + 4 * 20));
+  // All-gather-v parts that are shares of a fixed total: rescaled by W/N, as the simulator does.
+  sim::PlanOp agv = collective(sim::CollectiveOp::allgatherv, 0, {100, 300});
+  agv.scaling = sim::SizeScaling::share;
+  EXPECT_DOUBLE_EQ(ex::authors_bits(ex::plan_traffic(plan_of({agv}), "p"), 4), 8.0 * 3 * (50 + 150 + 50 + 150));
+  EXPECT_DOUBLE_EQ(ex::authors_bits(ex::plan_traffic(plan_of({agv}), "p"), 2), 8.0 * 1 * (100 + 300));
+  sim::PlanOp empty = collective(sim::CollectiveOp::alltoallv, 0);
+  EXPECT_THROW(ex::plan_traffic(plan_of({empty}), "p"), std::runtime_error);
+}
+
 TEST(Bits, TopkOverDenseAsTheAuthorsCount) {
   // Top-K at ratio 0.2 sends fp32 values and int32 indices by two all-gathers, dense one fp32
   // all-reduce: N(N-1) 0.4 D / (2(N-1) D) = 0.2 N. The authors' global MB per iteration for
