@@ -35,13 +35,15 @@ int calibrate_nccl_tests(int argc, char** argv) {
       "  nccl.intra_achievable per-GPU intra-node bandwidth (single-node logs only)\n"
       "A constant the logs do not determine keeps the base topology's value.\n\nOptions");
   std::vector<std::string> logs;
-  std::string output, base = "star", name, collective;
+  std::string output, base = "star", name, collective, nccl_algo = "auto";
   int gpus_per_node = 0, ranks = 0;
   desc.add_options()("help,h", "show this help")(
       "nccl-tests", po::value(&logs)->multitoken(), "nccl-tests output files (one test each)")(
       "gpus-per-node", po::value(&gpus_per_node), "GPUs per server (default: ranks / distinct hosts of the log)")(
       "ranks", po::value(&ranks), "total GPUs, for logs without '#  Rank' lines")(
       "collective", po::value(&collective), "allreduce|allgather|reduce_scatter|broadcast, when the log does not say")(
+      "nccl-algo", po::value(&nccl_algo),
+      "auto|ring|tree: the NCCL_ALGO the logs were run with (default auto: NCCL's own choice)")(
       "topology", po::value(&base), "base topology (preset, type or file) whose line rates and shape are kept (default star)")(
       "name", po::value(&name), "name of the written topology (default: <base>-calibrated)")(
       "output,o", po::value(&output), "topology file to write (atomically)");
@@ -58,6 +60,8 @@ int calibrate_nccl_tests(int argc, char** argv) {
   if (output.empty()) throw std::invalid_argument("--output: expected the topology file to write");
   if (vm.count("gpus-per-node") && gpus_per_node < 1)
     throw std::invalid_argument("--gpus-per-node: expected a positive integer, got " + std::to_string(gpus_per_node));
+  if (nccl_algo != "auto" && nccl_algo != "ring" && nccl_algo != "tree")
+    throw std::invalid_argument("--nccl-algo: expected auto|ring|tree, got \"" + nccl_algo + "\"");
   const auto spec = topo::load_topology(base);
 
   std::vector<sim::FitPoint> points;
@@ -76,7 +80,7 @@ int calibrate_nccl_tests(int argc, char** argv) {
                                   spec.name + " has " + std::to_string(spec.gpus_per_node) +
                                   " (pick a base topology with the same node shape)");
     for (const auto& r : log.rows) {
-      points.push_back({spec, log.op, R / G, r.bytes, r.time_us * 1e-6});
+      points.push_back({spec, log.op, R / G, r.bytes, r.time_us * 1e-6, nccl_algo});
       meta.push_back({path, R / G, R});
     }
   }
@@ -111,7 +115,7 @@ int calibrate_nccl_tests(int argc, char** argv) {
   for (std::size_t i = 0; i < points.size(); ++i) {
     std::string label;
     const auto& p = points[i];
-    const double t = sim::predict_point(out, p.op, p.nodes, p.bytes, &label);
+    const double t = sim::predict_point(out, p.op, p.nodes, p.bytes, &label, p.algorithm);
     const double e = t / p.measured_s - 1;
     sum += std::abs(e);
     worst = std::max(worst, std::abs(e));
@@ -125,7 +129,7 @@ int calibrate_nccl_tests(int argc, char** argv) {
   if (fit.nic_fitted) fitted.push_back("nic_achievable");
   if (fit.latency_fitted) fitted.push_back("latency_scale");
   if (fit.intra_fitted) fitted.push_back("intra_achievable");
-  out.calibrated_from = {{"logs", file_list}, {"rows", points.size()}, {"fitted", fitted},
+  out.calibrated_from = {{"logs", file_list}, {"rows", points.size()}, {"fitted", fitted}, {"nccl_algo", nccl_algo},
                          {"mean_abs_error", mean}, {"worst_abs_error", worst}, {"base", spec.name}};
   io::write_file_atomic(output, topo::topology_to_json(out).dump(2) + "\n");
   std::printf("wrote %s\n", output.c_str());

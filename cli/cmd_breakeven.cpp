@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "parse_options.hpp"
 #include "common/atomic_file.hpp"
 #include "common/format.hpp"
 #include "common/units.hpp"
@@ -36,23 +37,9 @@ int cmd_breakeven(int argc, char** argv) {
       "range", po::value<std::vector<std::string>>()->multitoken(), "LO HI")(
       "tol", po::value<double>()->default_value(0.01), "relative tolerance (bandwidth, ratio)")(
       "jobs,j", po::value<int>()->default_value(0), "simulations at once (0: every CPU)")("quiet,q", "no progress lines");
-  po::options_description hidden;
-  hidden.add_options()("experiment", po::value<std::string>());
-  po::options_description all;
-  all.add(opts).add(hidden);
-  po::positional_options_description pos;
-  pos.add("experiment", 1);
-  po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(argc, argv).options(all).positional(pos).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    throw std::runtime_error(std::string("options: ") + e.what() + " (arcsim breakeven --help)");
-  }
-  if (vm.count("help")) {
-    std::cout << opts << "\n";
-    return 0;
-  }
+  const auto parsed = parse_options(argc, argv, opts, "breakeven", "experiment");
+  if (!parsed) return 0;
+  const po::variables_map& vm = *parsed;
   if (!vm.count("experiment")) throw std::runtime_error("options: expected SPEC.json (arcsim breakeven --help)");
   if (!vm.count("over")) throw std::runtime_error("options: --over: expected bandwidth, nodes or ratio");
   if (!vm.count("out")) throw std::runtime_error("options: --out: expected an output directory");

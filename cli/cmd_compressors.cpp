@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "parse_options.hpp"
 #include "kernels/compressor_options.hpp"
 #include "kernels/compressor_registry.hpp"
 
@@ -21,18 +22,9 @@ int cmd_compressors(int argc, char** argv) {
       "accepted values. The same names are the spec's compressor entries, the CLI flags (--name,\n"
       "'_' written '-') and the Python binding's keywords.\n\noptions");
   opts.add_options()("help,h", "this help")("json", "one JSON object: compressors and options");
-  po::options_description hidden;
-  hidden.add_options()("name", po::value<std::string>());
-  po::options_description all;
-  all.add(opts).add(hidden);
-  po::positional_options_description pos;
-  pos.add("name", 1);
-  po::variables_map vm;
-  po::store(po::command_line_parser(argc, argv).options(all).positional(pos).run(), vm);
-  if (vm.count("help")) {
-    std::cout << opts << "\n";
-    return 0;
-  }
+  const auto parsed = parse_options(argc, argv, opts, "compressors", "name");
+  if (!parsed) return 0;
+  const po::variables_map& vm = *parsed;
   std::vector<const kernels::CompressorEntry*> shown;
   if (vm.count("name")) {
     shown.push_back(&kernels::compressor_entry(vm["name"].as<std::string>()));

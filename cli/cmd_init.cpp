@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "parse_options.hpp"
 #include "common/atomic_file.hpp"
 #include "experiments/init_spec.hpp"
 #include "experiments/spec.hpp"
@@ -31,23 +32,9 @@ int cmd_init(int argc, char** argv) {
       "nodes", po::value<std::vector<int>>()->multitoken(), "node counts (default: the recorded ones)")(
       "bandwidths", po::value<std::vector<std::string>>()->multitoken(), "bandwidths, e.g. 1Gbps 100Gbps")(
       "compute", po::value<std::string>()->default_value("trace"), "compute source: trace or model:GPU");
-  po::options_description hidden;
-  hidden.add_options()("trace", po::value<std::string>());
-  po::options_description all;
-  all.add(opts).add(hidden);
-  po::positional_options_description pos;
-  pos.add("trace", 1);
-  po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(argc, argv).options(all).positional(pos).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    throw std::runtime_error(std::string("options: ") + e.what() + " (arcsim init --help)");
-  }
-  if (vm.count("help")) {
-    std::cout << opts << "\n";
-    return 0;
-  }
+  const auto parsed = parse_options(argc, argv, opts, "init", "trace");
+  if (!parsed) return 0;
+  const po::variables_map& vm = *parsed;
   if (!vm.count("trace")) throw std::runtime_error("options: expected TRACE (a trace directory; arcsim init --help)");
   if (!vm.count("out")) throw std::runtime_error("options: --out: expected the spec file to write (arcsim init --help)");
   const std::string trace_dir = vm["trace"].as<std::string>(), out = vm["out"].as<std::string>();

@@ -17,6 +17,7 @@
 
 #include "arcsim/version.hpp"
 #include "commands.hpp"
+#include "parse_options.hpp"
 #include "common/atomic_file.hpp"
 #include "common/json_fields.hpp"
 
@@ -149,23 +150,9 @@ int cmd_plot(int argc, char** argv) {
       "traffic", po::value<std::string>()->default_value("simulated"),
       "x axis of accuracy_vs_bytes: simulated (GB one node sent, as simulated) or authors (Gbit of all ranks "
       "in the ARC-Top-K authors' convention: 2(N-1) x bits per all-reduce, N(N-1) x bits per all-gather)");
-  po::options_description hidden;
-  hidden.add_options()("results", po::value<std::string>());
-  po::options_description all;
-  all.add(opts).add(hidden);
-  po::positional_options_description pos;
-  pos.add("results", 1);
-  po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(argc, argv).options(all).positional(pos).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    throw std::runtime_error(std::string("options: ") + e.what() + " (arcsim plot --help)");
-  }
-  if (vm.count("help")) {
-    std::cout << opts << "\n";
-    return 0;
-  }
+  const auto parsed = parse_options(argc, argv, opts, "plot", "results");
+  if (!parsed) return 0;
+  const po::variables_map& vm = *parsed;
   if (!vm.count("results")) throw std::runtime_error("options: expected RESULTS_DIR (arcsim plot --help)");
   const std::string results = vm["results"].as<std::string>();
   const std::string python = vm["python"].as<std::string>();

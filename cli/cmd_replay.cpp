@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "parse_options.hpp"
 #include "compressor_flags.hpp"
 #include "values.hpp"
 #include "experiments/replay.hpp"
@@ -65,23 +66,9 @@ int cmd_replay(int argc, char** argv) {
                                 "`arcsim compressors` lists them)");
   add_compressor_flags(copts);
   opts.add(copts);
-  po::options_description hidden;
-  hidden.add_options()("trace", po::value<std::string>());
-  po::options_description all;
-  all.add(opts).add(hidden);
-  po::positional_options_description pos;
-  pos.add("trace", 1);
-  po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(argc, argv).options(all).positional(pos).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    throw std::runtime_error(std::string("options: ") + e.what() + " (arcsim replay --help)");
-  }
-  if (vm.count("help")) {
-    std::cout << opts << "\n";
-    return 0;
-  }
+  const auto parsed = parse_options(argc, argv, opts, "replay", "trace");
+  if (!parsed) return 0;
+  const po::variables_map& vm = *parsed;
   if (!vm.count("trace")) throw std::runtime_error("options: expected TRACE_DIR (arcsim replay --help)");
   if (!vm.count("compressor")) throw std::runtime_error("--compressor: expected one of " + compressor_flag_help());
 

@@ -16,6 +16,7 @@
 #include <string>
 
 #include "commands.hpp"
+#include "parse_options.hpp"
 #include "experiments/limits.hpp"
 #include "common/format.hpp"
 #include "experiments/results.hpp"
@@ -201,23 +202,9 @@ int cmd_sweep(int argc, char** argv) {
       "array-max", po::value<int>()->default_value(0), "--slurm: array tasks running at once (0: no limit)")(
       "account", po::value<std::string>(), "--slurm: account to charge")(
       "submit", "--slurm: submit the chain with sbatch and print the job ids");
-  po::options_description hidden;
-  hidden.add_options()("experiment", po::value<std::string>());
-  po::options_description all;
-  all.add(opts).add(hidden);
-  po::positional_options_description pos;
-  pos.add("experiment", 1);
-  po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(argc, argv).options(all).positional(pos).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    throw std::runtime_error(std::string("options: ") + e.what() + " (arcsim sweep --help)");
-  }
-  if (vm.count("help")) {
-    std::cout << opts << "\n";
-    return 0;
-  }
+  const auto parsed = parse_options(argc, argv, opts, "sweep", "experiment");
+  if (!parsed) return 0;
+  const po::variables_map& vm = *parsed;
   if (vm.count("columns")) {
     print_columns();
     return 0;

@@ -93,7 +93,14 @@ std::shared_ptr<const FlowPlan> flow_plan(CollectiveOp op, const std::string& al
   auto plan = std::make_shared<FlowPlan>();
   plan->out.resize(y.ranks());
   plan->in.resize(y.ranks());
-  const double wi = nccl::wire_factor(alg, proto, true, y), wl = nccl::wire_factor(alg, proto, false, y);
+  // NCCL's tree correction for medium sizes: that share of the bandwidth, as extra wire bytes.
+  const double corr = nccl::tree_correction(op, alg, proto, total);
+  const double wi = nccl::wire_factor(alg, proto, true, y) / corr, wl = nccl::wire_factor(alg, proto, false, y) / corr;
+  // NCCL's per-channel caps: no rank may finish before the cap's time for the whole collective.
+  // (plus the network's latency, which the predictor adds to the bandwidth term too).
+  plan->min_s = nccl::cap_s_per_byte(op == CollectiveOp::allgatherv ? CollectiveOp::allgather : op, alg, proto, y) *
+                total / corr;
+  if (plan->min_s > 0) plan->min_s += y.alpha_s;
   for (const auto& f : fl) {
     plan->out[f.src].push_back({f.dst, f.payload, f.inter ? wi : wl});
     plan->in[f.dst].push_back(f.src);

@@ -46,9 +46,13 @@ void chain_broadcast(Group& g, int me, double bytes, int chunks, const Pipeline&
 // steady state of NCCL's chunk pipeline. out[r] = (destination, payload, wire factor), in[r] =
 // sources, in the same order as the senders post them.
 struct FlowPlan {
-  struct Out { int dst; double payload, wire; };
+  struct Out { int dst; double payload, wire; };  // wire: wire bytes per payload byte
   std::vector<std::vector<Out>> out;
   std::vector<std::vector<int>> in;
+  // NCCL's per-channel caps (nccl::cap_s_per_byte): no rank finishes its flows sooner than this
+  // after it posted them. (A rate bound per flow would be the direct form, but SimGrid drops
+  // user rate bounds when TCP-gamma is 0, as the nccl profile sets it.)
+  double min_s = 0;
 };
 void run_flows(Group& g, int me, const FlowPlan& plan);
 

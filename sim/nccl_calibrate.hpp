@@ -22,6 +22,7 @@ struct FitPoint {
   int nodes = 1;
   double bytes = 0;         // nccl-tests size
   double measured_s = 0;
+  std::string algorithm = "auto";  // what the run forced (NCCL_ALGO=Ring -> "ring"), else NCCL's choice
 };
 
 struct FitResult {
@@ -35,8 +36,9 @@ FitResult constants_of(const topo::TopologySpec& spec);
 topo::TopologySpec apply_fit(const topo::TopologySpec& spec, const FitResult& fit);
 
 // Predicted time (s) of one nccl-tests row on `spec` at `nodes`; `label` gets "ring/Simple" etc.
+// `algorithm` "auto" follows NCCL's choice; "ring" / "tree" is what a run with NCCL_ALGO set ran.
 double predict_point(const topo::TopologySpec& spec, CollectiveOp op, int nodes, double bytes,
-                     std::string* label = nullptr);
+                     std::string* label = nullptr, const std::string& algorithm = "auto");
 
 // Fits the constants shared by all points (every point's own spec supplies line rates).
 FitResult fit_constants(const std::vector<FitPoint>& points);

@@ -13,8 +13,10 @@ void run_flows(Group& g, int me, const FlowPlan& plan) {
   const auto& in = plan.in[static_cast<std::size_t>(me)];
   pending.reserve(out.size() + in.size());
   for (int src : in) pending.push_back(g.recv(me, src));
+  const double t0 = sg4::Engine::get_clock();
   for (const auto& o : out) pending.push_back(g.send(me, o.dst, o.payload, o.wire));
   sg4::Comm::wait_all(pending);
+  if (sg4::Engine::get_clock() < t0 + plan.min_s) sg4::this_actor::sleep_until(t0 + plan.min_s);
 }
 
 void channel_rings(Context& ctx, int rank, CollectiveOp op, double bytes,

@@ -100,11 +100,11 @@ double bandwidth_time_s(CollectiveOp op, const std::string& alg, Proto proto, do
   if (y.ranks() < 2 || bytes <= 0) return 0;
   // Every flow is proportional to `bytes`: cache the seconds per byte (resolve_call asks once per
   // bucket, and a 512-rank tree has ~16k flows).
-  using Key = std::tuple<int, std::string, int, int, int, int, double, double, double, double, bool>;
+  using Key = std::tuple<int, std::string, int, int, int, int, double, double, double, double, bool, int, bool>;
   static std::map<Key, double> per_byte;
   const Key key{static_cast<int>(op), alg, static_cast<int>(proto), y.nodes, y.gpus, y.nics,
-                y.nic_line_Bps, y.nic_Bps, y.intra_line_Bps, y.intra_Bps, as_nccl};
-  if (auto it = per_byte.find(key); it != per_byte.end()) return it->second * bytes;
+                y.nic_line_Bps, y.nic_Bps, y.intra_line_Bps, y.intra_Bps, as_nccl, y.gpu_arch, y.cpu_amd};
+  if (auto it = per_byte.find(key); it != per_byte.end()) return it->second * bytes / tree_correction(op, alg, proto, bytes);
   const double unit = 1e6;
   const int G = y.gpus, K = y.nics;
   // Resources: (kind, index, direction) -> wire bytes. kind 0: NIC (node*K + k), 1: intra (rank).
@@ -128,8 +128,10 @@ double bandwidth_time_s(CollectiveOp op, const std::string& alg, Proto proto, do
   // see (https://github.com/NVIDIA/nccl/issues/1576: 2-node tree busbw above the NIC rate). `auto` follows NCCL here.
   if (tree && y.nodes > 1) t = 2 * unit * wi / (y.nics * y.nic_line_Bps);
   for (const auto& [res, b] : load) t = std::max(t, b / (std::get<0>(res) == 0 ? y.nic_line_Bps : y.intra_line_Bps));
+  // NCCL's per-channel limits of LL, LL128 and trees bound the whole collective (every flow).
+  t = std::max(t, unit * cap_s_per_byte(op, alg, proto, y));
   per_byte[key] = t / unit;
-  return t / unit * bytes;
+  return t / unit * bytes / tree_correction(op, alg, proto, bytes);
 }
 
 }  // namespace arcsim::sim::nccl

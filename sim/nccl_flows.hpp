@@ -39,7 +39,8 @@ std::vector<Flow> flows(CollectiveOp op, const std::string& algorithm, double by
 double wire_factor(const std::string& algorithm, Proto proto, bool inter, const System& sys);
 
 // Bandwidth term of `flows` on a contention-free network of the system's NICs and intra links:
-// the busiest NIC or intra-link direction, in seconds.
+// the busiest NIC or intra-link direction, or NCCL's per-channel cap (busbw_cap_Bps) when that is
+// slower, divided by NCCL's tree correction factor for medium-size tree all-reduces; in seconds.
 // `as_nccl_assumes`: trees charge every node 2 x bytes over its NICs, as NCCL's formula does (what
 // `auto` compares); false: the trees' real loads, as the simulation moves them (1 x at 2 nodes).
 double bandwidth_time_s(CollectiveOp op, const std::string& algorithm, Proto proto, double bytes,

@@ -38,6 +38,18 @@ constexpr int kNcclSteps = 8;
 
 double lg(double x) { return std::log2(std::max(1.0, x)); }
 
+// tuning.cc caps, GB/s of bus bandwidth, [GPU generation][1 node, 2 nodes, more]. llMaxBws rows:
+// single node by GPU generation; multi-node by CPU (row 0 Intel, row 1 AMD).
+constexpr double kLlMaxBw[4][3] = {{39.0, 39.0, 20.4}, {87.7, 22.5, 19.0}, {141.0, 45.0, 35.0}, {282.0, 90.0, 70.0}};
+constexpr double kPerChRingLL128[4][3] = {{20.0, 20.0, 20.0}, {20.0, 20.0, 20.0}, {36.7, 36.7, 36.7}, {40.0, 40.0, 40.0}};
+constexpr double kPerChTreeLL128[4][3] = {{20.0, 20.0, 20.0}, {20.0, 20.0, 20.0}, {36.7, 36.7, 29.0}, {55.6, 31.67, 20.0}};
+constexpr double kPerChTree[4][3] = {{26.5, 18.5, 10.0}, {24.0, 23.6, 17.8}, {38.7, 41.4, 36.0}, {70.0, 42.8, 24.0}};
+// tuning.cc treeCorrectionFactor[proto][log2(bytes / 64)].
+constexpr double kTreeCorrection[3][24] = {
+    {1.0, 1.0, 1.0, 1.0, .9, .8, .7, .7, .7, .7, .6, .5, .4, .4, .5, .6, .7, .8, .9, 1.0, 1.0, 1.0, 1.0, 1.0},
+    {1.0, 1.0, 1.0, 1.0, 1.0, .9, .8, .8, .8, .7, .6, .6, .6, .6, .6, .6, .8, .9, .9, .9, .9, 1.0, 1.0, 1.0},
+    {.9, .9, .9, .9, .9, .9, .9, .8, .7, .6, .6, .5, .5, .5, .5, .6, .7, .8, .7, .7, .8, .9, .9, .9}};
+
 }  // namespace
 
 const char* proto_name(Proto p) { return p == LL ? "LL" : p == LL128 ? "LL128" : "Simple"; }
@@ -64,6 +76,9 @@ System system_of(const topo::Resolved& r) {
                                            : s.intra_bandwidth_Bps;
   y.latency_scale = s.latency_scale;
   y.proxy_s = s.proxy_overhead_s;
+  const std::string& a = s.gpu_arch;
+  y.gpu_arch = a == "volta" ? 0 : a == "ampere" ? 1 : a == "hopper" ? 2 : a == "blackwell" ? 3 : -1;
+  y.cpu_amd = s.cpu_vendor == "amd";
   // Rings and trees cross leaf switches once there are several: leaf - core - leaf is 2 x latency.
   y.alpha_s = s.type == "fattree" && r.fattree_down.size() > 1 ? 2 * s.latency_s : s.latency_s;
   return y;
@@ -73,6 +88,41 @@ double efficiency(const std::string& alg, Proto pr) {
   if (alg == "tree") return kTreeEff[pr];
   if (alg == "pat") return kPatEff;
   return kRingEff[pr];
+}
+
+double busbw_cap_Bps(CollectiveOp op, const std::string& alg, Proto pr, const System& y) {
+  const double inf = std::numeric_limits<double>::infinity();
+  if (y.gpu_arch < 0 || y.ranks() < 2) return inf;
+  const int n = y.nodes <= 2 ? y.nodes - 1 : 2;
+  const int ll_row = y.nodes == 1 ? y.gpu_arch : (y.cpu_amd ? 1 : 0);
+  const double C = y.channels(), G = 1e9;
+  if (alg == "ring") {
+    if (pr == LL) return kLlMaxBw[ll_row][n] * G;
+    if (pr == LL128) return C * kPerChRingLL128[y.gpu_arch][n] * G;
+    return inf;
+  }
+  if (alg == "tree" && op == CollectiveOp::allreduce) {
+    double cap = C * kPerChTree[y.gpu_arch][n] * G;
+    if (pr == LL) cap = std::min(cap, kLlMaxBw[ll_row][n] * G);
+    if (pr == LL128) cap = std::min(cap, C * kPerChTreeLL128[y.gpu_arch][n] * G);
+    return cap;
+  }
+  return inf;
+}
+
+double cap_s_per_byte(CollectiveOp op, const std::string& alg, Proto pr, const System& y) {
+  const double cap = busbw_cap_Bps(op, alg, pr, y);
+  if (!std::isfinite(cap)) return 0;
+  const int p = y.ranks();
+  const double steps = op == CollectiveOp::allreduce ? 2.0 * (p - 1) : op == CollectiveOp::broadcast ? p : p - 1.0;
+  const double ratio = alg == "tree" ? 0.5 : p / steps;
+  return 1.0 / (cap * ratio);
+}
+
+double tree_correction(CollectiveOp op, const std::string& alg, Proto pr, double bytes) {
+  if (alg != "tree" || op != CollectiveOp::allreduce || bytes < 64) return 1.0;
+  const int log_size = static_cast<int>(std::floor(std::log2(bytes / 64)));
+  return log_size >= 0 && log_size < 23 ? kTreeCorrection[pr][log_size] : 1.0;
 }
 
 double latency_s(CollectiveOp op, const std::string& alg, Proto pr, const System& y) {

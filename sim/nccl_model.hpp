@@ -35,6 +35,8 @@ struct System {
   double latency_scale = 1.0;  // multiplies every NCCL latency constant
   double proxy_s = 0;          // added to every inter-node step
   double alpha_s = 0;          // end-to-end latency between two nearest nodes (the network's own)
+  int gpu_arch = -1;           // 0 volta, 1 ampere, 2 hopper, 3 blackwell; -1: no per-channel caps
+  bool cpu_amd = false;        // NCCL's multi-node LL cap is lower on AMD hosts
   int ranks() const { return nodes * gpus; }
   // Channels: one ring (and one tree) per channel, two per NIC as NCCL duplicates them, so each
   // NIC carries one channel of each of the two trees.
@@ -52,6 +54,20 @@ struct Prediction {
 double latency_s(CollectiveOp op, const std::string& algorithm, Proto proto, const System& sys);
 // Bus-bandwidth efficiency of a protocol on an algorithm (ring LL 0.5, LL128 0.92, ...).
 double efficiency(const std::string& algorithm, Proto proto);
+
+// NCCL's bus-bandwidth cap (bytes/s) of (algorithm, protocol): the per-channel limits of LL128 and
+// trees times the channels, and the LL limit (tuning.cc llMaxBws, perChMaxRingLL128Bws,
+// perChMaxTreeBws, perChMaxTreeLL128Bws, by GPU generation and 1 / 2 / more nodes). They are what
+// one channel's threads can push, not a link rate, so they bound every flow of the collective.
+// Infinity where NCCL has none or the topology gives no GPU generation.
+double busbw_cap_Bps(CollectiveOp op, const std::string& algorithm, Proto proto, const System& sys);
+// Seconds per byte of `bytes` the cap allows (bus bandwidth -> algorithm bandwidth as NCCL
+// converts it: ring x ranks / steps, tree x 1/2); 0 without a cap.
+double cap_s_per_byte(CollectiveOp op, const std::string& algorithm, Proto proto, const System& sys);
+// NCCL's treeCorrectionFactor (tuning.cc): the share of the modelled bandwidth trees really reach
+// at medium sizes, by protocol and power of two of the size (64 B .. 256 MiB); 1 elsewhere and for
+// every other algorithm or collective.
+double tree_correction(CollectiveOp op, const std::string& algorithm, Proto proto, double bytes);
 
 // The time the flow-level simulation gives on a contention-free network (the trees' real loads);
 // equals predict() except for trees at 2-3 nodes. What calibration fits and predicts with.

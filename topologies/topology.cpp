@@ -134,6 +134,12 @@ TopologySpec parse_topology(const nlohmann::json& j, const std::string& file) {
     s.latency_scale = g.number_or("latency_scale", 1.0);
     if (!(s.latency_scale > 0 && s.latency_scale <= 100)) g.fail("latency_scale", "a number in (0, 100]");
     s.proxy_overhead_s = g.time_or("proxy_overhead", 0);
+    s.gpu_arch = g.string_or("gpu_arch", "");
+    if (s.gpu_arch != "" && s.gpu_arch != "volta" && s.gpu_arch != "ampere" && s.gpu_arch != "hopper" &&
+        s.gpu_arch != "blackwell")
+      g.fail("gpu_arch", "one of volta, ampere, hopper, blackwell");
+    s.cpu_vendor = g.string_or("cpu_vendor", "intel");
+    if (s.cpu_vendor != "intel" && s.cpu_vendor != "amd") g.fail("cpu_vendor", "intel or amd");
     if (const auto* src = g.optional("sources")) {
       if (!src->is_object()) g.fail("sources", "an object of field -> source strings");
       for (const auto& [k, v] : src->items())
@@ -186,6 +192,8 @@ nlohmann::json topology_to_json(const TopologySpec& s) {
   if (s.intra_achievable_Bps > 0) n["intra_achievable"] = format_bandwidth(s.intra_achievable_Bps);
   if (s.latency_scale != 1.0) n["latency_scale"] = s.latency_scale;
   if (s.proxy_overhead_s > 0) n["proxy_overhead"] = format_time(s.proxy_overhead_s);
+  if (!s.gpu_arch.empty()) n["gpu_arch"] = s.gpu_arch;
+  if (s.cpu_vendor != "intel") n["cpu_vendor"] = s.cpu_vendor;
   if (!s.nccl_sources.empty()) n["sources"] = s.nccl_sources;
   if (!s.calibrated_from.is_null()) n["calibrated_from"] = s.calibrated_from;
   if (!n.empty()) j["nccl"] = n;

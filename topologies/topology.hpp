@@ -50,6 +50,10 @@ struct TopologySpec {
   double intra_achievable_Bps = 0;  // per GPU and direction inside a node (default: intra_bandwidth)
   double latency_scale = 1.0;       // multiplies NCCL's per-step latency constants
   double proxy_overhead_s = 0;      // extra per inter-node step (network proxy thread)
+  // GPU generation and host CPU vendor: select NCCL's per-channel bandwidth caps of LL, LL128 and
+  // trees (tuning.cc). "" = no caps (a network without a GPU generation, e.g. the tc-shaped table).
+  std::string gpu_arch;             // "" | volta | ampere | hopper | blackwell
+  std::string cpu_vendor = "intel";  // intel | amd (NCCL's multi-node LL cap depends on it)
   nlohmann::json nccl_sources = nlohmann::json::object();  // field -> where the number comes from
   nlohmann::json calibrated_from = nullptr;                // set by `arcsim calibrate --nccl-tests`
 };

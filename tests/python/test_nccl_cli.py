@@ -98,3 +98,40 @@ def test_calibrate_bad_input(arcsim_bin, tmp_path):
     assert not (tmp_path / "x.json").exists()
     one_error_line(run(arcsim_bin, "calibrate", "--nccl-tests", tmp_path / "missing.log", "--output",
                        tmp_path / "x.json"), "missing.log")
+
+
+def public_rows(system, servers):
+    """(bytes, out-of-place us) of one system and server count of the public validation set."""
+    csv = pathlib.Path(__file__).resolve().parents[2] / "sim/validation/measurements.csv"
+    lines = csv.read_text().splitlines()
+    head = lines[0].split(",")
+    out = []
+    for line in lines[1:]:
+        c = dict(zip(head, line.split(",")))
+        if c["system"] == system and int(c["servers"]) == servers:
+            out.append((int(c["bytes"]), float(c["time_us"])))
+    return out
+
+
+def test_calibrate_a_public_log_run_with_nccl_algo_ring(arcsim_bin, tmp_path):
+    # A real 2-server H100 log run with NCCL_ALGO=Ring (sim/validation): --nccl-algo ring fits the
+    # ring to it; the written file records it and simulates at other node counts.
+    rows = public_rows("h100-ndr-ib-site-a-ctas24", 2)
+    assert len(rows) == 14
+    log = tmp_path / "all_reduce_perf_2nodes.log"
+    write_log(log, 2, rows)
+    out = tmp_path / "site.json"
+    r = run(arcsim_bin, "calibrate", "--nccl-tests", log, "--topology", "dgx-h100", "--nccl-algo", "ring",
+            "--output", out)
+    assert r.returncode == 0, r.stderr
+    printed = [l for l in r.stdout.splitlines() if l.strip() and not l.startswith("#") and "wrote" not in l]
+    assert len(printed) == 14 and all(l.split()[-1].startswith("ring/") for l in printed)
+    cal = json.loads(out.read_text())
+    assert cal["nccl"]["calibrated_from"]["nccl_algo"] == "ring"
+    big = [float(l.split()[-2]) for l in printed if int(l.split()[4]) >= 1 << 30]
+    assert max(abs(e) for e in big) < 3, big  # large rows are NIC-bound rings: within 3 %
+    pred = table(arcsim_bin, "--min-bytes", "1GiB", "--max-bytes", "1GiB", "--topology", out, "--nodes", "8")
+    assert pred["ranks"] == 64
+    one_error_line(run(arcsim_bin, "calibrate", "--nccl-tests", log, "--topology", "dgx-h100", "--nccl-algo",
+                       "nvls", "--output", tmp_path / "y.json"), "--nccl-algo")
+    assert not (tmp_path / "y.json").exists()

@@ -1,13 +1,20 @@
 // Every row of the public validation set (sim/validation/measurements.csv): its source and system
 // file are there, its numbers agree with nccl-tests' own definitions (busbw = bytes / time x the
 // collective's factor), and the model predicts it. The per-system errors printed here are the
-// table of docs/simulator.md section 2.3.
+// tables of docs/simulator.md section 2.3.
+//
+// Rows whose out-of-place and in-place times differ by more than 1.5x are measurement glitches of
+// that run (one slow iteration batch); they stay in the file, are counted, and are left out of the
+// error statistics.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "sim/nccl_calibrate.hpp"
@@ -16,6 +23,9 @@
 using arcsim::sim::CollectiveOp;
 
 namespace {
+
+const char* kHeader =
+    "system,topology,source,gpu,servers,gpus,collective,bytes,time_us,busbw_GBps,inplace_us,nccl_algo,note";
 
 std::vector<std::string> cells(const std::string& line) {
   std::vector<std::string> out;
@@ -39,11 +49,12 @@ double factor(CollectiveOp op, int n) {
 }
 
 struct Row {
-  std::string system;
+  std::string system, source, algorithm;
   arcsim::topo::TopologySpec spec;
   int servers = 0;
   CollectiveOp op = CollectiveOp::allreduce;
   double bytes = 0, measured_s = 0;
+  bool glitch = false;
 };
 
 std::vector<Row> load_rows() {
@@ -52,18 +63,23 @@ std::vector<Row> load_rows() {
   EXPECT_TRUE(in.good());
   std::string line;
   std::getline(in, line);
-  EXPECT_EQ(line, "system,topology,source,gpu,servers,gpus,collective,bytes,time_us,busbw_GBps,note");
+  EXPECT_EQ(line, kHeader);
   std::vector<Row> rows;
+  std::map<std::string, arcsim::topo::TopologySpec> specs;
   while (std::getline(in, line)) {
     if (line.empty()) continue;
     const auto c = cells(line);
-    EXPECT_GE(c.size(), 10u) << line;
-    if (c.size() < 10) continue;
+    EXPECT_GE(c.size(), 12u) << line;
+    if (c.size() < 12) continue;
     EXPECT_FALSE(c[2].empty()) << "a row without a source";
     EXPECT_TRUE(c[2].rfind("https://", 0) == 0 || c[2].rfind("github:", 0) == 0) << c[2];
     Row r;
     r.system = c[0];
-    r.spec = arcsim::topo::load_topology(dir + c[1]);
+    r.source = c[2];
+    if (!specs.count(c[1])) {
+      specs[c[1]] = arcsim::topo::load_topology(dir + c[1]);
+    }
+    r.spec = specs[c[1]];
     r.servers = std::stoi(c[4]);
     const int gpus = std::stoi(c[5]);
     EXPECT_EQ(r.servers * r.spec.gpus_per_node, gpus) << line;
@@ -74,6 +90,12 @@ std::vector<Row> load_rows() {
     EXPECT_GT(t_us, 0);
     // nccl-tests prints 2 decimals: compare where busbw is large enough to carry 3 digits.
     if (busbw >= 1.0) EXPECT_NEAR(r.bytes / (t_us * 1e3) * factor(r.op, gpus) / busbw, 1.0, 0.01) << line;
+    if (!c[10].empty()) {
+      const double ip = std::stod(c[10]);
+      r.glitch = std::max(ip, t_us) / std::min(ip, t_us) > 1.5;
+    }
+    r.algorithm = c[11];
+    EXPECT_TRUE(r.algorithm == "auto" || r.algorithm == "ring" || r.algorithm == "tree") << line;
     r.measured_s = t_us * 1e-6;
     rows.push_back(r);
   }
@@ -87,18 +109,30 @@ struct Err {
     const double e = std::abs(pred / meas - 1);
     ++rows, sum += e, worst = std::max(worst, e);
   }
+  double mean() const { return rows ? sum / rows : 0; }
   std::string str() const {
     if (!rows) return "-";
     char b[64];
-    std::snprintf(b, sizeof b, "%d rows, mean %.1f %%, worst %.1f %%", rows, 100 * sum / rows, 100 * worst);
+    std::snprintf(b, sizeof b, "%d rows, mean %.1f %%, worst %.1f %%", rows, 100 * mean(), 100 * worst);
     return b;
   }
 };
 
 std::vector<arcsim::sim::FitPoint> points(const std::vector<Row>& rows) {
   std::vector<arcsim::sim::FitPoint> p;
-  for (const auto& r : rows) p.push_back({r.spec, r.op, r.servers, r.bytes, r.measured_s});
+  for (const auto& r : rows)
+    if (!r.glitch) p.push_back({r.spec, r.op, r.servers, r.bytes, r.measured_s, r.algorithm});
   return p;
+}
+
+double predict(const arcsim::topo::TopologySpec& spec, const Row& r) {
+  return arcsim::sim::predict_point(spec, r.op, r.servers, r.bytes, nullptr, r.algorithm);
+}
+
+std::map<std::string, std::vector<Row>> by_system(const std::vector<Row>& rows) {
+  std::map<std::string, std::vector<Row>> m;
+  for (const auto& r : rows) m[r.system].push_back(r);
+  return m;
 }
 
 }  // namespace
@@ -107,26 +141,42 @@ std::vector<arcsim::sim::FitPoint> points(const std::vector<Row>& rows) {
 // predicting its larger counts; (c) constants fitted on every other system.
 TEST(ValidationSet, EveryRowIsSourcedConsistentAndPredicted) {
   const auto rows = load_rows();
-  ASSERT_FALSE(rows.empty());
-  std::map<std::string, std::vector<Row>> by_system;
-  for (const auto& r : rows) by_system[r.system].push_back(r);
-  std::printf("| system | rows | (a) preset | (b) calibrated on smallest server count | (c) leave-one-system-out |\n");
-  for (const auto& [sys, rs] : by_system) {
+  ASSERT_GE(rows.size(), 60u);
+  std::set<std::string> multi;
+  int glitches = 0;
+  for (const auto& r : rows) {
+    if (r.servers > 1) multi.insert(r.system);
+    glitches += r.glitch;
+  }
+  EXPECT_GE(multi.size(), 4u);
+  std::printf("%zu rows, %zu systems (%zu multi-server), %d glitch rows left out of the statistics\n", rows.size(),
+              by_system(rows).size(), multi.size(), glitches);
+  std::printf("| system | rows | (a) topology file | (b) calibrated on smallest server count | (c) leave-one-system-out |\n");
+  for (const auto& [sys, rs] : by_system(rows)) {
     Err a, b, c;
     for (const auto& r : rs) {
-      const double t = arcsim::sim::predict_point(r.spec, r.op, r.servers, r.bytes);
+      const double t = predict(r.spec, r);
       ASSERT_TRUE(std::isfinite(t) && t > 0) << sys;
-      a.add(t, r.measured_s);
+      if (!r.glitch) a.add(t, r.measured_s);
+      // ARCSIM_VALIDATION_ROWS=1 prints every row (what docs/simulator.md's per-row notes come from).
+      if (std::getenv("ARCSIM_VALIDATION_ROWS")) {
+        std::string label;
+        arcsim::sim::predict_point(r.spec, r.op, r.servers, r.bytes, &label, r.algorithm);
+        std::printf("  %s N=%d %.0f B measured %.1f us predicted %.1f us (%s) %+.1f %%%s\n", sys.c_str(), r.servers,
+                    r.bytes, r.measured_s * 1e6, t * 1e6, label.c_str(), 100 * (t / r.measured_s - 1),
+                    r.glitch ? " [glitch]" : "");
+      }
     }
     int smallest = 1 << 30;
     for (const auto& r : rs)
       if (r.servers > 1) smallest = std::min(smallest, r.servers);
-    std::vector<Row> train, test;
-    for (const auto& r : rs) (r.servers == smallest ? train : test).push_back(r);
-    for (const auto& r : test) {
-      if (r.servers < smallest || train.empty()) continue;
+    std::vector<Row> train;
+    for (const auto& r : rs)
+      if (r.servers == smallest) train.push_back(r);
+    if (!points(train).empty()) {
       const auto fit = arcsim::sim::fit_constants(points(train));
-      b.add(arcsim::sim::predict_point(arcsim::sim::apply_fit(r.spec, fit), r.op, r.servers, r.bytes), r.measured_s);
+      for (const auto& r : rs)
+        if (r.servers > smallest && !r.glitch) b.add(predict(arcsim::sim::apply_fit(r.spec, fit), r), r.measured_s);
     }
     std::vector<Row> others;
     for (const auto& r : rows)
@@ -134,15 +184,68 @@ TEST(ValidationSet, EveryRowIsSourcedConsistentAndPredicted) {
     if (!others.empty()) {
       const auto fit = arcsim::sim::fit_constants(points(others));
       for (const auto& r : rs) {
+        if (r.glitch) continue;
         auto f = fit;
         // A constant the other systems did not determine stays this system's own.
         const auto own = arcsim::sim::constants_of(r.spec);
         if (!f.nic_fitted) f.nic_eff = own.nic_eff;
         if (!f.intra_fitted) f.intra_eff = own.intra_eff;
-        c.add(arcsim::sim::predict_point(arcsim::sim::apply_fit(r.spec, f), r.op, r.servers, r.bytes), r.measured_s);
+        c.add(predict(arcsim::sim::apply_fit(r.spec, f), r), r.measured_s);
       }
     }
     std::printf("| %s | %zu | %s | %s | %s |\n", sys.c_str(), rs.size(), a.str().c_str(), b.str().c_str(),
                 c.str().c_str());
   }
+}
+
+// Bar (b), the user's workflow: fit the constants on the system's smallest multi-server count
+// (the fitted rows), predict its larger counts (the checked rows, never fitted on). The bar is mean
+// |error| <= 5 % and worst <= 10 % on the checked rows. Systems that miss it are listed below with
+// the reason and the error measured today, so a change that moves them shows here.
+TEST(ValidationSet, CalibratedOnSmallestScalePredictsLargerScales) {
+  const auto rows = load_rows();
+  struct Known { double mean, worst; const char* why; };
+  const std::map<std::string, Known> misses = {
+      {"aws-p4d-nccl2.9.9", {0.386, 0.407, "busbw collapses from 57 to 30 GB/s beyond 2 instances (NCCL 2.9.9 + EFA)"}},
+      {"h100-ndr-ib-site-a", {0.226, 0.412, "2 servers run NVLSTree (NVLink SHARP), which is not modelled"}},
+      {"h100-ndr-ib-site-a-ctas24",
+       {0.240, 0.490, "fitted on forced-Ring rows; the 8-server rows run NCCL's choice, NVLSTree at medium sizes (not modelled)"}},
+  };
+  int systems = 0;
+  for (const auto& [sys, rs] : by_system(rows)) {
+    std::set<int> counts;
+    for (const auto& r : rs)
+      if (r.servers > 1) counts.insert(r.servers);
+    if (counts.size() < 2) continue;
+    ++systems;
+    const int smallest = *counts.begin();
+    std::vector<Row> fitted, checked;
+    for (const auto& r : rs) {
+      if (r.glitch) continue;
+      if (r.servers == smallest) fitted.push_back(r);
+      else if (r.servers > smallest) checked.push_back(r);
+    }
+    ASSERT_FALSE(fitted.empty());
+    ASSERT_FALSE(checked.empty());
+    // The fit sees the fitted rows only.
+    const auto fit = arcsim::sim::fit_constants(points(fitted));
+    Err on_fitted, on_checked;
+    for (const auto& r : fitted) on_fitted.add(predict(arcsim::sim::apply_fit(r.spec, fit), r), r.measured_s);
+    for (const auto& r : checked) on_checked.add(predict(arcsim::sim::apply_fit(r.spec, fit), r), r.measured_s);
+    std::printf("| %s | fitted on %d servers: %s (nic %.3f of line, latency x%.2f) | checked on", sys.c_str(), smallest,
+                on_fitted.str().c_str(), fit.nic_eff, fit.latency_scale);
+    for (int n : counts)
+      if (n != smallest) std::printf(" %d", n);
+    std::printf(" servers: %s |\n", on_checked.str().c_str());
+    const auto it = misses.find(sys);
+    if (it == misses.end()) {
+      EXPECT_LE(on_checked.mean(), 0.05) << sys;
+      EXPECT_LE(on_checked.worst, 0.10) << sys;
+    } else {
+      std::printf("  BELOW THE BAR: %s\n", it->second.why);
+      EXPECT_NEAR(on_checked.mean(), it->second.mean, 0.02) << sys;
+      EXPECT_NEAR(on_checked.worst, it->second.worst, 0.03) << sys;
+    }
+  }
+  EXPECT_GE(systems, 3);
 }
