@@ -114,6 +114,10 @@ class Builder {
         }
       }
       cp.shape_plans.push_back(ids);
+      std::vector<PlanTraffic> traffic;
+      for (std::size_t id : ids) traffic.push_back(set_.plans[id].traffic);
+      if (!traffic.empty()) cp.elements = traffic.front().elements;
+      cp.shape_traffic.push_back(std::move(traffic));
     }
     cp.relative_error = mean(err);
     cp.retained_energy = mean(kept);
@@ -159,6 +163,7 @@ class Builder {
         pe.hash = hash;
         pe.plan = sim::parse_plan(sp->plan, file);
         pe.ops = count_ops(pe.plan);
+        pe.traffic = plan_traffic(pe.plan, file);  // an op the bit counter cannot count stops here, early
         ph = plan_by_hash_.emplace(hash, set_.plans.size()).first;
         set_.plans.push_back(std::move(pe));
       }
