@@ -5,7 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "traces/synthetic_normal.hpp"
@@ -29,14 +31,14 @@ double max_error_over_domain(Fast fast, Exact exact) {
 
 TEST(SyntheticNormal, RadialApproximationWithinItsBoundOnTheWholeDomain) {
   const double worst = max_error_over_domain(radial_fast, radial_exact);
-  RecordProperty("max_abs_error", std::to_string(worst));
+  std::printf("radial: max |fast - libm| = %.3g (bound %.3g)\n", worst, kRadialError);
   EXPECT_LE(worst, kRadialError);
   EXPECT_EQ(radial_exact((1u << 26) - 1), 0.0);  // u1 = 1
 }
 
 TEST(SyntheticNormal, AngularApproximationWithinItsBoundOnTheWholeDomain) {
   const double worst = max_error_over_domain(angular_fast, angular_exact);
-  RecordProperty("max_abs_error", std::to_string(worst));
+  std::printf("angular: max |fast - libm| = %.3g (bound %.3g)\n", worst, kAngularError);
   EXPECT_LE(worst, kAngularError);
 }
 
