@@ -20,6 +20,7 @@
 
 #include "commands.hpp"
 #include "compressor_flags.hpp"
+#include "kernels/compressor_registry.hpp"
 #include "values.hpp"
 #include "experiments/spec.hpp"
 #include "kernels/backend.hpp"
@@ -89,37 +90,29 @@ Input read_input(const std::string& path, std::optional<std::int64_t> steps) {
 }  // namespace
 
 int cmd_compress(int argc, char** argv) {
-  kernels::CompressorConfig cfg;
-  std::string input, output, report_path, seed_text, backend_name;
+  std::string name, input, output, report_path, seed_text, backend_name;
   std::optional<std::int64_t> steps, k_abs;
   po::options_description opts(
       "arcsim compress: apply a compressor to per-worker gradients\n\n"
-      "usage: arcsim compress --compressor dense|topk|randk|arctopk --ratio R --input G.npy --output AGG.npy\n"
+      "usage: arcsim compress --compressor NAME --ratio R --input G.npy --output AGG.npy\n"
       "                       [--report REPORT.json] [options]\n\n"
       "G.npy: float32 [N, d] or [N, n, m] (one step, N workers), or [S, N, ...] with --steps S.\n"
-      "AGG.npy: the last step's aggregate, one worker's shape. Options");
+      "AGG.npy: the last step's aggregate, one worker's shape. `arcsim compressors` describes each\n"
+      "compressor and the options it takes. Options");
   opts.add_options()
       ("help,h", "show this help")
-      ("compressor", po::value(&cfg.compressor)->required(), "dense | topk | randk | arctopk")
-      ("ratio", po::value(&cfg.ratio), "fraction kept, in (0, 1]: of elements (topk, randk) or rows (arctopk)")
-      ("k", po::value<std::int64_t>(), "absolute k instead of --ratio: elements (topk/randk) or rows (arctopk)")
-      ("rank", po::value(&cfg.rank)->default_value(4), "ARC sketch rank r")
-      ("row-scores", po::value(&cfg.row_scores)->default_value("sketch"), "ARC row scores: sketch | exact")
-      ("shape-rule", po::value(&cfg.shape_rule)->default_value("rows"),
-       "ARC tensor-to-rows rule: rows (default) | reference (see docs/kernels.md)")
-      ("sketch-allreduce", po::value(&cfg.sketch_allreduce)->default_value("tensor"), "tensor | bucket")
-      ("ef", po::value(&cfg.ef)->default_value("none"), "error feedback: none | ef14 | ef21 | ef21m")
-      ("eta", po::value(&cfg.eta)->default_value(0.9, "0.9"), "EF21M momentum weight of the new gradient")
-      ("warmup", po::value(&cfg.warmup)->default_value(0), "dense steps before compressing")
-      ("ramp", po::bool_switch(&cfg.ramp), "Top-K/Rand-K ratio ramp 0.8 -> ratio over warmup+100 steps")
-      ("unbiased", po::bool_switch(&cfg.unbiased), "Rand-K: rescale by d/k")
-      ("seed", po::value(&seed_text)->default_value("1"), "shared seed (Rand-K indices, ARC's V), an integer >= 0")
+      ("compressor", po::value(&name)->required(), compressor_flag_help().c_str())
+      ("k", po::value<std::int64_t>(), "absolute k instead of --ratio: elements, or rows (arctopk)")
+      ("seed", po::value(&seed_text)->default_value("1"), "shared seed (Rand-K indices, ARC's V, samples), an integer >= 0")
       ("steps", po::value<std::int64_t>(), "number of steps S in dim 0 of the input")
       ("input", po::value(&input)->required(), "G.npy")
       ("output", po::value(&output)->required(), "AGG.npy")
       ("report", po::value(&report_path), "REPORT.json")
       ("backend", po::value(&backend_name)->default_value(kernels::kDefaultBackend),
        "where the kernels run: auto (cuda when a device is present, else cpu) | cpu | cuda | reference");
+  po::options_description copts("compressor options (each applies to the compressors that take it)");
+  add_compressor_flags(copts);
+  opts.add(copts);
   po::variables_map vm;
   po::store(po::parse_command_line(argc, argv, opts), vm);
   if (vm.count("help")) {
@@ -127,32 +120,33 @@ int cmd_compress(int argc, char** argv) {
     return 0;
   }
   po::notify(vm);
-  cfg.seed = parse_unsigned("--seed", seed_text);
+  const std::uint64_t seed = parse_unsigned("--seed", seed_text);
   io::check_output_path(output);
   if (!report_path.empty()) io::check_output_path(report_path);
   if (vm.count("steps")) {
     steps = vm["steps"].as<std::int64_t>();
     if (*steps < 1) fail("--steps: expected an integer >= 1, got " + std::to_string(*steps));
   }
-  // Options that do not apply to this compressor are refused, as in experiment specs.
-  try {
-    refuse_inapplicable_flags(vm, cfg.compressor, cfg.ef);
-  } catch (const std::invalid_argument& e) {
-    fail(e.what());
-  }
   if (vm.count("k")) k_abs = vm["k"].as<std::int64_t>();
-  if (vm.count("ratio") && k_abs) fail("--k: expected either --ratio or --k, got both");
-  if (!vm.count("ratio") && !k_abs && cfg.compressor != "dense") fail("--ratio: expected a number in (0, 1], got nothing");
-  if (vm.count("ratio") && !(cfg.ratio > 0.0 && cfg.ratio <= 1.0))
-    fail("--ratio: expected a number in (0, 1], got " + (std::ostringstream() << cfg.ratio).str());
-  if (cfg.rank < 1) fail("--rank: expected an integer >= 1, got " + std::to_string(cfg.rank));
+  const bool has_ratio = vm.count("ratio") && !vm["ratio"].defaulted();
+  if (has_ratio && k_abs) fail("--k: expected either --ratio or --k, got both");
   try {
-    kernels::CompressorConfig probe = cfg;
-    if (k_abs) probe.ratio = 1.0;
-    probe.validate();
+    kernels::compressor_entry(name);
   } catch (const std::invalid_argument& e) {
     fail(std::string("--") + e.what());
   }
+  if (k_abs && !kernels::compressor_entry(name).takes("ratio")) fail("--k: does not apply to " + name);
+  kernels::CompressorConfig cfg;
+  try {  // options that do not apply to this compressor are refused, as in experiment specs
+    nlohmann::json extra = nlohmann::json::object();
+    if (k_abs) extra["ratio"] = 1.0;  // replaced below by the ratio that selects k units
+    cfg = compressor_config_from_flags(vm, name, extra);
+  } catch (const std::invalid_argument& e) {
+    fail(e.what());
+  }
+  if (!has_ratio && !k_abs && kernels::compressor_entry(name).takes("ratio"))
+    fail("--ratio: expected a number in (0, 1], got nothing");
+  cfg.seed = seed;
 
   kernels::Backend* backend = nullptr;
   try {
@@ -169,12 +163,12 @@ int cmd_compress(int argc, char** argv) {
   if (k_abs) {
     // The unit k counts in: elements, or rows of the ARC view of the tensor.
     std::size_t units = n;
-    if (cfg.compressor == "arctopk")
+    if (kernels::compressor_entry(cfg.compressor).k_unit == "rows")
       units = kernels::row_view(in.worker_shape, kernels::parse_shape_rule(cfg.shape_rule), cfg.rank,
                                 cfg.row_scores == "exact", "input").rows;
     if (*k_abs < 1 || static_cast<std::size_t>(*k_abs) > units)
       fail("--k: expected 1 <= k <= " + std::to_string(units) + " (" +
-           (cfg.compressor == "arctopk" ? "rows" : "elements") + " of " + input + "), got " + std::to_string(*k_abs));
+           kernels::compressor_entry(cfg.compressor).k_unit + " of " + input + "), got " + std::to_string(*k_abs));
     // floor(ratio * units) == k exactly: half a unit of margin against rounding.
     cfg.ratio = std::min(1.0, (static_cast<double>(*k_abs) + 0.5) / static_cast<double>(units));
   }

@@ -43,18 +43,12 @@ std::string human_bytes(double b) {
 
 int cmd_replay(int argc, char** argv) {
   po::options_description opts(
-      "usage: arcsim replay TRACE_DIR --compressor dense|topk|randk|arctopk [options] [--json]\n\n"
+      "usage: arcsim replay TRACE_DIR --compressor NAME [options] [--json]\n\n"
       "Runs the compressor's kernels on the trace's gradients (recorded samples, or the trace's\n"
       "synthetic distribution for layout-only traces), bucket by bucket, and prints per bucket the\n"
       "collectives (op, bytes per rank), the kernels and their durations, and the compression quality.\n\noptions");
-  opts.add_options()("help,h", "this help")("compressor,c", po::value<std::string>(), "dense | topk | randk | arctopk")(
-      "ratio", po::value<double>()->default_value(0.2, "0.2"), "fraction kept, (0, 1]")(
-      "rank", po::value<int>()->default_value(4), "ARC-Top-K sketch rank r")(
-      "ef", po::value<std::string>()->default_value("none"), "none | ef14 | ef21 | ef21m")(
-      "row-scores", po::value<std::string>()->default_value("sketch"), "ARC: sketch | exact")(
-      "shape-rule", po::value<std::string>()->default_value("rows"), "ARC: rows | reference")(
-      "sketch-allreduce", po::value<std::string>()->default_value("tensor"), "ARC: tensor | bucket")(
-      "rescale", "Rand-K: unbiased d/k rescale")("seed", po::value<std::string>()->default_value("1"), "shared seed (an integer >= 0)")(
+  opts.add_options()("help,h", "this help")("compressor,c", po::value<std::string>(), compressor_flag_help().c_str())(
+      "seed", po::value<std::string>()->default_value("1"), "shared seed (an integer >= 0)")(
       "workers", po::value<int>()->default_value(8), "emulated workers (at most the sampled ones)")(
       "sample", po::value<int>()->default_value(0), "which gradient sample step (index) to replay")(
       "kernel-timing", po::value<std::string>()->default_value(arcsim::kernels::kDefaultKernelTiming),
@@ -67,6 +61,10 @@ int cmd_replay(int argc, char** argv) {
       "where the kernels run: auto (cuda when a device is present, else cpu) | cpu | cuda | reference")(
       "quiet,q", "no progress on stderr")(
       "json", "print one JSON object instead of the table");
+  po::options_description copts("compressor options (each applies to the compressors that take it; "
+                                "`arcsim compressors` lists them)");
+  add_compressor_flags(copts);
+  opts.add(copts);
   po::options_description hidden;
   hidden.add_options()("trace", po::value<std::string>());
   po::options_description all;
@@ -85,25 +83,16 @@ int cmd_replay(int argc, char** argv) {
     return 0;
   }
   if (!vm.count("trace")) throw std::runtime_error("options: expected TRACE_DIR (arcsim replay --help)");
-  if (!vm.count("compressor")) throw std::runtime_error("--compressor: expected dense, topk, randk or arctopk");
+  if (!vm.count("compressor")) throw std::runtime_error("--compressor: expected one of " + compressor_flag_help());
 
-  refuse_inapplicable_flags(vm, vm["compressor"].as<std::string>(), vm["ef"].as<std::string>());
   if (vm.count("plan-out")) io::check_output_path(vm["plan-out"].as<std::string>());  // before any work
   kernels::CompressorConfig cfg;
-  cfg.compressor = vm["compressor"].as<std::string>();
-  cfg.ratio = cfg.compressor == "dense" ? 1.0 : vm["ratio"].as<double>();
-  cfg.rank = vm["rank"].as<int>();
-  cfg.ef = vm["ef"].as<std::string>();
-  cfg.row_scores = vm["row-scores"].as<std::string>();
-  cfg.shape_rule = vm["shape-rule"].as<std::string>();
-  cfg.sketch_allreduce = vm["sketch-allreduce"].as<std::string>();
-  cfg.unbiased = vm.count("rescale") > 0;
-  cfg.seed = parse_unsigned("--seed", vm["seed"].as<std::string>());
   try {
-    cfg.validate();
+    cfg = compressor_config_from_flags(vm, vm["compressor"].as<std::string>());
   } catch (const std::invalid_argument& e) {
-    throw std::runtime_error(std::string("--") + e.what());
+    throw std::runtime_error(e.what());
   }
+  cfg.seed = parse_unsigned("--seed", vm["seed"].as<std::string>());
   const int workers = vm["workers"].as<int>();
   if (workers < 2) throw std::runtime_error("--workers: expected an integer >= 2, got " + std::to_string(workers));
   const int sample = vm["sample"].as<int>();

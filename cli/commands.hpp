@@ -6,6 +6,7 @@
 namespace arcsim::cli {
 
 int cmd_compress(int argc, char** argv);   // kernels on .npy worker gradients -> aggregate + report
+int cmd_compressors(int argc, char** argv);  // the compressor registry and option table
 int cmd_replay(int argc, char** argv);     // kernels on a trace -> communication plans, quality
 int cmd_calibrate(int argc, char** argv);  // GPU kernel timings -> calibration file
 int cmd_simulate(int argc, char** argv);   // one collective, or one training iteration

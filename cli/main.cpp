@@ -28,6 +28,7 @@ constexpr Command kCommands[] = {
     {"plot", arcsim::cli::cmd_plot, "paper-ready figures (PDF + PNG) from a results directory"},
     {"simulate", arcsim::cli::cmd_simulate, "simulate one collective or one training iteration"},
     {"compress", arcsim::cli::cmd_compress, "apply a compressor to per-worker .npy gradients"},
+    {"compressors", arcsim::cli::cmd_compressors, "the compressors, their options, defaults and accepted values"},
     {"replay", arcsim::cli::cmd_replay, "run the kernels on a trace: plans, kernel times, quality"},
     {"record", arcsim::cli::cmd_record, "record a gradient trace with PyTorch (emulated workers)"},
     {"trace", arcsim::cli::cmd_trace, "validate | info: check or describe a trace directory"},

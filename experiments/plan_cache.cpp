@@ -23,18 +23,26 @@ using nlohmann::json;
 namespace {
 
 kernels::CompressorConfig kernel_config(const CompressorConfig& c, const Shape& s, std::uint64_t seed) {
-  kernels::CompressorConfig k;
-  k.seed = seed;
-  if (c.name == "dense" || s.kind == "warmup") return k;  // dense: ratio 1, no EF
+  if (c.name == "dense" || s.kind == "warmup") {  // dense: ratio 1, no EF
+    kernels::CompressorConfig k;
+    k.seed = seed;
+    return k;
+  }
+  // Every option as the spec gave it; the classic fields rule (a config built in code may set
+  // only those).
+  kernels::CompressorConfig k = c.options.compressor == c.name ? c.options : kernels::CompressorConfig{};
   k.compressor = c.name;
-  k.ratio = s.ratio;
   k.ef = c.ef;
   k.rank = c.rank;
   k.row_scores = c.row_scores;
   k.shape_rule = c.shape_rule;
   k.sketch_allreduce = c.sketch_allreduce;
   k.unbiased = c.rescale;
-  return k;  // warmup 0, ramp off: the shape's own steady behaviour
+  k.seed = seed;
+  k.ratio = s.ratio;
+  k.warmup = 0;  // the shape's own steady behaviour: no warm-up, ramp off
+  k.ramp = false;
+  return k;
 }
 
 std::optional<double> mean(const std::vector<double>& v) {

@@ -10,6 +10,8 @@
 #include "common/format.hpp"
 #include "common/json_fields.hpp"
 #include "common/units.hpp"
+#include "kernels/compressor_options.hpp"
+#include "kernels/compressor_registry.hpp"
 #include "sim/profile.hpp"
 #include "topologies/topology.hpp"
 
@@ -21,16 +23,12 @@ using arcsim::json::Fields;
 using nlohmann::json;
 
 const std::vector<std::string>& known_compressors() {
-  static const std::vector<std::string> names = {"dense", "topk", "randk", "arctopk"};
+  static const std::vector<std::string> names = kernels::compressor_names();
   return names;
 }
 
 namespace {
 
-const std::vector<std::string> kEf = {"none", "ef14", "ef21", "ef21m"};
-const std::vector<std::string> kShapeRules = {"rows", "reference"};
-const std::vector<std::string> kSketchAllreduce = {"tensor", "bucket"};
-const std::vector<std::string> kRowScores = {"sketch", "exact"};
 const std::vector<std::string> kProfiles = {"ideal", "nccl", "tcp"};
 const std::vector<std::string> kAlgorithms = {"auto", "ring", "tree", "rabenseifner", "bruck", "hier-ring", "hier-tree", "hier-rabenseifner"};
 const std::vector<std::string> kCollectives = {"plan", "blocking", "async"};
@@ -77,15 +75,17 @@ std::string resolve(const std::string& spec_dir, const std::string& path) {
 }  // namespace
 
 std::vector<std::string> compressor_options(const std::string& name) {
-  std::vector<std::string> o;
-  if (name != "dense") o.insert(o.end(), {"ratio", "ef", "warmup"});
-  if (name == "topk" || name == "randk") o.push_back("ramp");
-  if (name == "randk") o.push_back("rescale");
-  if (name == "arctopk") o.insert(o.end(), {"rank", "shape_rule", "sketch_allreduce", "row_scores"});
+  const auto& e = kernels::compressor_entry(name);
+  std::vector<std::string> o = e.options;
+  for (const auto& x : e.own_options) o.push_back(x.name);
   return o;
 }
 
 namespace {
+
+// The spec's keys of the options that existed before the registry: written to results as always.
+const std::set<std::string> kClassicKeys = {"ratio", "ef", "warmup", "ramp", "rescale", "rank",
+                                            "shape_rule", "sketch_allreduce", "row_scores"};
 
 CompressorConfig parse_compressor(const json& j, const std::string& file, const std::string& field) {
   const json obj = j.is_string() ? json{{"name", j}} : j;
@@ -95,35 +95,44 @@ CompressorConfig parse_compressor(const json& j, const std::string& file, const 
   const auto& names = known_compressors();
   if (std::find(names.begin(), names.end(), c.name) == names.end())
     f.fail("name", "one of " + join(names, "|"));
+  const kernels::CompressorEntry& entry = kernels::compressor_entry(c.name);
 
-  // Which options each compressor takes; anything else given is refused by name.
+  // The options come from the registry; anything the compressor does not take is refused by name.
   std::vector<std::string> allowed = {"name", "label", "convergence"};
   for (const auto& o : compressor_options(c.name)) allowed.push_back(o);
-  for (auto it = obj.begin(); it != obj.end(); ++it)
-    if (std::find(allowed.begin(), allowed.end(), it.key()) == allowed.end())
-      f.fail(it.key(), "an option of " + c.name + " (" + join(allowed, ", ") + ")");
-
+  json given = json::object();
+  for (auto it = obj.begin(); it != obj.end(); ++it) {
+    if (it.key() == "name" || it.key() == "label" || it.key() == "convergence") continue;
+    const kernels::OptionSpec* o = kernels::find_option(it.key());
+    if (!o || !entry.takes(o->name)) f.fail(it.key(), "an option of " + c.name + " (" + join(allowed, ", ") + ")");
+    f.optional(it.key());  // read: checked below
+    given[o->name] = it.value();
+  }
   c.label = f.string_or("label", "");
   if (f.has("label") && c.label.empty()) f.fail("label", "a non-empty string");
-  if (c.name != "dense") {
-    c.ratio = f.number_or("ratio", 0.2);
-    if (!(c.ratio > 0 && c.ratio <= 1)) f.fail("ratio", "a fraction in (0, 1]");
-    c.ef = f.choice("ef", kEf, "none");
-    c.warmup = f.integer_or("warmup", 0);
-    if (c.warmup < 0) f.fail("warmup", "a number of steps >= 0");
-  }
-  if (c.name == "topk" || c.name == "randk") {
-    c.ramp = f.boolean_or("ramp", false);
-  }
-  if (c.name == "randk") c.rescale = f.boolean_or("rescale", false);
   c.convergence = f.string_or("convergence", "");
-  if (c.name == "arctopk") {
-    const std::int64_t rank = f.integer_or("rank", 4);  // checked before it is narrowed
-    if (rank < 1 || rank > 1024) f.fail("rank", "an integer sketch rank in [1, 1024]");
-    c.rank = static_cast<int>(rank);
-    c.shape_rule = f.choice("shape_rule", kShapeRules, "rows");
-    c.sketch_allreduce = f.choice("sketch_allreduce", kSketchAllreduce, "tensor");
-    c.row_scores = f.choice("row_scores", kRowScores, "sketch");
+  try {
+    c.options = kernels::build_config(c.name, given);
+  } catch (const std::invalid_argument& e) {
+    throw ConfigError(file + ": " + field + "." + e.what());
+  }
+  const kernels::CompressorConfig& k = c.options;
+  if (c.name != "dense") {
+    c.ratio = k.ratio;
+    c.ef = k.ef;
+    c.warmup = k.warmup;
+  }
+  c.ramp = k.ramp;
+  c.rescale = k.unbiased;
+  c.rank = k.rank;
+  c.shape_rule = k.shape_rule;
+  c.sketch_allreduce = k.sketch_allreduce;
+  c.row_scores = k.row_scores;
+  // Other options appear in results when given or when they differ from their default.
+  for (const auto& name : compressor_options(c.name)) {
+    if (kClassicKeys.count(name)) continue;
+    const json v = kernels::get_option(k, name);
+    if (given.contains(name) || v != kernels::find_option(name)->default_value) c.extra[name] = v;
   }
   f.finish();
   return c;
@@ -208,6 +217,7 @@ json CompressorConfig::to_json() const {
     j["sketch_allreduce"] = sketch_allreduce;
     j["row_scores"] = row_scores;
   }
+  for (auto it = extra.begin(); it != extra.end(); ++it) j[it.key()] = it.value();
   return j;
 }
 

@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "kernels/compressor_config.hpp"
 #include "kernels/timing.hpp"
 
 namespace arcsim::experiments {
@@ -35,6 +36,12 @@ struct CompressorConfig {
   std::string row_scores = "sketch";        // ARC: sketch | exact (the paper's ablation)
   bool rescale = false;           // Rand-K: unbiased d/k rescale
   std::string convergence;        // trace convergence config id to use; empty = match by options
+  // The whole configuration as the kernels take it (kernels/compressor_config.hpp), parsed through
+  // the registry's option table; the typed fields above are its classic options, copied out.
+  kernels::CompressorConfig options;
+  // Options beyond the classic ones that were given or differ from their defaults (preset,
+  // ef21_init, momentum, value_dtype, a method's own options): written with the others.
+  nlohmann::json extra = nlohmann::json::object();
 
   // Steps of the ramp: warmup + 100 when ramp is on, else 0.
   std::int64_t effective_ramp_steps() const;
@@ -115,11 +122,11 @@ ExperimentSpec parse_spec_file(const std::string& path);
 // (outer to inner), then compressors in spec order, so one network's compressors sit together.
 std::vector<Point> expand_points(const ExperimentSpec& spec);
 
-// The options a compressor takes (spec keys: ratio, ef, warmup, ramp, rescale, rank, shape_rule,
-// sketch_allreduce, row_scores); the spec and the command line refuse any other.
+// The options a compressor takes (from the kernels' registry: kernels/compressor_registry.hpp);
+// the spec and the command line refuse any other.
 std::vector<std::string> compressor_options(const std::string& name);
 
-// The compressors the spec accepts.
+// The compressors the spec accepts: the registry's.
 const std::vector<std::string>& known_compressors();
 
 }  // namespace arcsim::experiments

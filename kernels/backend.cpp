@@ -64,6 +64,9 @@ class ReferenceBackend final : public Backend {
   void momentum_update(float* h, const float* g, std::size_t n, float eta) override {
     kernels::momentum_update(h, g, n, eta);
   }
+  void heavy_ball_update(float* h, const float* g, std::size_t n, float beta) override {
+    kernels::heavy_ball_update(h, g, n, beta);
+  }
   void divide(float* x, std::size_t n, int workers) override {
     const auto w = static_cast<float>(workers);
     for (std::size_t i = 0; i < n; ++i) x[i] /= w;

@@ -53,6 +53,7 @@ class Backend {
   virtual void ef14_residual(const float* u, const float* c, std::size_t n, float* e) = 0;
   virtual void ef_accumulate(float* e, const float* c, std::size_t n) = 0;
   virtual void momentum_update(float* h, const float* g, std::size_t n, float eta) = 0;
+  virtual void heavy_ball_update(float* h, const float* g, std::size_t n, float beta) = 0;
   // x[i] /= float(workers) (the averaging after a sum all-reduce).
   virtual void divide(float* x, std::size_t n, int workers) = 0;
   // x[0..n) = 0.

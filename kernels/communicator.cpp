@@ -1,13 +1,31 @@
 #include "kernels/communicator.hpp"
 
+#include "kernels/wire.hpp"
+
 #include <cstring>
 #include <stdexcept>
 #include <string>
 
 namespace arcsim::kernels {
 
-std::size_t dtype_size(DType t) { return t == DType::kFloat32 ? 4 : 4; }
-const char* dtype_name(DType t) { return t == DType::kFloat32 ? "float32" : "int32"; }
+std::size_t dtype_size(DType t) {
+  switch (t) {
+    case DType::kFloat16:
+    case DType::kBFloat16: return 2;
+    case DType::kInt64: return 8;
+    default: return 4;
+  }
+}
+const char* dtype_name(DType t) {
+  switch (t) {
+    case DType::kFloat32: return "float32";
+    case DType::kInt32: return "int32";
+    case DType::kFloat16: return "float16";
+    case DType::kBFloat16: return "bfloat16";
+    case DType::kInt64: return "int64";
+  }
+  return "float32";
+}
 
 EmulatedCommunicator::EmulatedCommunicator(int workers) : workers_(workers) {
   if (workers < 1) throw std::invalid_argument("EmulatedCommunicator: workers must be >= 1, got " + std::to_string(workers));
@@ -19,9 +37,19 @@ void EmulatedCommunicator::check_workers(std::size_t n, const char* op) const {
                                 std::to_string(workers_) + " worker buffers, got " + std::to_string(n));
 }
 
-void EmulatedCommunicator::allreduce_sum(std::span<const float* const> in, std::size_t count, float* out, bool) {
+void EmulatedCommunicator::allreduce_sum(std::span<const float* const> in, std::size_t count, float* out, bool,
+                                         DType wire) {
   check_workers(in.size(), "allreduce_sum");
   if (count == 0) return;
+  if (wire != DType::kFloat32) {  // contributions and the result rounded to the wire type
+    if (wire != DType::kFloat16 && wire != DType::kBFloat16)
+      throw std::invalid_argument(std::string("allreduce_sum: wire type ") + dtype_name(wire) + " is not a value type");
+    for (std::size_t i = 0; i < count; ++i) out[i] = round_to_wire(in[0][i], wire);
+    for (std::size_t w = 1; w < in.size(); ++w)
+      for (std::size_t i = 0; i < count; ++i) out[i] += round_to_wire(in[w][i], wire);
+    for (std::size_t i = 0; i < count; ++i) out[i] = round_to_wire(out[i], wire);
+    return;
+  }
   std::memcpy(out, in[0], count * sizeof(float));
   // Worker-major order keeps each element's sum in fixed worker order (0, 1, 2, ...).
   for (std::size_t w = 1; w < in.size(); ++w) {

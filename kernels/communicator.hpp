@@ -13,9 +13,11 @@
 
 namespace arcsim::kernels {
 
-enum class DType : std::uint8_t { kFloat32, kInt32 };
+// Element types on the wire. Values are computed in float32 and sent as float32, float16 or
+// bfloat16 (kernels/wire.hpp converts); indices are sent as int32 or int64.
+enum class DType : std::uint8_t { kFloat32, kInt32, kFloat16, kBFloat16, kInt64 };
 std::size_t dtype_size(DType t);
-const char* dtype_name(DType t);  // "float32", "int32"
+const char* dtype_name(DType t);  // "float32", "int32", "float16", "bfloat16", "int64"
 
 // A kernel launched between collectives, as the compressor announces it. Sizes are per worker.
 struct KernelRecord {
@@ -35,9 +37,11 @@ class Communicator {
   // Workers held by this process: the length of every `in` span.
   virtual int local_workers() const = 0;
 
-  // out[i] = sum over ranks of in[rank][i], i < count. `out` may alias no input.
+  // out[i] = sum over ranks of in[rank][i], i < count. `out` may alias no input. `wire`: the
+  // type on the wire (float32, float16 or bfloat16): each contribution and the sum are rounded to
+  // it (the sum itself is formed in float32), and the plan counts its bytes.
   virtual void allreduce_sum(std::span<const float* const> in, std::size_t count, float* out,
-                             bool blocking = true) = 0;
+                             bool blocking = true, DType wire = DType::kFloat32) = 0;
   // out = concatenation over ranks of in[rank][0..count) (count elements of `type` per rank).
   virtual void allgather(std::span<const void* const> in, std::size_t count, DType type, void* out,
                          bool blocking = true) = 0;
@@ -59,7 +63,8 @@ class EmulatedCommunicator final : public Communicator {
   explicit EmulatedCommunicator(int workers);
   int world_size() const override { return workers_; }
   int local_workers() const override { return workers_; }
-  void allreduce_sum(std::span<const float* const> in, std::size_t count, float* out, bool blocking) override;
+  void allreduce_sum(std::span<const float* const> in, std::size_t count, float* out, bool blocking = true,
+                     DType wire = DType::kFloat32) override;
   void allgather(std::span<const void* const> in, std::size_t count, DType type, void* out,
                  bool blocking) override;
   void allgatherv(std::span<const void* const> in, std::span<const std::size_t> counts, DType type, void* out,

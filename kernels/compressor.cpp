@@ -7,7 +7,9 @@
 
 #include <omp.h>
 
+#include "kernels/compressor_registry.hpp"
 #include "kernels/primitives.hpp"
+#include "kernels/wire.hpp"
 
 namespace arcsim::kernels {
 
@@ -30,45 +32,8 @@ void ordered_sums(std::size_t n, double& sum_a, double& sum_b, Term term) {
   }
 }
 
-[[noreturn]] void bad(const std::string& option, const std::string& expected, const std::string& got) {
-  throw std::invalid_argument(option + ": expected " + expected + ", got " + got);
-}
-void one_of(const std::string& option, const std::string& v, std::initializer_list<const char*> allowed) {
-  std::string list;
-  for (const char* a : allowed) {
-    if (v == a) return;
-    list += (list.empty() ? "" : "|") + std::string(a);
-  }
-  bad(option, list, "'" + v + "'");
-}
 nlohmann::json finite_or_null(double x) { return std::isfinite(x) ? nlohmann::json(x) : nlohmann::json(nullptr); }
 }  // namespace
-
-void CompressorConfig::validate() const {
-  one_of("compressor", compressor, {"dense", "topk", "randk", "arctopk"});
-  if (!(ratio > 0.0 && ratio <= 1.0)) bad("ratio", "a number in (0, 1]", std::to_string(ratio));
-  if (rank < 1) bad("rank", "an integer >= 1", std::to_string(rank));
-  one_of("ef", ef, {"none", "ef14", "ef21", "ef21m"});
-  one_of("row_scores", row_scores, {"sketch", "exact"});
-  one_of("shape_rule", shape_rule, {"rows", "reference"});
-  one_of("sketch_allreduce", sketch_allreduce, {"tensor", "bucket"});
-  if (warmup < 0) bad("warmup", "an integer >= 0", std::to_string(warmup));
-  if (!(eta > 0.0 && eta <= 1.0)) bad("eta", "a number in (0, 1]", std::to_string(eta));
-}
-
-nlohmann::json CompressorConfig::to_json() const {
-  nlohmann::json j = {{"name", compressor}, {"ratio", ratio}, {"ef", ef}, {"seed", seed}, {"warmup", warmup}};
-  if (compressor == "arctopk") {
-    j["rank"] = rank;
-    j["row_scores"] = row_scores;
-    j["shape_rule"] = shape_rule;
-    j["sketch_allreduce"] = sketch_allreduce;
-  }
-  if (compressor == "topk" || compressor == "randk") j["ramp"] = ramp;
-  if (compressor == "randk") j["unbiased"] = unbiased;
-  if (ef == "ef21m") j["eta"] = eta;
-  return j;
-}
 
 nlohmann::json StepReport::to_json(const BucketLayout& layout) const {
   nlohmann::json j = {{"bucket", bucket},
@@ -81,6 +46,7 @@ nlohmann::json StepReport::to_json(const BucketLayout& layout) const {
                       {"relative_error", finite_or_null(relative_error)},
                       {"retained_energy", finite_or_null(retained_energy)}};
   if (row_recall) j["row_recall"] = *row_recall;
+  if (!k_by_worker.empty()) j["k_by_worker"] = k_by_worker;
   if (!backend.empty()) j["backend"] = backend;
   nlohmann::json plan = nlohmann::json::array(), kernels = nlohmann::json::array();
   for (const auto& op : ops) (op.kind == PlanOp::Kind::kKernel ? kernels : plan).push_back(kernels::to_json(op));
@@ -94,26 +60,12 @@ Compressor::Compressor(int workers, CompressorConfig config, Backend& backend)
     : workers_(workers), config_(std::move(config)), backend_(&backend), emulated_(workers), comm_(emulated_) {
   config_.validate();
   dense_ = make_dense();
-  if (config_.compressor == "dense") {
-    sparsifier_ = make_dense();
-  } else if (config_.compressor == "topk") {
-    sparsifier_ = make_topk();
-  } else if (config_.compressor == "randk") {
-    sparsifier_ = make_randk(config_.seed, config_.unbiased);
-  } else {
-    ArcOptions o;
-    o.rank = config_.rank;
-    o.exact_scores = config_.row_scores == "exact";
-    o.shape_rule = parse_shape_rule(config_.shape_rule);
-    o.sketch_per_bucket = config_.sketch_allreduce == "bucket";
-    o.seed = config_.seed;
-    sparsifier_ = make_arctopk(o);
-  }
+  sparsifier_ = compressor_entry(config_.compressor).make(config_);
 }
 
 double Compressor::ratio_at(std::uint32_t call) const {
   const double rho = config_.ratio;
-  if (!config_.ramp || (config_.compressor != "topk" && config_.compressor != "randk")) return rho;
+  if (!config_.ramp || !compressor_entry(config_.compressor).takes("ramp")) return rho;
   const double t0 = config_.warmup, c = static_cast<double>(call) - t0;
   if (c >= t0 + 100.0) return rho;
   return std::max(rho, 0.8 - (0.8 - rho) * c / (t0 + 100.0));
@@ -176,9 +128,12 @@ StepReport Compressor::step(std::uint32_t bucket, const BucketLayout& layout, st
   args.agg = agg;
   args.selected = &selected;
   args.backend = &be;
+  args.value_wire = value_dtype(config_.value_dtype);
+  args.index_wire = index_dtype(config_.index_dtype);
 
   const bool ef21_family = ef == "ef21" || ef == "ef21m";
-  if (st.calls < static_cast<std::uint32_t>(config_.warmup) || (ef21_family && !st.ef_started)) {
+  const bool ef21_dense_init = ef21_family && config_.ef21_init == "dense";
+  if (st.calls < static_cast<std::uint32_t>(config_.warmup) || (ef21_dense_init && !st.ef_started)) {
     // Dense: the warm-up, or EF21's initial dense all-reduce.
     rep.phase = st.calls < static_cast<std::uint32_t>(config_.warmup) ? "warmup-dense" : "ef21-init-dense";
     args.in = in;
@@ -201,8 +156,10 @@ StepReport Compressor::step(std::uint32_t bucket, const BucketLayout& layout, st
     std::vector<float*> local_ptr;
     if (ef != "none") {
       KernelTimer timer(comm_, be, KernelId::kEfInput, {.n = n}, W);
-      if (ef == "ef14" && !st.ef_started) {
+      if (!st.ef_started) {  // EF14, or EF21/EF21M with ef21_init zero: the state starts at 0
         st.e.assign(W, std::vector<float>(n, 0.0f));
+        if (ef == "ef21m") st.h = st.e;
+        if (ef21_family) st.ebar.assign(n, 0.0f);
         st.ef_started = true;
       }
       // EF14 computes u = g + e in place in e (e = u - c follows, also in place): no copy of the
@@ -216,7 +173,10 @@ StepReport Compressor::step(std::uint32_t bucket, const BucketLayout& layout, st
         } else if (ef == "ef21") {
           be.ef_sub(grads[w], st.e[w].data(), n, x[w].data());
         } else {
-          be.momentum_update(st.h[w].data(), grads[w], n, static_cast<float>(config_.eta));
+          if (config_.momentum == "heavy-ball")
+            be.heavy_ball_update(st.h[w].data(), grads[w], n, static_cast<float>(config_.beta));
+          else
+            be.momentum_update(st.h[w].data(), grads[w], n, static_cast<float>(config_.eta));
           be.ef_sub(st.h[w].data(), st.e[w].data(), n, x[w].data());
         }
         in[w] = x[w].data();
@@ -228,6 +188,7 @@ StepReport Compressor::step(std::uint32_t bucket, const BucketLayout& layout, st
     args.local_out = local_ptr;
     const SparsifyResult r = sparsifier_->run(comm_, layout, args);
     rep.k = r.k;
+    rep.k_by_worker = r.k_by_worker;
     rep.k_unit = r.k_unit;
     rep.values_per_rank = r.values_per_rank;
     if (r.rows_exact > 0) rep.row_recall = static_cast<double>(r.rows_recalled) / static_cast<double>(r.rows_exact);

@@ -9,11 +9,13 @@
 // Agg = (1/N) sum_i:
 //   none : out = Agg(C(g_i)).
 //   ef14 : u_i = g_i + e_i; c_i = C(u_i); e_i = u_i - c_i; out = Agg(c_i). e_i = 0 at the start.
-//   ef21 : first compressed call: e_i = g_i, ebar = dense Agg(g_i) (one dense all-reduce), out = ebar.
-//          later: c_i = C(g_i - e_i); e_i += c_i; ebar += Agg(c_i); out = ebar.
-//   ef21m: EF21-SGDM (momentum inside the EF loop): h_i = (1 - eta) h_i + eta g_i, then EF21 on h_i.
-//          first compressed call: h_i = g_i, e_i = g_i, ebar = dense Agg(g_i). eta = weight of the
-//          new gradient, default 0.9 as in the authors' numerical script (cupy_fuc.py).
+//   ef21 : c_i = C(g_i - e_i); e_i += c_i; ebar += Agg(c_i); out = ebar. The first compressed call
+//          with ef21_init dense (the default): e_i = g_i, ebar = dense Agg(g_i) (one dense
+//          all-reduce), out = ebar; with ef21_init zero: e_i = 0, ebar = 0, and it is compressed.
+//   ef21m: EF21-SGDM (momentum inside the EF loop), then EF21 on h_i. momentum ema (default):
+//          h_i = (1 - eta) h_i + eta g_i, eta = weight of the new gradient (0.9, the authors'
+//          numerical script); momentum heavy-ball: h_i = beta h_i + g_i (beta 0.5, their synthetic
+//          script). h_i starts at g_i (dense init) or 0 (zero init).
 // Warm-up: the first `warmup` calls of a bucket are dense (EF state untouched). Ramp (Top-K and
 // Rand-K only, when enabled): with c = call - warmup, ratio_c = max(ratio, 0.8 - (0.8 - ratio) c /
 // (warmup + 100)) while c < warmup + 100, then ratio.
@@ -30,37 +32,20 @@
 
 #include "kernels/backend.hpp"
 #include "kernels/communicator.hpp"
+#include "kernels/compressor_config.hpp"
 #include "kernels/layout.hpp"
 #include "kernels/recording_communicator.hpp"
 #include "kernels/sparsifier.hpp"
 
 namespace arcsim::kernels {
 
-struct CompressorConfig {
-  std::string compressor = "dense";      // dense | topk | randk | arctopk
-  double ratio = 1.0;                    // (0, 1]; rows for ARC, elements for Top-K / Rand-K
-  int rank = 4;                          // ARC sketch rank r
-  std::string ef = "none";               // none | ef14 | ef21 | ef21m
-  std::uint64_t seed = 1;
-  std::string row_scores = "sketch";     // sketch | exact (ARC ablation)
-  std::string shape_rule = "rows";       // rows | reference (layout.hpp)
-  std::string sketch_allreduce = "tensor";  // tensor | bucket
-  int warmup = 0;                        // dense calls per bucket before compressing
-  bool ramp = false;                     // Top-K / Rand-K ratio ramp 0.8 -> ratio
-  bool unbiased = false;                 // Rand-K: scale by d/k
-  double eta = 0.9;                      // EF21M momentum weight of the new gradient, (0, 1]
-
-  // Throws std::invalid_argument "<option>: expected ..., got ..." on the first bad option.
-  void validate() const;
-  nlohmann::json to_json() const;        // the plan's "compressor" object
-};
-
 struct StepReport {
   std::uint32_t bucket = 0;
   std::uint32_t call = 0;                // this bucket's call index (0-based)
   std::string phase;                     // "warmup-dense" | "ef21-init-dense" | "compressed"
   double ratio = 1.0;                    // ratio used at this call (after the ramp)
-  std::size_t k = 0;                     // selected units, bucket total
+  std::size_t k = 0;                     // selected units, bucket total (mean over workers if it varies)
+  std::vector<std::size_t> k_by_worker;  // when k varies per worker: each worker's count
   std::string k_unit = "elements";       // "elements" | "rows"
   std::size_t values_per_rank = 0;
   double relative_error = 0.0;           // ||agg - mean g||^2 / ||mean g||^2 (0 when both are 0)

@@ -196,4 +196,8 @@ void momentum_update(float* h, const float* g, std::size_t n, float eta) {
   for (std::size_t i = 0; i < n; ++i) h[i] = std::fma(eta, g[i], keep * h[i]);
 }
 
+void heavy_ball_update(float* h, const float* g, std::size_t n, float beta) {
+  for (std::size_t i = 0; i < n; ++i) h[i] = std::fma(beta, h[i], g[i]);
+}
+
 }  // namespace arcsim::kernels

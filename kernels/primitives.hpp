@@ -89,5 +89,7 @@ void ef14_residual(const float* u, const float* c, std::size_t n, float* e);
 void ef_accumulate(float* e, const float* c, std::size_t n);
 // h = fmaf(eta, g, (1 - eta) * h) (EF21M momentum, eta = weight of the new gradient)
 void momentum_update(float* h, const float* g, std::size_t n, float eta);
+// Heavy-ball momentum (the authors' synthetic script): h = fma(beta, h, g).
+void heavy_ball_update(float* h, const float* g, std::size_t n, float beta);
 
 }  // namespace arcsim::kernels

@@ -39,9 +39,9 @@ void RecordingCommunicator::log_collective(const char* op, std::size_t bytes, DT
 }
 
 void RecordingCommunicator::allreduce_sum(std::span<const float* const> in, std::size_t count, float* out,
-                                          bool blocking) {
-  inner_.allreduce_sum(in, count, out, blocking);
-  log_collective("allreduce", count * sizeof(float), DType::kFloat32, blocking);
+                                          bool blocking, DType wire) {
+  inner_.allreduce_sum(in, count, out, blocking, wire);
+  log_collective("allreduce", count * dtype_size(wire), wire, blocking);
 }
 
 void RecordingCommunicator::allgather(std::span<const void* const> in, std::size_t count, DType type, void* out,

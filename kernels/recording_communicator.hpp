@@ -37,7 +37,8 @@ class RecordingCommunicator final : public Communicator {
   explicit RecordingCommunicator(Communicator& inner) : inner_(inner) {}
   int world_size() const override { return inner_.world_size(); }
   int local_workers() const override { return inner_.local_workers(); }
-  void allreduce_sum(std::span<const float* const> in, std::size_t count, float* out, bool blocking) override;
+  void allreduce_sum(std::span<const float* const> in, std::size_t count, float* out, bool blocking = true,
+                     DType wire = DType::kFloat32) override;
   void allgather(std::span<const void* const> in, std::size_t count, DType type, void* out,
                  bool blocking) override;
   void allgatherv(std::span<const void* const> in, std::span<const std::size_t> counts, DType type, void* out,

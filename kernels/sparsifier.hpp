@@ -13,6 +13,7 @@
 
 #include "kernels/backend.hpp"
 #include "kernels/communicator.hpp"
+#include "kernels/compressor_config.hpp"
 #include "kernels/layout.hpp"
 
 namespace arcsim::kernels {
@@ -29,12 +30,20 @@ struct SparsifyArgs {
   // call it as they call the Communicator: every primitive, and the KernelTimer of every kernel.
   Backend* backend = nullptr;
   Backend& be() const { return backend ? *backend : reference_backend(); }
+  // Types on the wire (options value_dtype, index_dtype; kernels/wire.hpp): values sent are
+  // rounded to value_wire before they leave the worker (so each worker's own message, and error
+  // feedback, see what was sent); indices travel as index_wire.
+  DType value_wire = DType::kFloat32;
+  DType index_wire = DType::kInt32;
 };
 
 struct SparsifyResult {
   std::size_t k = 0;                   // selected units (elements, or rows for ARC), bucket total
   std::string k_unit = "elements";     // "elements" | "rows"
   std::size_t values_per_rank = 0;     // values one rank sends in the value collective
+  // Methods whose k differs per worker (threshold estimators): each worker's count; then k is
+  // their mean rounded to nearest and values_per_rank rank 0's count.
+  std::vector<std::size_t> k_by_worker;
   // ARC only: recall of the selected rows against the exact top rows of mean_i x_i.
   std::size_t rows_exact = 0, rows_recalled = 0;
 };
@@ -58,6 +67,9 @@ std::unique_ptr<Sparsifier> make_dense();
 std::unique_ptr<Sparsifier> make_topk();
 std::unique_ptr<Sparsifier> make_randk(std::uint64_t seed, bool unbiased);
 std::unique_ptr<Sparsifier> make_arctopk(const ArcOptions& options);
+// Compressors added through the registry take the whole configuration (their own options are
+// read with CompressorConfig::param_*):
+//   std::unique_ptr<Sparsifier> make_<name>(const CompressorConfig& config);
 
 // RNG "tensor" id of tensor t of a bucket: (bucket << 16) | t (t < 65536, else invalid_argument).
 std::uint32_t tensor_id(std::uint32_t bucket, std::size_t t);

@@ -11,6 +11,7 @@
 #include "kernels/primitives.hpp"
 #include "kernels/recording_communicator.hpp"
 #include "kernels/sparsifier.hpp"
+#include "kernels/wire.hpp"
 
 namespace arcsim::kernels {
 
@@ -85,8 +86,10 @@ class ArcTopK final : public Sparsifier {
         for (std::size_t t = 0; t < tensors; ++t)
           be.gather_rows(a.in[w] + layout.offset(t), views[t].cols, rows[t].data(), k[t], vals[w].data() + val_off[t]);
     }
+    if (a.value_wire != DType::kFloat32)  // the values as sent (the sketch stays float32)
+      for (auto& v : vals) for (auto& x : v) x = round_to_wire(x, a.value_wire);
     std::vector<float> vsum(values_total);
-    allreduce_range(comm, vals, 0, values_total, vsum.data());
+    allreduce_range(comm, vals, 0, values_total, vsum.data(), a.value_wire);
     // 5. Average and scatter into a zeroed bucket.
     {
       KernelTimer timer(comm, be, KernelId::kArcScatterRows, {.n = n, .k = values_total});
@@ -118,10 +121,10 @@ class ArcTopK final : public Sparsifier {
 
  private:
   static void allreduce_range(Communicator& comm, const std::vector<std::vector<float>>& bufs, std::size_t off,
-                              std::size_t count, float* out) {
+                              std::size_t count, float* out, DType wire = DType::kFloat32) {
     std::vector<const float*> in(bufs.size());
     for (std::size_t w = 0; w < bufs.size(); ++w) in[w] = bufs[w].data() + off;
-    comm.allreduce_sum(in, count, out, true);
+    comm.allreduce_sum(in, count, out, true, wire);
   }
 
   // Quality metric, not part of the algorithm (no collective recorded): the exact top-k rows of

@@ -8,6 +8,7 @@
 #include "kernels/primitives.hpp"
 #include "kernels/recording_communicator.hpp"
 #include "kernels/sparsifier.hpp"
+#include "kernels/wire.hpp"
 
 namespace arcsim::kernels {
 
@@ -43,12 +44,14 @@ class RandK final : public Sparsifier {
         be.gather(a.in[w], idx.data(), total_k, vals[w].data());
         if (unbiased_)
           for (std::size_t i = 0; i < total_k; ++i) vals[w][i] *= scale[i];
+        if (a.value_wire != DType::kFloat32)
+          for (auto& v : vals[w]) v = round_to_wire(v, a.value_wire);
       }
     }
     std::vector<const float*> vin(workers);
     for (std::size_t w = 0; w < workers; ++w) vin[w] = vals[w].data();
     std::vector<float> sum(total_k);
-    comm.allreduce_sum(vin, total_k, sum.data(), true);
+    comm.allreduce_sum(vin, total_k, sum.data(), true, a.value_wire);
     {
       KernelTimer timer(comm, be, KernelId::kRandkScatter, {.n = n, .k = total_k});
       be.divide(sum.data(), total_k, comm.world_size());

@@ -9,6 +9,7 @@
 #include "kernels/primitives.hpp"
 #include "kernels/recording_communicator.hpp"
 #include "kernels/sparsifier.hpp"
+#include "kernels/wire.hpp"
 
 namespace arcsim::kernels {
 
@@ -44,8 +45,25 @@ class TopK final : public Sparsifier {
     }
     std::vector<float> all_vals(workers * total_k);
     std::vector<std::uint32_t> all_idx(workers * total_k);
-    comm.allgather(vin, total_k, DType::kFloat32, all_vals.data(), true);
-    comm.allgather(iin, total_k, DType::kInt32, all_idx.data(), true);
+    if (a.value_wire == DType::kFloat32 && a.index_wire == DType::kInt32) {
+      comm.allgather(vin, total_k, DType::kFloat32, all_vals.data(), true);
+      comm.allgather(iin, total_k, DType::kInt32, all_idx.data(), true);
+    } else {  // other wire types: pack, all-gather the packed bytes, unpack
+      std::vector<std::vector<std::uint8_t>> pv(workers), pi(workers);
+      for (std::size_t w = 0; w < workers; ++w) {
+        for (auto& v : vals[w]) v = round_to_wire(v, a.value_wire);  // the values as sent
+        pv[w] = pack_values(vals[w].data(), total_k, a.value_wire);
+        pi[w] = pack_indices(idx[w].data(), total_k, a.index_wire);
+        vin[w] = pv[w].data();
+        iin[w] = pi[w].data();
+      }
+      std::vector<std::uint8_t> gv(workers * total_k * dtype_size(a.value_wire)),
+          gi(workers * total_k * dtype_size(a.index_wire));
+      comm.allgather(vin, total_k, a.value_wire, gv.data(), true);
+      comm.allgather(iin, total_k, a.index_wire, gi.data(), true);
+      unpack_values(gv.data(), workers * total_k, a.value_wire, all_vals.data());
+      unpack_indices(gi.data(), workers * total_k, a.index_wire, all_idx.data());
+    }
     {
       KernelTimer timer(comm, be, KernelId::kTopkScatterAdd, {.n = n, .k = total_k, .workers = workers});
       be.zero(a.agg, n);

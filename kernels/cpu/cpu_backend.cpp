@@ -48,6 +48,9 @@ class CpuBackend final : public Backend {
   void momentum_update(float* h, const float* g, std::size_t n, float eta) override {
     cpu::momentum_update(h, g, n, eta);
   }
+  void heavy_ball_update(float* h, const float* g, std::size_t n, float beta) override {
+    cpu::heavy_ball_update(h, g, n, beta);
+  }
   void divide(float* x, std::size_t n, int workers) override { cpu::divide(x, n, workers); }
   void zero(float* x, std::size_t n) override { cpu::zero(x, n); }
 };

@@ -181,4 +181,9 @@ void randk_indices(std::size_t n, std::size_t k, std::uint64_t seed, std::uint32
   }
 }
 
+void heavy_ball_update(float* h, const float* g, std::size_t n, float beta) {
+#pragma omp parallel for simd schedule(static) if (n > kParallelMin)
+  for (std::size_t i = 0; i < n; ++i) h[i] = std::fma(beta, h[i], g[i]);
+}
+
 }  // namespace arcsim::kernels::cpu

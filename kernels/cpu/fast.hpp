@@ -44,6 +44,7 @@ void ef_sub(const float* g, const float* e, std::size_t n, float* d);
 void ef14_residual(const float* u, const float* c, std::size_t n, float* e);
 void ef_accumulate(float* e, const float* c, std::size_t n);
 void momentum_update(float* h, const float* g, std::size_t n, float eta);
+void heavy_ball_update(float* h, const float* g, std::size_t n, float beta);  // h = fma(beta, h, g)
 void divide(float* x, std::size_t n, int workers);
 void zero(float* x, std::size_t n);
 

@@ -154,6 +154,12 @@ class CudaBackend final : public kernels::Backend {
     timed([&] { cuda::momentum_update(dh.as<float>(), dg.as<float>(), n, eta, stream_); });
     down(h, dh, n * 4);
   }
+  void heavy_ball_update(float* h, const float* g, std::size_t n, float beta) override {
+    if (n == 0) return;
+    DeviceBuffer dh = up(h, n), dg = up(g, n);
+    timed([&] { cuda::heavy_ball_update(dh.as<float>(), dg.as<float>(), n, beta, stream_); });
+    down(h, dh, n * 4);
+  }
   void divide(float* x, std::size_t n, int workers) override {
     if (n == 0) return;
     DeviceBuffer dx = up(x, n);

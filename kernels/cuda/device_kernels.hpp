@@ -110,6 +110,7 @@ void ef_add(const float* g, const float* e, std::size_t n, float* u, Stream stre
 void ef_sub(const float* g, const float* e, std::size_t n, float* d, Stream stream);          // d = g - e
 void ef14_residual(const float* u, const float* c, std::size_t n, float* e, Stream stream);   // e = u - c
 void ef_accumulate(float* e, const float* c, std::size_t n, Stream stream);                   // e += c
+void heavy_ball_update(float* h, const float* g, std::size_t n, float beta, Stream stream);  // h = fmaf(beta, h, g)
 void momentum_update(float* h, const float* g, std::size_t n, float eta, Stream stream);      // h = fmaf(eta, g, (1-eta) h)
 // x[i] = x[i] / float(workers): the averaging after a sum all-reduce (kernels::divide_by).
 void divide(float* x, std::size_t n, int workers, Stream stream);

@@ -118,7 +118,7 @@ void check_randk(std::size_t n, std::size_t k, const char* what) {
 }
 
 // ---- error feedback ---------------------------------------------------------------------------------
-enum class EfOp { kAdd, kSub, kResidual, kAccumulate, kMomentum, kDivide };
+enum class EfOp { kAdd, kSub, kResidual, kAccumulate, kMomentum, kHeavyBall, kDivide };
 
 template <EfOp kOp>
 __global__ void ef_kernel(const float* __restrict__ a, const float* __restrict__ b, std::size_t n, float* out,
@@ -130,6 +130,7 @@ __global__ void ef_kernel(const float* __restrict__ a, const float* __restrict__
     else if constexpr (kOp == EfOp::kResidual) out[i] = __fsub_rn(a[i], b[i]);
     else if constexpr (kOp == EfOp::kAccumulate) out[i] = __fadd_rn(out[i], b[i]);
     else if constexpr (kOp == EfOp::kMomentum) out[i] = __fmaf_rn(eta, b[i], __fmul_rn(keep, out[i]));
+    else if constexpr (kOp == EfOp::kHeavyBall) out[i] = __fmaf_rn(eta, out[i], b[i]);  // eta carries beta
     else out[i] = __fdiv_rn(out[i], eta);  // divide: eta carries float(workers)
   }
 }
@@ -228,6 +229,9 @@ void ef_accumulate(float* e, const float* c, std::size_t n, Stream s) {
 }
 void momentum_update(float* h, const float* g, std::size_t n, float eta, Stream s) {
   ef_launch<EfOp::kMomentum>(nullptr, g, n, h, eta, s, "momentum_update");
+}
+void heavy_ball_update(float* h, const float* g, std::size_t n, float beta, Stream s) {
+  ef_launch<EfOp::kHeavyBall>(nullptr, g, n, h, beta, s, "heavy_ball_update");
 }
 
 }  // namespace arcsim::cuda

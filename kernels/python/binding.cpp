@@ -11,6 +11,8 @@
 
 #include "kernels/backend.hpp"
 #include "kernels/compressor.hpp"
+#include "kernels/compressor_options.hpp"
+#include "kernels/compressor_registry.hpp"
 #include "kernels/cpu/fast.hpp"
 #include "kernels/primitives.hpp"
 
@@ -132,35 +134,72 @@ py::array_t<std::uint32_t> randk_indices(std::size_t n, std::size_t k, std::uint
   return out;
 }
 
+// The configuration of the keyword arguments, through the option table (kernels/compressor_options.hpp).
+CompressorConfig config_from(const std::string& compressor, const py::object& ratio, std::uint64_t seed,
+                             const py::kwargs& kwargs) {
+  namespace k = arcsim::kernels;
+  nlohmann::json given = nlohmann::json::object();
+  const k::CompressorEntry* entry = nullptr;
+  try {
+    entry = &k::compressor_entry(compressor);
+  } catch (const std::invalid_argument& e) {
+    throw py::value_error(e.what());
+  }
+  auto put = [&](const std::string& name, const py::handle& v) {
+    nlohmann::json value;
+    if (py::isinstance<py::bool_>(v)) value = v.cast<bool>();
+    else if (py::isinstance<py::int_>(v)) value = v.cast<std::int64_t>();
+    else if (py::isinstance<py::float_>(v)) value = v.cast<double>();
+    else if (py::isinstance<py::str>(v)) value = v.cast<std::string>();
+    else throw py::type_error(name + ": expected a bool, number or string, got " + std::string(py::str(v.get_type())));
+    const k::OptionSpec* o = k::find_option(name);
+    // A keyword at its default is accepted for every compressor, so one call site builds any of them.
+    if (o && !entry->takes(o->name) && (value == o->default_value || (o->name == "ratio" && value == 1.0))) return;
+    given[name] = value;
+  };
+  if (!ratio.is_none()) put("ratio", ratio);
+  for (const auto& [key, value] : kwargs) put(key.cast<std::string>(), value);
+  try {
+    CompressorConfig c = k::build_config(compressor, given);
+    c.seed = seed;
+    return c;
+  } catch (const std::invalid_argument& e) {
+    throw py::value_error(e.what());
+  }
+}
+
+py::list option_table() {
+  py::list out;
+  for (const auto& o : arcsim::kernels::option_table()) {
+    py::dict d;
+    d["name"] = o.name;
+    d["default"] = json_to_py(o.default_value);
+    d["expected"] = o.expected();
+    d["help"] = o.help;
+    py::list takers;
+    for (const auto& e : arcsim::kernels::compressor_registry())
+      if (e.takes(o.name)) takers.append(e.name);
+    d["compressors"] = takers;
+    out.append(d);
+  }
+  return out;
+}
+
 }  // namespace
 
 PYBIND11_MODULE(arcsim_kernels, m) {
   m.doc() = "arcsim compression kernels: Compressor over N emulated workers, on the reference, cpu or cuda backend";
   py::class_<PyCompressor>(m, "Compressor")
-      .def(py::init([](int workers, const std::string& compressor, double ratio, int rank, const std::string& ef,
-                       std::uint64_t seed, const std::string& row_scores, const std::string& shape_rule,
-                       const std::string& sketch_allreduce, int warmup, bool ramp, bool unbiased, double eta,
-                       const std::string& backend) {
-             CompressorConfig c;
-             c.compressor = compressor;
-             c.ratio = ratio;
-             c.rank = rank;
-             c.ef = ef;
-             c.seed = seed;
-             c.row_scores = row_scores;
-             c.shape_rule = shape_rule;
-             c.sketch_allreduce = sketch_allreduce;
-             c.warmup = warmup;
-             c.ramp = ramp;
-             c.unbiased = unbiased;
-             c.eta = eta;
-             return std::make_unique<PyCompressor>(workers, std::move(c), backend);
+      .def(py::init([](int workers, const std::string& compressor, const py::object& ratio, std::uint64_t seed,
+                       const std::string& backend, const py::kwargs& kwargs) {
+             return std::make_unique<PyCompressor>(workers, config_from(compressor, ratio, seed, kwargs), backend);
            }),
-           py::arg("workers"), py::arg("compressor") = "dense", py::arg("ratio") = 1.0, py::arg("rank") = 4,
-           py::arg("ef") = "none", py::arg("seed") = 1, py::arg("row_scores") = "sketch",
-           py::arg("shape_rule") = "rows", py::arg("sketch_allreduce") = "tensor", py::arg("warmup") = 0,
-           py::arg("ramp") = false, py::arg("unbiased") = false, py::arg("eta") = 0.9,
+           py::arg("workers"), py::arg("compressor") = "dense", py::arg("ratio") = py::none(), py::arg("seed") = 1,
            py::arg("backend") = arcsim::kernels::kDefaultBackend,
+           "Compressor(workers, compressor='dense', ratio=None, seed=1, backend='auto', **options).\n"
+           "compressor: a registry name (compressors()); options: the option table's names and values\n"
+           "(option_table()), e.g. ef='ef21', ef21_init='zero', preset='reference', rank=4. An option the\n"
+           "compressor does not take is a ValueError unless it is given at its default value.\n"
            "backend: auto (cuda when a device is present, else cpu) | cpu | cuda | reference")
       .def("step", &PyCompressor::step, py::arg("bucket"), py::arg("shapes"), py::arg("grads"),
            py::arg("names") = py::none(),
@@ -171,6 +210,8 @@ PYBIND11_MODULE(arcsim_kernels, m) {
       .def_property_readonly("config", &PyCompressor::config)
       .def_property_readonly("workers", &PyCompressor::workers)
       .def_property_readonly("backend", &PyCompressor::backend);
+  m.def("compressors", [] { return arcsim::kernels::compressor_names(); }, "the registry's compressor names");
+  m.def("option_table", &option_table, "every compressor option: name, default, expected, help, compressors");
   m.def("backends", [] { return arcsim::kernels::backend_names(); }, "valid backend names");
   m.def("cuda_available", [] { return arcsim::kernels::cuda_available(); }, "a CUDA backend and a device");
   m.def("topk_magnitude", &topk_magnitude, py::arg("x"), py::arg("k"),

@@ -31,7 +31,8 @@ from .targets import parse_target
 from .task import ScriptError, Task
 from .trace_io import TraceWriter, read_trace, run_seed
 
-DEFAULTS = dict(workers=[8], compressors=["dense"], ef="none", rank=4, warmup=0, ramp="auto", micro_batch=None,
+DEFAULTS = dict(workers=[8], compressors=["dense"], ef="none", rank=4, warmup=0, ramp="auto", compressor_options={},
+                micro_batch=None,
                 lr=1e-3, seed=None, seeds=None, target=None, target_mode=None, max_steps=1000, budget_factor=3.0,
                 eval_every=25, sample_steps=[0], sample_workers=[0, 1], sample_dtype="float32",
                 sample_aggregate=False, per_worker="vmap", profile_steps=20, threads=None,
@@ -122,7 +123,13 @@ def record_task(task, o, out, log=print):
     """Records `task` into `out` with options `o` (see DEFAULTS); returns the trace directory."""
     seeds = check_options(o)
     target = parse_target(o.target, o.target_mode) if not hasattr(o.target, "reached") else o.target
-    specs = [kernels.parse_compressor(c, o.ef, o.rank, seeds[0], o.warmup, o.ramp) for c in o.compressors]
+    opts = dict(o.compressor_options or {})
+    unused = kernels.unused_options(o.compressors, opts)
+    if unused:
+        raise ValueError(f"--{unused[0].replace('_', '-')}: does not apply to any of the compressors "
+                         f"{', '.join(o.compressors)}")
+    specs = [kernels.parse_compressor(c, o.ef, o.rank, seeds[0], o.warmup, o.ramp, options=opts)
+             for c in o.compressors]
     if any(s["compressor"] != "dense" for s in specs) and kernels.import_binding() is None:
         raise RuntimeError("arcsim_kernels is not built: build the arcsim_kernels_py target")
     check_out(out, o.resume)

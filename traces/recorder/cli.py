@@ -16,6 +16,41 @@ from .task import ScriptError, load_script
 from .trace_io import TraceError
 
 
+def _value(text):
+    """--option values: true/false, an integer, a number, else the text."""
+    if text in ("true", "false"):
+        return text == "true"
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return text
+
+
+def compressor_options(args):
+    """The compressor options given on the command line, as option -> value."""
+    o = {}
+    for name in ("preset", "shape_rule", "row_scores", "sketch_allreduce", "ef21_init", "momentum", "value_dtype",
+                 "index_dtype"):
+        if getattr(args, name) is not None:
+            o[name] = getattr(args, name)
+    for name in ("eta", "beta"):
+        if getattr(args, name) is not None:
+            try:
+                o[name] = float(getattr(args, name))
+            except ValueError:
+                raise ValueError(f"--{name}: expected a number, got {getattr(args, name)}") from None
+    if args.rescale:
+        o["rescale"] = True
+    for kv in args.option:
+        key, eq, value = kv.partition("=")
+        if not eq or not key:
+            raise ValueError(f"--option: expected KEY=VALUE, got {kv}")
+        o[key.replace("-", "_")] = _value(value)
+    return o
+
+
 def int_list(text):
     try:
         return [int(v) for v in text.split(",") if v != ""]
@@ -46,7 +81,19 @@ def parser():
     p.add_argument("--compressors", nargs="+", default=["dense"],
                    help="dense | topk:R | randk:R | arctopk:R (R = ratio), e.g. dense topk:0.2 arctopk:0.05")
     p.add_argument("--ef", default="none", choices=["none", "ef14", "ef21", "ef21m"], help="error feedback of compressed runs")
-    p.add_argument("--rank", type=int, default=4, help="ARC-Top-K sketch rank r")
+    p.add_argument("--rank", type=int, default=4, help="ARC-Top-K sketch rank r (PowerSGD's rank)")
+    # The compressor options of the option table (`arcsim compressors`); each goes to the
+    # compressors of the run that take it.
+    for flag, helptext in (("preset", "none | reference (the ARC-Top-K authors' settings)"),
+                           ("shape-rule", "rows | reference: how tensors become matrices"),
+                           ("row-scores", "ARC-Top-K: sketch | exact"), ("sketch-allreduce", "ARC-Top-K: tensor | bucket"),
+                           ("ef21-init", "EF21/EF21M: dense | zero"), ("momentum", "EF21M: ema | heavy-ball"),
+                           ("eta", "EF21M ema weight of the new gradient"), ("beta", "EF21M heavy-ball weight"),
+                           ("value-dtype", "fp32 | fp16 | bf16"), ("index-dtype", "int32 | int64")):
+        p.add_argument("--" + flag, default=None, help=helptext)
+    p.add_argument("--rescale", action="store_true", help="Rand-K: scale by d/k")
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                   help="any other compressor option (e.g. sample_ratio=0.01 for dgc); repeatable")
     p.add_argument("--warmup", type=int, default=0, help="dense steps before compressing")
     p.add_argument("--ramp", default="auto", choices=["auto", "on", "off"],
                    help="Top-K/Rand-K ratio ramp 0.8 -> R (auto: on for topk/randk, as the reference hooks)")
@@ -163,7 +210,8 @@ def main(argv=None):
             add_costs(task, args.out, args.micro_batch, log=log)
             return 0
         o = options(workers=[args.ddp] if args.ddp else args.workers, compressors=args.compressors, ef=args.ef, rank=args.rank,
-                    warmup=args.warmup, ramp=args.ramp, micro_batch=args.micro_batch, lr=args.lr, seed=args.seed,
+                    warmup=args.warmup, ramp=args.ramp, compressor_options=compressor_options(args),
+                    micro_batch=args.micro_batch, lr=args.lr, seed=args.seed,
                     seeds=args.seeds, target=args.target, target_mode=args.target_mode, max_steps=args.max_steps,
                     budget_factor=args.budget_factor, eval_every=args.eval_every, sample_steps=args.sample_steps,
                     sample_workers=args.sample_workers, sample_dtype=args.sample_dtype,
@@ -181,9 +229,10 @@ def main(argv=None):
             check_options(o)
             parse_target(o.target, o.target_mode)
             for c in o.compressors:
-                parse_compressor(c, o.ef, o.rank, 1, o.warmup, o.ramp)
+                parse_compressor(c, o.ef, o.rank, 1, o.warmup, o.ramp, options=o.compressor_options)
             check_out(args.out, args.resume)
             args.argv = argv
+            args.compressor_options_dict = o.compressor_options
             run_ddp(args, task)
             log(f"trace written to {args.out} (DDP, {args.ddp} processes)")
             return 0

@@ -49,7 +49,7 @@ class ArcsimHookState:
     nothing); seed: the run's seed (compressor sampling; use the same one for the data order and
     initialization); the other arguments as in `arcsim record`."""
 
-    def __init__(self, model, compressor="dense", out=None, *, ef="none", rank=4, seed=1, warmup=0, ramp="auto",
+    def __init__(self, model, compressor="dense", out=None, *, ef="none", rank=4, seed=1, warmup=0, ramp="auto", options=None,
                  name=None, sample_steps=(), sample_workers=(0, 1), sample_dtype="float32", sample_aggregate=False,
                  first_bucket_cap=1 << 20, bucket_cap=25 << 20, micro_batch=None, command=None, description=None):
         if not dist.is_available() or not dist.is_initialized():
@@ -57,7 +57,7 @@ class ArcsimHookState:
                                "(dist.init_process_group) before the state is made")
         module = model.module if hasattr(model, "module") else model
         self.world, self.rank = dist.get_world_size(), dist.get_rank()
-        self.spec = kernels.parse_compressor(compressor, ef, rank, seed, warmup, ramp)
+        self.spec = kernels.parse_compressor(compressor, ef, rank, seed, warmup, ramp, options=options)
         if self.spec["compressor"] != "dense" and kernels.import_binding() is None:
             raise RuntimeError("arcsim_kernels is not built: build the arcsim_kernels_py target")
         self.cid, self.seed = kernels.config_id(self.spec), seed
@@ -189,6 +189,7 @@ def _worker(rank, world, port, args, out_queue):
                 model = copy.deepcopy(model0)
                 ddp = torch.nn.parallel.DistributedDataParallel(model, bucket_cap_mb=args.bucket_cap / (1 << 20))
                 state = ArcsimHookState(ddp, c, args.out, ef=args.ef, rank=args.rank, seed=seed, warmup=args.warmup,
+                                        options=getattr(args, "compressor_options_dict", None),
                                         ramp=args.ramp, name=args.name or task.name, sample_steps=args.sample_steps
                                         if seed == tseed else (), sample_workers=args.sample_workers,
                                         sample_dtype=args.sample_dtype, sample_aggregate=args.sample_aggregate,

@@ -34,18 +34,37 @@ def import_binding():
         return None
 
 
+# Keywords every configuration carries; any other option given (preset, ef21_init, a method's own)
+# is part of the configuration's id, so runs that differ in it are told apart.
+_ID_KEYS = {"compressor", "ratio", "ef", "seed", "warmup", "ramp", "rank", "row_scores", "shape_rule",
+            "sketch_allreduce"}
+CLASSIC = ("dense", "topk", "randk", "arctopk")
+
+
 def config_id(spec):
     if spec["compressor"] == "dense":
         return "dense"
-    return f"{spec['compressor']}-{spec['ratio']:g}-{spec['ef']}"
+    extra = "".join(f"-{k}={spec[k]}" for k in sorted(spec) if k not in _ID_KEYS)
+    return f"{spec['compressor']}-{spec['ratio']:g}-{spec['ef']}{extra}"
 
 
-def parse_compressor(text, ef, rank, seed, warmup, ramp, shape_rule="rows"):
-    """'dense' | 'topk:0.2' | 'randk:0.05' | 'arctopk:0.2' -> the binding's keyword arguments.
-    ramp: 'auto' enables the 0.8 -> ratio ramp for Top-K and Rand-K only (as the reference hooks)."""
+def registry():
+    """(names, {option: [compressors that take it]}) from the binding, or the classic four without it."""
+    ak = import_binding()
+    if ak is None or not hasattr(ak, "option_table"):
+        return list(CLASSIC), None
+    return list(ak.compressors()), {o["name"]: list(o["compressors"]) for o in ak.option_table()}
+
+
+def parse_compressor(text, ef, rank, seed, warmup, ramp, shape_rule="rows", options=None):
+    """'dense' | 'NAME:R' (NAME a registry compressor, R its ratio) -> the binding's keyword arguments.
+    ramp: 'auto' enables the 0.8 -> ratio ramp for Top-K and Rand-K only (as the reference hooks).
+    options: further option -> value (recorder flags, --option K=V); each goes to the compressors
+    that take it (an option no compressor of the run takes is refused by the caller)."""
     name, _, ratio = text.partition(":")
-    if name not in ("dense", "topk", "randk", "arctopk"):
-        raise ValueError(f"--compressors: expected dense, topk:R, randk:R or arctopk:R, got {text}")
+    names, takers = registry()
+    if name not in names:
+        raise ValueError(f"--compressors: expected dense or NAME:R with NAME one of {', '.join(names)}, got {text}")
     if name == "dense":
         return {"compressor": "dense", "ratio": 1.0, "ef": "none", "seed": seed, "warmup": 0, "ramp": False}
     try:
@@ -54,11 +73,34 @@ def parse_compressor(text, ef, rank, seed, warmup, ramp, shape_rule="rows"):
         raise ValueError(f"--compressors: {text}: expected a ratio in (0, 1] after ':'") from None
     if not 0 < r <= 1:
         raise ValueError(f"--compressors: {text}: expected a ratio in (0, 1]")
-    spec = {"compressor": name, "ratio": r, "ef": ef, "seed": seed, "warmup": warmup,
-            "ramp": (name in ("topk", "randk")) if ramp == "auto" else ramp == "on"}
+    spec = {"compressor": name, "ratio": r, "ef": ef, "seed": seed, "warmup": warmup}
+    takes = (lambda o: name in takers.get(o, [])) if takers else (lambda o: False)
+    if name in ("topk", "randk") or takes("ramp"):
+        spec["ramp"] = (name in ("topk", "randk")) if ramp == "auto" else ramp == "on"
     if name == "arctopk":
         spec.update({"rank": rank, "row_scores": "sketch", "shape_rule": shape_rule, "sketch_allreduce": "tensor"})
+    elif takes("rank"):
+        spec["rank"] = rank
+    for k, v in (options or {}).items():
+        if takes(k) or (takers is None and name == "arctopk" and k in ("shape_rule", "row_scores", "sketch_allreduce")):
+            spec[k] = v
+    if spec.get("preset") == "reference":  # the preset sets these, unless given explicitly
+        if not warmup:
+            spec.pop("warmup")
+        if ramp == "auto":
+            spec.pop("ramp", None)
+        if "shape_rule" not in (options or {}):
+            spec.pop("shape_rule", None)
     return spec
+
+
+def unused_options(compressors, options):
+    """Options of `options` that none of the run's compressors takes (a typo, not a no-op)."""
+    names, takers = registry()
+    used = {n.partition(":")[0] for n in compressors}
+    if takers is None:
+        return sorted(options)
+    return sorted(k for k in options if not any(c in takers.get(k, []) for c in used))
 
 
 class DenseMean:

@@ -1,0 +1,153 @@
+// The registry's table. A new compressor: write kernels/sparsifier_<name>.cpp with its factory
+// (declared in sparsifier.hpp) and add one entry below, listing the shared options it takes and
+// declaring its own with number_option/integer_option/bool_option/choice_option.
+#include "kernels/compressor_registry.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+namespace arcsim::kernels {
+
+namespace {
+
+using nlohmann::json;
+
+// Options every compressing method takes (the dense method takes none).
+std::vector<std::string> shared(std::initializer_list<const char*> more) {
+  std::vector<std::string> o = {"ratio", "ef", "ef21_init", "momentum", "eta", "beta", "warmup", "value_dtype"};
+  for (const char* m : more) o.emplace_back(m);
+  return o;
+}
+
+std::vector<CompressorEntry> make_registry() {
+  std::vector<CompressorEntry> r;
+  r.push_back({"dense", "no compression: one all-reduce of the bucket, averaged", "elements", {}, {}, {},
+               [](const CompressorConfig&) { return make_dense(); }});
+  r.push_back({"topk", "exact magnitude top-k per tensor; values and indices all-gathered", "elements",
+               shared({"ramp", "index_dtype", "preset"}), {}, {"reference"},
+               [](const CompressorConfig&) { return make_topk(); }});
+  r.push_back({"randk", "k shared random indices per tensor (shared seed); values all-reduced, index-free", "elements",
+               shared({"ramp", "rescale", "preset"}), {}, {"reference"},
+               [](const CompressorConfig& c) { return make_randk(c.seed, c.unbiased); }});
+  r.push_back({"arctopk", "ARC-Top-K: rows chosen by an all-reduced random sketch; rows all-reduced, index-free",
+               "rows", shared({"rank", "row_scores", "shape_rule", "sketch_allreduce", "preset"}), {}, {"reference"},
+               [](const CompressorConfig& c) {
+                 ArcOptions o;
+                 o.rank = c.rank;
+                 o.exact_scores = c.row_scores == "exact";
+                 o.shape_rule = parse_shape_rule(c.shape_rule);
+                 o.sketch_per_bucket = c.sketch_allreduce == "bucket";
+                 o.seed = c.seed;
+                 return make_arctopk(o);
+               }});
+  return r;
+}
+
+}  // namespace
+
+bool CompressorEntry::takes(const std::string& option) const {
+  return std::find(options.begin(), options.end(), option) != options.end() ||
+         std::any_of(own_options.begin(), own_options.end(), [&](const OptionSpec& o) { return o.name == option; });
+}
+
+const std::vector<CompressorEntry>& compressor_registry() {
+  static const std::vector<CompressorEntry> registry = make_registry();
+  return registry;
+}
+
+std::vector<std::string> compressor_names() {
+  std::vector<std::string> n;
+  for (const auto& e : compressor_registry()) n.push_back(e.name);
+  return n;
+}
+
+std::string compressor_choices(const char* sep) {
+  std::string s;
+  for (const auto& e : compressor_registry()) s += (s.empty() ? "" : sep) + e.name;
+  return s;
+}
+
+const CompressorEntry& compressor_entry(const std::string& name) {
+  for (const auto& e : compressor_registry())
+    if (e.name == name) return e;
+  throw std::invalid_argument("compressor: expected " + compressor_choices("|") + ", got '" + name + "'");
+}
+
+json preset_options(const std::string& name, const std::string& preset) {
+  const CompressorEntry& e = compressor_entry(name);
+  if (preset == "none") return json::object();
+  if (std::find(e.presets.begin(), e.presets.end(), preset) == e.presets.end())
+    throw std::invalid_argument("preset: expected " + std::string(e.presets.empty() ? "none" : "none|reference") +
+                                " for " + name + ", got '" + preset + "'");
+  // preset == "reference": the authors' hooks (compressor_registry.hpp).
+  json p = {{"warmup", 10}, {"ef21_init", "zero"}, {"momentum", "heavy-ball"}, {"beta", 0.5}};
+  if (e.takes("shape_rule")) p["shape_rule"] = "reference";
+  if (e.takes("ramp")) p["ramp"] = true;
+  return p;
+}
+
+// --- CompressorConfig ---------------------------------------------------------------------
+
+namespace {
+const OptionSpec& param_spec(const CompressorConfig& c, const std::string& name) {
+  const OptionSpec* o = find_option(name);
+  if (!o || !compressor_entry(c.compressor).takes(name))
+    throw std::logic_error("option '" + name + "' is not an option of " + c.compressor);
+  return *o;
+}
+}  // namespace
+
+double CompressorConfig::param_number(const std::string& name) const {
+  return param_spec(*this, name).load(*this).get<double>();
+}
+std::int64_t CompressorConfig::param_integer(const std::string& name) const {
+  return param_spec(*this, name).load(*this).get<std::int64_t>();
+}
+bool CompressorConfig::param_bool(const std::string& name) const {
+  return param_spec(*this, name).load(*this).get<bool>();
+}
+std::string CompressorConfig::param_choice(const std::string& name) const {
+  return param_spec(*this, name).load(*this).get<std::string>();
+}
+
+void CompressorConfig::validate() const {
+  const CompressorEntry& e = compressor_entry(compressor);
+  // Each typed member and each given param must be a value its option accepts.
+  CompressorConfig probe;
+  probe.compressor = compressor;
+  for (const auto& o : option_table())
+    if (!o.in_params) set_option(probe, o.name, o.load(*this));
+  for (auto it = params.begin(); it != params.end(); ++it) {
+    if (!e.takes(it.key())) throw std::invalid_argument(it.key() + ": does not apply to " + compressor);
+    set_option(probe, it.key(), it.value());
+  }
+  if (preset != "none") preset_options(compressor, preset);
+}
+
+json CompressorConfig::to_json() const {
+  const CompressorEntry& e = compressor_entry(compressor);
+  json j = {{"name", compressor}, {"ratio", ratio}, {"ef", ef}, {"seed", seed}, {"warmup", warmup}};
+  if (e.takes("rank")) j["rank"] = rank;
+  if (e.takes("row_scores")) j["row_scores"] = row_scores;
+  if (e.takes("shape_rule")) j["shape_rule"] = shape_rule;
+  if (e.takes("sketch_allreduce")) j["sketch_allreduce"] = sketch_allreduce;
+  if (e.takes("ramp")) j["ramp"] = ramp;
+  if (e.takes("rescale")) j["unbiased"] = unbiased;
+  const bool ef21 = ef == "ef21" || ef == "ef21m";
+  if (ef == "ef21m" && momentum == "ema") j["eta"] = eta;
+  // Options added with the registry appear only when they differ from their defaults, so plans
+  // written before them keep their bytes.
+  if (ef21 && ef21_init != "dense") j["ef21_init"] = ef21_init;
+  if (ef == "ef21m" && momentum != "ema") {
+    j["momentum"] = momentum;
+    j["beta"] = beta;
+  }
+  if (value_dtype != "fp32") j["value_dtype"] = value_dtype;
+  if (index_dtype != "int32") j["index_dtype"] = index_dtype;
+  if (preset != "none") j["preset"] = preset;
+  for (const auto& o : e.own_options) j[o.name] = o.load(*this);
+  return j;
+}
+
+}  // namespace arcsim::kernels
