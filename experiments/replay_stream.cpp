@@ -25,7 +25,7 @@ class LogOnly final : public k::Communicator {
   explicit LogOnly(int workers) : workers_(workers) {}
   int world_size() const override { return workers_; }
   int local_workers() const override { return workers_; }
-  void allreduce_sum(std::span<const float* const>, std::size_t, float*, bool) override {}
+  void allreduce_sum(std::span<const float* const>, std::size_t, float*, bool, k::DType) override {}
   void allgather(std::span<const void* const>, std::size_t, k::DType, void*, bool) override {}
   void allgatherv(std::span<const void* const>, std::span<const std::size_t>, k::DType, void*, bool) override {}
   void broadcast(std::span<const void* const>, std::size_t, k::DType, int, void*, bool) override {}
@@ -386,7 +386,8 @@ struct Step {
 }  // namespace
 
 bool can_stream(const k::CompressorConfig& c) {
-  if (c.warmup != 0 || c.ramp) return false;
+  // Values and indices on the wire as computed (fp32, int32): other wire types round messages.
+  if (c.warmup != 0 || c.ramp || c.value_dtype != "fp32" || c.index_dtype != "int32") return false;
   if (c.compressor == "dense") return c.ef == "none";
   return (c.compressor == "topk" || c.compressor == "randk" || c.compressor == "arctopk") &&
          (c.ef == "none" || c.ef == "ef14");

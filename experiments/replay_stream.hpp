@@ -12,10 +12,11 @@
 // tests/experiments/test_replay_stream.cpp checks plans, aggregates and metrics against it.
 //
 // Streamed: dense with no error feedback; Top-K, Rand-K and ARC-Top-K with no error feedback or
-// EF14 (whose state is zero on a fresh bucket). ARC-Top-K reads each worker's gradients twice
-// (sketch, then the selected rows), so they are generated or copied twice. EF21/EF21M (a dense
-// initial call first), warm-up and ramp are not streamed: can_stream() says so and the replay
-// uses the Compressor.
+// EF14 (whose state is zero on a fresh bucket), with fp32 values and int32 indices on the wire.
+// ARC-Top-K reads each worker's gradients twice
+// (sketch, then the selected rows), so they are generated or copied twice. EF21/EF21M, warm-up,
+// ramp, other wire types and the other compressors of the registry are not streamed: can_stream()
+// says so and the replay uses the Compressor for them, at its memory.
 #include <cstdint>
 #include <functional>
 
