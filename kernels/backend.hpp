@@ -22,6 +22,8 @@
 #include <string>
 #include <vector>
 
+#include "kernels/primitives.hpp"  // ValueMoments, ExceedanceMoments
+
 namespace arcsim::kernels {
 
 class Backend {
@@ -54,10 +56,32 @@ class Backend {
   virtual void ef_accumulate(float* e, const float* c, std::size_t n) = 0;
   virtual void momentum_update(float* h, const float* g, std::size_t n, float eta) = 0;
   virtual void heavy_ball_update(float* h, const float* g, std::size_t n, float beta) = 0;
+  // Ok-Topk: indices with magnitude key >= key, ascending; returns the count (idx_out holds n).
+  virtual std::size_t select_at_least(const float* x, std::size_t n, std::uint32_t key, std::uint32_t* idx_out) = 0;
   // x[i] /= float(workers) (the averaging after a sum all-reduce).
   virtual void divide(float* x, std::size_t n, int workers) = 0;
   // x[0..n) = 0.
   virtual void zero(float* x, std::size_t n) = 0;
+
+  // Threshold estimators (DGC, GaussianK, RedSync, SIDCo): kernels/primitives.hpp.
+  virtual ValueMoments value_moments(const float* x, std::size_t n) = 0;
+  virtual ExceedanceMoments exceedance_moments(const float* x, std::size_t n, float t, bool with_log) = 0;
+  virtual std::uint64_t count_above(const float* x, std::size_t n, float t) = 0;
+  virtual std::size_t select_above(const float* x, std::size_t n, float t, std::uint32_t* idx_out) = 0;
+  virtual void sample_magnitudes(const float* x, std::size_t n, std::size_t m, std::uint64_t seed, std::uint32_t step,
+                                 std::uint32_t tensor, std::uint32_t worker, float* out) = 0;
+  virtual void scale(const float* x, std::size_t n, float s, float* out) = 0;
+  // ADTopk: per-row top-k and the per-row threshold filter (primitives.hpp).
+  virtual void topk_per_row(const float* x, std::size_t n_rows, std::size_t m, std::size_t k_row,
+                            std::uint32_t* idx_out) = 0;
+  virtual void threshold_rows_count(const float* x, std::size_t n_rows, std::size_t m, const float* thr,
+                                    std::uint32_t* counts) = 0;
+  virtual void threshold_rows_select(const float* x, std::size_t n_rows, std::size_t m, const float* thr,
+                                     const std::uint32_t* offsets, std::uint32_t* idx_out) = 0;
+  // PowerSGD: C = A B, C = A^T B, in-place Gram-Schmidt of the columns (primitives.hpp).
+  virtual void matmul_right(const float* A, std::size_t n, std::size_t k, const float* B, std::size_t c, float* C) = 0;
+  virtual void matmul_left_t(const float* A, std::size_t n, std::size_t m, const float* B, std::size_t c, float* C) = 0;
+  virtual void orthogonalize(float* P, std::size_t n, std::size_t c) = 0;
 
  private:
   double clock_start_ = 0.0;

@@ -24,6 +24,25 @@ enum class KernelId {
   kEfInput,
   kEfUpdate,
   kAverage,
+  // Threshold estimators (DGC, GaussianK, RedSync, SIDCo).
+  kThrStats,
+  kThrSample,
+  kThrCount,
+  kThrSelect,
+  kDgcAccumulate,
+  kDgcMask,
+  // ADTopk
+  kAdtopkSelect,
+  kAdtopkScatterAdd,
+  // PowerSGD
+  kPowersgdProjectP,
+  kPowersgdOrthogonalize,
+  kPowersgdProjectQ,
+  kPowersgdDecompress,
+  // Ok-Topk
+  kOktopkSelect,
+  kOktopkReduce,
+  kOktopkScatter,
 };
 
 // The sizes one call's traffic depends on, per worker. Each kernel reads the fields its formula
@@ -33,7 +52,8 @@ struct KernelWork {
   std::size_t k = 0;        // selected elements (Top-K, Rand-K) or selected values (ARC rows x cols)
   std::size_t workers = 1;  // contributions combined (Top-K scatter-add of all gathered messages)
   std::size_t rows = 0;     // rows scored (ARC row selection)
-  std::size_t sketch = 0;   // floats of the sketch (ARC: rows x r per tensor, summed)
+  std::size_t sketch = 0;   // floats of the sketch (ARC: rows x r per tensor, summed; PowerSGD:
+                            // floats of P (orthogonalize) or of P and Q (the products))
 };
 
 // Bytes/bandwidth model entry: seconds = launches * launch + (bytes_moved + extra_bytes_per_element

@@ -27,6 +27,14 @@ const char* dtype_name(DType t) {
   return "float32";
 }
 
+const char* scaling_name(SizeScaling s) {
+  switch (s) {
+    case SizeScaling::kShare: return "share";
+    case SizeScaling::kPerPair: return "per_pair";
+    default: return "per_rank";
+  }
+}
+
 EmulatedCommunicator::EmulatedCommunicator(int workers) : workers_(workers) {
   if (workers < 1) throw std::invalid_argument("EmulatedCommunicator: workers must be >= 1, got " + std::to_string(workers));
 }
@@ -67,7 +75,7 @@ void EmulatedCommunicator::allgather(std::span<const void* const> in, std::size_
 }
 
 void EmulatedCommunicator::allgatherv(std::span<const void* const> in, std::span<const std::size_t> counts,
-                                      DType type, void* out, bool) {
+                                      DType type, void* out, bool, SizeScaling) {
   check_workers(in.size(), "allgatherv");
   check_workers(counts.size(), "allgatherv(counts)");
   std::size_t offset = 0;
@@ -83,6 +91,27 @@ void EmulatedCommunicator::broadcast(std::span<const void* const> in, std::size_
   check_workers(in.size(), "broadcast");
   if (root < 0 || root >= workers_) throw std::invalid_argument("EmulatedCommunicator::broadcast: bad root");
   if (count) std::memcpy(out, in[static_cast<std::size_t>(root)], count * dtype_size(type));
+}
+
+void EmulatedCommunicator::alltoallv(std::span<const void* const> in, std::span<const std::size_t> counts,
+                                     DType type, std::span<void* const> out, bool, SizeScaling) {
+  check_workers(in.size(), "alltoallv");
+  check_workers(out.size(), "alltoallv(out)");
+  const std::size_t W = in.size(), es = dtype_size(type);
+  if (counts.size() != W * W)
+    throw std::invalid_argument("EmulatedCommunicator::alltoallv: expected a " + std::to_string(W) + " x " +
+                                std::to_string(W) + " count matrix, got " + std::to_string(counts.size()) + " counts");
+  // Receive offsets: column prefix sums over sources; send offsets: row prefix sums over destinations.
+  for (std::size_t d = 0; d < W; ++d) {
+    std::size_t at = 0;
+    for (std::size_t s = 0; s < W; ++s) {
+      std::size_t from = 0;
+      for (std::size_t j = 0; j < d; ++j) from += counts[s * W + j];
+      const std::size_t bytes = counts[s * W + d] * es;
+      if (bytes) std::memcpy(static_cast<char*>(out[d]) + at, static_cast<const char*>(in[s]) + from * es, bytes);
+      at += bytes;
+    }
+  }
 }
 
 }  // namespace arcsim::kernels

@@ -19,6 +19,14 @@ enum class DType : std::uint8_t { kFloat32, kInt32, kFloat16, kBFloat16, kInt64 
 std::size_t dtype_size(DType t);
 const char* dtype_name(DType t);  // "float32", "int32", "float16", "bfloat16", "int64"
 
+// How the sizes a variable-size collective records extend to a simulation at another rank count
+// (the plan's "scaling", docs/contracts.md): kPerRank, each rank's own amount (all-gather-v: its
+// block, cycled; all-to-all-v: its row total, spread over the other ranks); kShare, shares of a
+// total that does not grow with the rank count (Ok-Topk's global top-k, split P ways); kPerPair,
+// a fixed amount per pair of ranks (a size exchange).
+enum class SizeScaling : std::uint8_t { kPerRank, kShare, kPerPair };
+const char* scaling_name(SizeScaling s);  // "per_rank" | "share" | "per_pair"
+
 // A kernel launched between collectives, as the compressor announces it. Sizes are per worker.
 struct KernelRecord {
   std::string name;           // e.g. "topk_select", "arc_sketch"
@@ -46,11 +54,21 @@ class Communicator {
   virtual void allgather(std::span<const void* const> in, std::size_t count, DType type, void* out,
                          bool blocking = true) = 0;
   // As allgather with a per-rank count; out holds sum(counts) elements in rank order.
+  // `scaling` only annotates the plan (how a simulation at another rank count reads the sizes).
   virtual void allgatherv(std::span<const void* const> in, std::span<const std::size_t> counts, DType type,
-                          void* out, bool blocking = true) = 0;
+                          void* out, bool blocking = true, SizeScaling scaling = SizeScaling::kPerRank) = 0;
   // out = in[root][0..count).
   virtual void broadcast(std::span<const void* const> in, std::size_t count, DType type, int root, void* out,
                          bool blocking = true) = 0;
+  // Personalised all-to-all with per-destination counts (MPI_Alltoallv). `counts` is world x world,
+  // row-major: counts[s * world + d] = elements rank s sends to rank d (every rank knows the whole
+  // matrix, as after an all-to-all of the sizes). in[s] holds rank s's elements for d = 0, 1, ...
+  // back to back; out[d] (one buffer per worker: each receives something different) gets
+  // sum_s counts[s * world + d] elements, those of s = 0, 1, ... back to back. Entries on the
+  // diagonal stay local (copied, never sent).
+  virtual void alltoallv(std::span<const void* const> in, std::span<const std::size_t> counts, DType type,
+                         std::span<void* const> out, bool blocking = true,
+                         SizeScaling scaling = SizeScaling::kPerRank) = 0;
 
   // Compressors announce every kernel here; the default forgets it (RecordingCommunicator logs it).
   virtual void record_kernel(const KernelRecord&) {}
@@ -68,9 +86,11 @@ class EmulatedCommunicator final : public Communicator {
   void allgather(std::span<const void* const> in, std::size_t count, DType type, void* out,
                  bool blocking) override;
   void allgatherv(std::span<const void* const> in, std::span<const std::size_t> counts, DType type, void* out,
-                  bool blocking) override;
+                  bool blocking, SizeScaling scaling = SizeScaling::kPerRank) override;
   void broadcast(std::span<const void* const> in, std::size_t count, DType type, int root, void* out,
                  bool blocking) override;
+  void alltoallv(std::span<const void* const> in, std::span<const std::size_t> counts, DType type,
+                 std::span<void* const> out, bool blocking, SizeScaling scaling = SizeScaling::kPerRank) override;
 
  private:
   void check_workers(std::size_t n, const char* op) const;

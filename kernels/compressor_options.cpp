@@ -217,8 +217,18 @@ const OptionSpec* find_option(const std::string& name) {
   return nullptr;
 }
 
+// The option `name` as compressor c.compressor declares it (its own options first: two methods
+// may share an option name with different defaults or ranges), else the shared table's.
+static const OptionSpec* option_for(const CompressorConfig& c, const std::string& name) {
+  for (const auto& e : compressor_registry())
+    if (e.name == c.compressor)
+      for (const auto& o : e.own_options)
+        if (o.name == name) return &o;
+  return find_option(name);
+}
+
 void set_option(CompressorConfig& c, const std::string& name, const json& value) {
-  const OptionSpec* o = find_option(name);
+  const OptionSpec* o = option_for(c, name);
   if (!o) throw std::invalid_argument(name + ": unknown option (arcsim compress --help lists them)");
   auto bad = [&] { throw std::invalid_argument(name + ": expected " + o->expected() + ", got " + brief(value)); };
   switch (o->type) {
@@ -249,7 +259,7 @@ void set_option(CompressorConfig& c, const std::string& name, const json& value)
 }
 
 json get_option(const CompressorConfig& c, const std::string& name) {
-  const OptionSpec* o = find_option(name);
+  const OptionSpec* o = option_for(c, name);
   if (!o) throw std::invalid_argument(name + ": unknown option");
   return o->load(c);
 }

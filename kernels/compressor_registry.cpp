@@ -30,6 +30,38 @@ std::vector<CompressorEntry> make_registry() {
   r.push_back({"randk", "k shared random indices per tensor (shared seed); values all-reduced, index-free", "elements",
                shared({"ramp", "rescale", "preset"}), {}, {"reference"},
                [](const CompressorConfig& c) { return make_randk(c.seed, c.unbiased); }});
+  // Threshold estimators: variable k per worker, values + indices all-gathered with the real
+  // per-worker counts (docs/compressors/threshold.md).
+  r.push_back({"dgc", "DGC: sampled threshold + adjustment, momentum correction and masking, local clipping; all-gather-v",
+               "elements", shared({"index_dtype"}),
+               {number_option("sample_ratio", 0.01, 0, 1, true, "DGC: fraction of each tensor sampled for the threshold (GRACE 0.01)"),
+                integer_option("max_adjust", 10, 0, 100, "threshold re-adjustments at most (DGC: x1.3 / x0.7, GRACE 10; GaussianK: x0.5 / x1.5, 5)"),
+                [] {
+                  OptionSpec m = number_option("momentum_correction", 0.9, 0, 1, false,
+                                               "DGC momentum m: u = m u + g, v += u (0 = plain accumulation v += g)");
+                  m.max = std::nextafter(1.0, 0.0);
+                  return m;
+                }(),
+                number_option("clip_norm", 0.0, 0, 1e30, false, "DGC local clipping: global norm c, each worker clips to c / sqrt(N) (0 = off)")},
+               {}, [](const CompressorConfig& c) { return make_dgc(c); }});
+  r.push_back({"gaussiank", "GaussianK: thr = mean + std * Phi^-1(1 - rho/2), re-adjusted x0.5 / x1.5; all-gather-v",
+               "elements", shared({"index_dtype"}),
+               {integer_option("max_adjust", 5, 0, 100, "threshold re-adjustments at most (DGC: x1.3 / x0.7, GRACE 10; GaussianK: x0.5 / x1.5, 5)")},
+               {}, [](const CompressorConfig& c) { return make_gaussiank(c); }});
+  r.push_back({"redsync", "RedSync: thr = mean + t (max - mean) of |g|, binary search on t; all-gather-v", "elements",
+               shared({"index_dtype"}),
+               {bool_option("trim", false, "RedSync: RedSyncTrim, one shot at t = 0.8 instead of the binary search")},
+               {}, [](const CompressorConfig& c) { return make_redsync(c); }});
+  r.push_back({"sidco", "SIDCo: multi-stage fit of the magnitudes (exponential | gamma | pareto); all-gather-v", "elements",
+               shared({"index_dtype"}),
+               {integer_option("stages", 2, 1, 10, "SIDCo: fitting stages (the first at first_ratio, the rest refit the exceedances)"),
+                number_option("first_ratio", 0.25, 0, 1, true, "SIDCo: tail fraction of the first stage (SIDCo's FIRST_RATIO)"),
+                choice_option("fit", "exponential",
+                              {{"exponential", "SIDCo-E: exponential, excess mean * -ln p"},
+                               {"gamma", "SIDCo-GA: gamma, Minka's shape estimate, exact quantile"},
+                               {"pareto", "SIDCo-GP: generalized Pareto, method of moments"}},
+                              "SIDCo: the distribution fitted at each stage")},
+               {}, [](const CompressorConfig& c) { return make_sidco(c); }});
   r.push_back({"arctopk", "ARC-Top-K: rows chosen by an all-reduced random sketch; rows all-reduced, index-free",
                "rows", shared({"rank", "row_scores", "shape_rule", "sketch_allreduce", "preset"}), {}, {"reference"},
                [](const CompressorConfig& c) {
@@ -41,6 +73,36 @@ std::vector<CompressorEntry> make_registry() {
                  o.seed = c.seed;
                  return make_arctopk(o);
                }});
+  // ADTopk (all-dimension top-k) with FGBuff's buffering; defaults from the ADTopk code.
+  r.push_back({"adtopk",
+               "ADTopk: top-k of every row (k_row = max(1, floor(ratio m))); all-gathered, 1-D tensors sent whole",
+               "elements", shared({"shape_rule", "index_dtype"}),
+               {bool_option("interleave", false, "ADTopk-i: odd calls per-row top-k, even calls global top-k"),
+                bool_option("threshold_reuse", false,
+                            "reuse per-row thresholds between exact calls (15 exact, then every tau >= 5 calls)"),
+                bool_option("fgbuff", false, "FGBuff: merge the all-gathers into buffers of fgbuff_elements entries"),
+                integer_option("fgbuff_elements", 262144, 1, 4294967295.0,
+                               "FGBuff buffer size, in selected entries per worker")},
+               {},
+               [](const CompressorConfig& c) { return make_adtopk(c); }});
+  // PowerSGD: rank r, warm-started Q; `ratio` is accepted and has no effect (the rank sets the size).
+  r.push_back({"powersgd",
+               "PowerSGD: rank-r P Q^T per matrix, warm-started Q, two all-reduces per bucket; ratio unused",
+               "rank", shared({"rank", "shape_rule"}), {}, {},
+               [](const CompressorConfig& c) { return make_powersgd(c); }});
+  // Ok-Topk
+  r.push_back({"oktopk",
+               "Ok-Topk: reused local/global thresholds, region-partitioned sparse reduce-scatter (all-to-all-v), "
+               "balanced all-gather-v",
+               "elements", shared({"index_dtype"}),
+               {integer_option("tau", 32, 1, 1e6,
+                               "calls between exact re-evaluations of the local and global thresholds (the authors' "
+                               "scripts: 32; 128 in their BERT runs)"),
+                integer_option("repartition_tau", 32, 1, 1e6,
+                               "calls between recomputations of the region boundaries from the last global top-k "
+                               "(the paper's tau')")},
+               {},
+               [](const CompressorConfig& c) { return make_oktopk(c); }});
   return r;
 }
 
@@ -91,6 +153,10 @@ json preset_options(const std::string& name, const std::string& preset) {
 
 namespace {
 const OptionSpec& param_spec(const CompressorConfig& c, const std::string& name) {
+  // A method's own option first: two methods may each have an option of one name with their
+  // own defaults (max_adjust: DGC 10, GaussianK 5); the shared table holds only the first.
+  for (const auto& own : compressor_entry(c.compressor).own_options)
+    if (own.name == name) return own;
   const OptionSpec* o = find_option(name);
   if (!o || !compressor_entry(c.compressor).takes(name))
     throw std::logic_error("option '" + name + "' is not an option of " + c.compressor);

@@ -183,6 +183,13 @@ void ef_sub(const float* g, const float* e, std::size_t n, float* d) {
   for (std::size_t i = 0; i < n; ++i) d[i] = g[i] - e[i];
 }
 
+std::size_t select_at_least(const float* x, std::size_t n, std::uint32_t key, std::uint32_t* idx_out) {
+  std::size_t count = 0;
+  for (std::size_t i = 0; i < n; ++i)
+    if (magnitude_key(x[i]) >= key) idx_out[count++] = static_cast<std::uint32_t>(i);
+  return count;
+}
+
 void ef14_residual(const float* u, const float* c, std::size_t n, float* e) {
   for (std::size_t i = 0; i < n; ++i) e[i] = u[i] - c[i];
 }

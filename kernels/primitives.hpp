@@ -77,6 +77,11 @@ void randk_keys(std::uint64_t seed, std::uint32_t step, std::uint32_t tensor, st
 // x *= 0x846ca68b; x ^= x >> 16.
 std::uint32_t randk_mix(std::uint32_t x);
 
+// ---- Ok-Topk: threshold filter with a reused threshold
+// Every index i < n with magnitude_key(x[i]) >= key, written to idx_out ascending (idx_out holds
+// n entries); returns how many. One read of x: the selection step between exact re-evaluations.
+std::size_t select_at_least(const float* x, std::size_t n, std::uint32_t key, std::uint32_t* idx_out);
+
 // ---- Error-feedback helpers (element-wise over n; every output is one rounding of the formula).
 // u = g + e                       (EF14 input)
 void ef_add(const float* g, const float* e, std::size_t n, float* u);
@@ -91,5 +96,67 @@ void ef_accumulate(float* e, const float* c, std::size_t n);
 void momentum_update(float* h, const float* g, std::size_t n, float eta);
 // Heavy-ball momentum (the authors' synthetic script): h = fma(beta, h, g).
 void heavy_ball_update(float* h, const float* g, std::size_t n, float beta);
+
+// ---- Threshold estimators (DGC, GaussianK, RedSync, SIDCo) ----------------------------------------
+// Moment sums are double, added in the chunked-tree order of kernels/threshold_math.hpp (terms at
+// their element positions, absent terms +0), which every backend reproduces: bit-exact. Products
+// x*x of floats are exact in double, so only the additions round. Comparisons are strict:
+// "|x| > t" (a caller wanting |x| >= thr passes t = nextafter(thr, 0)); t < 0 selects everything.
+struct ValueMoments {
+  double sum = 0.0, sum_sq = 0.0, sum_abs = 0.0;  // sums of x, x^2, |x|
+  float max_abs = 0.0f;                           // max |x| (0 for n == 0)
+};
+ValueMoments value_moments(const float* x, std::size_t n);
+// Over the elements with |x| > t, the exceedance e = |x| - t (one float rounding, > 0): their
+// count and the sums of e, e^2 and, with with_log, thr::log_portable(e) (else sum_log = 0).
+struct ExceedanceMoments {
+  std::uint64_t count = 0;
+  double sum = 0.0, sum_sq = 0.0, sum_log = 0.0;
+};
+ExceedanceMoments exceedance_moments(const float* x, std::size_t n, float t, bool with_log);
+// #{i : |x[i]| > t}.
+std::uint64_t count_above(const float* x, std::size_t n, float t);
+// The indices i with |x[i]| > t, ascending, into idx_out (room for count_above(x, n, t));
+// returns their count.
+std::size_t select_above(const float* x, std::size_t n, float t, std::uint32_t* idx_out);
+// out[i] = |x[p_i]| for i < m, p_i = thr::sample_position(i, n, seed, step, tensor, worker)
+// (uniform with replacement; n < 2^32 and n > 0 when m > 0, else std::invalid_argument).
+void sample_magnitudes(const float* x, std::size_t n, std::size_t m, std::uint64_t seed, std::uint32_t step,
+                       std::uint32_t tensor, std::uint32_t worker, float* out);
+// out[i] = s * x[i] (one rounding; out may be x).
+void scale(const float* x, std::size_t n, float s, float* out);
+// ---- ADTopk (all-dimension top-k): per-row selection of an n_rows x m matrix ----------------
+// Row i's k_row largest magnitude keys (topk_magnitude on the row: lowest index on ties),
+// written as row-local column indices to idx_out[i*k_row .. (i+1)*k_row), ascending within the
+// row. k_row <= m (else std::invalid_argument). Every row contributes k_row entries.
+void topk_per_row(const float* x, std::size_t n_rows, std::size_t m, std::size_t k_row, std::uint32_t* idx_out);
+// The threshold filter of ADTopk's threshold reuse, per row against a stored threshold thr[i]:
+// row i keeps the columns j with magnitude_key(x[i,j]) >= magnitude_key(thr[i]); a row that keeps
+// none keeps its single largest-magnitude entry (lowest index on ties), so every row still
+// contributes. counts[i] = the number row i keeps (>= 1 when m >= 1).
+void threshold_rows_count(const float* x, std::size_t n_rows, std::size_t m, const float* thr, std::uint32_t* counts);
+// The kept entries as matrix-flat indices i*m + j, row i's at idx_out[offsets[i] ..
+// offsets[i] + counts[i]) ascending, offsets = the exclusive prefix sum of threshold_rows_count.
+void threshold_rows_select(const float* x, std::size_t n_rows, std::size_t m, const float* thr,
+                           const std::uint32_t* offsets, std::uint32_t* idx_out);
+
+// ---- PowerSGD (low-rank approximation) -------------------------------------------------------
+// C = A B with A n x k, B k x c, C n x c (row-major): C[i,q] = fmaf chain over ascending j from
+// +0 of A[i,j] * B[j,q]. The sketch's order: matmul_right(G, n, m, V, r, P) with
+// V = sketch_matrix(m, r, ...) equals sketch(G, n, m, r, ...) bit for bit.
+void matmul_right(const float* A, std::size_t n, std::size_t k, const float* B, std::size_t c, float* C);
+// C = A^T B with A n x m, B n x c, C m x c: C[j,q] = fmaf chain over ascending i from +0 of
+// A[i,j] * B[i,q].
+void matmul_left_t(const float* A, std::size_t n, std::size_t m, const float* B, std::size_t c, float* C);
+// Dot product of two strided vectors of length n in a fixed order a device CTA of kDotLanes
+// threads reproduces: lane l accumulates terms l, l + L, l + 2L, ... (fmaf from +0, ascending),
+// then lanes are combined by the tree lane[l] += lane[l + s] for s = L/2, L/4, ..., 1.
+inline constexpr std::size_t kDotLanes = 256;
+float lane_dot(const float* a, std::size_t stride_a, const float* b, std::size_t stride_b, std::size_t n);
+// Modified Gram-Schmidt of the c columns of P (n x c, row-major), in place, columns in ascending
+// order: col_q /= (sqrtf(lane_dot(col_q, col_q)) + kOrthoEps); then for every later column p,
+// col_p[i] = fmaf(-lane_dot(col_q, col_p), col_q[i], col_p[i]). A zero column stays zero.
+inline constexpr float kOrthoEps = 1e-16f;
+void orthogonalize(float* P, std::size_t n, std::size_t c);
 
 }  // namespace arcsim::kernels

@@ -19,6 +19,8 @@ nlohmann::json to_json(const PlanOp& op) {
                       {"dtype", dtype_name(op.dtype)},
                       {"blocking", op.blocking}};
   if (!op.bytes_by_rank.empty()) j["bytes_by_rank"] = op.bytes_by_rank;
+  if (!op.bytes_matrix.empty()) j["bytes_matrix"] = op.bytes_matrix;
+  if (op.scaling != SizeScaling::kPerRank) j["scaling"] = scaling_name(op.scaling);
   return j;
 }
 
@@ -51,9 +53,10 @@ void RecordingCommunicator::allgather(std::span<const void* const> in, std::size
 }
 
 void RecordingCommunicator::allgatherv(std::span<const void* const> in, std::span<const std::size_t> counts,
-                                       DType type, void* out, bool blocking) {
-  inner_.allgatherv(in, counts, type, out, blocking);
+                                       DType type, void* out, bool blocking, SizeScaling scaling) {
+  inner_.allgatherv(in, counts, type, out, blocking, scaling);
   log_collective("allgatherv", counts.empty() ? 0 : counts[0] * dtype_size(type), type, blocking);
+  ops_.back().scaling = scaling;
   for (std::size_t c : counts) ops_.back().bytes_by_rank.push_back(c * dtype_size(type));
 }
 
@@ -61,6 +64,21 @@ void RecordingCommunicator::broadcast(std::span<const void* const> in, std::size
                                       void* out, bool blocking) {
   inner_.broadcast(in, count, type, root, out, blocking);
   log_collective("broadcast", count * dtype_size(type), type, blocking);
+}
+
+void RecordingCommunicator::alltoallv(std::span<const void* const> in, std::span<const std::size_t> counts,
+                                      DType type, std::span<void* const> out, bool blocking,
+                                      SizeScaling scaling) {
+  inner_.alltoallv(in, counts, type, out, blocking, scaling);
+  const std::size_t W = in.size(), es = dtype_size(type);
+  std::vector<std::vector<std::size_t>> m(W, std::vector<std::size_t>(W));
+  for (std::size_t s = 0; s < W; ++s)
+    for (std::size_t d = 0; d < W; ++d) m[s][d] = counts[s * W + d] * es;
+  std::size_t sent0 = 0;
+  for (std::size_t d = 1; d < W; ++d) sent0 += m[0][d];
+  log_collective("alltoallv", sent0, type, blocking);
+  ops_.back().bytes_matrix = std::move(m);
+  ops_.back().scaling = scaling;
 }
 
 void RecordingCommunicator::record_kernel(const KernelRecord& k) {

@@ -20,9 +20,13 @@ namespace arcsim::kernels {
 struct PlanOp {
   enum class Kind { kKernel, kCollective } kind = Kind::kCollective;
   // collective
-  std::string op;                    // allreduce | allgather | allgatherv | broadcast
-  std::size_t bytes_per_rank = 0;    // rank 0's contribution (allgatherv: see bytes_by_rank)
+  std::string op;                    // allreduce | allgather | allgatherv | broadcast | alltoallv
+  std::size_t bytes_per_rank = 0;    // rank 0's contribution (allgatherv: see bytes_by_rank;
+                                     // alltoallv: what rank 0 sends to the other ranks)
   std::vector<std::size_t> bytes_by_rank;  // allgatherv only, one entry per worker
+  // alltoallv only: bytes_matrix[s][d] = bytes rank s sends to rank d (world x world).
+  std::vector<std::vector<std::size_t>> bytes_matrix;
+  SizeScaling scaling = SizeScaling::kPerRank;  // allgatherv, alltoallv: "scaling" (written unless per_rank)
   DType dtype = DType::kFloat32;
   bool blocking = true;
   // kernel
@@ -42,9 +46,11 @@ class RecordingCommunicator final : public Communicator {
   void allgather(std::span<const void* const> in, std::size_t count, DType type, void* out,
                  bool blocking) override;
   void allgatherv(std::span<const void* const> in, std::span<const std::size_t> counts, DType type, void* out,
-                  bool blocking) override;
+                  bool blocking, SizeScaling scaling = SizeScaling::kPerRank) override;
   void broadcast(std::span<const void* const> in, std::size_t count, DType type, int root, void* out,
                  bool blocking) override;
+  void alltoallv(std::span<const void* const> in, std::span<const std::size_t> counts, DType type,
+                 std::span<void* const> out, bool blocking, SizeScaling scaling = SizeScaling::kPerRank) override;
   void record_kernel(const KernelRecord& k) override;
 
   const std::vector<PlanOp>& ops() const { return ops_; }

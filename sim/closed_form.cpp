@@ -44,6 +44,23 @@ int chain_chunks(double a, double B, int p, double n) {
   return static_cast<int>(std::clamp(std::round(c), 1.0, 4096.0));
 }
 
+double pairwise_alltoallv(double a, double B, const std::vector<std::vector<double>>& m) {
+  const int p = static_cast<int>(m.size());
+  std::vector<double> t(p, 0.0), next(p, 0.0);
+  for (int s = 1; s < p; ++s) {
+    for (int r = 0; r < p; ++r) {
+      const int to = (r + s) % p, from = (r - s + p) % p;
+      const double send_done = std::max(t[r], t[to]) + a + m[r][to] / B;
+      const double recv_done = std::max(t[from], t[r]) + a + m[from][r] / B;
+      next[r] = std::max(send_done, recv_done);
+    }
+    t.swap(next);
+  }
+  double worst = 0;
+  for (double x : t) worst = std::max(worst, x);
+  return worst;
+}
+
 std::optional<double> of(CollectiveOp op, const std::string& alg, double a, double B, int p,
                          double n) {
   switch (op) {
@@ -63,6 +80,7 @@ std::optional<double> of(CollectiveOp op, const std::string& alg, double a, doub
       if (alg == "ring" || alg == "chain") return chain_broadcast(a, B, p, n, chain_chunks(a, B, p, n));
       return std::nullopt;
     case CollectiveOp::allgatherv:
+    case CollectiveOp::alltoallv:  // needs its matrix: pairwise_alltoallv
       return std::nullopt;
   }
   return std::nullopt;

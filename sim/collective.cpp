@@ -22,7 +22,8 @@ CollectiveOp parse_op(const std::string& n) {
   if (n == "allgatherv") return CollectiveOp::allgatherv;
   if (n == "broadcast") return CollectiveOp::broadcast;
   if (n == "reduce_scatter" || n == "reducescatter") return CollectiveOp::reduce_scatter;
-  throw std::invalid_argument("--collective: expected allreduce|allgather|allgatherv|broadcast|reduce_scatter, got \"" + n + "\"");
+  if (n == "alltoallv") return CollectiveOp::alltoallv;
+  throw std::invalid_argument("--collective: expected allreduce|allgather|allgatherv|broadcast|reduce_scatter|alltoallv, got \"" + n + "\"");
 }
 
 namespace {
@@ -41,6 +42,7 @@ bool valid_for(CollectiveOp op, const std::string& name) {
     case CollectiveOp::allgatherv: return a == "ring";
     case CollectiveOp::broadcast: return a == "ring" || a == "tree" || a == "binomial" || a == "chain";
     case CollectiveOp::reduce_scatter: return a == "ring";
+    case CollectiveOp::alltoallv: return !hier && a == "pairwise";
   }
   return false;
 }
@@ -51,6 +53,12 @@ double total_bytes(const CollectiveCall& c, int p) {
   if (c.op == CollectiveOp::allgatherv) {
     double t = 0;
     for (int i = 0; i < p; ++i) t += c.by_rank[i % c.by_rank.size()];
+    return t;
+  }
+  if (c.op == CollectiveOp::alltoallv) {
+    double t = 0;
+    for (const auto& row : alltoallv_matrix(c, p))
+      for (double b : row) t += b;
     return t;
   }
   return c.bytes;
@@ -98,7 +106,7 @@ std::shared_ptr<const FlowPlan> flow_plan(CollectiveOp op, const std::string& al
 const std::vector<std::string>& algorithm_names() {
   static const std::vector<std::string> names = {
       "auto", "ring", "tree", "rabenseifner", "bruck", "binomial", "chain",
-      "hier-ring", "hier-tree", "hier-rabenseifner", "hier-bruck", "hier-binomial", "hier-chain"};
+      "hier-ring", "hier-tree", "hier-rabenseifner", "hier-bruck", "hier-binomial", "hier-chain", "pairwise"};
   return names;
 }
 
@@ -120,7 +128,23 @@ std::string algorithm_for(CollectiveOp op, const std::string& requested) {
   return requested;
 }
 
-ResolvedCall resolve_call(const Context& ctx, const CollectiveCall& call) {
+namespace {
+// An allgatherv recorded with W blocks that are shares of a fixed total, at p != W ranks: p
+// blocks of by_rank[i % W] * W / p (whole bytes), so the total is kept when W divides p.
+CollectiveCall with_shares(const CollectiveCall& c, int p) {
+  if (c.op != CollectiveOp::allgatherv || c.scaling != SizeScaling::share || c.by_rank.empty() ||
+      c.by_rank.size() == static_cast<std::size_t>(p))
+    return c;
+  CollectiveCall out = c;
+  const double W = static_cast<double>(c.by_rank.size());
+  out.by_rank.resize(p);
+  for (int i = 0; i < p; ++i) out.by_rank[i] = std::round(c.by_rank[i % c.by_rank.size()] * W / p);
+  return out;
+}
+}  // namespace
+
+ResolvedCall resolve_call(const Context& ctx, const CollectiveCall& asked) {
+  const CollectiveCall call = with_shares(asked, ctx.platform.topology.ranks);
   if (!valid_for(call.op, call.algorithm))
     throw std::invalid_argument(std::string("algorithm \"") + call.algorithm + "\" does not exist for " +
                                 to_string(call.op));
@@ -132,6 +156,22 @@ ResolvedCall resolve_call(const Context& ctx, const CollectiveCall& call) {
   const double B = t.spec.bandwidth_Bps;
   const double total = total_bytes(call, p);
   const nccl::System y = nccl::system_of(t);
+  if (call.op == CollectiveOp::alltoallv) {
+    // Flat pairwise exchange over all ranks, every profile (NCCL has no all-to-all algorithm of
+    // its own: it posts grouped sends and receives). The nccl profile drives it with its Simple
+    // protocol's per-step latency and wire factor; no chunking.
+    r.algorithm = "pairwise";
+    r.call.matrix = alltoallv_matrix(call, p);
+    if (ctx.profile == ProfileKind::nccl) {
+      r.protocol = "Simple";
+      r.inter = nccl::pipeline(nccl::Simple, "ring", N == 1, y);
+      r.inter.chunk_bytes = 0;
+      r.inter.window = 1;
+      r.inter.pace = false;
+      r.start_latency_s = r.inter.start_latency_s;
+    }
+    return r;
+  }
   const CollectiveOp model_op = call.op == CollectiveOp::allgatherv ? CollectiveOp::allgather : call.op;
   const bool hier_asked = call.algorithm.rfind("hier-", 0) == 0;
   std::string a = inner(call.algorithm);
@@ -239,6 +279,10 @@ void run_collective(Context& ctx, int rank, const ResolvedCall& rc) {
   const int G = t.spec.gpus_per_node, N = t.nodes;
   const auto& c = rc.call;
   if (rc.start_latency_s > 0) sg4::this_actor::sleep_for(rc.start_latency_s);
+  if (c.op == CollectiveOp::alltoallv) {
+    pairwise_alltoallv(ctx.world(), rank, c.matrix, rc.inter);
+    return;
+  }
   if (rc.flows) {
     Group& w = ctx.group("nf", [&] {
       std::vector<int> all(ctx.ranks());
@@ -301,13 +345,74 @@ void run_collective(Context& ctx, int rank, const ResolvedCall& rc) {
       run_flat(ring, ng, gpu, c.op, c.bytes, {}, rc.intra);
       return;
     }
+    case CollectiveOp::alltoallv: return;  // flat, handled above
   }
+}
+
+std::vector<std::vector<double>> alltoallv_matrix(const CollectiveCall& call, int p) {
+  const auto& m = call.matrix;
+  if (m.empty()) throw std::invalid_argument("alltoallv: no bytes matrix");
+  const std::size_t W = m.size();
+  std::vector<std::vector<double>> out(p, std::vector<double>(p, 0.0));
+  const double f = static_cast<double>(W) / p;
+  const double scale = call.scaling == SizeScaling::per_pair ? 1.0 : call.scaling == SizeScaling::share ? f * f : f;
+  for (int r = 0; r < p; ++r)
+    for (int d = 0; d < p; ++d)
+      if (r != d) out[r][d] = static_cast<std::size_t>(p) == W ? m[r][d] : std::round(m[r % W][d % W] * scale);
+  return out;
+}
+
+CollectiveResult simulate_alltoallv(const NetworkConfig& net, const std::vector<std::vector<double>>& matrix) {
+  auto ctx = make_context(net);
+  const auto& t = ctx->platform.topology;
+  const int p = t.ranks;
+  if (matrix.size() != static_cast<std::size_t>(p))
+    throw std::invalid_argument("alltoallv: expected a " + std::to_string(p) + " x " + std::to_string(p) +
+                                " bytes matrix (one row per rank)");
+  CollectiveCall call;
+  call.op = CollectiveOp::alltoallv;
+  call.algorithm = net.algorithm;
+  call.matrix = matrix;
+  const ResolvedCall rc = resolve_call(*ctx, call);
+  std::vector<double> finish(p, 0.0);
+  Context* c = ctx.get();
+  for (int r = 0; r < p; ++r)
+    sg4::Actor::create("rank" + std::to_string(r), c->platform.ranks[r], [c, r, &rc, &finish] {
+      run_collective(*c, r, rc);
+      finish[r] = sg4::Engine::get_clock();
+    });
+  const auto w0 = std::chrono::steady_clock::now();
+  sg4::Engine::get_instance()->run();
+  const auto w1 = std::chrono::steady_clock::now();
+  CollectiveResult res;
+  for (double f : finish) res.simulated_s = std::max(res.simulated_s, f);
+  if (t.spec.gpus_per_node == 1 && ctx->profile != ProfileKind::nccl)
+    res.closed_form_s = closed_form::pairwise_alltoallv(alpha_of(t), t.spec.bandwidth_Bps, rc.call.matrix);
+  res.op = "alltoallv";
+  res.algorithm = rc.algorithm;
+  res.protocol = rc.protocol;
+  res.profile = net.profile;
+  res.fidelity = "message";
+  res.topology = t.spec.name;
+  res.nodes = t.nodes;
+  res.ranks = p;
+  for (const auto& row : rc.call.matrix)
+    for (double b : row) res.bytes += b;
+  res.messages = ctx->messages;
+  for (double b : ctx->bytes_sent) res.bytes_per_rank_sent = std::max(res.bytes_per_rank_sent, b);
+  res.wall_s = std::chrono::duration<double>(w1 - w0).count();
+  res.link_latency_s = t.link_latency_s;
+  res.bandwidth_Bps = t.spec.bandwidth_Bps;
+  res.latency_s = t.spec.latency_s;
+  return res;
 }
 
 CollectiveResult simulate_collective(const NetworkConfig& net, CollectiveOp op, double bytes) {
   if (!(bytes >= 0)) throw std::invalid_argument("--bytes: expected a non-negative size");
   if (op == CollectiveOp::allgatherv)
     throw std::invalid_argument("--collective allgatherv needs per-rank sizes: simulate it from a plan");
+  if (op == CollectiveOp::alltoallv)
+    throw std::invalid_argument("--collective alltoallv needs a bytes matrix: simulate it from a plan");
   auto ctx = make_context(net);
   const auto& t = ctx->platform.topology;
   const int p = t.ranks;

@@ -21,7 +21,16 @@ struct CollectiveCall {
   // allreduce, broadcast, reduce_scatter: the vector each rank holds; allgather: each rank's block.
   double bytes = 0;
   std::vector<double> by_rank;  // allgatherv: block of rank i is by_rank[i % size]
+  // alltoallv: the recorded W x W bytes matrix; at p ranks rank r sends rank d (r != d)
+  // matrix[r % W][d % W] * W / p (alltoallv_matrix; per_pair: unscaled; share: * (W / p)^2), so
+  // p == W is exact and, when W divides p, each rank's total (per_rank) or the whole matrix's
+  // (share) is kept.
+  std::vector<std::vector<double>> matrix;
+  SizeScaling scaling = SizeScaling::per_rank;  // allgatherv, alltoallv (plan.hpp)
 };
+
+// The p x p bytes an alltoallv call moves at p ranks (see CollectiveCall::matrix); diagonal 0.
+std::vector<std::vector<double>> alltoallv_matrix(const CollectiveCall& call, int p);
 
 struct FlowPlan;
 
@@ -60,6 +69,9 @@ struct CollectiveResult {
 // One collective on a fresh simulation (creates this process's Engine). For an all-gather `bytes`
 // is the total gathered size (nccl-tests' convention).
 CollectiveResult simulate_collective(const NetworkConfig& net, CollectiveOp op, double bytes);
+
+// One alltoallv of `matrix` (p x p bytes, p = the topology's ranks) on a fresh simulation.
+CollectiveResult simulate_alltoallv(const NetworkConfig& net, const std::vector<std::vector<double>>& matrix);
 
 nlohmann::json to_json(const CollectiveResult& r);
 

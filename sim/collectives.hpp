@@ -33,6 +33,9 @@ void rabenseifner_allreduce(Group& g, int me, double bytes, const Pipeline& pipe
 // Double binary tree all-reduce (NCCL's tree): two heap-ordered binary trees, the second on mirrored
 // ranks, each reducing and broadcasting half of the data in pipelined chunks.
 void tree_allreduce(Group& g, int me, double bytes, const Pipeline& pipe);
+// Pairwise-exchange all-to-all-v: p - 1 steps, at step s rank r sends bytes[r][(r+s) mod p] to
+// (r+s) mod p and receives from (r-s) mod p (bytes[r][r] stays local).
+void pairwise_alltoallv(Group& g, int me, const std::vector<std::vector<double>>& bytes, const Pipeline& pipe);
 // Broadcast from local rank 0: binomial tree (whole message per hop).
 void binomial_broadcast(Group& g, int me, double bytes, const Pipeline& pipe);
 // Broadcast from local rank 0: chain through the ranks in `chunks` pipelined pieces.

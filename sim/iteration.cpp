@@ -93,6 +93,8 @@ IterationBreakdown simulate_iteration(const NetworkConfig& net, const Plan& plan
         call.algorithm = algorithm_for(op.op, net.algorithm);
         call.bytes = op.bytes_per_rank;
         call.by_rank = op.bytes_by_rank;
+        call.matrix = op.bytes_matrix;
+        call.scaling = op.scaling;
         rc = resolve_call(*c, call);
         ++used[rc.label()];
       }

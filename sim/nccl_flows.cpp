@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <stdexcept>
 #include <tuple>
 
 namespace arcsim::sim::nccl {
@@ -75,6 +76,7 @@ std::vector<Flow> flows(CollectiveOp op, const std::string& alg, double bytes, c
     case CollectiveOp::allgather:
     case CollectiveOp::allgatherv: each = (p - 1.0) / p * per_channel; break;
     case CollectiveOp::broadcast: each = per_channel; break;
+    case CollectiveOp::alltoallv: throw std::invalid_argument("nccl flows: alltoallv runs as a pairwise exchange");
   }
   for (int c = 0; c < C; ++c) {
     const auto order = ring_order(y, c);

@@ -17,6 +17,7 @@ const char* to_string(CollectiveOp op) {
     case CollectiveOp::allgatherv: return "allgatherv";
     case CollectiveOp::broadcast: return "broadcast";
     case CollectiveOp::reduce_scatter: return "reduce_scatter";
+    case CollectiveOp::alltoallv: return "alltoallv";
   }
   return "?";
 }
@@ -40,11 +41,12 @@ PlanOp parse_op(const nlohmann::json& j, const std::string& file, const std::str
   } else {
     op.kind = OpKind::collective;
     const std::string name =
-        f.choice("op", {"allreduce", "allgather", "allgatherv", "broadcast", "reduce_scatter"}, "");
+        f.choice("op", {"allreduce", "allgather", "allgatherv", "broadcast", "reduce_scatter", "alltoallv"}, "");
     if (name == "allreduce") op.op = CollectiveOp::allreduce;
     else if (name == "allgather") op.op = CollectiveOp::allgather;
     else if (name == "allgatherv") op.op = CollectiveOp::allgatherv;
     else if (name == "broadcast") op.op = CollectiveOp::broadcast;
+    else if (name == "alltoallv") op.op = CollectiveOp::alltoallv;
     else op.op = CollectiveOp::reduce_scatter;
     op.bytes_per_rank = f.number("bytes_per_rank");
     if (op.bytes_per_rank < 0 || op.bytes_per_rank > kMaxMessageBytes)
@@ -61,6 +63,33 @@ PlanOp parse_op(const nlohmann::json& j, const std::string& file, const std::str
     }
     if (op.op == CollectiveOp::allgatherv && op.bytes_by_rank.empty())
       f.fail("bytes_by_rank", "per-rank sizes for an allgatherv");
+    // alltoallv: the square matrix of bytes per (source, destination); its size is checked
+    // against world_size by parse_plan.
+    if (const auto* m = f.optional("bytes_matrix")) {
+      const std::string want = "a square array of arrays of byte counts in 0..2^40 (one row per worker)";
+      if (!m->is_array() || m->empty() || m->size() > static_cast<std::size_t>(topo::kMaxRanks))
+        f.fail("bytes_matrix", want);
+      for (const auto& row : *m) {
+        if (!row.is_array() || row.size() != m->size()) f.fail("bytes_matrix", want);
+        std::vector<double> r;
+        for (const auto& x : row) {
+          if (!x.is_number() || x.get<double>() < 0 || x.get<double>() > kMaxMessageBytes) f.fail("bytes_matrix", want);
+          r.push_back(x.get<double>());
+        }
+        op.bytes_matrix.push_back(std::move(r));
+      }
+    }
+    if (op.op == CollectiveOp::alltoallv && op.bytes_matrix.empty())
+      f.fail("bytes_matrix", "the bytes per (source, destination) of an alltoallv");
+    if (op.op != CollectiveOp::alltoallv && !op.bytes_matrix.empty())
+      f.fail("bytes_matrix", "no bytes_matrix (it belongs to an alltoallv)");
+    if (f.has("scaling")) {
+      const std::string s = f.choice("scaling", {"per_rank", "share", "per_pair"}, "per_rank");
+      if (op.op != CollectiveOp::allgatherv && op.op != CollectiveOp::alltoallv)
+        f.fail("scaling", "no scaling (it belongs to an allgatherv or alltoallv)");
+      if (s == "per_pair" && op.op != CollectiveOp::alltoallv) f.fail("scaling", "per_rank|share for an allgatherv");
+      op.scaling = s == "share" ? SizeScaling::share : s == "per_pair" ? SizeScaling::per_pair : SizeScaling::per_rank;
+    }
     op.dtype = f.string_or("dtype", "float32");
     if (const auto* b = f.optional("blocking")) {
       if (!b->is_boolean()) f.fail("blocking", "true or false");
@@ -107,8 +136,15 @@ Plan parse_plan(const nlohmann::json& j, const std::string& file) {
     }
     const auto& ops = b.required("ops");
     if (!ops.is_array()) b.fail("ops", "an array of kernel and collective ops");
-    for (std::size_t k = 0; k < ops.size(); ++k)
-      bucket.ops.push_back(parse_op(ops[k], file, path + ".ops[" + std::to_string(k) + "]"));
+    for (std::size_t k = 0; k < ops.size(); ++k) {
+      const std::string at = path + ".ops[" + std::to_string(k) + "]";
+      bucket.ops.push_back(parse_op(ops[k], file, at));
+      const auto& m = bucket.ops.back().bytes_matrix;
+      if (!m.empty() && m.size() != static_cast<std::size_t>(plan.world_size))
+        throw arcsim::json::ConfigError(file + ": " + at + ".bytes_matrix: expected " + std::to_string(plan.world_size) +
+                                        " x " + std::to_string(plan.world_size) + " (world_size), got " +
+                                        std::to_string(m.size()) + " rows");
+    }
     b.finish();
     plan.buckets.push_back(std::move(bucket));
   }

@@ -7,6 +7,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "kernels/primitives.hpp"  // ValueMoments, ExceedanceMoments
+
 namespace arcsim::kernels::cpu {
 
 // Radix select over the 31 magnitude-key bits: a histogram pass over the top 11 bits (per-thread
@@ -46,6 +48,33 @@ void ef_accumulate(float* e, const float* c, std::size_t n);
 void momentum_update(float* h, const float* g, std::size_t n, float eta);
 void heavy_ball_update(float* h, const float* g, std::size_t n, float beta);  // h = fma(beta, h, g)
 void divide(float* x, std::size_t n, int workers);
+// Ok-Topk: kernels::select_at_least, one pass split into per-thread chunks (counts, then each
+// chunk writes its ascending run at its prefix offset): the same indices in the same order.
+std::size_t select_at_least(const float* x, std::size_t n, std::uint32_t key, std::uint32_t* idx_out);
 void zero(float* x, std::size_t n);
+
+// Threshold estimators (DGC, GaussianK, RedSync, SIDCo): the chunks of the moment sums in
+// parallel (same fixed tree, same bits); counts, the sample and the scale in parallel over
+// disjoint outputs; select_above counts per thread block then writes each block's ascending run
+// at its prefix offset (kernels/cpu/threshold.cpp).
+ValueMoments value_moments(const float* x, std::size_t n);
+ExceedanceMoments exceedance_moments(const float* x, std::size_t n, float t, bool with_log);
+std::uint64_t count_above(const float* x, std::size_t n, float t);
+std::size_t select_above(const float* x, std::size_t n, float t, std::uint32_t* idx_out);
+void sample_magnitudes(const float* x, std::size_t n, std::size_t m, std::uint64_t seed, std::uint32_t step,
+                       std::uint32_t tensor, std::uint32_t worker, float* out);
+void scale(const float* x, std::size_t n, float s, float* out);
+// ADTopk: rows are independent, so they are split over the threads (each row the reference's
+// topk_magnitude / filter): identical to kernels::topk_per_row and kernels::threshold_rows_*.
+void topk_per_row(const float* x, std::size_t n_rows, std::size_t m, std::size_t k_row, std::uint32_t* idx_out);
+void threshold_rows_count(const float* x, std::size_t n_rows, std::size_t m, const float* thr, std::uint32_t* counts);
+void threshold_rows_select(const float* x, std::size_t n_rows, std::size_t m, const float* thr,
+                           const std::uint32_t* offsets, std::uint32_t* idx_out);
+// PowerSGD: C = A B through the blocked sketch loop (8 rows advance together, each C[i,q] the
+// reference's fmaf chain over ascending j) and C = A^T B with the columns of C split over the
+// threads (each C[j,q] still summed over ascending i): identical to kernels::matmul_right /
+// kernels::matmul_left_t.
+void matmul_right(const float* A, std::size_t n, std::size_t k, const float* B, std::size_t c, float* C);
+void matmul_left_t(const float* A, std::size_t n, std::size_t m, const float* B, std::size_t c, float* C);
 
 }  // namespace arcsim::kernels::cpu

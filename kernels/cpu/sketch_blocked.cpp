@@ -106,4 +106,43 @@ void row_scores(const float* P, std::size_t n, std::size_t r, float* scores) {
                 n * static_cast<std::size_t>(c + 1) / static_cast<std::size_t>(T), r, scores);
 }
 
+// PowerSGD's products (fast.hpp). P = M Q is the sketch with a given Q in place of the generated
+// V, so it runs the same blocked rows; the reconstruction P Q^T (inner size r, c = m outputs per
+// row) goes through the same path, which falls back to the reference's row loop for widths
+// other than 1, 2, 3, 4, 8; wider outputs (c > 8) run the reference's row loop on tiles of rows.
+void matmul_right(const float* A, std::size_t n, std::size_t k, const float* B, std::size_t c, float* C) {
+  if (c == 0) return;
+  constexpr std::size_t kTile = 64;
+  if (c > 8) {  // the reconstruction P Q^T: the reference's streaming row loop, rows over the threads
+    const std::size_t tiles = (n + kTile - 1) / kTile;
+#pragma omp parallel for schedule(static) if (n * c > 65536)
+    for (std::size_t t = 0; t < tiles; ++t) {
+      const std::size_t b = t * kTile;
+      kernels::matmul_right(A + b * k, std::min(kTile, n - b), k, B, c, C + b * c);
+    }
+    return;
+  }
+  const std::size_t tiles = (n + kTile - 1) / kTile;
+#pragma omp parallel for schedule(static) if (n * k > 65536)
+  for (std::size_t t = 0; t < tiles; ++t) {
+    const std::size_t b = t * kTile;
+    sketch_rows(A + b * k, std::min(kTile, n - b), k, static_cast<int>(c), B, C + b * c);
+  }
+}
+
+void matmul_left_t(const float* A, std::size_t n, std::size_t m, const float* B, std::size_t c, float* C) {
+  const int T = n * m > 65536 ? omp_get_max_threads() : 1;
+#pragma omp parallel for num_threads(T) schedule(static, 1) if (T > 1)
+  for (int t = 0; t < T; ++t) {
+    const std::size_t lo = m * static_cast<std::size_t>(t) / static_cast<std::size_t>(T);
+    const std::size_t hi = m * static_cast<std::size_t>(t + 1) / static_cast<std::size_t>(T);
+    for (std::size_t x = lo * c; x < hi * c; ++x) C[x] = 0.0f;
+    for (std::size_t i = 0; i < n; ++i)
+      for (std::size_t j = lo; j < hi; ++j) {
+        const float a = A[i * m + j];
+        for (std::size_t q = 0; q < c; ++q) C[j * c + q] = std::fma(a, B[i * c + q], C[j * c + q]);
+      }
+  }
+}
+
 }  // namespace arcsim::kernels::cpu

@@ -16,6 +16,7 @@
 #include "kernels/catalogue.hpp"
 #include "kernels/cuda/device_kernels.hpp"
 #include "kernels/cuda/gpu_bench.hpp"
+#include "kernels/threshold_fit.hpp"
 
 namespace arcsim::cuda {
 
@@ -161,6 +162,56 @@ Point run_kernel(const std::string& name, std::size_t n, const CalibrateOptions&
     DeviceBuffer a = normal(n, 11);
     const auto s = time([&](Stream s2) { divide(a.as<float>(), n, 1, s2); });
     return point(kernels::KernelId::kAverage, {.n = n}, s);
+  }
+  // Threshold estimators (DGC, GaussianK, RedSync, SIDCo): the normal input's threshold at the
+  // ratio is mu + sigma Phi^-1(1 - ratio/2), so select and mask handle about k elements.
+  if (name == "thr_stats") {
+    DeviceBuffer x = normal(n, 12), out(3 * sizeof(double)), mx(sizeof(unsigned)), ws(moments_workspace_bytes(n));
+    const auto s = time([&](Stream s2) {
+      value_moments(x.as<float>(), n, out.as<double>(), mx.as<unsigned>(), ws.as<void>(), ws.bytes(), s2);
+    });
+    return point(kernels::KernelId::kThrStats, {.n = n}, s);
+  }
+  if (name == "thr_sample") {
+    DeviceBuffer x = normal(n, 13), smp(k * 4), idx(std::max<std::size_t>(1, k / 100) * 4),
+        ws(topk_workspace_bytes(k));
+    const std::size_t ks = std::max<std::size_t>(1, k / 100);
+    const auto s = time([&](Stream s2) {
+      sample_magnitudes(x.as<float>(), n, k, 3, 1, 2, 0, smp.as<float>(), s2);
+      topk_magnitude(smp.as<float>(), k, ks, idx.as<std::uint32_t>(), ws.as<void>(), ws.bytes(), s2);
+    });
+    return point(kernels::KernelId::kThrSample, {.k = k}, s);
+  }
+  const float thr = static_cast<float>(kernels::threshold::normal_upper_quantile(std::min(0.999, o.ratio) / 2));
+  if (name == "thr_count") {
+    DeviceBuffer x = normal(n, 14), cnt(sizeof(unsigned long long));
+    const auto s = time([&](Stream s2) { count_above(x.as<float>(), n, thr, cnt.as<unsigned long long>(), s2); });
+    return point(kernels::KernelId::kThrCount, {.n = n}, s);
+  }
+  if (name == "thr_select") {
+    DeviceBuffer x = normal(n, 15), idx(n * 4), vals(n * 4), cnt(sizeof(long long)), ws(select_above_workspace_bytes(n));
+    const auto s = time([&](Stream s2) {
+      select_above(x.as<float>(), n, thr, idx.as<std::uint32_t>(), cnt.as<long long>(), ws.as<void>(), ws.bytes(), s2);
+      gather(x.as<float>(), idx.as<std::uint32_t>(), k, vals.as<float>(), s2);  // about k were selected
+    });
+    return point(kernels::KernelId::kThrSelect, {.n = n, .k = k}, s);
+  }
+  if (name == "dgc_accumulate") {
+    DeviceBuffer g = normal(n, 16), u = normal(n, 17), v = normal(n, 18);
+    const auto s = time([&](Stream s2) {
+      heavy_ball_update(u.as<float>(), g.as<float>(), n, 0.9f, s2);
+      ef_accumulate(v.as<float>(), u.as<float>(), n, s2);
+    });
+    return point(kernels::KernelId::kDgcAccumulate, {.n = n}, s);
+  }
+  if (name == "dgc_mask") {
+    DeviceBuffer u = normal(n, 19), v = normal(n, 20), zeros(k * 4), idx = spread_indices(k, n, st);
+    check(cudaMemsetAsync(zeros.as<void>(), 0, k * 4, st), "memset");
+    const auto s = time([&](Stream s2) {
+      scatter(zeros.as<float>(), idx.as<std::uint32_t>(), k, v.as<float>(), s2);
+      scatter(zeros.as<float>(), idx.as<std::uint32_t>(), k, u.as<float>(), s2);
+    });
+    return point(kernels::KernelId::kDgcMask, {.k = k}, s);
   }
   throw std::logic_error("measure_calibration: no device runner for plan kernel '" + name + "'");
 }

@@ -137,6 +137,19 @@ class CudaBackend final : public kernels::Backend {
     timed([&] { cuda::randk_indices(n, k, seed, step, tensor, d.as<std::uint32_t>(), stream_); });
     down(out, d, k * 4);
   }
+  // Ok-Topk
+  std::size_t select_at_least(const float* x, std::size_t n, std::uint32_t key, std::uint32_t* idx) override {
+    if (n == 0) return 0;
+    DeviceBuffer dx = up(x, n), di(n * 4), dc(sizeof(long long)), ws(select_at_least_workspace_bytes(n));
+    timed([&] {
+      cuda::select_at_least(dx.as<float>(), n, key, di.as<std::uint32_t>(), dc.as<long long>(), ws.as<void>(),
+                            ws.bytes(), stream_);
+    });
+    long long count = 0;
+    down(&count, dc, sizeof count);
+    down(idx, di, static_cast<std::size_t>(count) * 4);
+    return static_cast<std::size_t>(count);
+  }
   void ef_add(const float* g, const float* e, std::size_t n, float* u) override { binary(g, e, n, u, cuda::ef_add); }
   void ef_sub(const float* g, const float* e, std::size_t n, float* d) override { binary(g, e, n, d, cuda::ef_sub); }
   void ef14_residual(const float* u, const float* c, std::size_t n, float* e) override {
@@ -171,6 +184,133 @@ class CudaBackend final : public kernels::Backend {
     DeviceBuffer dx(n * 4);
     timed([&] { check(cudaMemsetAsync(dx.as<void>(), 0, n * 4, stream_), "cudaMemsetAsync"); });
     down(x, dx, n * 4);
+  }
+  // Threshold estimators (DGC, GaussianK, RedSync, SIDCo).
+  kernels::ValueMoments value_moments(const float* x, std::size_t n) override {
+    kernels::ValueMoments m;
+    if (n == 0) return m;
+    DeviceBuffer dx = up(x, n), out(3 * sizeof(double)), mx(sizeof(unsigned)), ws(moments_workspace_bytes(n));
+    timed([&] { cuda::value_moments(dx.as<float>(), n, out.as<double>(), mx.as<unsigned>(), ws.as<void>(), ws.bytes(), stream_); });
+    double s[3];
+    unsigned bits = 0;
+    down(s, out, sizeof s);
+    down(&bits, mx, sizeof bits);
+    m.sum = s[0];
+    m.sum_sq = s[1];
+    m.sum_abs = s[2];
+    std::memcpy(&m.max_abs, &bits, sizeof bits);
+    return m;
+  }
+  kernels::ExceedanceMoments exceedance_moments(const float* x, std::size_t n, float t, bool with_log) override {
+    kernels::ExceedanceMoments m;
+    if (n == 0) return m;
+    DeviceBuffer dx = up(x, n), out(3 * sizeof(double)), cnt(sizeof(unsigned long long)), ws(moments_workspace_bytes(n));
+    timed([&] {
+      cuda::exceedance_moments(dx.as<float>(), n, t, with_log, out.as<double>(), cnt.as<unsigned long long>(),
+                               ws.as<void>(), ws.bytes(), stream_);
+    });
+    double s[3];
+    unsigned long long c = 0;
+    down(s, out, sizeof s);
+    down(&c, cnt, sizeof c);
+    m.count = c;
+    m.sum = s[0];
+    m.sum_sq = s[1];
+    m.sum_log = s[2];
+    return m;
+  }
+  std::uint64_t count_above(const float* x, std::size_t n, float t) override {
+    if (n == 0) return 0;
+    DeviceBuffer dx = up(x, n), cnt(sizeof(unsigned long long));
+    timed([&] { cuda::count_above(dx.as<float>(), n, t, cnt.as<unsigned long long>(), stream_); });
+    unsigned long long c = 0;
+    down(&c, cnt, sizeof c);
+    return c;
+  }
+  std::size_t select_above(const float* x, std::size_t n, float t, std::uint32_t* idx) override {
+    if (n == 0) return 0;
+    DeviceBuffer dx = up(x, n), di(n * 4), cnt(sizeof(long long)), ws(select_above_workspace_bytes(n));
+    timed([&] { cuda::select_above(dx.as<float>(), n, t, di.as<std::uint32_t>(), cnt.as<long long>(), ws.as<void>(), ws.bytes(), stream_); });
+    long long c = 0;
+    down(&c, cnt, sizeof c);
+    down(idx, di, static_cast<std::size_t>(c) * 4);
+    return static_cast<std::size_t>(c);
+  }
+  void sample_magnitudes(const float* x, std::size_t n, std::size_t m, std::uint64_t seed, std::uint32_t step,
+                         std::uint32_t tensor, std::uint32_t worker, float* out) override {
+    if (m == 0) return;
+    if (n == 0) return kernels::reference_backend().sample_magnitudes(x, n, m, seed, step, tensor, worker, out);  // its error
+    DeviceBuffer dx = up(x, n), dout(m * 4);
+    timed([&] { cuda::sample_magnitudes(dx.as<float>(), n, m, seed, step, tensor, worker, dout.as<float>(), stream_); });
+    down(out, dout, m * 4);
+  }
+  void scale(const float* x, std::size_t n, float s, float* out) override {
+    if (n == 0) return;
+    DeviceBuffer dx = up(x, n), dout(n * 4);
+    timed([&] { cuda::scale(dx.as<float>(), n, s, dout.as<float>(), stream_); });
+    down(out, dout, n * 4);
+  }
+
+  // ADTopk
+  void topk_per_row(const float* x, std::size_t n_rows, std::size_t m, std::size_t k_row, std::uint32_t* idx) override {
+    if (k_row > m) throw std::invalid_argument("topk_per_row: k_row = " + std::to_string(k_row) + " > m = " + std::to_string(m));
+    if (n_rows == 0 || k_row == 0) return;
+    DeviceBuffer dx = up(x, n_rows * m), di(n_rows * k_row * 4);
+    timed([&] { cuda::topk_per_row(dx.as<float>(), n_rows, m, k_row, di.as<std::uint32_t>(), stream_); });
+    down(idx, di, n_rows * k_row * 4);
+  }
+  void threshold_rows_count(const float* x, std::size_t n_rows, std::size_t m, const float* thr,
+                            std::uint32_t* counts) override {
+    if (n_rows == 0) return;
+    DeviceBuffer dx = up(x, n_rows * m), dt = up(thr, n_rows), dc(n_rows * 4);
+    timed([&] { cuda::threshold_rows_count(dx.as<float>(), n_rows, m, dt.as<float>(), dc.as<std::uint32_t>(), stream_); });
+    down(counts, dc, n_rows * 4);
+  }
+  void threshold_rows_select(const float* x, std::size_t n_rows, std::size_t m, const float* thr,
+                             const std::uint32_t* offsets, std::uint32_t* idx) override {
+    if (n_rows == 0) return;
+    // The total is the last offset plus the last row's count, which the host does not have here:
+    // recount that row (the device output is sized by it).
+    std::uint32_t last = 0;
+    kernels::reference_backend().threshold_rows_count(x + (n_rows - 1) * m, 1, m, thr + n_rows - 1, &last);
+    const std::size_t total = static_cast<std::size_t>(offsets[n_rows - 1]) + last;
+    if (total == 0) return;
+    DeviceBuffer dx = up(x, n_rows * m), dt = up(thr, n_rows), doff = up(offsets, n_rows), di(total * 4);
+    timed([&] {
+      cuda::threshold_rows_select(dx.as<float>(), n_rows, m, dt.as<float>(), doff.as<std::uint32_t>(),
+                                  di.as<std::uint32_t>(), stream_);
+    });
+    down(idx, di, total * 4);
+  }
+  // PowerSGD
+  void matmul_right(const float* A, std::size_t n, std::size_t k, const float* B, std::size_t c, float* C) override {
+    if (n == 0 || c == 0) return;
+    DeviceBuffer da = up(A, n * k), db = up(B, k * c), dc(n * c * 4);
+    if (c <= 8 && n <= 0xffffffffu && k <= 0xffffffffu) {
+      // P = M Q: ARC-Top-K's tiled sketch kernel with the given Q as its V (same fma chains).
+      SketchTensor t;
+      t.g = da.as<float>();
+      t.p = dc.as<float>();
+      t.v = db.as<float>();
+      t.rows = static_cast<std::uint32_t>(n);
+      t.cols = static_cast<std::uint32_t>(k);
+      timed([&] { sketch_bucket(&t, 1, static_cast<int>(c), 0, 0, stream_); });
+    } else {
+      timed([&] { cuda::matmul_right(da.as<float>(), n, k, db.as<float>(), c, dc.as<float>(), stream_); });
+    }
+    down(C, dc, n * c * 4);
+  }
+  void matmul_left_t(const float* A, std::size_t n, std::size_t m, const float* B, std::size_t c, float* C) override {
+    if (m == 0 || c == 0) return;
+    DeviceBuffer da = up(A, n * m), db = up(B, n * c), dc(m * c * 4);
+    timed([&] { cuda::matmul_left_t(da.as<float>(), n, m, db.as<float>(), c, dc.as<float>(), stream_); });
+    down(C, dc, m * c * 4);
+  }
+  void orthogonalize(float* P, std::size_t n, std::size_t c) override {
+    if (n == 0 || c == 0) return;
+    DeviceBuffer dp = up(P, n * c);
+    timed([&] { cuda::orthogonalize(dp.as<float>(), n, c, stream_); });
+    down(P, dp, n * c * 4);
   }
 
  private:

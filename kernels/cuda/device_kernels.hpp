@@ -54,6 +54,7 @@ struct SketchTensor {
   float* p = nullptr;        // rows x r output
   std::uint32_t rows = 0, cols = 0;
   std::uint32_t tensor_id = 0;
+  const float* v = nullptr;  // optional: V itself (cols x r), read instead of generated (PowerSGD's Q)
 };
 void sketch_bucket(const SketchTensor* tensors, std::size_t count, int r, std::uint64_t seed, std::uint32_t step,
                    Stream stream);
@@ -114,6 +115,47 @@ void heavy_ball_update(float* h, const float* g, std::size_t n, float beta, Stre
 void momentum_update(float* h, const float* g, std::size_t n, float eta, Stream stream);      // h = fmaf(eta, g, (1-eta) h)
 // x[i] = x[i] / float(workers): the averaging after a sum all-reduce (kernels::divide_by).
 void divide(float* x, std::size_t n, int workers, Stream stream);
+
+// ---- Threshold estimators (DGC, GaussianK, RedSync, SIDCo) -------------------------------------
+// kernels/primitives.hpp semantics, results left in device memory (no host sync). The moment sums
+// use the chunked-tree order of kernels/threshold_math.hpp with explicit _rn double operations:
+// bit-exact with kernels::value_moments / exceedance_moments. out3 = {sum, sum_sq, sum_abs} or
+// {sum e, sum e^2, sum log e}; the max |x| comes back as its float bit pattern.
+std::size_t moments_workspace_bytes(std::size_t n);
+void value_moments(const float* x, std::size_t n, double* out3, unsigned* max_abs_bits, void* ws,
+                   std::size_t ws_bytes, Stream stream);
+void exceedance_moments(const float* x, std::size_t n, float t, bool with_log, double* out3,
+                        unsigned long long* count, void* ws, std::size_t ws_bytes, Stream stream);
+void count_above(const float* x, std::size_t n, float t, unsigned long long* count, Stream stream);
+// Ascending indices with |x| > t (order-preserving compaction); *count = how many.
+std::size_t select_above_workspace_bytes(std::size_t n);
+void select_above(const float* x, std::size_t n, float t, std::uint32_t* idx_out, long long* count, void* ws,
+                  std::size_t ws_bytes, Stream stream);
+void sample_magnitudes(const float* x, std::size_t n, std::size_t m, std::uint64_t seed, std::uint32_t step,
+                       std::uint32_t tensor, std::uint32_t worker, float* out, Stream stream);
+void scale(const float* x, std::size_t n, float s, float* out, Stream stream);  // out = s * x
+// ---- ADTopk: per-row selection, one CTA per row (rowtopk.cu) ------------------------------------
+// Same semantics and outputs as kernels::topk_per_row / threshold_rows_count / threshold_rows_select.
+void topk_per_row(const float* x, std::size_t n_rows, std::size_t m, std::size_t k_row, std::uint32_t* idx_out,
+                  Stream stream);
+void threshold_rows_count(const float* x, std::size_t n_rows, std::size_t m, const float* thr, std::uint32_t* counts,
+                          Stream stream);
+void threshold_rows_select(const float* x, std::size_t n_rows, std::size_t m, const float* thr,
+                           const std::uint32_t* offsets, std::uint32_t* idx_out, Stream stream);
+
+// ---- PowerSGD: products and Gram-Schmidt (lowrank.cu) ---------------------------------------------
+// Bit-identical to kernels::matmul_right / matmul_left_t / orthogonalize (same fma chains, the
+// same lane-and-tree dot products).
+void matmul_right(const float* A, std::size_t n, std::size_t k, const float* B, std::size_t c, float* C, Stream stream);
+void matmul_left_t(const float* A, std::size_t n, std::size_t m, const float* B, std::size_t c, float* C,
+                   Stream stream);
+void orthogonalize(float* P, std::size_t n, std::size_t c, Stream stream);
+// ---- Ok-Topk: threshold filter ---------------------------------------------------------------
+// Every i < n with magnitude key of x[i] >= key, ascending, into idx_out (room for n); the count
+// is written to *count_out (device memory). Identical to kernels::select_at_least.
+std::size_t select_at_least_workspace_bytes(std::size_t n);
+void select_at_least(const float* x, std::size_t n, std::uint32_t key, std::uint32_t* idx_out, long long* count_out,
+                     void* workspace, std::size_t workspace_bytes, Stream stream);
 
 // ---- Test and benchmark inputs ----------------------------------------------------------------
 // x[i] = standard normal from rng::gaussian_pair(seed, i / 2, 0, 0, stream 0): reproducible

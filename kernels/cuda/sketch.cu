@@ -4,9 +4,10 @@
 // The sum order is fixed by the reference, so a row cannot be split across threads; instead a CTA
 // streams a block of 32 rows through shared memory in tiles of 128 columns (coalesced loads, the
 // next tile prefetched into registers while the current one is consumed), and each thread runs
-// the chains of one row for one or two of the r columns of V. V is never read from memory: each
+// the chains of one row for one or two of the r columns of V. ARC's V is never read from memory: each
 // tile's 128 x r entries are generated in the kernel from rng::gaussian_pair (Philox + Box-Muller,
-// the same bits as the host), once per CTA and tile. With EF14 fused, the kernel reads g and e,
+// the same bits as the host), once per CTA and tile; given a V (PowerSGD's warm-started Q,
+// SketchTensor::v) the tile is read from it instead. With EF14 fused, the kernel reads g and e,
 // sketches u = g + e and writes u: 12 B per element instead of a separate EF pass.
 #include <cuda_runtime.h>
 
@@ -77,15 +78,20 @@ __global__ void __launch_bounds__(kThreads) sketch_kernel(const SketchBatch batc
     const int width = static_cast<int>(min(static_cast<std::uint32_t>(kTile), cols - j0));
 #pragma unroll
     for (int q = 0; q < kRows; ++q) g_tile[q][threadIdx.x] = pre[q];
-    // V entries of this tile: flat indices [j0 R, (j0 + width) R), in Philox pairs (j0 R is even).
+    // V entries of this tile: flat indices [j0 R, (j0 + width) R), in Philox pairs (j0 R is even),
+    // or read from t.v when V is given (PowerSGD's warm-started Q).
     const int entries = width * R;
-    for (int pr = threadIdx.x; 2 * pr < entries; pr += kThreads) {
-      const std::uint64_t flat = static_cast<std::uint64_t>(j0) * R + 2 * static_cast<std::uint64_t>(pr);
-      float z0, z1;
-      rng::gaussian_pair(seed, static_cast<std::uint32_t>(flat >> 1), t.tensor_id, step,
-                         rng::kStreamSketch ^ static_cast<std::uint32_t>(flat >> 33), z0, z1);
-      v_tile[2 * pr] = z0;
-      if (2 * pr + 1 < entries) v_tile[2 * pr + 1] = z1;
+    if (t.v != nullptr) {
+      for (int x = threadIdx.x; x < entries; x += kThreads) v_tile[x] = t.v[static_cast<std::size_t>(j0) * R + x];
+    } else {
+      for (int pr = threadIdx.x; 2 * pr < entries; pr += kThreads) {
+        const std::uint64_t flat = static_cast<std::uint64_t>(j0) * R + 2 * static_cast<std::uint64_t>(pr);
+        float z0, z1;
+        rng::gaussian_pair(seed, static_cast<std::uint32_t>(flat >> 1), t.tensor_id, step,
+                           rng::kStreamSketch ^ static_cast<std::uint32_t>(flat >> 33), z0, z1);
+        v_tile[2 * pr] = z0;
+        if (2 * pr + 1 < entries) v_tile[2 * pr + 1] = z1;
+      }
     }
     __syncthreads();
     if (j0 + kTile < cols) load_tile(j0 + kTile);  // in flight while this tile is consumed
