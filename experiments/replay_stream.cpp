@@ -27,7 +27,10 @@ class LogOnly final : public k::Communicator {
   int local_workers() const override { return workers_; }
   void allreduce_sum(std::span<const float* const>, std::size_t, float*, bool, k::DType) override {}
   void allgather(std::span<const void* const>, std::size_t, k::DType, void*, bool) override {}
-  void allgatherv(std::span<const void* const>, std::span<const std::size_t>, k::DType, void*, bool) override {}
+  void allgatherv(std::span<const void* const>, std::span<const std::size_t>, k::DType, void*, bool,
+                  k::SizeScaling) override {}
+  void alltoallv(std::span<const void* const>, std::span<const std::size_t>, k::DType, std::span<void* const>, bool,
+                 k::SizeScaling) override {}
   void broadcast(std::span<const void* const>, std::size_t, k::DType, int, void*, bool) override {}
 
  private:
