@@ -1,17 +1,10 @@
 """ADTopk end to end: `arcsim compress --compressor adtopk` and the binding's Compressor."""
-import json
 import subprocess
 
 import numpy as np
 import pytest
 
-
-def compress(arcsim_bin, tmp_path, *args):
-    out, rep = tmp_path / "agg.npy", tmp_path / "report.json"
-    p = subprocess.run([arcsim_bin, "compress", *map(str, args), "--output", out, "--report", rep],
-                       capture_output=True, text=True, timeout=120)
-    assert p.returncode == 0, p.stderr
-    return np.load(out), json.loads(rep.read_text())
+from compress_run import compress
 
 
 def per_row_topk_mean(g, k_row):

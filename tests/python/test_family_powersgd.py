@@ -1,17 +1,9 @@
 """PowerSGD end to end: `arcsim compress --compressor powersgd` and the binding's Compressor."""
-import json
-import subprocess
 
 import numpy as np
 import pytest
 
-
-def compress(arcsim_bin, tmp_path, *args):
-    out, rep = tmp_path / "agg.npy", tmp_path / "report.json"
-    p = subprocess.run([arcsim_bin, "compress", *map(str, args), "--output", out, "--report", rep],
-                       capture_output=True, text=True, timeout=120)
-    assert p.returncode == 0, p.stderr
-    return np.load(out), json.loads(rep.read_text())
+from compress_run import compress
 
 
 def test_cli_reconstructs_a_rank_4_mean_and_sends_r_n_plus_r_m(arcsim_bin, tmp_path):
