@@ -144,7 +144,9 @@ int cmd_compress(int argc, char** argv) {
   } catch (const std::invalid_argument& e) {
     fail(e.what());
   }
-  if (!has_ratio && !k_abs && kernels::compressor_entry(name).takes("ratio"))
+  // PowerSGD's size is its rank (k counts "rank"): it takes no --ratio to be given.
+  if (!has_ratio && !k_abs && kernels::compressor_entry(name).takes("ratio") &&
+      kernels::compressor_entry(name).k_unit != "rank")
     fail("--ratio: expected a number in (0, 1], got nothing");
   cfg.seed = seed;
 

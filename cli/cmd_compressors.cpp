@@ -15,6 +15,18 @@ namespace po = boost::program_options;
 
 namespace arcsim::cli {
 
+namespace {
+// The options an entry takes, its own declarations first: two methods may each declare an option
+// of the same name with their own default (dgc's and gaussiank's max_adjust).
+std::vector<const kernels::OptionSpec*> options_of(const kernels::CompressorEntry& e) {
+  std::vector<const kernels::OptionSpec*> out;
+  for (const auto& o : kernels::option_table())
+    if (e.takes(o.name) && !o.in_params) out.push_back(&o);
+  for (const auto& o : e.own_options) out.push_back(&o);
+  return out;
+}
+}  // namespace
+
 int cmd_compressors(int argc, char** argv) {
   po::options_description opts(
       "usage: arcsim compressors [NAME] [--json]\n\n"
@@ -35,8 +47,7 @@ int cmd_compressors(int argc, char** argv) {
     nlohmann::json j = {{"compressors", nlohmann::json::array()}, {"options", nlohmann::json::array()}};
     for (const auto* e : shown) {
       nlohmann::json opts_of = nlohmann::json::array();
-      for (const auto& o : kernels::option_table())
-        if (e->takes(o.name)) opts_of.push_back(o.name);
+      for (const auto& o : options_of(*e)) opts_of.push_back({{"name", o->name}, {"default", o->default_value}});
       j["compressors"].push_back({{"name", e->name}, {"description", e->description}, {"k_unit", e->k_unit},
                                   {"options", opts_of}, {"presets", e->presets}});
     }
@@ -52,10 +63,9 @@ int cmd_compressors(int argc, char** argv) {
   }
   for (const auto* e : shown) {
     std::cout << e->name << ": " << e->description << " (k counts " << e->k_unit << ")\n";
-    for (const auto& o : kernels::option_table()) {
-      if (!e->takes(o.name)) continue;
-      const std::string d = o.default_value.is_string() ? o.default_value.get<std::string>() : o.default_value.dump();
-      std::cout << "  " << o.name << " = " << d << "  " << o.expected() << ": " << o.help << "\n";
+    for (const auto* o : options_of(*e)) {
+      const std::string d = o->default_value.is_string() ? o->default_value.get<std::string>() : o->default_value.dump();
+      std::cout << "  " << o->name << " = " << d << "  " << o->expected() << ": " << o->help << "\n";
     }
   }
   return 0;

@@ -29,7 +29,7 @@ int cmd_init(int argc, char** argv) {
       "nodes (or --nodes), 1/10/100 Gbit/s (or --bandwidths) and the trace's target, so that\n"
       "`arcsim sweep SPEC.json` has a time to accuracy for every recorded configuration.\n\noptions");
   opts.add_options()("help,h", "this help")("out,o", po::value<std::string>(), "spec file to write")(
-      "nodes", po::value<std::vector<int>>()->multitoken(), "node counts (default: the recorded ones)")(
+      "nodes", po::value<std::vector<int>>()->multitoken(), "node counts (default: those every configuration was recorded at)")(
       "bandwidths", po::value<std::vector<std::string>>()->multitoken(), "bandwidths, e.g. 1Gbps 100Gbps")(
       "compute", po::value<std::string>()->default_value("trace"), "compute source: trace or model:GPU");
   const auto parsed = parse_options(argc, argv, opts, "init", "trace");

@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/program_options.hpp>
 #include <cstdio>
 #include <filesystem>
@@ -136,13 +137,19 @@ int run_script(std::vector<std::string> args) {
 
 int cmd_plot(int argc, char** argv) {
   po::options_description opts(
-      "usage: arcsim plot RESULTS_DIR [--out DIR]\n\n"
+      "usage: arcsim plot RESULTS_DIR [--out DIR] [--traffic simulated|authors]\n\n"
       "Writes speedup_vs_nodes, speedup_vs_bandwidth, iteration_breakdown and, when the results have a\n"
       "time to accuracy, accuracy_vs_time, accuracy_vs_bytes and tta_vs_nodes, as PDF and PNG (into\n"
       "RESULTS_DIR unless --out), from what `arcsim sweep` wrote; break-even crossings from\n"
       "RESULTS_DIR/breakeven.csv (`arcsim breakeven`) are marked. figures.txt lists what was drawn.\n\noptions");
+  // The x axis of accuracy_vs_bytes: what one node sent in the simulated collectives, or the
+  // authors' global bit counter (all ranks, ring rules), the convention of their loss-vs-bits figure.
+  const std::vector<std::string> traffic_choices = {"simulated", "authors"};
   opts.add_options()("help,h", "this help")("out,o", po::value<std::string>(), "directory for the figures")(
-      "python", po::value<std::string>()->default_value("/usr/bin/python3"), "Python with matplotlib");
+      "python", po::value<std::string>()->default_value("/usr/bin/python3"), "Python with matplotlib")(
+      "traffic", po::value<std::string>()->default_value("simulated"),
+      "x axis of accuracy_vs_bytes: simulated (GB one node sent, as simulated) or authors (Gbit of all ranks "
+      "in the ARC-Top-K authors' convention: 2(N-1) x bits per all-reduce, N(N-1) x bits per all-gather)");
   const auto parsed = parse_options(argc, argv, opts, "plot", "results");
   if (!parsed) return 0;
   const po::variables_map& vm = *parsed;
@@ -150,6 +157,9 @@ int cmd_plot(int argc, char** argv) {
   const std::string results = vm["results"].as<std::string>();
   const std::string python = vm["python"].as<std::string>();
   const std::string out = vm.count("out") ? vm["out"].as<std::string>() : results;
+  const std::string traffic = vm["traffic"].as<std::string>();
+  if (std::find(traffic_choices.begin(), traffic_choices.end(), traffic) == traffic_choices.end())
+    throw std::runtime_error("--traffic: expected simulated or authors, got '" + traffic + "'");
   check_inputs(results);
   check_out_dir(out);
   if (::access(python.c_str(), X_OK) != 0 || fs::is_directory(python))
@@ -160,6 +170,8 @@ int cmd_plot(int argc, char** argv) {
     args.push_back("--out");
     args.push_back(out);
   }
+  args.push_back("--traffic");
+  args.push_back(traffic);
   return run_script(args);
 }
 

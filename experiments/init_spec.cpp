@@ -1,6 +1,7 @@
 #include "init_spec.hpp"
 
 #include <algorithm>
+#include <map>
 #include <set>
 #include <stdexcept>
 
@@ -47,10 +48,10 @@ json spec_from_trace(const traces::Trace& trace, const std::string& trace_path, 
   const auto& known = known_compressors();
   json comps = json::array();
   std::set<std::string> seen;
-  std::set<int> worlds;
+  std::map<std::string, std::set<int>> worlds_of;  // per configuration, the N it was recorded at
   bool dense_first = false;
   for (const auto& log : trace.convergence) {
-    worlds.insert(log.world);
+    worlds_of[log.config].insert(log.world);
     if (!seen.insert(log.config).second) continue;
     json e = entry_of(log);
     const std::string name = e["name"].get<std::string>();
@@ -65,6 +66,14 @@ json spec_from_trace(const traces::Trace& trace, const std::string& trace_path, 
       comps.push_back(e);
     }
   }
+  // The default node counts: those at which every configuration has its own logs, so no TTA is
+  // interpolated across N (the union when they share none).
+  std::set<int> worlds, all;
+  for (const auto& [config, ws] : worlds_of) all.insert(ws.begin(), ws.end());
+  for (int n : all)
+    if (std::all_of(worlds_of.begin(), worlds_of.end(), [&](const auto& c) { return c.second.count(n) > 0; }))
+      worlds.insert(n);
+  if (worlds.empty()) worlds = all;
   if (comps.empty()) throw std::invalid_argument(trace.dir + "/trace.json: convergence: no log of a compressor sweep knows");
   json spec = {{"name", trace.name.empty() ? "init" : trace.name},
                {"description", "written by arcsim init from " + trace_path + ": one compressor per convergence config"},

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "experiments/bits.hpp"
 #include "experiments/progress.hpp"
 #include "experiments/spec.hpp"
 #include "experiments/sweep_inputs.hpp"
@@ -27,6 +28,7 @@ struct PlanEntry {
   std::string hash;   // FNV of the plan's JSON text
   sim::Plan plan;
   std::size_t ops = 0;  // kernel and collective ops of one iteration (the simulation's size)
+  PlanTraffic traffic;  // its collectives' bytes per rank, for the bit counts (bits.hpp)
 };
 
 // Everything about one compressor configuration that does not depend on the network point.
@@ -34,6 +36,8 @@ struct ConfigPlans {
   const CompressorConfig* cfg = nullptr;
   StepSchedule schedule;
   std::vector<std::vector<std::size_t>> shape_plans;       // per shape, per sample: PlanSet::plans index
+  std::vector<std::vector<PlanTraffic>> shape_traffic;     // the same plans' traffic (rows hold no PlanSet)
+  double elements = 0;                                     // gradient elements of one iteration (D)
   std::optional<double> relative_error, retained_energy;  // steady shape, mean over samples
   std::vector<const traces::ConvergenceLog*> logs;         // into SweepInputs::trace
   std::string no_log_note;                                 // why logs is empty

@@ -3,9 +3,12 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <limits>
+#include <malloc.h>
 #include <set>
 #include <stdexcept>
 
+#include "experiments/replay_stream.hpp"
 #include "kernels/plan_writer.hpp"
 #include "traces/synthetic.hpp"
 
@@ -92,40 +95,41 @@ std::string ReplayProgress::line() const {
   return buf;
 }
 
-std::vector<float> GradientSource::bucket(std::size_t b, int s) const {
-  const traces::Bucket& bk = buckets_.at(b);
-  const std::size_t W = static_cast<std::size_t>(workers_);
-  if (synthetic_) {
-    std::vector<int> ws(W);
-    for (std::size_t w = 0; w < W; ++w) ws[w] = static_cast<int>(w);
-    return traces::synthetic_gradients(trace_.layout, bk.tensors, ws, s, synth_);
-  }
+GradientSource::Recorded GradientSource::recorded(const traces::Bucket& bk, int s, const std::string& t) const {
   const auto& where = where_.at(static_cast<std::size_t>(s));
-  const std::size_t n = static_cast<std::size_t>(bk.elements);
   // Keep loaded only the samples this bucket reads (buckets are replayed in order, and a sample
   // holds consecutive tensors, so a dropped sample is rarely needed again).
   std::set<std::size_t> needed;
-  for (const auto& t : bk.tensors) needed.insert(where.at(t).first);
+  for (const auto& name : bk.tensors) needed.insert(where.at(name).first);
   for (auto it = loaded_.begin(); it != loaded_.end();) it = needed.count(it->first) ? std::next(it) : loaded_.erase(it);
-  std::vector<float> out(W * n);
+  const auto [si, off] = where.at(t);
+  auto it = loaded_.find(si);
+  if (it == loaded_.end())
+    it = loaded_.emplace(si, std::make_shared<std::vector<float>>(traces::load_sample(trace_, trace_.samples[si]))).first;
+  return {it->second.get(), static_cast<std::size_t>(trace_.samples[si].data.shape.at(1)), static_cast<std::size_t>(off)};
+}
+
+std::vector<float> GradientSource::bucket(std::size_t b, int s) const {
+  const std::size_t n = static_cast<std::size_t>(buckets_.at(b).elements);
+  std::vector<float> out(static_cast<std::size_t>(workers_) * n);
+  for (int w = 0; w < workers_; ++w) worker_bucket(b, s, w, out.data() + static_cast<std::size_t>(w) * n);
+  return out;
+}
+
+void GradientSource::worker_bucket(std::size_t b, int s, int w, float* out) const {
+  const traces::Bucket& bk = buckets_.at(b);
+  if (synthetic_) {
+    traces::synthetic_gradients_into(trace_.layout, bk.tensors, {w}, s, synth_, out);
+    return;
+  }
   std::size_t col = 0;
   for (const auto& t : bk.tensors) {
-    const auto [si, off] = where.at(t);
-    auto it = loaded_.find(si);
-    if (it == loaded_.end()) {
-      const auto& sample = trace_.samples[si];
-      it = loaded_.emplace(si, std::make_shared<std::vector<float>>(traces::load_sample(trace_, sample))).first;
-    }
-    const auto& data = *it->second;
-    const std::size_t row = static_cast<std::size_t>(trace_.samples[si].data.shape.at(1));
+    const Recorded r = recorded(bk, s, t);
     const std::size_t numel =
         static_cast<std::size_t>(trace_.layout.parameters[static_cast<std::size_t>(trace_.layout.index_of(t))].numel());
-    for (std::size_t w = 0; w < W; ++w)
-      std::copy_n(data.begin() + static_cast<long>(w * row + static_cast<std::size_t>(off)), numel,
-                  out.begin() + static_cast<long>(w * n + col));
+    std::copy_n(r.data->begin() + static_cast<long>(static_cast<std::size_t>(w) * r.row + r.offset), numel, out + col);
     col += numel;
   }
-  return out;
 }
 
 double retime_plan(plan::Plan& p, const kernels::KernelTimeModel* timer) {
@@ -142,9 +146,25 @@ double retime_plan(plan::Plan& p, const kernels::KernelTimeModel* timer) {
   return total;
 }
 
+namespace {
+// A replay allocates and frees bucket-sized buffers (tens to hundreds of MB) hundreds of times.
+// glibc serves each with a fresh mmap and unmaps it on free, so every bucket paid the kernel's
+// page faults and page zeroing again (about 15 % of a replay's time); keeping freed memory in the
+// heap reuses the pages. The peak is unchanged: it is what the largest bucket needs either way.
+void keep_freed_memory() {
+  static const bool done = [] {
+    mallopt(M_MMAP_MAX, 0);
+    mallopt(M_TRIM_THRESHOLD, std::numeric_limits<int>::max());
+    return true;
+  }();
+  (void)done;
+}
+}  // namespace
+
 ShapePlan replay_shape(const GradientSource& grads, const kernels::CompressorConfig& config, int sample,
                        const kernels::KernelTimeModel* timer, kernels::Backend& backend,
-                       const ReplayProgressFn& progress) {
+                       const ReplayProgressFn& progress, std::size_t stream_above_bytes) {
+  keep_freed_memory();
   const auto t0 = std::chrono::steady_clock::now();
   const int W = grads.workers();
   const auto& layout_params = grads.buckets();
@@ -163,23 +183,29 @@ ShapePlan replay_shape(const GradientSource& grads, const kernels::CompressorCon
     const traces::Bucket& bk = layout_params[b];
     kernels::BucketLayout layout;
     layout.names = bk.tensors;
-    // One Compressor per bucket: error-feedback state of a bucket never outlives it, so a large
-    // model replays in the memory of its largest bucket.
-    kernels::Compressor comp(W, config, backend);
-    if (b == 0) recorded = kernels::plan_of(comp), have_header = true;
     for (int p : bk.params) layout.shapes.push_back(grads.layout().parameters[static_cast<std::size_t>(p)].shape);
     const std::size_t n = layout.numel();
+    if (b == 0) recorded = kernels::plan_of(kernels::Compressor(W, config, backend)), have_header = true;
     std::vector<float> agg(n);
-    if (ef21) {
-      const std::vector<float> g0 = grads.bucket(b, prime);
-      std::vector<const float*> ptr0(static_cast<std::size_t>(W));
-      for (int w = 0; w < W; ++w) ptr0[static_cast<std::size_t>(w)] = g0.data() + static_cast<std::size_t>(w) * n;
-      comp.step(static_cast<std::uint32_t>(b), layout, ptr0, agg.data());
+    kernels::StepReport rep;
+    if (can_stream(config) && static_cast<std::size_t>(W) * n * sizeof(float) > stream_above_bytes) {
+      // Too large for all workers at once: one worker at a time, the same bits (replay_stream.hpp).
+      rep = stream_step(config, W, static_cast<std::uint32_t>(b), layout,
+                        [&](int w, float* out) { grads.worker_bucket(b, sample, w, out); }, backend, agg.data());
+    } else {
+      // One Compressor per bucket: error-feedback state of a bucket never outlives it.
+      kernels::Compressor comp(W, config, backend);
+      if (ef21) {
+        const std::vector<float> g0 = grads.bucket(b, prime);
+        std::vector<const float*> ptr0(static_cast<std::size_t>(W));
+        for (int w = 0; w < W; ++w) ptr0[static_cast<std::size_t>(w)] = g0.data() + static_cast<std::size_t>(w) * n;
+        comp.step(static_cast<std::uint32_t>(b), layout, ptr0, agg.data());
+      }
+      const std::vector<float> g = grads.bucket(b, sample);
+      std::vector<const float*> ptr(static_cast<std::size_t>(W));
+      for (int w = 0; w < W; ++w) ptr[static_cast<std::size_t>(w)] = g.data() + static_cast<std::size_t>(w) * n;
+      rep = comp.step(static_cast<std::uint32_t>(b), layout, ptr, agg.data());
     }
-    const std::vector<float> g = grads.bucket(b, sample);
-    std::vector<const float*> ptr(static_cast<std::size_t>(W));
-    for (int w = 0; w < W; ++w) ptr[static_cast<std::size_t>(w)] = g.data() + static_cast<std::size_t>(w) * n;
-    const kernels::StepReport rep = comp.step(static_cast<std::uint32_t>(b), layout, ptr, agg.data());
     recorded.buckets.push_back(kernels::plan_bucket_of(rep, layout));
     const double den = rep.grad_energy;  // ||mean g||^2 of this bucket, as the step computed it
     err_num += rep.relative_error * den;

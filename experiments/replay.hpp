@@ -9,10 +9,13 @@
 // distribution (traces/synthetic.hpp). Plans are per rank, so one replay with W workers
 // simulates at any node count.
 //
-// Memory: the replay streams bucket by bucket. Only the current bucket's gradients (all workers)
-// are held, generated or read on demand; the recorded samples a bucket needs are loaded when it
-// needs them and dropped when the next bucket needs others; each bucket gets a fresh Compressor
-// whose error-feedback state dies with the bucket. Peak memory is O(workers x largest bucket).
+// Memory: the replay streams bucket by bucket, and inside a large bucket worker by worker. A bucket
+// whose gradients for all workers fit in `stream_above_bytes` goes through a fresh
+// kernels::Compressor (all workers at once; its error-feedback state dies with the bucket); a
+// larger one goes through the worker-streamed step of replay_stream.hpp (the same bits), which
+// holds one worker's gradients at a time plus bucket-sized sums. The recorded samples a bucket
+// needs are loaded when it needs them and dropped when the next bucket needs others. Peak memory
+// is about max(4 x stream_above_bytes, 6 x the largest bucket) plus the recorded samples in use.
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -47,6 +50,8 @@ class GradientSource {
   const traces::Layout& layout() const { return trace_.layout; }
   // float32 [workers x bucket elements] of bucket b at sample step index s.
   std::vector<float> bucket(std::size_t b, int s) const;
+  // Worker w's row of bucket(b, s) (bucket elements floats) into out.
+  void worker_bucket(std::size_t b, int s, int w, float* out) const;
   // "recorded: dense N=8 steps 0,100 workers 0,1" or "synthetic: lognormal-rows/1 seed 1, 8 workers".
   const std::string& description() const { return description_; }
 
@@ -61,6 +66,13 @@ class GradientSource {
   std::vector<std::map<std::string, std::pair<std::size_t, std::int64_t>>> where_;
   mutable std::map<std::size_t, std::shared_ptr<std::vector<float>>> loaded_;
   std::string description_;
+  // The recorded sample holding tensor t at step index s, loaded on first use (the samples of
+  // other buckets dropped), and t's element offset in it.
+  struct Recorded {
+    const std::vector<float>* data;  // [workers x row] floats
+    std::size_t row, offset;
+  };
+  Recorded recorded(const traces::Bucket& bk, int s, const std::string& t) const;
 };
 
 // One replayed iteration shape.
@@ -86,6 +98,9 @@ struct ReplayProgress {
 };
 using ReplayProgressFn = std::function<void(const ReplayProgress&)>;
 
+// All-worker gradient bytes of a bucket above which the replay streams workers (replay_stream.hpp).
+inline constexpr std::size_t kStreamAboveBytes = std::size_t{256} << 20;
+
 // Replays one compressor configuration (at a fixed ratio, no warm-up, no ramp: the shape's own
 // behaviour) over every bucket at sample step `sample`, on `backend` (kernels/backend.hpp), whose
 // name the result carries (the plan format has no field for it). EF21/EF21M first take their dense initial call on
@@ -95,7 +110,8 @@ using ReplayProgressFn = std::function<void(const ReplayProgress&)>;
 ShapePlan replay_shape(const GradientSource& grads, const kernels::CompressorConfig& config, int sample,
                        const kernels::KernelTimeModel* timer,
                        kernels::Backend& backend = kernels::reference_backend(),
-                       const ReplayProgressFn& progress = nullptr);
+                       const ReplayProgressFn& progress = nullptr,
+                       std::size_t stream_above_bytes = kStreamAboveBytes);
 
 // Re-times the kernel ops of a plan in place (timer == nullptr: keeps their durations); returns
 // the summed seconds of its kernels.

@@ -42,7 +42,8 @@ const std::vector<Column>& result_columns() {
       {"compression_s", "s", "compression kernels on the GPU stream, per node"},
       {"exposed_comm_s", "s", "communication not hidden behind compute: iteration_s - compute_s - compression_s"},
       {"comm_s", "s", "busy time of one node's communication stream (all collectives, hidden or not)"},
-      {"bytes_per_node", "bytes", "bytes one node sends per steady-state iteration"},
+      {"bytes_per_node", "bytes", "bytes one node sends per steady-state iteration, as simulated (the collectives' payload with the algorithms that ran)"},
+      {"bits_per_step_authors", "bits", "global bits of one steady-state iteration in the ARC-Top-K authors' convention: all ranks together, 2(N-1) x bits per all-reduce, N(N-1) x bits per all-gather (N: ranks; section 4)"},
       {"relative_error", "-", "norm(aggregate - mean)^2 / norm(mean)^2 on the replayed gradient samples (steady shape)"},
       {"retained_energy", "fraction", "energy of the mean gradient kept by the aggregate (steady shape)"},
       {"steps_to_target", "steps", "mean over seeds of the steps at which the target is crossed, interpolated between the two evaluations around the crossing"},
@@ -53,6 +54,8 @@ const std::vector<Column>& result_columns() {
       {"tta_s", "s", "predicted time to accuracy: mean over seeds of the simulated time of steps 1..steps_to_target"},
       {"tta_s_lo", "s", "lower end of the 95 % Student-t interval of tta_s over seeds (empty with one seed)"},
       {"tta_s_hi", "s", "upper end of that interval"},
+      {"bytes_per_node_to_target", "bytes", "mean over seeds of the bytes one node sends in steps 1..steps_to_target, as simulated (warm-up, ramp and steady steps each at their shape's bytes, as tta_s)"},
+      {"bits_to_target_authors", "bits", "mean over seeds of the global bits of steps 1..steps_to_target in the authors' convention (their cumulative counter, EF21's dense start counted as their hooks count it)"},
       {"tta_note", "-", "why tta_s is empty, or how it was approximated (interpolated or extrapolated across N, seeds that missed the target)"},
       {"speedup_vs_dense", "x", "tta_s of dense / tta_s, same network point"},
       {"speedup_vs_dense_lo", "x", "lower end of the 95 % interval of speedup_vs_dense (delta method on the log ratio, seeds paired when both sides have the same seeds)"},
@@ -70,7 +73,7 @@ const std::vector<Column>& result_columns() {
 json to_json(const IterationTimes& t) {
   return {{"total_s", t.total_s},         {"compute_s", t.compute_s}, {"compression_s", t.compression_s},
           {"exposed_comm_s", t.exposed_comm_s}, {"comm_s", t.comm_s},       {"bytes_per_node", t.bytes_per_node},
-          {"algorithms_used", t.algorithms_used}};
+          {"algorithms_used", t.algorithms_used}, {"ranks", t.ranks}};
 }
 
 IterationTimes iteration_times_from_json(const json& j) {
@@ -82,6 +85,7 @@ IterationTimes iteration_times_from_json(const json& j) {
   t.comm_s = j.at("comm_s").get<double>();
   t.bytes_per_node = j.at("bytes_per_node").get<double>();
   t.algorithms_used = j.value("algorithms_used", "");
+  t.ranks = j.value("ranks", 0);
   return t;
 }
 
@@ -154,6 +158,7 @@ json columns_of(const ResultRow& r) {
   j["exposed_comm_s"] = ok ? json(r.steady.exposed_comm_s) : json(nullptr);
   j["comm_s"] = ok ? json(r.steady.comm_s) : json(nullptr);
   j["bytes_per_node"] = ok ? json(r.steady.bytes_per_node) : json(nullptr);
+  j["bits_per_step_authors"] = ok ? opt(r.bits_per_step_authors) : json(nullptr);
   j["relative_error"] = opt(r.relative_error);
   j["retained_energy"] = opt(r.retained_energy);
   j["steps_to_target"] = opt(r.steps_to_target);
@@ -164,6 +169,8 @@ json columns_of(const ResultRow& r) {
   j["tta_s"] = opt(r.tta_s);
   j["tta_s_lo"] = opt(r.tta_s_lo);
   j["tta_s_hi"] = opt(r.tta_s_hi);
+  j["bytes_per_node_to_target"] = opt(r.bytes_per_node_to_target);
+  j["bits_to_target_authors"] = opt(r.bits_to_target_authors);
   j["tta_note"] = r.tta_note.empty() ? json(nullptr) : json(r.tta_note);
   j["speedup_vs_dense"] = opt(r.speedup_vs_dense);
   j["speedup_vs_dense_lo"] = opt(r.speedup_vs_dense_lo);
@@ -275,12 +282,18 @@ json row_to_json(const ResultRow& r) {
                            {"ratio", s.ratio},
                            {"first_step", s.first_step},
                            {"last_step", s.last_step},
-                           {"iteration", to_json(s.times)}});
+                           {"iteration", to_json(s.times)},
+                           {"bits_per_step_authors", s.bits_authors}});
+  j["ef21_init_authors"] = r.ef21_init_step > 0
+                               ? json{{"step", r.ef21_init_step}, {"bits", r.ef21_init_bits_authors}}
+                               : json(nullptr);
   j["curve"] = json::array();
   for (const auto& p : r.curve) j["curve"].push_back({p.step, p.wall_s, nan_null(p.accuracy), nan_null(p.loss)});
   j["convergence_estimate"] = r.convergence_estimate.empty() ? json(nullptr) : json(r.convergence_estimate);
   j["seed_tta"] = json::array();
-  for (const auto& s : r.seed_tta) j["seed_tta"].push_back({{"seed", s.seed}, {"steps", s.steps}, {"tta_s", s.tta_s}});
+  for (const auto& s : r.seed_tta)
+    j["seed_tta"].push_back({{"seed", s.seed}, {"steps", s.steps}, {"tta_s", s.tta_s},
+                             {"bits_authors", s.bits_authors}, {"bytes_per_node", s.bytes_per_node}});
   j["seed_curves"] = json::array();
   for (const auto& c : r.seed_curves) {
     json pts = json::array();
@@ -319,6 +332,7 @@ ResultRow row_from_json(const json& j) {
     sr.first_step = s.at("first_step").get<std::int64_t>();
     sr.last_step = s.at("last_step").get<std::int64_t>();
     sr.times = iteration_times_from_json(s.at("iteration"));
+    sr.bits_authors = s.value("bits_per_step_authors", 0.0);  // recomputed from the plans on reuse
     r.shapes.push_back(sr);
     if (sr.id == "steady") r.steady = sr.times;
   }
@@ -334,14 +348,22 @@ ResultRow row_from_json(const json& j) {
   if (!j.at("seeds").is_null()) r.seeds = j["seeds"].get<int>();
   get_opt("convergence_nodes", r.convergence_nodes);
   get_opt("tta_s", r.tta_s);
+  if (j.contains("bits_per_step_authors")) get_opt("bits_per_step_authors", r.bits_per_step_authors);
+  if (j.contains("bits_to_target_authors")) get_opt("bits_to_target_authors", r.bits_to_target_authors);
+  if (j.contains("bytes_per_node_to_target")) get_opt("bytes_per_node_to_target", r.bytes_per_node_to_target);
   if (!j.at("convergence_config").is_null()) r.convergence_config = j["convergence_config"].get<std::string>();
   if (!j.at("tta_note").is_null()) r.tta_note = j["tta_note"].get<std::string>();
   for (const auto& p : j.at("curve"))
     r.curve.push_back({p.at(0).get<std::int64_t>(), p.at(1).get<double>(), null_nan(p.at(2)), null_nan(p.at(3))});
+  if (j.contains("ef21_init_authors") && j["ef21_init_authors"].is_object()) {
+    r.ef21_init_step = j["ef21_init_authors"].at("step").get<std::int64_t>();
+    r.ef21_init_bits_authors = j["ef21_init_authors"].at("bits").get<double>();
+  }
   if (j.contains("convergence_estimate") && !j["convergence_estimate"].is_null())
     r.convergence_estimate = j["convergence_estimate"].get<std::string>();
   for (const auto& s : j.value("seed_tta", json::array()))
-    r.seed_tta.push_back({s.at("seed").get<std::int64_t>(), s.at("steps").get<double>(), s.at("tta_s").get<double>()});
+    r.seed_tta.push_back({s.at("seed").get<std::int64_t>(), s.at("steps").get<double>(), s.at("tta_s").get<double>(),
+                          s.value("bits_authors", 0.0), s.value("bytes_per_node", 0.0)});
   for (const auto& c : j.value("seed_curves", json::array())) {
     SeedCurve sc;
     sc.seed = c.at("seed").get<std::int64_t>();

@@ -29,6 +29,7 @@ struct IterationTimes {
   double total_s = 0, compute_s = 0, compression_s = 0, exposed_comm_s = 0, comm_s = 0;
   double bytes_per_node = 0;
   std::string algorithms_used;  // "ring/Simple:100;tree/LL128:1": what ran, collective calls per pair
+  int ranks = 0;                // data-parallel ranks simulated (nodes x GPUs per node); 0: not said
 };
 nlohmann::json to_json(const IterationTimes& t);
 IterationTimes iteration_times_from_json(const nlohmann::json& j);
@@ -39,6 +40,7 @@ struct ShapeResult {
   double ratio = 1;
   std::int64_t first_step = 1, last_step = -1;  // -1: open-ended
   IterationTimes times;
+  double bits_authors = 0;        // one step's global bits in the authors' convention (bits.hpp)
 };
 
 struct CurvePoint {
@@ -52,6 +54,8 @@ struct SeedTta {
   std::int64_t seed = 0;
   double steps = 0;               // interpolated steps to target (fractional)
   double tta_s = 0;               // predicted wall-clock of those steps
+  double bits_authors = 0;        // global bits of those steps, the authors' convention (bits.hpp)
+  double bytes_per_node = 0;      // bytes one node sent in those steps, as simulated
 };
 
 // One seed's accuracy-vs-wall-clock curve (the log of the recorded N nearest to the point's).
@@ -84,6 +88,11 @@ struct ResultRow {
   std::string convergence_config;
   std::string convergence_estimate;          // recorded | interpolated | extrapolated (empty: no TTA)
   std::optional<double> tta_s, tta_s_lo, tta_s_hi;  // mean over seeds, 95 % t-interval
+  std::optional<double> bits_per_step_authors;       // steady step, the authors' convention
+  std::optional<double> bits_to_target_authors, bytes_per_node_to_target;  // mean over seeds
+  // The step whose authors' bits are not its shape's (EF21's dense start, bits.hpp); 0: none.
+  std::int64_t ef21_init_step = 0;
+  double ef21_init_bits_authors = 0;
   std::string tta_note;
   std::optional<double> speedup_vs_dense, speedup_vs_topk;
   std::optional<double> speedup_vs_dense_lo, speedup_vs_dense_hi, speedup_vs_topk_lo, speedup_vs_topk_hi;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/format.hpp"
+#include "experiments/bits.hpp"
 #include "experiments/convergence.hpp"
 #include "experiments/tta.hpp"
 
@@ -90,11 +91,71 @@ IterationTimes mean_times(const std::vector<IterationTimes>& v) {
   m.comm_s /= n;
   m.bytes_per_node /= n;
   if (!v.empty()) m.algorithms_used = v.front().algorithms_used;  // samples share the plan's shape
+  if (!v.empty()) m.ranks = v.front().ranks;
   return m;
 }
 
+namespace {
+
+// The ranks the simulation ran (nodes x GPUs per node); a result that does not say: one per node.
+int row_ranks(const ResultRow& r) {
+  for (const auto& s : r.shapes)
+    if (s.times.ranks > 0) return s.times.ranks;
+  return r.nodes;
+}
+
+// Per shape, the authors' bits of one step at the row's ranks (mean over the steady samples).
+void fill_shape_bits(ResultRow& r, const ConfigPlans& cp) {
+  r.bits_per_step_authors.reset();
+  r.ef21_init_step = 0;
+  r.ef21_init_bits_authors = 0;
+  if (r.status != "ok" || r.shapes.size() != cp.shape_traffic.size()) return;
+  const int ranks = row_ranks(r);
+  if (const auto init = ef21_init_authors_bits(*cp.cfg, cp.elements, ranks)) {
+    r.ef21_init_step = init->step;
+    r.ef21_init_bits_authors = init->value;
+  }
+  for (std::size_t s = 0; s < r.shapes.size(); ++s) {
+    double sum = 0;
+    for (const auto& t : cp.shape_traffic[s]) sum += authors_bits(t, ranks);
+    r.shapes[s].bits_authors = cp.shape_traffic[s].empty() ? 0 : sum / static_cast<double>(cp.shape_traffic[s].size());
+    if (r.shapes[s].kind == "steady") r.bits_per_step_authors = r.shapes[s].bits_authors;
+  }
+}
+
+// Per seed and as the mean over seeds: what steps 1..steps_to_target send, in both conventions.
+void fill_bits_to_target(ResultRow& r) {
+  r.bits_to_target_authors.reset();
+  r.bytes_per_node_to_target.reset();
+  if (r.seed_tta.empty() || !r.bits_per_step_authors) return;
+  StepSchedule sched;
+  std::vector<double> bytes, bits;
+  for (const auto& s : r.shapes) {
+    sched.shapes.push_back({s.id, s.kind, s.ratio});
+    sched.segments.push_back({s.first_step, s.last_step, sched.shapes.size() - 1});
+    bytes.push_back(s.times.bytes_per_node);
+    bits.push_back(s.bits_authors);
+  }
+  std::optional<StepOverride> init;
+  if (r.ef21_init_step > 0) init = StepOverride{r.ef21_init_step, r.ef21_init_bits_authors};
+  double sum_bits = 0, sum_bytes = 0;
+  for (auto& s : r.seed_tta) {
+    s.bits_authors = cumulative_for_steps(sched, bits, s.steps, init);
+    s.bytes_per_node = cumulative_for_steps(sched, bytes, s.steps);
+    sum_bits += s.bits_authors;
+    sum_bytes += s.bytes_per_node;
+  }
+  const double n = static_cast<double>(r.seed_tta.size());
+  r.bits_to_target_authors = sum_bits / n;
+  r.bytes_per_node_to_target = sum_bytes / n;
+}
+
+}  // namespace
+
 void fill_convergence(ResultRow& r, const ConfigPlans& cp, const std::optional<Target>& spec_target) {
+  fill_shape_bits(r, cp);
   fill_row_convergence(r, cp.logs, cp.no_log_note, spec_target);  // per seed, across N (convergence.hpp)
+  fill_bits_to_target(r);
 }
 
 }  // namespace arcsim::experiments

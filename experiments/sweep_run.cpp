@@ -17,6 +17,7 @@ IterationTimes simulate_with_simgrid(const sim::NetworkConfig& net, const sim::P
   t.comm_s = b.comm_s;
   t.bytes_per_node = b.bytes_per_node;
   t.algorithms_used = b.algorithms_used;
+  t.ranks = b.ranks;
   return t;
 }
 

@@ -6,6 +6,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "common/json_fields.hpp"
 #include "kernels/compressor_registry.hpp"
 
 namespace arcsim::kernels {
@@ -14,11 +15,6 @@ namespace {
 
 using nlohmann::json;
 constexpr double kInf = std::numeric_limits<double>::infinity();
-
-std::string brief(const json& v) {
-  std::string s = v.dump();
-  return s.size() > 60 ? s.substr(0, 57) + "..." : s;
-}
 
 // Accessors of a typed member of CompressorConfig.
 template <class T>
@@ -230,7 +226,7 @@ static const OptionSpec* option_for(const CompressorConfig& c, const std::string
 void set_option(CompressorConfig& c, const std::string& name, const json& value) {
   const OptionSpec* o = option_for(c, name);
   if (!o) throw std::invalid_argument(name + ": unknown option (arcsim compress --help lists them)");
-  auto bad = [&] { throw std::invalid_argument(name + ": expected " + o->expected() + ", got " + brief(value)); };
+  auto bad = [&] { throw std::invalid_argument(name + ": expected " + o->expected() + ", got " + arcsim::json::brief(value)); };
   switch (o->type) {
     case OptionType::kNumber:
       if (!value.is_number() || !number_fits(*o, value.get<double>())) bad();
@@ -267,33 +263,28 @@ json get_option(const CompressorConfig& c, const std::string& name) {
 CompressorConfig build_config(const std::string& name, const json& given) {
   const CompressorEntry& e = compressor_entry(name);
   if (!given.is_object()) throw std::invalid_argument("options: expected an object of option -> value");
-  CompressorConfig c;
-  c.compressor = name;
+  std::string takes;  // for messages: every option the compressor takes
+  for (const auto& x : e.options) takes += (takes.empty() ? "" : ", ") + x;
+  for (const auto& x : e.own_options) takes += (takes.empty() ? "" : ", ") + x.name;
+  if (takes.empty()) takes = "none";
   auto check_taken = [&](const std::string& key) {
     const OptionSpec* o = find_option(key);
-    if (!o) throw std::invalid_argument(key + ": unknown option (" + name + " takes: " + [&] {
-                                          std::string s;
-                                          for (const auto& x : e.options) s += (s.empty() ? "" : ", ") + x;
-                                          return s.empty() ? std::string("none") : s;
-                                        }() + ")");
-    if (!e.takes(o->name)) {
-      std::string s;
-      for (const auto& x : e.options) s += (s.empty() ? "" : ", ") + x;
-      throw std::invalid_argument(key + ": does not apply to " + name + " (it takes: " + (s.empty() ? "none" : s) + ")");
-    }
-    return o;
+    if (!o) throw std::invalid_argument(key + ": unknown option (" + name + " takes: " + takes + ")");
+    if (!e.takes(o->name)) throw std::invalid_argument(key + ": does not apply to " + name + " (it takes: " + takes + ")");
   };
+  CompressorConfig c;
+  c.compressor = name;
   // The preset first, so explicit options override it.
+  json preset = json::object();
   if (given.contains("preset")) {
     check_taken("preset");
     set_option(c, "preset", given.at("preset"));
-    const json p = preset_options(name, c.preset);
-    for (auto it = p.begin(); it != p.end(); ++it) set_option(c, it.key(), it.value());
+    preset = preset_options(name, c.preset);
+    for (auto it = preset.begin(); it != preset.end(); ++it) set_option(c, it.key(), it.value());
   }
-  // Unset options take the table's defaults (ratio 0.2 for a compressing method).
+  // Options neither given nor preset take the table's defaults (ratio 0.2 for a compressing method).
   for (const auto& o : option_table())
-    if (e.takes(o.name) && !o.in_params && o.name != "preset" && !given.contains(o.name) &&
-        !(given.contains("preset") && preset_options(name, c.preset).contains(o.name)))
+    if (e.takes(o.name) && !o.in_params && o.name != "preset" && !given.contains(o.name) && !preset.contains(o.name))
       set_option(c, o.name, o.default_value);
   for (auto it = given.begin(); it != given.end(); ++it) {
     if (it.key() == "preset") continue;

@@ -27,7 +27,6 @@
 #include "kernels/sparsifier.hpp"
 #include "kernels/sparsifier_threshold.hpp"
 #include "kernels/threshold_math.hpp"
-#include "kernels/wire.hpp"
 
 namespace arcsim::kernels {
 
@@ -39,9 +38,7 @@ class Dgc final : public Sparsifier {
         sample_ratio_(c.param_number("sample_ratio")),
         max_adjust_(static_cast<int>(c.param_integer("max_adjust"))),
         momentum_(static_cast<float>(c.param_number("momentum_correction"))),
-        clip_norm_(c.param_number("clip_norm")),
-        value_type_(value_dtype(c.value_dtype)),
-        index_type_(index_dtype(c.index_dtype)) {}
+        clip_norm_(c.param_number("clip_norm")) {}
   const char* name() const override { return "dgc"; }
 
   SparsifyResult run(Communicator& comm, const BucketLayout& layout, const SparsifyArgs& a) override {
@@ -125,7 +122,7 @@ class Dgc final : public Sparsifier {
                               return true;
                             });
     threshold::Selection sel = threshold::select(comm, be, layout, v, thr, count);
-    SparsifyResult r = threshold::exchange(comm, be, layout, a, sel, value_type_, index_type_);
+    SparsifyResult r = threshold::exchange(comm, be, layout, a, sel);
     // 5. Momentum factor masking.
     std::size_t widest = 0;
     for (const auto& i : sel.idx) widest = std::max(widest, i.size());
@@ -149,7 +146,6 @@ class Dgc final : public Sparsifier {
   int max_adjust_;
   float momentum_;
   double clip_norm_;
-  DType value_type_, index_type_;
   std::map<std::uint32_t, State> state_;
 };
 }  // namespace

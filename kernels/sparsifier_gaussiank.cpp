@@ -12,7 +12,6 @@
 #include "kernels/sparsifier.hpp"
 #include "kernels/sparsifier_threshold.hpp"
 #include "kernels/threshold_fit.hpp"
-#include "kernels/wire.hpp"
 
 namespace arcsim::kernels {
 
@@ -20,9 +19,7 @@ namespace {
 class GaussianK final : public Sparsifier {
  public:
   explicit GaussianK(const CompressorConfig& c)
-      : max_adjust_(static_cast<int>(c.param_integer("max_adjust"))),
-        value_type_(value_dtype(c.value_dtype)),
-        index_type_(index_dtype(c.index_dtype)) {}
+      : max_adjust_(static_cast<int>(c.param_integer("max_adjust"))) {}
   const char* name() const override { return "gaussiank"; }
   SparsifyResult run(Communicator& comm, const BucketLayout& layout, const SparsifyArgs& a) override {
     const std::size_t W = a.in.size(), T = layout.shapes.size();
@@ -55,12 +52,11 @@ class GaussianK final : public Sparsifier {
                               return true;
                             });
     threshold::Selection sel = threshold::select(comm, be, layout, a.in, thr, count);
-    return threshold::exchange(comm, be, layout, a, sel, value_type_, index_type_);
+    return threshold::exchange(comm, be, layout, a, sel);
   }
 
  private:
   int max_adjust_;
-  DType value_type_, index_type_;
 };
 }  // namespace
 

@@ -110,6 +110,7 @@ class OkTopk final : public Sparsifier {
     std::vector<std::vector<std::uint32_t>> idx(P);
     std::vector<std::vector<float>> vals(P);
     std::vector<std::size_t> local_count(P);
+    std::vector<std::uint32_t> scratch;  // one filter output at a time (n entries), copied out exactly
     {
       KernelTimer timer(comm, be, KernelId::kOktopkSelect, {.n = n, .k = k}, P);
       for (std::size_t w = 0; w < P; ++w) {
@@ -120,8 +121,9 @@ class OkTopk final : public Sparsifier {
           for (auto i : idx[w]) kth = std::min(kth, magnitude_key(a.in[w][i]));
           st.local_key[w] = std::max<std::uint32_t>(k ? kth : 1u, 1u);
         } else {
-          idx[w].resize(n);
-          idx[w].resize(be.select_at_least(a.in[w], n, st.local_key[w], idx[w].data()));
+          scratch.resize(n);
+          const std::size_t c = be.select_at_least(a.in[w], n, st.local_key[w], scratch.data());
+          idx[w].assign(scratch.begin(), scratch.begin() + static_cast<long>(c));
         }
         local_count[w] = idx[w].size();
         vals[w].resize(local_count[w]);
@@ -187,9 +189,10 @@ class OkTopk final : public Sparsifier {
     if (reevaluate) st.global_key = global_threshold(comm, be, acc, k, max_width);
     {
       KernelTimer timer(comm, be, KernelId::kOktopkSelect, {.n = max_width, .k = k}, P);
+      scratch.resize(max_width);
       for (std::size_t d = 0; d < P; ++d) {
-        gsel[d].resize(acc[d].size());
-        gsel[d].resize(be.select_at_least(acc[d].data(), acc[d].size(), st.global_key, gsel[d].data()));
+        const std::size_t c = be.select_at_least(acc[d].data(), acc[d].size(), st.global_key, scratch.data());
+        gsel[d].assign(scratch.begin(), scratch.begin() + static_cast<long>(c));
       }
     }
 

@@ -10,7 +10,6 @@
 #include "kernels/recording_communicator.hpp"
 #include "kernels/sparsifier.hpp"
 #include "kernels/sparsifier_threshold.hpp"
-#include "kernels/wire.hpp"
 
 namespace arcsim::kernels {
 
@@ -21,7 +20,7 @@ constexpr double kTrimT = 0.8;    // RedSyncTrim: t = 1 - kEps
 class RedSync final : public Sparsifier {
  public:
   explicit RedSync(const CompressorConfig& c)
-      : trim_(c.param_bool("trim")), value_type_(value_dtype(c.value_dtype)), index_type_(index_dtype(c.index_dtype)) {}
+      : trim_(c.param_bool("trim")) {}
   const char* name() const override { return "redsync"; }
   SparsifyResult run(Communicator& comm, const BucketLayout& layout, const SparsifyArgs& a) override {
     const std::size_t W = a.in.size(), T = layout.shapes.size();
@@ -59,12 +58,11 @@ class RedSync final : public Sparsifier {
                               return true;
                             });
     threshold::Selection sel = threshold::select(comm, be, layout, a.in, thr, count);
-    return threshold::exchange(comm, be, layout, a, sel, value_type_, index_type_);
+    return threshold::exchange(comm, be, layout, a, sel);
   }
 
  private:
   bool trim_;
-  DType value_type_, index_type_;
 };
 }  // namespace
 

@@ -18,7 +18,6 @@
 #include "kernels/sparsifier.hpp"
 #include "kernels/sparsifier_threshold.hpp"
 #include "kernels/threshold_fit.hpp"
-#include "kernels/wire.hpp"
 
 namespace arcsim::kernels {
 
@@ -36,9 +35,7 @@ class Sidco final : public Sparsifier {
   explicit Sidco(const CompressorConfig& c)
       : stages_(static_cast<int>(c.param_integer("stages"))),
         first_ratio_(c.param_number("first_ratio")),
-        fit_(parse_fit(c.param_choice("fit"))),
-        value_type_(value_dtype(c.value_dtype)),
-        index_type_(index_dtype(c.index_dtype)) {}
+        fit_(parse_fit(c.param_choice("fit"))) {}
   const char* name() const override { return "sidco"; }
 
   SparsifyResult run(Communicator& comm, const BucketLayout& layout, const SparsifyArgs& a) override {
@@ -83,14 +80,13 @@ class Sidco final : public Sparsifier {
     threshold::count_rounds(comm, be, layout, a.in, thr, count, 0,
                             [](std::size_t, std::size_t, std::uint64_t, float&) { return false; });
     threshold::Selection sel = threshold::select(comm, be, layout, a.in, thr, count);
-    return threshold::exchange(comm, be, layout, a, sel, value_type_, index_type_);
+    return threshold::exchange(comm, be, layout, a, sel);
   }
 
  private:
   int stages_;
   double first_ratio_;
   Fit fit_;
-  DType value_type_, index_type_;
 };
 }  // namespace
 

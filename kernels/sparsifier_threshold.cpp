@@ -87,7 +87,8 @@ Selection select(Communicator& comm, Backend& be, const BucketLayout& layout, st
 }
 
 SparsifyResult exchange(Communicator& comm, Backend& be, const BucketLayout& layout, const SparsifyArgs& a,
-                        Selection& sel, DType value_type, DType index_type) {
+                        Selection& sel) {
+  const DType value_type = a.value_wire, index_type = a.index_wire;
   const std::size_t W = sel.idx.size(), n = layout.numel();
   std::vector<std::size_t> counts(W);
   std::vector<std::int32_t> counts32(W);

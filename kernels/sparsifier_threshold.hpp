@@ -53,9 +53,9 @@ struct Selection {
 Selection select(Communicator& comm, Backend& be, const BucketLayout& layout, std::span<const float* const> src,
                  const Grid<float>& thr, const Grid<std::uint64_t>& count);
 
-// The exchange described above; value_dtype / index_dtype from the configuration. sel.vals are
+// The exchange described above, values as a.value_wire and indices as a.index_wire. sel.vals are
 // replaced by the values as rounded on the wire (what was sent).
 SparsifyResult exchange(Communicator& comm, Backend& be, const BucketLayout& layout, const SparsifyArgs& a,
-                        Selection& sel, DType value_type, DType index_type);
+                        Selection& sel);
 
 }  // namespace arcsim::kernels::threshold

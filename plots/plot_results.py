@@ -10,7 +10,8 @@ RESULTS_DIR/breakeven.csv from `arcsim breakeven`, and writes, as PDF + PNG:
                         break-even crossings marked
   iteration_breakdown   stacked compute / compression / exposed communication per iteration
   accuracy_vs_time      target metric vs predicted wall-clock, mean over seeds with a seed band
-  accuracy_vs_bytes     target metric vs bytes one node has sent (bytes per iteration x steps)
+  accuracy_vs_bytes     target metric vs bytes one node has sent (bytes per iteration x steps, as
+                        simulated; --traffic authors: the authors' global bits), a mark at the target
   tta_vs_nodes          predicted time to accuracy with 95 % intervals (points on a log axis)
 The last three need convergence: without it they are not drawn and figures.txt says so.
 Interpolated or extrapolated TTAs (across N) are hollow markers. Every figure has a one-line
@@ -31,7 +32,8 @@ import style  # noqa: E402
 from style import plt  # noqa: E402
 
 NUMERIC = ["point", "ratio", "nodes", "bandwidth_gbps", "latency_us", "iteration_s", "compute_s",
-           "compression_s", "exposed_comm_s", "comm_s", "bytes_per_node", "steps_to_target", "steps_to_target_sd",
+           "compression_s", "exposed_comm_s", "comm_s", "bytes_per_node", "bits_per_step_authors",
+           "bytes_per_node_to_target", "bits_to_target_authors", "steps_to_target", "steps_to_target_sd",
            "seeds", "tta_s", "tta_s_lo", "tta_s_hi", "speedup_vs_dense", "speedup_vs_dense_lo", "speedup_vs_dense_hi",
            "speedup_vs_topk", "speedup_vs_topk_lo", "speedup_vs_topk_hi", "iteration_speedup_vs_dense",
            "iteration_speedup_vs_topk", "convergence_nodes"]
@@ -76,6 +78,7 @@ def load(results_dir):
                 "extrapolated" if note.startswith("extrapolated") or "nearest recorded" in note else "recorded")
         r["estimate"] = est
         r["shapes"] = p.get("shapes", [])
+        r["ef21_init"] = p.get("ef21_init_authors")
         curves = p.get("seed_curves")
         if not curves and p.get("curve"):
             curves = [{"seed": 0, "points": [c + [c[2]] for c in p["curve"]]}]
@@ -113,17 +116,23 @@ def fmt_bw(gbps):
 
 
 def configs(rows):
-    """(label, compressor, linestyle) in first-appearance order; the n-th config of one compressor gets
-    the n-th line style, so two Top-K ratios share Top-K's colour but not its dash."""
-    out, seen, per = [], set(), {}
+    """(label, compressor, linestyle) in first-appearance order. A configuration's colour is its
+    compressor's, shaded by its ratio (style.shade: the same in every figure); the n-th config of
+    one compressor gets the n-th line style, and two configs at the same ratio also differ in shade
+    (style.variant), so bars stay apart too."""
+    out, seen, per, same_ratio = [], set(), {}, {}
     for r in sorted(rows, key=lambda r: r["point"]):
         if r["label"] in seen:
             continue
         seen.add(r["label"])
-        n = per.get(r["compressor"], 0)
-        per[r["compressor"]] = n + 1
-        LABEL_COLOUR[r["label"]] = style.variant(style.colour(r["compressor"]), n)
-        out.append((r["label"], r["compressor"], style.LINESTYLES[n % len(style.LINESTYLES)]))
+        comp = r["compressor"]
+        n = per.get(comp, 0)
+        per[comp] = n + 1
+        ratio = None if comp == "dense" else r.get("ratio")
+        m = same_ratio.get((comp, ratio), 0)
+        same_ratio[(comp, ratio)] = m + 1
+        LABEL_COLOUR[r["label"]] = style.variant(style.shade(style.colour(comp), ratio), m)
+        out.append((r["label"], comp, style.LINESTYLES[n % len(style.LINESTYLES)]))
     return out
 
 
@@ -496,24 +505,46 @@ def fig_accuracy_vs_time(rows, stem, target):
     return style.save(fig, stem), note
 
 
-def cumulative_bytes(shapes, step):
-    """Bytes one node has sent after `step` steps, from the simulated shapes' bytes per iteration."""
+def cumulative_traffic(row, step, traffic):
+    """What the run has sent after `step` steps, from its shapes' per-step amounts (each shape for
+    its own steps, as the TTA): GB one node sent as simulated, or, with traffic "authors", Gbit of
+    all ranks in the authors' convention, EF21's dense start counted as their hooks count it."""
     total = 0.0
-    for s in shapes:
+    key = "bits_per_step_authors" if traffic == "authors" else None
+    for s in row["shapes"]:
         first, last = s["first_step"], s["last_step"]
         if step < first:
             continue
+        per = s.get(key) if key else s["iteration"]["bytes_per_node"]
+        if per is None:
+            return None
         end = step if last < 0 else min(last, step)
-        total += (end - first + 1) * s["iteration"]["bytes_per_node"]
-    return total
+        total += (end - first + 1) * per
+        init = row.get("ef21_init") if key else None
+        if init and first <= init["step"] <= end:
+            total += init["bits"] - per
+    return total / 1e9
 
 
-def fig_accuracy_vs_bytes(rows, stem, target):
+def traffic_ratio_note(rows, nodes):
+    """What the authors' convention would show next to the simulated bytes: their global bits of a
+    steady step over 8 x N x the bytes one node sent (1 for ring collectives)."""
+    q = [r["bits_per_step_authors"] / (8 * r["nodes"] * r["bytes_per_node"]) for r in rows
+         if r["nodes"] in nodes and r.get("bits_per_step_authors") and r.get("bytes_per_node")]
+    if not q:
+        return ""
+    lo, hi = min(q), max(q)
+    span = f"{lo:.2f}" if abs(hi - lo) < 0.005 else f"{lo:.2f}-{hi:.2f}"
+    return f"authors' convention: 8N x {span} x these bytes (--traffic authors)"
+
+
+def fig_accuracy_vs_bytes(rows, stem, target, traffic="simulated"):
     with_curve = [r for r in tta_figure_rows(rows) if r["shapes"]]
     all_nodes = sorted({r["nodes"] for r in with_curve})
     nodes = pick(all_nodes)
     bw = min(r["bandwidth_gbps"] for r in with_curve)  # bytes do not depend on the bandwidth
     _, ylabel = metric_name(target)
+    to_target = "bits_to_target_authors" if traffic == "authors" else "bytes_per_node_to_target"
     fig, axes = style.grid(len(nodes))
     for ax, n in zip(axes, nodes):
         for label, comp, ls in configs(rows):
@@ -521,7 +552,7 @@ def fig_accuracy_vs_bytes(rows, stem, target):
             if not match:
                 continue
             r = match[0]
-            band = seed_band(r["curves"], target, lambda step, wall, r=r: cumulative_bytes(r["shapes"], step) / 1e9)
+            band = seed_band(r["curves"], target, lambda step, wall, r=r: cumulative_traffic(r, step, traffic))
             if not band:
                 continue
             c = colour(comp, label)
@@ -529,16 +560,25 @@ def fig_accuracy_vs_bytes(rows, stem, target):
             ax.plot(xs, [b[1] for b in band], ls, color=c, label=style.display(comp, label))
             if len(r["curves"]) > 1:
                 ax.fill_between(xs, [b[2] for b in band], [b[3] for b in band], color=c, alpha=0.18, linewidth=0)
+            if target and r.get(to_target):
+                ax.plot([r[to_target] / 1e9], [metric_value(target, target["value"])], style.marker(comp), color=c,
+                        markeredgewidth=0.8, zorder=4)
         if target:
             ax.axhline(metric_value(target, target["value"]), color="#999999", lw=0.6, ls="--", zorder=0)
         ax.set_xscale("log")
         readable_log(ax.xaxis)
         ax.set_title(f"{int(n)} nodes")
-        ax.set_xlabel("GB sent per node")
+        ax.set_xlabel("Gbit, all ranks (authors)" if traffic == "authors" else "GB sent per node")
         ax.set_ylabel(ylabel)
     note = omitted(all_nodes, nodes, "node counts", lambda v: f"{int(v)}")
-    finish(fig, axes, rows, "; ".join(x for x in ("band: range over seeds", note) if x),
+    marks = "marker: mean over seeds at the target"
+    other = "" if traffic == "authors" else traffic_ratio_note(with_curve, nodes)
+    finish(fig, axes, rows, "; ".join(x for x in ("band: seed range", marks, note, other) if x),
            legend_handles(axes, rows, markers=False))
+    if other:  # figures.txt says it in full
+        note = "; ".join(x for x in (note, other.replace("authors' convention:", "the authors' convention (global "
+                                     "bits of all ranks, 2(N-1)b per all-reduce, N(N-1)b per all-gather) counts"))
+                         if x)
     return style.save(fig, stem), note
 
 
@@ -590,8 +630,14 @@ def main(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("results_dir")
     ap.add_argument("--out", help="where to write the figures (default: RESULTS_DIR)")
+    ap.add_argument("--traffic", choices=["simulated", "authors"], default="simulated",
+                    help="x axis of accuracy_vs_bytes: GB one node sent as simulated (default), or Gbit of "
+                         "all ranks in the ARC-Top-K authors' convention")
     args = ap.parse_args(argv)
     rows, target, breakeven = load(args.results_dir)
+    if args.traffic == "authors" and not any(r.get("bits_per_step_authors") for r in rows):
+        fail(f"{os.path.join(args.results_dir, 'results.csv')}: bits_per_step_authors: no values (results of an "
+             "older arcsim?); re-run arcsim sweep, or plot with --traffic simulated")
     out = args.out or args.results_dir
     os.makedirs(out, exist_ok=True)
     style.apply()
@@ -608,7 +654,7 @@ def main(argv):
         conv = has_tta(sub) and tta_figure_rows(sub)
         if conv:
             figs += [("accuracy_vs_time", lambda s: fig_accuracy_vs_time(sub, s, target)),
-                     ("accuracy_vs_bytes", lambda s: fig_accuracy_vs_bytes(sub, s, target)),
+                     ("accuracy_vs_bytes", lambda s: fig_accuracy_vs_bytes(sub, s, target, args.traffic)),
                      ("tta_vs_nodes", lambda s: fig_tta_vs_nodes(sub, s))]
         for name, draw in figs:
             MARKED[0] = 0

@@ -1,5 +1,9 @@
 """One look for every arcsim figure: sizes for a one-column paper figure, and one fixed colour
-(and marker) per compressor, so a compressor is the same colour in every figure of every paper."""
+and marker per compressor, so a compressor looks the same in every figure of every paper.
+Configurations of one compressor keep its hue: the ratio sets the shade (darker for sparser,
+lighter for denser than 0.2), so "topk-0.05" is a dark Top-K blue in every figure.
+tests/python/test_plot_style.py checks that every name of the compressor registry is here."""
+import math
 import zlib
 
 import matplotlib
@@ -22,9 +26,10 @@ COLOURS = {
     "redsync": "#e377c2",
     "sidco": "#bcbd22",
     "oktopk": "#17becf",
-    "powersgd": "#7f7f7f",
+    "powersgd": "#7b4173",
 }
-MARKERS = {"dense": "o", "topk": "s", "randk": "^", "arctopk": "D"}
+MARKERS = {"dense": "o", "topk": "s", "randk": "^", "arctopk": "D", "adtopk": "v", "dgc": "P", "gaussiank": "X",
+           "redsync": "<", "sidco": ">", "oktopk": "h", "powersgd": "*"}
 PRETTY = {"dense": "Dense", "topk": "Top-K", "randk": "Rand-K", "arctopk": "ARC-Top-K", "adtopk": "ADTopk",
           "dgc": "DGC", "gaussiank": "GaussianK", "redsync": "RedSync", "sidco": "SIDCo", "oktopk": "Ok-Topk",
           "powersgd": "PowerSGD"}
@@ -40,7 +45,28 @@ def colour(compressor):
 
 
 def marker(compressor):
-    return MARKERS.get(compressor, "v")
+    """The compressor's marker; names this file does not know share one (the colour tells them apart)."""
+    return MARKERS.get(compressor, "8")
+
+
+BASE_RATIO = 0.2  # the ratio drawn in the compressor's own colour (the paper's and the demo's)
+
+
+def shade(colour_hex, ratio):
+    """The colour of a configuration at `ratio`: the compressor's own at 0.2, darker as the ratio
+    falls (0.05: 73 %, 0.01: 42 % of the brightness), mixed with white as it grows (0.5: 24 %,
+    1: 42 % white). A pure function of the ratio, so every figure and paper agrees."""
+    if ratio is None or not (ratio > 0) or math.isclose(ratio, BASE_RATIO):
+        return colour_hex
+    t = math.log10(BASE_RATIO / ratio)
+    r, g, b = (int(colour_hex[i:i + 2], 16) / 255 for i in (1, 3, 5))
+    if t > 0:
+        f = max(0.4, 1 - 0.45 * t)
+        r, g, b = r * f, g * f, b * f
+    else:
+        w = min(0.6, -0.6 * t)
+        r, g, b = r + (1 - r) * w, g + (1 - g) * w, b + (1 - b) * w
+    return "#%02x%02x%02x" % tuple(round(min(1, max(0, v)) * 255) for v in (r, g, b))
 
 
 def display(compressor, label):

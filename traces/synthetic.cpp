@@ -4,35 +4,24 @@
 #include <cmath>
 
 #include "common/json_fields.hpp"
+#include "traces/synthetic_normal.hpp"
 
 namespace arcsim::traces {
 namespace {
 
-// SplitMix64 finaliser: a strong 64-bit mix; hashing a tuple of counters with it gives
-// independent, order-free streams (a counter-based generator, like Philox, but self-contained).
-std::uint64_t mix(std::uint64_t x) {
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
+using detail::mix;
 
 std::uint64_t key(std::uint64_t a, std::uint64_t b, std::uint64_t c, std::uint64_t d) {
   return mix(mix(mix(mix(a) ^ b) ^ c) ^ d);
 }
 
-// key(a, b, c, d) == key_tail(key_head(a, b, c), d): the head is the same for every element of a
+// key(a, b, c, d) == mix(key_head(a, b, c) ^ d): the head is the same for every element of a
 // (stream, tensor, step), so it is computed once per tensor instead of once per element.
 std::uint64_t key_head(std::uint64_t a, std::uint64_t b, std::uint64_t c) { return mix(mix(mix(a) ^ b) ^ c); }
-std::uint64_t key_tail(std::uint64_t head, std::uint64_t d) { return mix(head ^ d); }
 
-// Standard normal from a 64-bit key (Box-Muller on two 26-bit uniforms in (0, 1]).
-double normal(std::uint64_t k) {
-  const std::uint64_t r = mix(k);
-  const double u1 = (double((r >> 38) & 0x3ffffff) + 1.0) / 67108864.0;
-  const double u2 = (double((r >> 12) & 0x3ffffff) + 0.5) / 67108864.0;
-  return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
-}
+// Standard normal from a 64-bit key (Box-Muller on two 26-bit uniforms in (0, 1]; the libm
+// definition of synthetic_normal.hpp).
+double normal(std::uint64_t k) { return detail::normal_exact(k); }
 
 // FNV-1a of the tensor name: streams depend on the name, not on its position in a list.
 std::uint64_t name_hash(const std::string& s) {
@@ -73,6 +62,19 @@ std::vector<float> synthetic_gradients(const Layout& layout, const std::vector<s
                                        const std::vector<int>& workers, std::int64_t step,
                                        const SyntheticSpec& spec) {
   std::int64_t total = 0;
+  for (const auto& name : tensors) {
+    const int k = layout.index_of(name);
+    if (k >= 0) total += layout.parameters[k].numel();
+  }
+  std::vector<float> out(workers.size() * std::size_t(total));
+  synthetic_gradients_into(layout, tensors, workers, step, spec, out.data());
+  return out;
+}
+
+void synthetic_gradients_into(const Layout& layout, const std::vector<std::string>& tensors,
+                              const std::vector<int>& workers, std::int64_t step, const SyntheticSpec& spec,
+                              float* out) {
+  std::int64_t total = 0;
   std::vector<int> idx;
   for (const auto& name : tensors) {
     const int k = layout.index_of(name);
@@ -80,7 +82,6 @@ std::vector<float> synthetic_gradients(const Layout& layout, const std::vector<s
     idx.push_back(k);
     total += layout.parameters[k].numel();
   }
-  std::vector<float> out(workers.size() * std::size_t(total));
   const double a_w = std::sqrt(spec.shared), b_w = std::sqrt(1.0 - spec.shared);
   const std::uint64_t s = spec.seed, st = static_cast<std::uint64_t>(step);
   std::vector<std::uint64_t> wkeys;
@@ -99,26 +100,24 @@ std::vector<float> synthetic_gradients(const Layout& layout, const std::vector<s
     for (std::uint64_t wk : wkeys) heads.push_back(key_head(wk, t, st));
     const std::int64_t rows_per_block = std::max<std::int64_t>(1, 65536 / std::max<std::int64_t>(1, cols));
     const std::int64_t blocks = (rows + rows_per_block - 1) / rows_per_block;
-    float* const base = out.data();
+    float* const base = out;
     const std::size_t stride = std::size_t(total);
 #pragma omp parallel for schedule(dynamic, 1) if (n >= 65536)
     for (std::int64_t blk = 0; blk < blocks; ++blk) {
       const std::int64_t r_end = std::min(rows, (blk + 1) * rows_per_block);
+      std::vector<double> shared(static_cast<std::size_t>(cols));  // the row's shared normals
       for (std::int64_t r = blk * rows_per_block; r < r_end; ++r) {
         const double scale = spec.scale * std::exp(spec.row_sigma * normal(key(s, t, 0x5ca1e, r))) / std::sqrt(double(cols));
-        for (std::int64_t c = 0; c < cols; ++c) {
-          const std::uint64_t e = static_cast<std::uint64_t>(r * cols + c);
-          const double shared = normal(key_tail(shared_head, e));
-          for (std::size_t w = 0; w < heads.size(); ++w) {
-            const double noise = normal(key_tail(heads[w], e));
-            base[w * stride + std::size_t(offset + r * cols + c)] = static_cast<float>(scale * (a_w * shared + b_w * noise));
-          }
-        }
+        // The same floats as scale * (a_w * normal(shared key) + b_w * normal(worker key)) with
+        // libm, element by element (synthetic_normal.hpp).
+        for (std::size_t w = 0; w < heads.size(); ++w)
+          detail::synthetic_row(shared_head, heads[w], static_cast<std::uint64_t>(r * cols), static_cast<std::size_t>(cols),
+                                scale, a_w, b_w, shared.data(), w == 0,
+                                base + w * stride + std::size_t(offset + r * cols));
       }
     }
     offset += n;
   }
-  return out;
 }
 
 }  // namespace arcsim::traces

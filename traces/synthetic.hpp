@@ -40,5 +40,10 @@ nlohmann::json to_json(const SyntheticSpec& s);
 std::vector<float> synthetic_gradients(const Layout& layout, const std::vector<std::string>& tensors,
                                        const std::vector<int>& workers, std::int64_t step,
                                        const SyntheticSpec& spec);
+// The same into out (workers.size() x sum numel(tensors) floats), e.g. one worker's bucket into a
+// buffer that is reused from bucket to bucket.
+void synthetic_gradients_into(const Layout& layout, const std::vector<std::string>& tensors,
+                              const std::vector<int>& workers, std::int64_t step, const SyntheticSpec& spec,
+                              float* out);
 
 }  // namespace arcsim::traces

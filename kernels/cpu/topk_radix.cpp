@@ -3,6 +3,7 @@
 // (9..0). Only the first digit looks at all of x; the two others look at the candidates that share
 // the threshold's first digit. Per-thread chunks are contiguous index ranges, processed in chunk
 // order, so every list stays ascending and the result never depends on the thread count.
+#include <immintrin.h>
 #include <omp.h>
 
 #include <algorithm>
@@ -215,6 +216,56 @@ namespace arcsim::kernels::cpu {
 
 namespace {
 
+// The sampled pass over x[i, e) of one chunk: indices of keys above the band (`hi`, unless hi_open)
+// into so, indices and keys inside [lo, hi] into ci/ck, in index order; writes clamp at the caps
+// (the counts still grow, so an overflow is seen by the caller).
+struct Band {
+  std::uint32_t lo, hi;
+  bool hi_open;
+};
+void band_scan_scalar(const float* x, std::size_t i, std::size_t e, Band b, std::uint32_t* so, std::size_t scap,
+                      std::uint32_t* ci, std::uint32_t* ck, std::size_t ccap, std::size_t& ns, std::size_t& nc) {
+  for (; i < e; ++i) {
+    const std::uint32_t key = key_of(x, i);
+    const bool above = !b.hi_open && key > b.hi, in = key >= b.lo && (b.hi_open || key <= b.hi);
+    so[std::min(ns, scap)] = static_cast<std::uint32_t>(i);
+    ns += above;
+    const std::size_t slot = std::min(nc, ccap);
+    ci[slot] = static_cast<std::uint32_t>(i);
+    ck[slot] = key;
+    nc += in;
+  }
+}
+
+// The same 16 keys at a time with AVX-512 compression (the same lists: compression keeps lane
+// order); the scalar loop finishes the tail, or the rest once a list is within 16 of its cap.
+__attribute__((target("avx512f"))) void band_scan_avx512(const float* x, std::size_t i, std::size_t e, Band b,
+                                                         std::uint32_t* so, std::size_t scap, std::uint32_t* ci,
+                                                         std::uint32_t* ck, std::size_t ccap, std::size_t& ns,
+                                                         std::size_t& nc) {
+  const __m512i abs_mask = _mm512_set1_epi32(0x7fffffff);
+  const __m512i lo = _mm512_set1_epi32(static_cast<int>(b.lo)), hi = _mm512_set1_epi32(static_cast<int>(b.hi));
+  const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  for (; i + 16 <= e && ns + 16 <= scap && nc + 16 <= ccap; i += 16) {
+    const __m512i key = _mm512_and_si512(_mm512_loadu_si512(x + i), abs_mask);
+    const __m512i idx = _mm512_add_epi32(_mm512_set1_epi32(static_cast<int>(i)), lane);
+    // Keys are < 2^31 (sign cleared) and lo/hi too, so signed compares order them as unsigned.
+    const __mmask16 above = b.hi_open ? __mmask16{0} : _mm512_cmpgt_epi32_mask(key, hi);
+    __mmask16 in = _mm512_cmpge_epi32_mask(key, lo);
+    if (!b.hi_open) in &= _mm512_cmple_epi32_mask(key, hi);
+    if (above) {
+      _mm512_storeu_si512(so + ns, _mm512_maskz_compress_epi32(above, idx));
+      ns += static_cast<std::size_t>(__builtin_popcount(above));
+    }
+    if (in) {
+      _mm512_storeu_si512(ci + nc, _mm512_maskz_compress_epi32(in, idx));
+      _mm512_storeu_si512(ck + nc, _mm512_maskz_compress_epi32(in, key));
+      nc += static_cast<std::size_t>(__builtin_popcount(in));
+    }
+  }
+  band_scan_scalar(x, i, e, b, so, scap, ci, ck, ccap, ns, nc);
+}
+
 // One read of x when a sample predicts the threshold: keys above the sample's band are certain,
 // keys inside it are candidates. Returns false (and the caller runs the histogram passes) when
 // the band missed the k-th largest key or held more candidates than budgeted; the result is exact
@@ -254,25 +305,17 @@ bool topk_sampled(const float* x, std::size_t n, std::size_t k, std::uint32_t* o
   std::unique_ptr<std::uint32_t[]> sel(new std::uint32_t[ch.sel_off.back()]);
   std::unique_ptr<std::uint32_t[]> cand(new std::uint32_t[ch.cand_off.back()]);
   std::unique_ptr<std::uint32_t[]> ckey(new std::uint32_t[ch.cand_off.back()]);
-  const bool hi_open = r_hi == 0;  // no element is certain: the band reaches the top
+  const Band bounds{lo, hi, r_hi == 0};  // hi_open: no element is certain, the band reaches the top
+  static const bool has_avx512 = __builtin_cpu_supports("avx512f");
 #pragma omp parallel for num_threads(T) schedule(static, 1) if (T > 1)
   for (int c = 0; c < T; ++c) {
     const auto cc = static_cast<std::size_t>(c);
     std::uint32_t* so = sel.get() + ch.sel_off[cc];
     std::uint32_t* ci = cand.get() + ch.cand_off[cc];
     std::uint32_t* ck = ckey.get() + ch.cand_off[cc];
-    const std::size_t scap = sel_cap[cc], ccap = cand_cap[cc];
     std::size_t ns = 0, nc = 0;
-    for (std::size_t i = begin(c), e = begin(c + 1); i < e; ++i) {
-      const std::uint32_t key = key_of(x, i);
-      const bool above = !hi_open && key > hi, in = key >= lo && (hi_open || key <= hi);
-      so[std::min(ns, scap)] = static_cast<std::uint32_t>(i);
-      ns += above;
-      const std::size_t slot = std::min(nc, ccap);
-      ci[slot] = static_cast<std::uint32_t>(i);
-      ck[slot] = key;
-      nc += in;
-    }
+    (has_avx512 ? band_scan_avx512 : band_scan_scalar)(x, begin(c), begin(c + 1), bounds, so, sel_cap[cc], ci, ck,
+                                                         cand_cap[cc], ns, nc);
     ch.sel_n[cc] = ns;
     ch.cand_n[cc] = nc;
   }

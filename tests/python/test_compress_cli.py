@@ -1,14 +1,10 @@
 """`arcsim compress`: the happy paths (report fields, plan bytes, output shape) and every bad input
 giving exit status 2 with one error line on stderr."""
-import json
-import subprocess
 
 import numpy as np
 import pytest
 
-
-def run(arcsim_bin, *args):
-    return subprocess.run([arcsim_bin, "compress", *map(str, args)], capture_output=True, text=True, timeout=120)
+from compress_run import compress, run
 
 
 @pytest.fixture()
@@ -19,13 +15,6 @@ def grads(tmp_path):
         paths[name] = tmp_path / f"{name}.npy"
         np.save(paths[name], rng.standard_normal(shape).astype(np.float32))
     return paths
-
-
-def compress(arcsim_bin, tmp_path, *args):
-    out, rep = tmp_path / "agg.npy", tmp_path / "report.json"
-    p = run(arcsim_bin, *args, "--output", out, "--report", rep)
-    assert p.returncode == 0, p.stderr
-    return np.load(out), json.loads(rep.read_text())
 
 
 def test_help(arcsim_bin):

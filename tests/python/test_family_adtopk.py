@@ -1,17 +1,10 @@
 """ADTopk end to end: `arcsim compress --compressor adtopk` and the binding's Compressor."""
-import json
 import subprocess
 
 import numpy as np
 import pytest
 
-
-def compress(arcsim_bin, tmp_path, *args):
-    out, rep = tmp_path / "agg.npy", tmp_path / "report.json"
-    p = subprocess.run([arcsim_bin, "compress", *map(str, args), "--output", out, "--report", rep],
-                       capture_output=True, text=True, timeout=120)
-    assert p.returncode == 0, p.stderr
-    return np.load(out), json.loads(rep.read_text())
+from compress_run import compress
 
 
 def per_row_topk_mean(g, k_row):
@@ -68,3 +61,36 @@ def test_binding_runs_adtopk_with_ef14_and_is_deterministic():
     _, report = ak.Compressor(workers=4, compressor="adtopk", ratio=0.1).step(0, [(20, 30), (20,)], g)
     assert report["k"] == 20 * 3 + 20
     assert [op["bytes_per_rank"] for op in report["plan"]] == [60 * 4, 60 * 4, 20 * 4]
+
+
+def test_cli_threshold_reuse_with_fgbuff_reports_k_by_worker_and_allgatherv(arcsim_bin, tmp_path):
+    # 18 steps of 3 workers: 15 exact warm-up calls, then filtered calls (the last one reported).
+    g = np.random.default_rng(9).standard_normal((18, 3, 64, 128)).astype(np.float32)
+    np.save(tmp_path / "g.npy", g)
+    _, rep = compress(arcsim_bin, tmp_path, "--compressor", "adtopk", "--ratio", 0.05, "--threshold-reuse",
+                      "--fgbuff", "--fgbuff-elements", 100, "--steps", 18, "--input", tmp_path / "g.npy")
+    k = rep["k_by_worker"]
+    assert len(k) == 3 and len(set(k)) > 1 and all(0.7 * 64 * 6 <= x <= 1.3 * 64 * 6 for x in k)
+    ops = rep["plan"]
+    assert len(ops) == 2 * -(-max(k) // 100)
+    for j, op in enumerate(ops):
+        sizes = [4 * min(100, max(0, x - 100 * (j // 2))) for x in k]
+        if len(set(sizes)) == 1:
+            assert op["op"] == "allgather" and op["bytes_per_rank"] == sizes[0]
+        else:
+            assert op["op"] == "allgatherv" and op["bytes_by_rank"] == sizes
+
+
+def test_binding_interleave_alternates_per_row_and_global():
+    ak = pytest.importorskip("arcsim_kernels", reason="binding not built (build target arcsim_kernels_py)")
+    g = np.random.default_rng(10).standard_normal((2, 10 * 100)).astype(np.float32)
+    g[:, :100] *= 1000.0  # row 0 dominates
+    c = ak.Compressor(workers=2, compressor="adtopk", ratio=0.05, interleave=True)
+    touched = []
+    for _ in range(4):
+        agg, report = c.step(0, [(10, 100)], g)
+        touched.append(int((agg[100:] != 0).sum()))
+        assert report["k"] == 50
+    assert touched[0] > 0 and touched[2] > 0 and touched[1] == 0 and touched[3] == 0
+    with pytest.raises(ValueError, match="threshold_reuse"):
+        ak.Compressor(workers=2, compressor="adtopk", ratio=0.05, interleave=True, threshold_reuse=True)

@@ -1,17 +1,9 @@
 """PowerSGD end to end: `arcsim compress --compressor powersgd` and the binding's Compressor."""
-import json
-import subprocess
 
 import numpy as np
 import pytest
 
-
-def compress(arcsim_bin, tmp_path, *args):
-    out, rep = tmp_path / "agg.npy", tmp_path / "report.json"
-    p = subprocess.run([arcsim_bin, "compress", *map(str, args), "--output", out, "--report", rep],
-                       capture_output=True, text=True, timeout=120)
-    assert p.returncode == 0, p.stderr
-    return np.load(out), json.loads(rep.read_text())
+from compress_run import compress
 
 
 def test_cli_reconstructs_a_rank_4_mean_and_sends_r_n_plus_r_m(arcsim_bin, tmp_path):
@@ -48,3 +40,13 @@ def test_binding_warm_start_and_ef14():
     agg1, _ = e.step(0, [(60, 50)], g)
     agg2, _ = e.step(0, [(60, 50)], g)
     assert not np.array_equal(agg1, agg2)  # the memory changes the second input
+
+
+def test_cli_rank_option_sets_the_factor_bytes(arcsim_bin, tmp_path):
+    g = np.random.default_rng(11).standard_normal((2, 30, 20)).astype(np.float32)
+    np.save(tmp_path / "g.npy", g)
+    _, rep = compress(arcsim_bin, tmp_path, "--compressor", "powersgd", "--ratio", 1, "--rank", 2, "--value-dtype", "bf16",
+                      "--input", tmp_path / "g.npy")
+    assert rep["k"] == 2
+    assert [(c["op"], c["bytes_per_rank"], c["dtype"]) for c in rep["plan"]] == [
+        ("allreduce", 2 * 2 * 30, "bfloat16"), ("allreduce", 2 * 2 * 20, "bfloat16")]

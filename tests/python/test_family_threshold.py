@@ -1,17 +1,13 @@
 """The threshold estimators dgc, gaussiank, redsync, sidco end to end: `arcsim compress` and the
 binding, the report's per-worker k and the plan's real per-worker sizes, determinism, their own
 options (and bad values rejected by name), heavy-tailed inputs."""
-import json
-import subprocess
 
 import numpy as np
 import pytest
 
+from compress_run import compress, run
+
 METHODS = ["dgc", "gaussiank", "redsync", "sidco"]
-
-
-def run(arcsim_bin, *args):
-    return subprocess.run([arcsim_bin, "compress", *map(str, args)], capture_output=True, text=True, timeout=120)
 
 
 def heavy(workers, numel, seed):
@@ -24,13 +20,6 @@ def grads(tmp_path):
     path = tmp_path / "g.npy"
     np.save(path, heavy(4, 20000, 0))
     return path
-
-
-def compress(arcsim_bin, tmp_path, *args, tag="a"):
-    out, rep = tmp_path / f"agg-{tag}.npy", tmp_path / f"report-{tag}.json"
-    p = run(arcsim_bin, *args, "--output", out, "--report", rep)
-    assert p.returncode == 0, p.stderr
-    return np.load(out), json.loads(rep.read_text())
 
 
 def check_plan(rep, workers, value_bytes=4, index_bytes=4):
@@ -94,7 +83,6 @@ def test_help_lists_the_family_and_their_options(arcsim_bin):
     for name in METHODS + ["--sample-ratio", "--max-adjust", "--momentum-correction", "--clip-norm", "--trim",
                            "--stages", "--first-ratio", "--fit"]:
         assert name in p.stdout, name
-
 
 
 @pytest.fixture()

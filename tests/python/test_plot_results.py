@@ -19,8 +19,9 @@ CONVERGENCE_FIGURES = ["accuracy_vs_time", "accuracy_vs_bytes", "tta_vs_nodes"]
 COLUMNS = ["point", "compressor", "label", "ratio", "rank", "ef", "warmup_steps", "ramp_steps", "nodes",
            "bandwidth_gbps", "latency_us", "topology", "profile", "algorithm", "collectives", "kernel_timing",
            "compute_source", "status", "iteration_s", "compute_s", "compression_s", "exposed_comm_s", "comm_s", "bytes_per_node",
-           "relative_error", "retained_energy", "steps_to_target", "steps_to_target_sd", "seeds", "convergence_nodes",
-           "convergence_config", "tta_s", "tta_s_lo", "tta_s_hi", "tta_note", "speedup_vs_dense", "speedup_vs_dense_lo",
+           "bits_per_step_authors", "relative_error", "retained_energy", "steps_to_target", "steps_to_target_sd", "seeds", "convergence_nodes",
+           "convergence_config", "tta_s", "tta_s_lo", "tta_s_hi", "bytes_per_node_to_target",
+           "bits_to_target_authors", "tta_note", "speedup_vs_dense", "speedup_vs_dense_lo",
            "speedup_vs_dense_hi", "speedup_vs_topk", "speedup_vs_topk_lo", "speedup_vs_topk_hi", "iteration_speedup_vs_dense",
            "iteration_speedup_vs_topk", "error"]
 
@@ -57,6 +58,8 @@ def make_results(d, with_curves=True, failed_point=True):
                              comm_s=comm, bytes_per_node=sent, steps_to_target=steps[name], tta_s=tta,
                              steps_to_target_sd=20, seeds=3, tta_s_lo=0.9 * tta, tta_s_hi=1.1 * tta,
                              convergence_nodes=min(n, 32), convergence_config=name,
+                             bits_per_step_authors=8 * n * sent, bytes_per_node_to_target=steps[name] * sent,
+                             bits_to_target_authors=steps[name] * 8 * n * sent,
                              tta_note="extrapolated: steps to target of N=32 held constant" if n > 32 else "")
                 else:
                     r.update(error="killed by signal 11 (Segmentation fault)")
@@ -69,7 +72,8 @@ def make_results(d, with_curves=True, failed_point=True):
                                "seed_curves": seed_curves if status == "ok" else [],
                                "convergence_estimate": "extrapolated" if n > 32 else "recorded",
                                "shapes": [{"id": "steady", "kind": "steady", "ratio": ratio, "first_step": 1,
-                                           "last_step": -1, "iteration": {"bytes_per_node": sent}}]})
+                                           "last_step": -1, "iteration": {"bytes_per_node": sent},
+                                           "bits_per_step_authors": 8 * n * sent}]})
                 i += 1
     for r in rows:
         if r["status"] != "ok":
@@ -191,3 +195,51 @@ def test_arcsim_plot_bad_dir_fails_with_one_line(arcsim_bin, tmp_path):
     r = subprocess.run([arcsim_bin, "plot", str(tmp_path / "absent")], capture_output=True, text=True, timeout=120)
     assert r.returncode != 0
     assert r.stderr.strip().count("\n") == 0
+
+
+def test_accuracy_vs_bytes_in_both_conventions(tmp_path):
+    d = make_results(tmp_path / "res")
+    r = run_plot(d)
+    assert r.returncode == 0, r.stderr
+    # The default (simulated bytes) says what the authors' counter would show: 8N x the bytes here.
+    line = next(l for l in (d / "figures.txt").read_text().splitlines() if l.startswith("accuracy_vs_bytes"))
+    assert "8N x 1.00 x these bytes" in line, line
+    out = tmp_path / "authors"
+    r = run_plot(d, "--out", str(out), "--traffic", "authors")
+    assert r.returncode == 0, r.stderr
+    assert (out / "accuracy_vs_bytes.pdf").stat().st_size > 5000
+    line = next(l for l in (out / "figures.txt").read_text().splitlines() if l.startswith("accuracy_vs_bytes"))
+    assert "authors' convention" not in line  # it is the figure's own axis now
+
+
+def test_authors_traffic_needs_the_bit_columns(tmp_path):
+    d = make_results(tmp_path / "res")
+    with open(d / "results.csv") as f:
+        rows = list(csv.DictReader(f))
+    for r in rows:
+        r["bits_per_step_authors"] = ""
+    with open(d / "results.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=COLUMNS, lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+    r = run_plot(d, "--traffic", "authors")
+    assert r.returncode == 2
+    assert r.stderr.strip().count("\n") == 0 and "bits_per_step_authors" in r.stderr, r.stderr
+
+
+def test_cumulative_traffic_follows_shapes_and_the_ef21_start():
+    import sys
+    sys.path.insert(0, str(ROOT / "plots"))
+    import plot_results
+    row = {"shapes": [{"first_step": 1, "last_step": 5, "iteration": {"bytes_per_node": 100.0},
+                       "bits_per_step_authors": 800.0},
+                      {"first_step": 6, "last_step": -1, "iteration": {"bytes_per_node": 10.0},
+                       "bits_per_step_authors": 80.0}],
+           "ef21_init": {"step": 6, "bits": 5000.0}}
+    assert plot_results.cumulative_traffic(row, 3, "simulated") == pytest.approx(300 / 1e9)
+    assert plot_results.cumulative_traffic(row, 10, "simulated") == pytest.approx((500 + 50) / 1e9)
+    assert plot_results.cumulative_traffic(row, 5, "authors") == pytest.approx(4000 / 1e9)
+    # Step 6 is EF21's dense start: the authors' counter adds its own amount, not the shape's.
+    assert plot_results.cumulative_traffic(row, 10, "authors") == pytest.approx((4000 + 5000 + 4 * 80) / 1e9)
+    row["shapes"][1]["bits_per_step_authors"] = None
+    assert plot_results.cumulative_traffic(row, 10, "authors") is None

@@ -1,0 +1,412 @@
+#include "replay_stream.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <iterator>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "kernels/catalogue.hpp"
+#include "kernels/recording_communicator.hpp"
+#include "kernels/sparsifier.hpp"
+
+namespace arcsim::experiments {
+
+namespace k = arcsim::kernels;
+
+namespace {
+
+// Collectives whose data the streamed step has already combined: it only logs them (through a
+// RecordingCommunicator on top), so the plan ops are those of the Compressor's call.
+class LogOnly final : public k::Communicator {
+ public:
+  explicit LogOnly(int workers) : workers_(workers) {}
+  int world_size() const override { return workers_; }
+  int local_workers() const override { return workers_; }
+  void allreduce_sum(std::span<const float* const>, std::size_t, float*, bool, k::DType) override {}
+  void allgather(std::span<const void* const>, std::size_t, k::DType, void*, bool) override {}
+  void allgatherv(std::span<const void* const>, std::span<const std::size_t>, k::DType, void*, bool,
+                  k::SizeScaling) override {}
+  void alltoallv(std::span<const void* const>, std::span<const std::size_t>, k::DType, std::span<void* const>, bool,
+                 k::SizeScaling) override {}
+  void broadcast(std::span<const void* const>, std::size_t, k::DType, int, void*, bool) override {}
+
+ private:
+  int workers_;
+};
+
+// One plan kernel whose work is done in several timed regions (one per worker): the duration is
+// their sum divided by `repeats`, as KernelTimer divides one region running every worker.
+class Timed {
+ public:
+  Timed(k::Backend& be, k::KernelId id, const k::KernelWork& work, std::size_t repeats) : be_(be), repeats_(repeats) {
+    const k::KernelSpec& spec = k::kernel_spec(id);
+    rec_.name = spec.name;
+    rec_.elements = spec.elements(work);
+    rec_.bytes_moved = spec.bytes_moved(work);
+  }
+  template <class F>
+  void run(F&& f) {
+    be_.timer_begin();
+    f();
+    seconds_ += be_.timer_seconds();
+  }
+  k::PlanOp op() {
+    rec_.duration_s = seconds_ / static_cast<double>(repeats_);
+    rec_.duration_source = be_.duration_source();
+    k::PlanOp p;
+    p.kind = k::PlanOp::Kind::kKernel;
+    p.kernel = rec_;
+    return p;
+  }
+  void record(k::Communicator& comm) { comm.record_kernel(op().kernel); }
+
+ private:
+  k::Backend& be_;
+  std::size_t repeats_;
+  double seconds_ = 0.0;
+  k::KernelRecord rec_;
+};
+
+// Worker w's gradients, checked finite (the Compressor's message) and added to the per-element
+// double sums in worker order (the means of its metrics).
+void read_worker(const WorkerGradients& grads, int w, std::size_t n, float* g, double* gsum) {
+  grads(w, g);
+  bool finite = true;
+#pragma omp parallel for reduction(&& : finite) schedule(static) if (n > 65536)
+  for (std::size_t i = 0; i < n; ++i) finite = finite && std::isfinite(g[i]);
+  if (!finite)
+    for (std::size_t i = 0; i < n; ++i)
+      if (!std::isfinite(g[i]))
+        throw std::invalid_argument("grads: expected finite values, got " + std::to_string(g[i]) + " at worker " +
+                                    std::to_string(w) + ", element " + std::to_string(i) + " (NaN/Inf are rejected)");
+  if (gsum) {
+#pragma omp parallel for schedule(static) if (n > 65536)
+    for (std::size_t i = 0; i < n; ++i) gsum[i] += g[i];
+  }
+}
+
+// out = in[0], then out += in[w] in worker order: the emulated all-reduce's sum, one worker at a time.
+void accumulate(int w, const float* in, std::size_t count, float* out) {
+  if (w == 0) {
+    if (count) std::memcpy(out, in, count * sizeof(float));
+    return;
+  }
+#pragma omp parallel for schedule(static) if (count > 65536)
+  for (std::size_t i = 0; i < count; ++i) out[i] += in[i];
+}
+
+// The Compressor's two metrics, from the per-element sums of the raw gradients: the compressor's
+// input mean equals the gradients' mean here (no EF, or EF14 from a zero state: u = g + 0).
+void metrics(const std::vector<double>& gsum, int workers, const float* agg, const std::vector<std::uint8_t>& selected,
+             k::StepReport& rep) {
+  double total = 0, kept = 0, num = 0, den = 0;
+  const double W = static_cast<double>(workers);
+  for (std::size_t i = 0; i < gsum.size(); ++i) {
+    const double m = gsum[i] / W;
+    total += m * m;
+    kept += selected[i] ? m * m : 0.0;
+    num += (agg[i] - m) * (agg[i] - m);
+    den += m * m;
+  }
+  rep.retained_energy = total > 0 ? kept / total : 1.0;
+  rep.grad_energy = den;
+  rep.relative_error = den > 0 ? num / den : (num > 0 ? INFINITY : 0.0);
+}
+
+struct Step {
+  Step(const k::CompressorConfig& c, int workers, std::uint32_t b, const k::BucketLayout& l, const WorkerGradients& gr,
+       k::Backend& backend, float* out)
+      : cfg(c), W(workers), bucket(b), layout(l), grads(gr), be(backend), agg(out) {}
+  const k::CompressorConfig& cfg;
+  int W;
+  std::uint32_t bucket;
+  const k::BucketLayout& layout;
+  const WorkerGradients& grads;
+  k::Backend& be;
+  float* agg;
+  std::size_t n = layout.numel();
+  bool ef14 = cfg.ef == "ef14";
+  LogOnly log{W};
+  k::RecordingCommunicator comm{log};
+  k::StepReport rep;
+  std::vector<double> gsum = std::vector<double>(n, 0.0);
+  std::vector<std::uint8_t> selected = std::vector<std::uint8_t>(n, 0);
+  std::vector<float> g = std::vector<float>(n), e = std::vector<float>(ef14 ? n : 0);
+
+  // Worker w's compressor input: its gradients, or EF14's u = g + e with e = 0 (in e).
+  const float* input(int w, Timed* ef_input, bool sum) {
+    read_worker(grads, w, n, g.data(), sum ? gsum.data() : nullptr);
+    if (!ef14) return g.data();
+    auto f = [&] {
+      be.zero(e.data(), n);
+      be.ef_add(g.data(), e.data(), n, e.data());
+    };
+    if (ef_input) ef_input->run(f);
+    else f();
+    return e.data();
+  }
+  // EF14's e = u - c, c = the worker's own message made dense by `densify` into g (free by now).
+  template <class Densify>
+  void ef_update(Timed& t, Densify densify) {
+    if (!ef14) return;
+    be.zero(g.data(), n);
+    densify(g.data());
+    t.run([&] { be.ef14_residual(e.data(), g.data(), n, e.data()); });
+  }
+
+  void dense() {
+    Timed avg(be, k::KernelId::kAverage, {.n = n}, 1);
+    for (int w = 0; w < W; ++w) accumulate(w, input(w, nullptr, true), n, agg);
+    comm.allreduce_sum({}, n, agg, false);
+    avg.run([&] { be.divide(agg, n, W); });
+    avg.record(comm);
+    std::fill(selected.begin(), selected.end(), 1);
+    rep.k = rep.values_per_rank = n;
+  }
+
+  void topk(Timed* efi, Timed& efu) {
+    const std::size_t tensors = layout.shapes.size();
+    std::size_t total_k = 0;
+    for (std::size_t t = 0; t < tensors; ++t) total_k += k::k_of(rep.ratio, layout.numel(t));
+    Timed select(be, k::KernelId::kTopkSelect, {.n = n, .k = total_k}, W);
+    Timed add(be, k::KernelId::kTopkScatterAdd, {.n = n, .k = total_k, .workers = static_cast<std::size_t>(W)}, 1);
+    std::vector<std::uint32_t> idx(total_k);
+    std::vector<float> vals(total_k);
+    for (int w = 0; w < W; ++w) {
+      const float* in = input(w, efi, true);
+      select.run([&] {
+        std::size_t pos = 0;
+        for (std::size_t t = 0; t < tensors; ++t) {
+          const std::size_t off = layout.offset(t), numel = layout.numel(t), kt = k::k_of(rep.ratio, numel);
+          be.topk_magnitude(in + off, numel, kt, idx.data() + pos);
+          for (std::size_t i = 0; i < kt; ++i) idx[pos + i] += static_cast<std::uint32_t>(off);
+          pos += kt;
+        }
+        be.gather(in, idx.data(), total_k, vals.data());
+      });
+      // The scatter-add of the all-gathered messages adds worker w's after workers 0..w-1's.
+      add.run([&] {
+        if (w == 0) be.zero(agg, n);
+        be.scatter_add(vals.data(), idx.data(), total_k, agg);
+      });
+      for (auto i : idx) selected[i] = 1;
+      ef_update(efu, [&](float* dst) { be.scatter(vals.data(), idx.data(), total_k, dst); });
+    }
+    add.run([&] { be.divide(agg, n, W); });
+    select.record(comm);
+    comm.allgather({}, total_k, k::DType::kFloat32, nullptr, true);
+    comm.allgather({}, total_k, k::DType::kInt32, nullptr, true);
+    add.record(comm);
+    rep.k = rep.values_per_rank = total_k;
+  }
+
+  void randk(Timed* efi, Timed& efu) {
+    const std::size_t tensors = layout.shapes.size();
+    std::size_t total_k = 0;
+    for (std::size_t t = 0; t < tensors; ++t) total_k += k::k_of(rep.ratio, layout.numel(t));
+    Timed indices(be, k::KernelId::kRandkIndices, {.n = n, .k = total_k}, 1);
+    Timed gather(be, k::KernelId::kRandkGather, {.n = n, .k = total_k}, W);
+    Timed scatter(be, k::KernelId::kRandkScatter, {.n = n, .k = total_k}, 1);
+    std::vector<std::uint32_t> idx(total_k);
+    std::vector<float> scale(total_k, 1.0f), vals(total_k), sum(total_k);
+    indices.run([&] {
+      std::size_t pos = 0;
+      for (std::size_t t = 0; t < tensors; ++t) {
+        const std::size_t off = layout.offset(t), numel = layout.numel(t), kt = k::k_of(rep.ratio, numel);
+        be.randk_indices(numel, kt, cfg.seed, 0, k::tensor_id(bucket, t), idx.data() + pos);
+        for (std::size_t i = 0; i < kt; ++i) {
+          idx[pos + i] += static_cast<std::uint32_t>(off);
+          if (cfg.unbiased) scale[pos + i] = static_cast<float>(static_cast<double>(numel) / static_cast<double>(kt));
+        }
+        pos += kt;
+      }
+    });
+    for (int w = 0; w < W; ++w) {
+      const float* in = input(w, efi, true);
+      gather.run([&] {
+        be.gather(in, idx.data(), total_k, vals.data());
+        if (cfg.unbiased)
+          for (std::size_t i = 0; i < total_k; ++i) vals[i] *= scale[i];
+      });
+      accumulate(w, vals.data(), total_k, sum.data());
+      ef_update(efu, [&](float* dst) { be.scatter(vals.data(), idx.data(), total_k, dst); });
+    }
+    scatter.run([&] {
+      be.divide(sum.data(), total_k, W);
+      be.zero(agg, n);
+      be.scatter(sum.data(), idx.data(), total_k, agg);
+    });
+    for (auto i : idx) selected[i] = 1;
+    indices.record(comm);
+    gather.record(comm);
+    comm.allreduce_sum({}, total_k, sum.data(), true);
+    scatter.record(comm);
+    rep.k = rep.values_per_rank = total_k;
+  }
+
+  void arctopk(Timed* efi, Timed& efu) {
+    const std::size_t tensors = layout.shapes.size();
+    const auto r = static_cast<std::size_t>(cfg.rank);
+    const bool exact = cfg.row_scores == "exact";
+    const k::ShapeRule rule = k::parse_shape_rule(cfg.shape_rule);
+    std::vector<k::RowView> views(tensors);
+    std::vector<std::size_t> sk_off(tensors + 1, 0), kt(tensors), val_off(tensors + 1, 0);
+    std::size_t viewed = 0, total_rows = 0;
+    for (std::size_t t = 0; t < tensors; ++t) {
+      views[t] = k::row_view(layout.shapes[t], rule, cfg.rank, exact, layout.name(t));
+      const k::RowView& v = views[t];
+      sk_off[t + 1] = sk_off[t] + v.rows * (v.own_sketch ? v.cols : r);
+      kt[t] = k::k_of(rep.ratio, v.rows);
+      val_off[t + 1] = val_off[t] + kt[t] * v.cols;
+      viewed += v.rows * v.cols;
+      total_rows += v.rows;
+    }
+    const std::size_t sketch_total = sk_off[tensors], values_total = val_off[tensors];
+    Timed sketch(be, k::KernelId::kArcSketch, {.n = viewed, .sketch = sketch_total}, W);
+    Timed select(be, k::KernelId::kArcSelectRows, {.rows = total_rows, .sketch = sketch_total}, 1);
+    Timed gather(be, k::KernelId::kArcGatherRows, {.k = values_total}, W);
+    Timed scatter(be, k::KernelId::kArcScatterRows, {.n = n, .k = values_total}, 1);
+
+    // Pass 1: sketches, their worker-order sum, and the float mean of the inputs (row recall).
+    std::vector<float> sk(sketch_total), avg(sketch_total), mean(n, 0.0f);
+    for (int w = 0; w < W; ++w) {
+      const float* in = input(w, efi, true);
+      sketch.run([&] {
+        for (std::size_t t = 0; t < tensors; ++t) {
+          const k::RowView& v = views[t];
+          const float* x = in + layout.offset(t);
+          float* p = sk.data() + sk_off[t];
+          if (v.own_sketch) {
+            if (v.rows * v.cols != 0) std::memcpy(p, x, v.rows * v.cols * sizeof(float));
+          } else {
+            be.sketch(x, v.rows, v.cols, cfg.rank, cfg.seed, 0, k::tensor_id(bucket, t), p);
+          }
+        }
+      });
+      accumulate(w, sk.data(), sketch_total, avg.data());
+      for (std::size_t t = 0; t < tensors; ++t)
+        be.ef_accumulate(mean.data() + layout.offset(t), in + layout.offset(t), views[t].rows * views[t].cols);
+    }
+    std::vector<std::vector<std::uint32_t>> rows(tensors);
+    select.run([&] {
+      be.divide(avg.data(), sketch_total, W);
+      for (std::size_t t = 0; t < tensors; ++t) {
+        const k::RowView& v = views[t];
+        std::vector<float> scores(v.rows);
+        be.row_scores(avg.data() + sk_off[t], v.rows, v.own_sketch ? v.cols : r, scores.data());
+        rows[t].resize(kt[t]);
+        be.topk_rows(scores.data(), v.rows, kt[t], rows[t].data());
+      }
+    });
+    recall(views, kt, rows, mean);
+    std::vector<float>().swap(mean);
+
+    // Pass 2: every worker's selected rows (its input read again), their worker-order sum.
+    std::vector<float> vals(values_total), vsum(values_total);
+    for (int w = 0; w < W; ++w) {
+      const float* in = input(w, nullptr, false);
+      gather.run([&] {
+        for (std::size_t t = 0; t < tensors; ++t)
+          be.gather_rows(in + layout.offset(t), views[t].cols, rows[t].data(), kt[t], vals.data() + val_off[t]);
+      });
+      accumulate(w, vals.data(), values_total, vsum.data());
+      ef_update(efu, [&](float* dst) {
+        for (std::size_t t = 0; t < tensors; ++t)
+          be.scatter_rows(vals.data() + val_off[t], views[t].cols, rows[t].data(), kt[t], dst + layout.offset(t));
+      });
+    }
+    scatter.run([&] {
+      be.divide(vsum.data(), values_total, W);
+      be.zero(agg, n);
+      for (std::size_t t = 0; t < tensors; ++t)
+        be.scatter_rows(vsum.data() + val_off[t], views[t].cols, rows[t].data(), kt[t], agg + layout.offset(t));
+    });
+    for (std::size_t t = 0; t < tensors; ++t)
+      for (auto row : rows[t]) {
+        auto first = selected.begin() + static_cast<std::ptrdiff_t>(layout.offset(t) + row * views[t].cols);
+        std::fill(first, first + static_cast<std::ptrdiff_t>(views[t].cols), 1);
+      }
+
+    sketch.record(comm);
+    if (cfg.sketch_allreduce == "bucket") {
+      comm.allreduce_sum({}, sketch_total, nullptr, true);
+    } else {
+      for (std::size_t t = 0; t < tensors; ++t)
+        if (sk_off[t + 1] > sk_off[t]) comm.allreduce_sum({}, sk_off[t + 1] - sk_off[t], nullptr, true);
+    }
+    select.record(comm);
+    gather.record(comm);
+    comm.allreduce_sum({}, values_total, nullptr, true);
+    scatter.record(comm);
+    rep.k_unit = "rows";
+    rep.values_per_rank = values_total;
+    for (std::size_t t = 0; t < tensors; ++t) rep.k += kt[t];
+  }
+
+  // The sparsifier's row recall: exact top rows of the mean input against the sketch's choice.
+  void recall(const std::vector<k::RowView>& views, const std::vector<std::size_t>& kt,
+              const std::vector<std::vector<std::uint32_t>>& rows, std::vector<float>& mean) {
+    std::size_t exact = 0, recalled = 0;
+    for (std::size_t t = 0; t < views.size(); ++t) {
+      const k::RowView& v = views[t];
+      float* m = mean.data() + layout.offset(t);
+      std::vector<float> scores(v.rows);
+      be.divide(m, v.rows * v.cols, W);
+      be.row_scores(m, v.rows, v.cols, scores.data());
+      std::vector<std::uint32_t> best(kt[t]), common;
+      be.topk_rows(scores.data(), v.rows, kt[t], best.data());
+      std::set_intersection(best.begin(), best.end(), rows[t].begin(), rows[t].end(), std::back_inserter(common));
+      exact += kt[t];
+      recalled += common.size();
+    }
+    if (exact > 0) rep.row_recall = static_cast<double>(recalled) / static_cast<double>(exact);
+  }
+
+  void run() {
+    rep.bucket = bucket;
+    rep.call = 0;
+    rep.backend = be.name();
+    rep.phase = "compressed";
+    rep.ratio = cfg.ratio;
+    Timed efi(be, k::KernelId::kEfInput, {.n = n}, W), efu(be, k::KernelId::kEfUpdate, {.n = n}, W);
+    Timed* ef_input = ef14 ? &efi : nullptr;
+    if (cfg.compressor == "dense") dense();
+    else if (cfg.compressor == "topk") topk(ef_input, efu);
+    else if (cfg.compressor == "randk") randk(ef_input, efu);
+    else arctopk(ef_input, efu);
+    // The Compressor's order: EF input kernel, the sparsifier's ops, EF update kernel.
+    std::vector<k::PlanOp> body = comm.take_ops();
+    if (ef14) rep.ops.push_back(efi.op());
+    rep.ops.insert(rep.ops.end(), body.begin(), body.end());
+    if (ef14) rep.ops.push_back(efu.op());
+    metrics(gsum, W, agg, selected, rep);
+  }
+};
+
+}  // namespace
+
+bool can_stream(const k::CompressorConfig& c) {
+  // Values and indices on the wire as computed (fp32, int32): other wire types round messages.
+  if (c.warmup != 0 || c.ramp || c.value_dtype != "fp32" || c.index_dtype != "int32") return false;
+  if (c.compressor == "dense") return c.ef == "none";
+  return (c.compressor == "topk" || c.compressor == "randk" || c.compressor == "arctopk") &&
+         (c.ef == "none" || c.ef == "ef14");
+}
+
+k::StepReport stream_step(const k::CompressorConfig& config, int workers, std::uint32_t bucket,
+                          const k::BucketLayout& layout, const WorkerGradients& grads, k::Backend& backend,
+                          float* agg) {
+  config.validate();
+  if (!can_stream(config))
+    throw std::invalid_argument("stream_step: " + config.compressor + " with ef " + config.ef +
+                                " is not streamed (use kernels::Compressor)");
+  layout.validate();
+  Step s(config, workers, bucket, layout, grads, backend, agg);
+  s.run();
+  return std::move(s.rep);
+}
+
+}  // namespace arcsim::experiments
