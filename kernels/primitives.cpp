@@ -122,15 +122,6 @@ void scatter_add(const float* src, const std::uint32_t* idx, std::size_t k, floa
   for (std::size_t i = 0; i < k; ++i) dst[idx[i]] += src[i];
 }
 
-std::uint32_t randk_mix(std::uint32_t x) {
-  x ^= x >> 16;
-  x *= 0x7feb352du;
-  x ^= x >> 15;
-  x *= 0x846ca68bu;
-  x ^= x >> 16;
-  return x;
-}
-
 void randk_keys(std::uint64_t seed, std::uint32_t step, std::uint32_t tensor, std::uint32_t keys[kFeistelRounds]) {
   for (std::uint32_t c = 0; c < kFeistelRounds / 4; ++c) {
     const rng::U32x4 r = rng::philox4x32(rng::U32x4{{step, tensor, c, rng::kStreamRandK}}, seed);

@@ -19,6 +19,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "kernels/philox.hpp"  // ARCSIM_HD
+
 namespace arcsim::kernels {
 
 // Sign-cleared bit pattern of x (see "Magnitude key" above).
@@ -73,9 +75,16 @@ void randk_indices(std::size_t n, std::size_t k, std::uint64_t seed, std::uint32
 inline constexpr int kFeistelRounds = 8;
 std::uint32_t randk_permute(std::uint32_t i, std::uint32_t n, const std::uint32_t keys[kFeistelRounds]);
 void randk_keys(std::uint64_t seed, std::uint32_t step, std::uint32_t tensor, std::uint32_t keys[kFeistelRounds]);
-// 32-bit integer hash used by the Feistel round: x ^= x >> 16; x *= 0x7feb352d; x ^= x >> 15;
-// x *= 0x846ca68b; x ^= x >> 16.
-std::uint32_t randk_mix(std::uint32_t x);
+// 32-bit integer hash used by the Feistel round. Inline and host/device: the reference, the
+// vectorised CPU lanes and the CUDA kernels all evaluate this one definition.
+ARCSIM_HD std::uint32_t randk_mix(std::uint32_t x) {
+  x ^= x >> 16;
+  x *= 0x7feb352du;
+  x ^= x >> 15;
+  x *= 0x846ca68bu;
+  x ^= x >> 16;
+  return x;
+}
 
 // ---- Ok-Topk: threshold filter with a reused threshold
 // Every index i < n with magnitude_key(x[i]) >= key, written to idx_out ascending (idx_out holds

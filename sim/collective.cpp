@@ -245,6 +245,8 @@ void run_flat(const ResolvedCall& rc, Group& g, int me, CollectiveOp op, double 
     case CollectiveOp::reduce_scatter:
       ring_reduce_scatter(g, me, bytes, pipe);
       return;
+    case CollectiveOp::alltoallv:
+      return;  // never flat per group: run_collective runs it pairwise on the world
   }
   (void)p;
 }

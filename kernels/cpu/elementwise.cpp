@@ -17,16 +17,6 @@ namespace arcsim::kernels::cpu {
 namespace {
 constexpr std::size_t kParallelMin = std::size_t{1} << 15;
 
-// kernels::randk_mix, inlined so the lane loop below vectorises.
-inline std::uint32_t randk_mix_inline(std::uint32_t x) {
-  x ^= x >> 16;
-  x *= 0x7feb352du;
-  x ^= x >> 15;
-  x *= 0x846ca68bu;
-  x ^= x >> 16;
-  return x;
-}
-
 // Strictly ascending indices are distinct, so their writes may go in any order.
 bool strictly_ascending(const std::uint32_t* idx, std::size_t k) {
   bool ok = true;
@@ -64,7 +54,7 @@ void randk_block(std::uint32_t first, std::size_t count, std::uint32_t n, const 
     for (std::size_t l = 0; l < kRandkLanes; ++l) {
       std::uint32_t left = v[l] >> h, right = v[l] & mask;
       for (int round = 0; round < kFeistelRounds; ++round) {
-        const std::uint32_t f = randk_mix_inline(right ^ keys[round]) & mask;
+        const std::uint32_t f = kernels::randk_mix(right ^ keys[round]) & mask;
         const std::uint32_t next = left ^ f;
         left = right;
         right = next;

@@ -25,15 +25,6 @@ inline Feistel make_feistel(std::uint64_t n, std::uint64_t seed, std::uint32_t s
   return f;
 }
 
-ARCSIM_HD std::uint32_t feistel_mix(std::uint32_t x) {
-  x ^= x >> 16;
-  x *= 0x7feb352du;
-  x ^= x >> 15;
-  x *= 0x846ca68bu;
-  x ^= x >> 16;
-  return x;
-}
-
 // pi(i) for i < n: the balanced Feistel network, re-applied until the value lands in [0, n).
 ARCSIM_HD std::uint32_t feistel_permute(std::uint32_t i, const Feistel& f) {
   const std::uint64_t mask = (std::uint64_t{1} << f.half_bits) - 1;
@@ -41,7 +32,7 @@ ARCSIM_HD std::uint32_t feistel_permute(std::uint32_t i, const Feistel& f) {
   do {
     std::uint64_t left = v >> f.half_bits, right = v & mask;
     for (int round = 0; round < kernels::kFeistelRounds; ++round) {
-      const std::uint64_t fr = feistel_mix(static_cast<std::uint32_t>(right) ^ f.keys[round]) & mask;
+      const std::uint64_t fr = kernels::randk_mix(static_cast<std::uint32_t>(right) ^ f.keys[round]) & mask;
       const std::uint64_t next = left ^ fr;
       left = right;
       right = next;

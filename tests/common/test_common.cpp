@@ -15,20 +15,14 @@
 #include "common/json_fields.hpp"
 #include "common/npy.hpp"
 #include "common/units.hpp"
+#include "tests/common/error_of.hpp"
 
 namespace fs = std::filesystem;
 using arcsim::json::ConfigError;
 
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
+using arcsim::testing::error_of;
 
 fs::path scratch(const std::string& name) {
   const fs::path d = fs::temp_directory_path() / ("arcsim-common-" + std::to_string(::getpid())) / name;

@@ -8,6 +8,7 @@
 #include "common/json_fields.hpp"
 #include "common/plan.hpp"
 #include "common/vocabulary.hpp"
+#include "tests/common/error_of.hpp"
 
 using arcsim::json::ConfigError;
 using nlohmann::json;
@@ -17,14 +18,7 @@ namespace vocab = arcsim::vocab;
 
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
+using arcsim::testing::error_of;
 
 enum class Colour { red, green };
 constexpr vocab::Entry<Colour> kColours[] = {{"red", "warm", Colour::red}, {"green", "cool", Colour::green}};

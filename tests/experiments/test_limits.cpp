@@ -12,6 +12,7 @@
 #include "common/json_fields.hpp"
 #include "experiments/limits.hpp"
 #include "experiments/spec.hpp"
+#include "tests/common/error_of.hpp"
 
 namespace ex = arcsim::experiments;
 using nlohmann::json;
@@ -25,14 +26,7 @@ json spec_json() {
                         "topologies": ["star"]})");
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
+using arcsim::testing::error_of;
 
 }  // namespace
 

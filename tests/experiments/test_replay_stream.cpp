@@ -164,7 +164,7 @@ void expect_same_replay(const traces::Trace& trace, const k::CompressorConfig& c
   GradientSource src(trace, buckets, workers, "");
   const ShapePlan a = replay_shape(src, cfg, 0, nullptr, k::cpu_backend(), nullptr, std::size_t(-1));
   const ShapePlan b = replay_shape(src, cfg, 0, nullptr, k::cpu_backend(), nullptr, 0);
-  json pa = a.plan, pb = b.plan;
+  json pa = plan::to_json(a.plan), pb = plan::to_json(b.plan);
   for (json* p : {&pa, &pb})
     for (auto& bucket : (*p)["buckets"])
       for (auto& op : bucket["ops"]) op.erase("duration_s");

@@ -10,6 +10,7 @@
 #include "topologies/builder.hpp"
 #include "common/json_fields.hpp"
 #include "topologies/topology.hpp"
+#include "tests/common/error_of.hpp"
 
 using namespace arcsim::topo;
 using arcsim::json::ConfigError;
@@ -29,14 +30,7 @@ namespace {
 
 TopologySpec spec(const std::string& text) { return parse_topology(nlohmann::json::parse(text), "t.json"); }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
+using arcsim::testing::error_of;
 
 // [min links, max links, ring-neighbour max links] over all rank pairs of a built topology.
 std::vector<double> hops(const std::string& name, int nodes) {
