@@ -1,10 +1,12 @@
 #include "plan_cache.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <set>
 #include <stdexcept>
 
 #include "arcsim/version.hpp"
@@ -81,14 +83,7 @@ class Builder {
 
   PlanSet run() {
     fs::create_directories(o_.dir);
-    t0_ = std::chrono::steady_clock::now();
-    // Plans to make (configuration x shape x sample), for "plan i/N" and the phase's ETA.
-    for (const CompressorConfig& cfg : spec_.compressors) {
-      const auto logs = matching_logs(in_.trace, cfg);
-      const GradientSource& src = source(logs.empty() ? "dense" : logs.front()->config);
-      for (const Shape& shape : step_schedule(cfg, spec_.replay.ramp_shapes).shapes)
-        total_ += shape.kind == "steady" ? static_cast<std::size_t>(std::min(spec_.replay.samples, src.steps_available())) : 1;
-    }
+    if (o_.replay_missing) replay_missing_plans();
     set_.configs.resize(spec_.compressors.size());
     for (std::size_t ci = 0; ci < spec_.compressors.size(); ++ci) configure(ci);
     return std::move(set_);
@@ -102,17 +97,15 @@ class Builder {
     cp.schedule = step_schedule(cfg, spec_.replay.ramp_shapes);
     cp.logs = matching_logs(in_.trace, cfg);
     if (cp.logs.empty()) cp.no_log_note = no_match_note(in_.trace, cfg);
-    const GradientSource* src = &source(cp.logs.empty() ? "dense" : cp.logs.front()->config);
+    const GradientSource* src = &source_of(cfg);
     set_.gradient_notes.insert(src->description());
 
     std::vector<double> err, kept;
     for (const Shape& shape : cp.schedule.shapes) {
-      const int samples = shape.kind == "steady" ? std::min(spec_.replay.samples, src->steps_available()) : 1;
+      const int samples = samples_of(shape, *src);
       std::vector<std::size_t> ids;
       for (int s = 0; s < samples; ++s) {
-        const std::string file = o_.dir + "/" + io::safe_name(cfg.label) + "--" + shape.id +
-                                 (samples > 1 ? "--s" + std::to_string(s) : "") + ".json";
-        const auto& [id, sp] = plan_for(cfg, shape, s, *src, file);
+        const auto& [id, sp] = plan_for(cfg, shape, s, *src, plan_file(cfg, shape, s, samples));
         ids.push_back(id);
         if (shape.kind == "steady") {
           if (sp.relative_error) err.push_back(*sp.relative_error);
@@ -129,61 +122,123 @@ class Builder {
     cp.retained_energy = mean(kept);
   }
 
-  const GradientSource& source(const std::string& prefer) {
+  // The gradients a configuration replays: its own run's samples when the trace has a matching
+  // log, else the dense run's, else any (GradientSource).
+  const GradientSource& source_of(const CompressorConfig& cfg) {
+    const auto logs = matching_logs(in_.trace, cfg);
+    const std::string prefer = logs.empty() ? "dense" : logs.front()->config;
     auto& src = sources_[prefer];
     if (!src) src = std::make_unique<GradientSource>(in_.trace, in_.buckets, spec_.replay.workers, prefer);
     return *src;
   }
 
-  // "plan 3/8 topk steady: bucket 12/40 (31 %), 8 s elapsed, ETA 17 s; all plans ETA 95 s": the
-  // phase's ETA extrapolates its elapsed time over the plans done (the current one by its
-  // elements), so plans read from the cache make it optimistic until replays dominate.
-  std::string replay_line(const std::string& what, const ReplayProgress& p) const {
-    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
-    const double frac = p.elements > 0 ? static_cast<double>(p.elements_done) / static_cast<double>(p.elements) : 1.0;
-    const double done = static_cast<double>(index_ - 1) + frac;
-    std::string line = what + p.line();
-    if (done > 0 && total_ > 1) {
-      char buf[64];
-      std::snprintf(buf, sizeof buf, "; all plans ETA %.0f s", elapsed * (static_cast<double>(total_) - done) / done);
-      line += buf;
+  int samples_of(const Shape& shape, const GradientSource& src) const {
+    return shape.kind == "steady" ? std::min(spec_.replay.samples, src.steps_available()) : 1;
+  }
+
+  std::string plan_file(const CompressorConfig& cfg, const Shape& shape, int s, int samples) const {
+    return o_.dir + "/" + io::safe_name(cfg.label) + "--" + shape.id + (samples > 1 ? "--s" + std::to_string(s) : "") +
+           ".json";
+  }
+
+  // What a replayed plan depends on, hashed: its file is reused only when every part matches.
+  std::string replay_key(const kernels::CompressorConfig& kc, int s, const GradientSource& src) const {
+    const json key_doc = {{"trace", in_.trace_checksum},  {"compressor", kc.to_json()},     {"sample", s},
+                          {"gradients", src.description()}, {"bucket_cap", spec_.bucket_cap_bytes},
+                          {"first_bucket_cap", spec_.first_bucket_cap_bytes}, {"timing", in_.timing_source},
+                          {"commit", kGitCommit}, {"backend", in_.backend->name()}};
+    return fnv_hex(key_doc.dump());
+  }
+
+  // Replays every (configuration, shape, sample) whose plan is not cached, in groups that share a
+  // gradient source and sample: replay_shapes makes each bucket's gradients once per group, so
+  // the shapes of a ramp and the compressors of a spec do not regenerate them each.
+  void replay_missing_plans() {
+    struct Wanted {
+      std::string key, label, shape;
+      kernels::CompressorConfig config;
+    };
+    struct Group {
+      const GradientSource* src;
+      int sample;
+      std::vector<Wanted> wanted;
+    };
+    std::vector<Group> groups;
+    std::set<std::string> keys;
+    std::size_t todo = 0;
+    for (const CompressorConfig& cfg : spec_.compressors) {
+      const GradientSource& src = source_of(cfg);
+      for (const Shape& shape : step_schedule(cfg, spec_.replay.ramp_shapes).shapes) {
+        const int samples = samples_of(shape, src);
+        for (int s = 0; s < samples; ++s) {
+          kernels::CompressorConfig kc = kernel_config(cfg, shape, spec_.seed);
+          std::string key = replay_key(kc, s, src);
+          if (!keys.insert(key).second || read_cached(plan_file(cfg, shape, s, samples), key)) continue;
+          auto g = std::find_if(groups.begin(), groups.end(), [&](const Group& x) { return x.src == &src && x.sample == s; });
+          if (g == groups.end()) g = groups.insert(groups.end(), Group{&src, s, {}});
+          g->wanted.push_back({std::move(key), cfg.label, shape.id, std::move(kc)});
+          ++todo;
+        }
+      }
     }
-    return line;
+    const auto t0 = std::chrono::steady_clock::now();
+    std::size_t done = 0;
+    for (const Group& g : groups) {
+      std::string what = "[sweep] replay plan" + std::string(g.wanted.size() > 1 ? "s " : " ") + std::to_string(done + 1);
+      if (g.wanted.size() > 1) what += "-" + std::to_string(done + g.wanted.size());
+      what += "/" + std::to_string(todo);
+      for (std::size_t i = 0; i < g.wanted.size(); ++i) what += (i ? ", " : " ") + g.wanted[i].label + " " + g.wanted[i].shape;
+      if (g.wanted.size() > 1 && g.src->steps_available() > 1) what += " (sample " + std::to_string(g.sample) + ")";
+      if (o_.progress) o_.progress->update(what, false);
+      std::vector<kernels::CompressorConfig> configs;
+      for (const Wanted& w : g.wanted) configs.push_back(w.config);
+      double shown_s = 0.0;  // a progress line every 2 s at most
+      auto progress = [&](const ReplayProgress& p) {
+        if (!o_.progress || p.elapsed_s - shown_s < 2.0) return;
+        shown_s = p.elapsed_s;
+        // The phase's ETA extrapolates its elapsed time over the plans done, the group's by its elements.
+        const double frac = p.elements > 0 ? static_cast<double>(p.elements_done) / static_cast<double>(p.elements) : 1.0;
+        const double so_far = static_cast<double>(done) + frac * static_cast<double>(g.wanted.size());
+        std::string line = what + ": " + p.line();
+        if (todo > g.wanted.size() && so_far > 0) {
+          const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+          char buf[64];
+          std::snprintf(buf, sizeof buf, "; all plans ETA %.0f s", elapsed * (static_cast<double>(todo) - so_far) / so_far);
+          line += buf;
+        }
+        o_.progress->update(line, false);
+      };
+      std::vector<ShapePlan> plans;
+      try {
+        plans = replay_shapes(*g.src, configs, g.sample, in_.timer ? &*in_.timer : nullptr, *in_.backend, progress);
+      } catch (const ReplayFailure& e) {
+        const Wanted& w = g.wanted.at(e.index);
+        throw std::runtime_error("replay of " + w.label + " (" + w.shape + "): " + e.what());
+      }
+      for (std::size_t i = 0; i < plans.size(); ++i) fresh_.emplace(g.wanted[i].key, std::move(plans[i]));
+      done += g.wanted.size();
+    }
   }
 
   // The plan of one (configuration, shape, sample): from this run, the cache, or a replay. Its
   // file is (re)written when its bytes differ, so every shape has one for users to inspect.
   const std::pair<std::size_t, ShapePlan>& plan_for(const CompressorConfig& cfg, const Shape& shape, int s,
                                                     const GradientSource& src, const std::string& file) {
-    const kernels::CompressorConfig kc = kernel_config(cfg, shape, spec_.seed);
-    const json key_doc = {{"trace", in_.trace_checksum},  {"compressor", kc.to_json()},     {"sample", s},
-                          {"gradients", src.description()}, {"bucket_cap", spec_.bucket_cap_bytes},
-                          {"first_bucket_cap", spec_.first_bucket_cap_bytes}, {"timing", in_.timing_source},
-                          {"commit", kGitCommit}, {"backend", in_.backend->name()}};
-    const std::string rkey = fnv_hex(key_doc.dump());
-    ++index_;
+    const std::string rkey = replay_key(kernel_config(cfg, shape, spec_.seed), s, src);
     auto it = replayed_.find(rkey);
     if (it == replayed_.end()) {
-      std::optional<ShapePlan> sp = read_cached(file, rkey);
-      if (sp) {
+      std::optional<ShapePlan> sp;
+      if (auto f = fresh_.find(rkey); f != fresh_.end()) {
+        sp = std::move(f->second);
+        fresh_.erase(f);
+        ++set_.replayed;
+      } else if ((sp = read_cached(file, rkey))) {
         ++set_.reused;
       } else if (!o_.replay_missing) {
         throw ConfigError(file + ": not prepared for this spec and arcsim build (missing or made from other "
                           "inputs); run arcsim sweep " + spec_.file + " --out DIR --prepare first");
       } else {
-        const std::string what = "[sweep] replay plan " + std::to_string(index_) + "/" + std::to_string(total_) + " " +
-                                 cfg.label + " " + shape.id;
-        if (o_.progress) o_.progress->update(what + " (ratio " + io::format_number(shape.ratio) + ")", false);
-        try {
-          double shown_s = 0.0;  // a progress line every 2 s at most
-          sp = replay_shape(src, kc, s, in_.timer ? &*in_.timer : nullptr, *in_.backend, [&](const ReplayProgress& p) {
-            if (o_.progress && p.elapsed_s - shown_s >= 2.0)
-              o_.progress->update(replay_line(what + ": ", p), false), shown_s = p.elapsed_s;
-          });
-        } catch (const std::exception& e) {
-          throw std::runtime_error("replay of " + cfg.label + " (" + shape.id + "): " + e.what());
-        }
-        ++set_.replayed;
+        throw std::logic_error(file + ": plan neither replayed nor cached");  // replay_missing_plans made it
       }
       const std::string hash = fnv_hex(plan::to_json(sp->plan).dump());
       auto ph = plan_by_hash_.find(hash);
@@ -223,8 +278,7 @@ class Builder {
   std::map<std::string, std::size_t> plan_by_hash_;
   std::map<std::string, std::pair<std::size_t, ShapePlan>> replayed_;  // replay key -> plan, quality
   std::map<std::string, std::unique_ptr<GradientSource>> sources_;
-  std::chrono::steady_clock::time_point t0_;
-  std::size_t total_ = 0, index_ = 0;  // plans to make, and the one being made (1-based)
+  std::map<std::string, ShapePlan> fresh_;  // replay key -> plan replayed by replay_missing_plans, not yet used
 };
 
 }  // namespace

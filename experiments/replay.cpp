@@ -161,21 +161,30 @@ void keep_freed_memory() {
 }
 }  // namespace
 
-ShapePlan replay_shape(const GradientSource& grads, const kernels::CompressorConfig& config, int sample,
-                       const kernels::KernelTimeModel* timer, kernels::Backend& backend,
-                       const ReplayProgressFn& progress, std::size_t stream_above_bytes) {
+std::vector<ShapePlan> replay_shapes(const GradientSource& grads, const std::vector<kernels::CompressorConfig>& configs,
+                                     int sample, const kernels::KernelTimeModel* timer, kernels::Backend& backend,
+                                     const ReplayProgressFn& progress, std::size_t stream_above_bytes) {
   keep_freed_memory();
   const auto t0 = std::chrono::steady_clock::now();
   const int W = grads.workers();
   const auto& layout_params = grads.buckets();
-  const bool ef21 = config.ef == "ef21" || config.ef == "ef21m";
   const int prime = sample > 0 ? sample - 1 : (grads.steps_available() > 1 ? 1 : 0);
+  const std::size_t C = configs.size();
 
-  ShapePlan out;
-  plan::Plan recorded;
-  bool have_header = false;
-  double err_num = 0, err_den = 0, kept = 0;
-  bool compressed = false;
+  // Per configuration: its plan as recorded, and the energy-weighted quality sums over buckets.
+  struct Running {
+    plan::Plan recorded;
+    double err_num = 0, err_den = 0, kept = 0;
+    bool compressed = false;
+  };
+  std::vector<Running> run(C);
+  for (std::size_t c = 0; c < C; ++c) {
+    try {
+      run[c].recorded = kernels::plan_of(kernels::Compressor(W, configs[c], backend));
+    } catch (const std::exception& e) {  // a configuration the Compressor refuses
+      throw ReplayFailure(c, e.what());
+    }
+  }
   ReplayProgress prog;
   prog.buckets = layout_params.size();
   for (const auto& bk : layout_params) prog.elements += bk.elements;
@@ -185,33 +194,45 @@ ShapePlan replay_shape(const GradientSource& grads, const kernels::CompressorCon
     layout.names = bk.tensors;
     for (int p : bk.params) layout.shapes.push_back(grads.layout().parameters[static_cast<std::size_t>(p)].shape);
     const std::size_t n = layout.numel();
-    if (b == 0) recorded = kernels::plan_of(kernels::Compressor(W, config, backend)), have_header = true;
-    std::vector<float> agg(n);
-    kernels::StepReport rep;
-    if (can_stream(config) && static_cast<std::size_t>(W) * n * sizeof(float) > stream_above_bytes) {
-      // Too large for all workers at once: one worker at a time, the same bits (replay_stream.hpp).
-      rep = stream_step(config, W, static_cast<std::uint32_t>(b), layout,
-                        [&](int w, float* out) { grads.worker_bucket(b, sample, w, out); }, backend, agg.data());
-    } else {
-      // One Compressor per bucket: error-feedback state of a bucket never outlives it.
-      kernels::Compressor comp(W, config, backend);
-      if (ef21) {
-        const std::vector<float> g0 = grads.bucket(b, prime);
-        std::vector<const float*> ptr0(static_cast<std::size_t>(W));
-        for (int w = 0; w < W; ++w) ptr0[static_cast<std::size_t>(w)] = g0.data() + static_cast<std::size_t>(w) * n;
-        comp.step(static_cast<std::uint32_t>(b), layout, ptr0, agg.data());
-      }
-      const std::vector<float> g = grads.bucket(b, sample);
+    // The bucket's gradients of all workers, generated or copied once for every configuration
+    // that takes them at once (on layout-only traces generation is a third of a replay).
+    std::vector<float> g, g0;
+    auto pointers = [&](const std::vector<float>& all) {
       std::vector<const float*> ptr(static_cast<std::size_t>(W));
-      for (int w = 0; w < W; ++w) ptr[static_cast<std::size_t>(w)] = g.data() + static_cast<std::size_t>(w) * n;
-      rep = comp.step(static_cast<std::uint32_t>(b), layout, ptr, agg.data());
+      for (int w = 0; w < W; ++w) ptr[static_cast<std::size_t>(w)] = all.data() + static_cast<std::size_t>(w) * n;
+      return ptr;
+    };
+    for (std::size_t c = 0; c < C; ++c) {
+      const kernels::CompressorConfig& config = configs[c];
+      std::vector<float> agg(n);
+      kernels::StepReport rep;
+      try {
+        if (can_stream(config) && static_cast<std::size_t>(W) * n * sizeof(float) > stream_above_bytes) {
+          // Too large for all workers at once: one worker at a time, the same bits (replay_stream.hpp).
+          rep = stream_step(config, W, static_cast<std::uint32_t>(b), layout,
+                            [&](int w, float* out) { grads.worker_bucket(b, sample, w, out); }, backend, agg.data());
+        } else {
+          // One Compressor per bucket: error-feedback state of a bucket never outlives it. EF21/EF21M
+          // first take their dense initial call on the previous sample.
+          kernels::Compressor comp(W, config, backend);
+          if (config.ef == "ef21" || config.ef == "ef21m") {
+            if (g0.empty()) g0 = grads.bucket(b, prime);
+            comp.step(static_cast<std::uint32_t>(b), layout, pointers(g0), agg.data());
+          }
+          if (g.empty()) g = grads.bucket(b, sample);
+          rep = comp.step(static_cast<std::uint32_t>(b), layout, pointers(g), agg.data());
+        }
+      } catch (const std::exception& e) {
+        throw ReplayFailure(c, e.what());
+      }
+      Running& r = run[c];
+      r.recorded.buckets.push_back(kernels::plan_bucket_of(rep, layout));
+      const double den = rep.grad_energy;  // ||mean g||^2 of this bucket, as the step computed it
+      r.err_num += rep.relative_error * den;
+      r.err_den += den;
+      r.kept += rep.retained_energy * den;
+      r.compressed = r.compressed || rep.phase == kernels::phase_name(kernels::StepPhase::compressed);
     }
-    recorded.buckets.push_back(kernels::plan_bucket_of(rep, layout));
-    const double den = rep.grad_energy;  // ||mean g||^2 of this bucket, as the step computed it
-    err_num += rep.relative_error * den;
-    err_den += den;
-    kept += rep.retained_energy * den;
-    compressed = compressed || rep.phase == kernels::phase_name(kernels::StepPhase::compressed);
     if (progress) {
       prog.buckets_done = b + 1;
       prog.elements_done += bk.elements;
@@ -219,24 +240,34 @@ ShapePlan replay_shape(const GradientSource& grads, const kernels::CompressorCon
       progress(prog);
     }
   }
-  if (!have_header) recorded = kernels::plan_of(kernels::Compressor(W, config));
-  out.backend = backend.name();
-  out.kernel_s = retime_plan(recorded, timer);
-  for (const auto& bucket : recorded.buckets)
-    for (const auto& op : bucket.ops) {
-      if (op.kind == plan::OpKind::kernel) {
-        ++out.kernels;
-      } else {
-        ++out.collectives;
-        out.bytes_per_rank += op.bytes_per_rank;
+  std::vector<ShapePlan> out(C);
+  for (std::size_t c = 0; c < C; ++c) {
+    Running& r = run[c];
+    ShapePlan& sp = out[c];
+    sp.backend = backend.name();
+    sp.kernel_s = retime_plan(r.recorded, timer);
+    for (const auto& bucket : r.recorded.buckets)
+      for (const auto& op : bucket.ops) {
+        if (op.kind == plan::OpKind::kernel) {
+          ++sp.kernels;
+        } else {
+          ++sp.collectives;
+          sp.bytes_per_rank += op.bytes_per_rank;
+        }
       }
+    if (r.err_den > 0) {
+      sp.relative_error = r.err_num / r.err_den;
+      sp.retained_energy = r.compressed ? r.kept / r.err_den : 1.0;
     }
-  if (err_den > 0) {
-    out.relative_error = err_num / err_den;
-    out.retained_energy = compressed ? kept / err_den : 1.0;
+    sp.plan = std::move(r.recorded);
   }
-  out.plan = std::move(recorded);
   return out;
+}
+
+ShapePlan replay_shape(const GradientSource& grads, const kernels::CompressorConfig& config, int sample,
+                       const kernels::KernelTimeModel* timer, kernels::Backend& backend,
+                       const ReplayProgressFn& progress, std::size_t stream_above_bytes) {
+  return std::move(replay_shapes(grads, {config}, sample, timer, backend, progress, stream_above_bytes).front());
 }
 
 }  // namespace arcsim::experiments

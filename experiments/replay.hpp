@@ -21,6 +21,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -112,6 +113,23 @@ ShapePlan replay_shape(const GradientSource& grads, const kernels::CompressorCon
                        kernels::Backend& backend = kernels::reference_backend(),
                        const ReplayProgressFn& progress = nullptr,
                        std::size_t stream_above_bytes = kStreamAboveBytes);
+
+// What replay_shapes throws when the configuration at `index` fails (bad gradients, a kernel's
+// refusal): the message is the cause's.
+struct ReplayFailure : std::runtime_error {
+  ReplayFailure(std::size_t i, const std::string& what) : std::runtime_error(what), index(i) {}
+  std::size_t index;
+};
+
+// replay_shape for several configurations on the same sample, bucket by bucket: each bucket's
+// gradients are generated (or copied from the trace) once and given to every configuration in
+// turn, so N shapes of a layout-only trace cost one generation instead of N. Each result is
+// bit-identical to replay_shape of its configuration alone; memory is that of the largest single
+// replay plus one all-worker copy of the bucket. `progress` counts buckets of the whole group.
+std::vector<ShapePlan> replay_shapes(const GradientSource& grads, const std::vector<kernels::CompressorConfig>& configs,
+                                     int sample, const kernels::KernelTimeModel* timer, kernels::Backend& backend,
+                                     const ReplayProgressFn& progress = nullptr,
+                                     std::size_t stream_above_bytes = kStreamAboveBytes);
 
 // Re-times the kernel ops of a plan in place (timer == nullptr: keeps their durations); returns
 // the summed seconds of its kernels.
