@@ -286,31 +286,44 @@ def legend_handles(axes, rows, extra=(), markers=True):
     return handles + (across_n_handles(rows) if markers else []) + list(extra)
 
 
-def fig_speedup_vs_nodes(rows, stem, breakeven):
+# The two speed-up figures are one figure with the axes swapped: x is one of (nodes, bandwidth),
+# one panel per value of the other; break-even marks are drawn where breakeven.csv's axis is x.
+AXES = {
+    "nodes": {"col": "nodes", "breakeven": "nodes", "xlabel": "nodes", "draw": log2_nodes_axis,
+              "title": lambda v: f"{int(v)} nodes", "omitted": ("node counts", lambda v: f"{int(v)}")},
+    "bandwidth": {"col": "bandwidth_gbps", "breakeven": "bandwidth", "xlabel": "bandwidth (Gbit/s)",
+                  "draw": bandwidth_axis, "title": fmt_bw, "omitted": ("bandwidths", fmt_bw)},
+}
+
+
+def fig_speedup_over(x, rows, stem, breakeven):
+    """Speed-up against x ("nodes" or "bandwidth"), one panel per value of the other axis."""
+    xa, pa = AXES[x], AXES["bandwidth" if x == "nodes" else "nodes"]
     col, lo_c, hi_c, ylabel, metric = speedup_columns(rows)
-    all_bws = sorted({r["bandwidth_gbps"] for r in rows})
-    bws = pick(all_bws)
-    nodes = sorted({r["nodes"] for r in rows})
-    fig, axes = style.grid(len(bws))
+    xs = sorted({r[xa["col"]] for r in rows})
+    all_panels = sorted({r[pa["col"]] for r in rows})
+    panels = pick(all_panels)
+    fig, axes = style.grid(len(panels))
     extra = []
-    for ax, bw in zip(axes, bws):
+    for ax, v in zip(axes, panels):
         for label, comp, ls in configs(rows):
-            pts = sorted((r["nodes"], r[col], r.get(lo_c) if lo_c else None, r.get(hi_c) if hi_c else None,
+            pts = sorted((r[xa["col"]], r[col], r.get(lo_c) if lo_c else None, r.get(hi_c) if hi_c else None,
                           r["estimate"] if metric == "tta" else "recorded")
-                         for r in rows if r["label"] == label and r["bandwidth_gbps"] == bw and r[col] is not None)
+                         for r in rows if r["label"] == label and r[pa["col"]] == v and r[col] is not None)
             if pts:
-                draw_series(ax, [p[0] for p in pts], [p[1] for p in pts],
-                            [p[2] for p in pts], [p[3] for p in pts], comp, ls, style.display(comp, label),
-                            [p[4] for p in pts], colour(comp, label))
-        if breakeven and breakeven["axis"] == "nodes":
-            extra = mark_crossings(ax, breakeven, metric, lambda r: r.get("bandwidth_gbps") == bw, rows) or extra
+                draw_series(ax, [p[0] for p in pts], [p[1] for p in pts], [p[2] for p in pts],
+                            [p[3] for p in pts], comp, ls, style.display(comp, label), [p[4] for p in pts],
+                            colour(comp, label))
+        if breakeven and breakeven["axis"] == xa["breakeven"]:
+            extra = mark_crossings(ax, breakeven, metric, lambda r, v=v: r.get(pa["col"]) == v, rows) or extra
         ax.axhline(1.0, color="#999999", lw=0.6, zorder=0)
-        log2_nodes_axis(ax, nodes)
-        ax.set_title(fmt_bw(bw))
-        ax.set_xlabel("nodes")
+        xa["draw"](ax, xs)
+        ax.set_title(pa["title"](v))
+        ax.set_xlabel(xa["xlabel"])
         ax.set_ylabel(ylabel)
         ax.set_ylim(bottom=0)
-    note = omitted(all_bws, bws, "bandwidths", fmt_bw)
+    what, fmt = pa["omitted"]
+    note = omitted(all_panels, panels, what, fmt)
     finish(fig, axes, rows, note, legend_handles(axes, rows, extra))
     return style.save(fig, stem), note
 
@@ -343,35 +356,6 @@ def mark_crossings(ax, breakeven, metric, select, rows):
         return []
     return [Line2D([], [], marker="X", ls=(0, (1, 1.5)), color="#444444", markersize=4.5,
                    label=f"break-even ({'TTA' if metric == 'tta' else 'iteration'}, bisection)")]
-
-
-def fig_speedup_vs_bandwidth(rows, stem, breakeven):
-    col, lo_c, hi_c, ylabel, metric = speedup_columns(rows)
-    bws = sorted({r["bandwidth_gbps"] for r in rows})
-    all_nodes = sorted({r["nodes"] for r in rows})
-    nodes = pick(all_nodes)
-    fig, axes = style.grid(len(nodes))
-    extra = []
-    for ax, n in zip(axes, nodes):
-        for label, comp, ls in configs(rows):
-            pts = sorted((r["bandwidth_gbps"], r[col], r.get(lo_c) if lo_c else None, r.get(hi_c) if hi_c else None,
-                          r["estimate"] if metric == "tta" else "recorded")
-                         for r in rows if r["label"] == label and r["nodes"] == n and r[col] is not None)
-            if pts:
-                draw_series(ax, [p[0] for p in pts], [p[1] for p in pts], [p[2] for p in pts],
-                            [p[3] for p in pts], comp, ls, style.display(comp, label), [p[4] for p in pts],
-                            colour(comp, label))
-        if breakeven and breakeven["axis"] == "bandwidth":
-            extra = mark_crossings(ax, breakeven, metric, lambda r: r.get("nodes") == n, rows) or extra
-        ax.axhline(1.0, color="#999999", lw=0.6, zorder=0)
-        bandwidth_axis(ax, bws)
-        ax.set_title(f"{int(n)} nodes")
-        ax.set_xlabel("bandwidth (Gbit/s)")
-        ax.set_ylabel(ylabel)
-        ax.set_ylim(bottom=0)
-    note = omitted(all_nodes, nodes, "node counts", lambda v: f"{int(v)}")
-    finish(fig, axes, rows, note, legend_handles(axes, rows, extra))
-    return style.save(fig, stem), note
 
 
 def time_unit(seconds):
@@ -647,8 +631,8 @@ def main(argv):
         sub = [r for r in rows if (r["topology"], r["profile"], r["latency_us"]) == key]
         suffix = "" if len(keys) == 1 else f"--{key[0]}-{key[1]}-{key[2]:g}us"
         p = lambda name: os.path.join(out, name + suffix)  # noqa: E731
-        figs = [("speedup_vs_nodes", lambda s: fig_speedup_vs_nodes(sub, s, breakeven)),
-                ("speedup_vs_bandwidth", lambda s: fig_speedup_vs_bandwidth(sub, s, breakeven)),
+        figs = [("speedup_vs_nodes", lambda s: fig_speedup_over("nodes", sub, s, breakeven)),
+                ("speedup_vs_bandwidth", lambda s: fig_speedup_over("bandwidth", sub, s, breakeven)),
                 ("iteration_breakdown", lambda s: fig_breakdown(sub, s))]
         lines.append(f"footer{suffix}: {footer_text(sub)}")
         conv = has_tta(sub) and tta_figure_rows(sub)
