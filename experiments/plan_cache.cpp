@@ -187,7 +187,10 @@ class Builder {
       std::string what = "[sweep] replay plan" + std::string(g.wanted.size() > 1 ? "s " : " ") + std::to_string(done + 1);
       if (g.wanted.size() > 1) what += "-" + std::to_string(done + g.wanted.size());
       what += "/" + std::to_string(todo);
-      for (std::size_t i = 0; i < g.wanted.size(); ++i) what += (i ? ", " : " ") + g.wanted[i].label + " " + g.wanted[i].shape;
+      constexpr std::size_t kNamed = 3;  // a long group names its first plans and counts the rest
+      for (std::size_t i = 0; i < std::min(kNamed, g.wanted.size()); ++i)
+        what += (i ? ", " : " ") + g.wanted[i].label + " " + g.wanted[i].shape;
+      if (g.wanted.size() > kNamed) what += " and " + std::to_string(g.wanted.size() - kNamed) + " more";
       if (g.wanted.size() > 1 && g.src->steps_available() > 1) what += " (sample " + std::to_string(g.sample) + ")";
       if (o_.progress) o_.progress->update(what, false);
       std::vector<kernels::CompressorConfig> configs;
