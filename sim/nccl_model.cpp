@@ -155,7 +155,7 @@ double predict(CollectiveOp op, const std::string& alg, Proto pr, double bytes, 
   }
   // The bandwidth term of exactly the flows the simulation sends, on a contention-free network:
   // the busiest NIC or NVLink direction decides.
-  return lat + y.alpha_s + bandwidth_time_s(op, alg, pr, bytes, y);
+  return lat + y.alpha_s + bandwidth_time_s(op, alg, pr, bytes, y, !y.as_simulated);
 }
 
 double estimate(CollectiveOp op, const std::string& alg, Proto pr, double bytes, const System& y) {
