@@ -113,10 +113,7 @@ double bandwidth_time_s(CollectiveOp op, const std::string& alg, Proto proto, do
   // Resources: (kind, index, direction) -> wire bytes. kind 0: NIC (node*K + k), 1: intra (rank).
   std::map<std::tuple<int, int, int>, double> load;
   const double wi = wire_factor(alg, proto, true, y), wl = wire_factor(alg, proto, false, y);
-  // NCCL's own tree assumption from 3 nodes on; at 2 nodes NCCL's formula takes the tree graph's
-  // intra bandwidth (tuning.cc: nNodes <= 2 uses bwIntra), which its search raises to up to twice
-  // the inter-node one (search.cc, "increase bwIntra for trees (2 nodes ...)"): the real 1 x load.
-  const bool tree = alg == "tree" && as_nccl && y.nodes > 2;
+  const bool tree = alg == "tree" && as_nccl;
   for (const auto& f : flows(op, alg, unit, y)) {
     if (f.inter && tree) continue;  // NCCL's own assumption below
     if (f.inter) {
@@ -129,10 +126,9 @@ double bandwidth_time_s(CollectiveOp op, const std::string& alg, Proto proto, do
   }
   double t = 0;
   // Trees across nodes: NCCL's formula charges every node 2 x bytes over its NICs (interior in one
-  // tree, leaf in the other). That is the real load from 4 or so nodes on; at 3 nodes the double
-  // binary tree moves less (1.5 x bytes), which the simulation shows and NCCL's choice does not see.
-  // `auto` follows NCCL there. (2 nodes: the real 1 x load, above; NVIDIA/nccl#1576: 2-node tree
-  // busbw above the NIC rate.)
+  // tree, leaf in the other). That is the real load from 4 or so nodes on; at 2-3 nodes the double
+  // binary tree moves less (1 x, 1.5 x bytes), which the simulation shows and NCCL's formula does
+  // not (https://github.com/NVIDIA/nccl/issues/1576: 2-node tree busbw above the NIC rate).
   if (tree && y.nodes > 1) t = 2 * unit * wi / (y.nics * y.nic_line_Bps);
   for (const auto& [res, b] : load) t = std::max(t, b / (std::get<0>(res) == 0 ? y.nic_line_Bps : y.intra_line_Bps));
   // NCCL's per-channel limits of LL, LL128 and trees bound the whole collective (every flow).

@@ -43,8 +43,9 @@ struct System {
   // (fat-tree uplinks shared by tree edges, oversubscription). Set by the simulation for `auto`;
   // empty: a contention-free network (NCCL's formula, calibration).
   std::function<double(CollectiveOp, const std::string&)> fabric_s_per_byte;
-  // predict() charges trees what the simulation moves (1.5 x bytes per node at 3 nodes) instead of
-  // NCCL's 2 x: set by the simulation for `auto`, so it picks what the simulation finds fastest.
+  // predict() charges trees what the simulation moves from 3 nodes on (1.5 x bytes per node at 3)
+  // instead of NCCL's 2 x: set by the simulation for `auto`, so it picks what the simulation finds
+  // fastest (at 2 nodes `auto` keeps NCCL's choice: docs/simulator.md, `auto`).
   bool as_simulated = false;
   int ranks() const { return nodes * gpus; }
   // Channels: one ring (and one tree) per channel, two per NIC as NCCL duplicates them, so each

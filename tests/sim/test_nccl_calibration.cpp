@@ -92,13 +92,9 @@ TEST(NcclCalibration, RecoversKnownConstantsAndPredictsMoreServers) {
   truth.nic_eff = 0.71;
   truth.latency_scale = 1.8;
   const auto site = arcsim::sim::apply_fit(base, truth);
-  // 2-server rows run with NCCL_ALGO=Ring: NCCL's default there is the tree, which moves 1 x the
-  // bytes per NIC and is bound by NVLink on this system at 0.71 of the NIC's line rate, so its
-  // times say little about the NIC (docs/simulator.md 2.3 recommends --nccl-algo ring at 2 servers).
   std::vector<arcsim::sim::FitPoint> pts;
   for (double b = 1048576; b <= 4294967296.0; b *= 4)
-    pts.push_back({base, CollectiveOp::allreduce, 2, b,
-                   arcsim::sim::predict_point(site, CollectiveOp::allreduce, 2, b, nullptr, "ring"), "ring"});
+    pts.push_back({base, CollectiveOp::allreduce, 2, b, arcsim::sim::predict_point(site, CollectiveOp::allreduce, 2, b)});
   const auto fit = arcsim::sim::fit_constants(pts);
   EXPECT_TRUE(fit.nic_fitted);
   EXPECT_TRUE(fit.latency_fitted);

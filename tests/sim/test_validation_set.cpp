@@ -206,8 +206,7 @@ TEST(ValidationSet, CalibratedOnSmallestScalePredictsLargerScales) {
   const auto rows = load_rows();
   struct Known { double mean, worst; const char* why; };
   const std::map<std::string, Known> misses = {
-      {"aws-p4d-nccl2.9.9",
-       {0.053, 0.085, "one fitted row: the 2-instance tree fits a NIC at 0.65 of line, and busbw collapses from 57 to 30 GB/s beyond 2 instances (NCCL 2.9.9 + EFA)"}},
+      {"aws-p4d-nccl2.9.9", {0.386, 0.407, "busbw collapses from 57 to 30 GB/s beyond 2 instances (NCCL 2.9.9 + EFA)"}},
       {"h100-ndr-ib-site-a", {0.226, 0.412, "2 servers run NVLSTree (NVLink SHARP), which is not modelled"}},
       {"h100-ndr-ib-site-a-ctas24",
        {0.240, 0.490, "fitted on forced-Ring rows; the 8-server rows run NCCL's choice, NVLSTree at medium sizes (not modelled)"}},
