@@ -4,6 +4,7 @@
 // function with its own rank, like an MPI program, so they compose (hierarchical = intra-node
 // collective, then inter-node, then intra-node, on sub-groups).
 #include <cstdint>
+#include <map>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -56,6 +57,9 @@ struct Context {
   Fidelity fidelity = Fidelity::flow;
   std::vector<double> bytes_sent;  // payload bytes per global rank
   double messages = 0;
+  // nccl profile: seconds per payload byte on the platform's busiest link for (op, algorithm)'s
+  // inter-node flows (resolve_call's fabric term for `auto`), computed once per pair.
+  mutable std::map<std::pair<int, std::string>, double> fabric_s_per_byte;
   // Groups by name ("world", "node3", "rail2", ...), created once and reused.
   Group& group(const std::string& name, const std::vector<int>& members);
   Group& world();

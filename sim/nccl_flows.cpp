@@ -104,7 +104,10 @@ double bandwidth_time_s(CollectiveOp op, const std::string& alg, Proto proto, do
   static std::map<Key, double> per_byte;
   const Key key{static_cast<int>(op), alg, static_cast<int>(proto), y.nodes, y.gpus, y.nics,
                 y.nic_line_Bps, y.nic_Bps, y.intra_line_Bps, y.intra_Bps, as_nccl, y.gpu_arch, y.cpu_amd};
-  if (auto it = per_byte.find(key); it != per_byte.end()) return it->second * bytes / tree_correction(op, alg, proto, bytes);
+  // The simulated fabric's busiest link (not cached here: it depends on the platform).
+  const double fabric = y.fabric_s_per_byte ? y.fabric_s_per_byte(op, alg) * wire_factor(alg, proto, true, y) : 0.0;
+  if (auto it = per_byte.find(key); it != per_byte.end())
+    return std::max(it->second, fabric) * bytes / tree_correction(op, alg, proto, bytes);
   const double unit = 1e6;
   const int G = y.gpus, K = y.nics;
   // Resources: (kind, index, direction) -> wire bytes. kind 0: NIC (node*K + k), 1: intra (rank).
@@ -124,14 +127,14 @@ double bandwidth_time_s(CollectiveOp op, const std::string& alg, Proto proto, do
   double t = 0;
   // Trees across nodes: NCCL's formula charges every node 2 x bytes over its NICs (interior in one
   // tree, leaf in the other). That is the real load from 4 or so nodes on; at 2-3 nodes the double
-  // binary tree moves less (1 x, 1.5 x bytes), which the simulation shows and NCCL's choice does not
-  // see (https://github.com/NVIDIA/nccl/issues/1576: 2-node tree busbw above the NIC rate). `auto` follows NCCL here.
+  // binary tree moves less (1 x, 1.5 x bytes), which the simulation shows and NCCL's formula does
+  // not (https://github.com/NVIDIA/nccl/issues/1576: 2-node tree busbw above the NIC rate).
   if (tree && y.nodes > 1) t = 2 * unit * wi / (y.nics * y.nic_line_Bps);
   for (const auto& [res, b] : load) t = std::max(t, b / (std::get<0>(res) == 0 ? y.nic_line_Bps : y.intra_line_Bps));
   // NCCL's per-channel limits of LL, LL128 and trees bound the whole collective (every flow).
   t = std::max(t, unit * cap_s_per_byte(op, alg, proto, y));
   per_byte[key] = t / unit;
-  return t / unit * bytes / tree_correction(op, alg, proto, bytes);
+  return std::max(t / unit, fabric) * bytes / tree_correction(op, alg, proto, bytes);
 }
 
 }  // namespace arcsim::sim::nccl

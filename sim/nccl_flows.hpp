@@ -2,7 +2,8 @@
 // The traffic of NCCL's topology-aware algorithms on nodes of G GPUs with K NICs, as flows: what
 // each rank sends to whom in one collective, per channel. The `nccl` profile simulates exactly
 // these flows (all at once after NCCL's latency: the steady state of a chunk pipeline, "aggregated
-// steps"), and the predictor behind `auto` uses the same list on a contention-free network.
+// steps"), and the predictor behind `auto` uses the same list: on the system's NICs and intra
+// links, and (resolve_call) along the platform's routes, so it sees the fabric's contention too.
 //
 // Rings (one per channel, over all ranks): inside a node the ring visits every GPU over NVLink
 // (or the intra-node links), entering at a GPU of NIC k = channel mod K and leaving from another
@@ -41,8 +42,9 @@ double wire_factor(const std::string& algorithm, Proto proto, bool inter, const 
 // Bandwidth term of `flows` on a contention-free network of the system's NICs and intra links:
 // the busiest NIC or intra-link direction, or NCCL's per-channel cap (busbw_cap_Bps) when that is
 // slower, divided by NCCL's tree correction factor for medium-size tree all-reduces; in seconds.
-// `as_nccl_assumes`: trees charge every node 2 x bytes over its NICs, as NCCL's formula does (what
-// `auto` compares); false: the trees' real loads, as the simulation moves them (1 x at 2 nodes).
+// `as_nccl_assumes`: trees charge every node 2 x bytes over its NICs, as NCCL's formula does;
+// false: the trees' real loads, as the simulation moves them (1 x at 2 nodes, 1.5 x at 3).
+// `sys.fabric_s_per_byte`, when set, adds the simulated network's busiest link.
 double bandwidth_time_s(CollectiveOp op, const std::string& algorithm, Proto proto, double bytes,
                         const System& sys, bool as_nccl_assumes = true);
 

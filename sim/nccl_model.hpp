@@ -7,6 +7,7 @@
 //      without contention the simulation and this formula agree, and where the simulated network
 //      adds contention (oversubscription, static fat-tree routes) the simulation is the answer.
 // Every constant and its source is listed in docs/simulator.md section 2.1.
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,15 @@ struct System {
   double alpha_s = 0;          // end-to-end latency between two nearest nodes (the network's own)
   int gpu_arch = -1;           // 0 volta, 1 ampere, 2 hopper, 3 blackwell; -1: no per-channel caps
   bool cpu_amd = false;        // NCCL's multi-node LL cap is lower on AMD hosts
+  // The simulated network's own contention: seconds per payload byte (wire factor 1) on the
+  // busiest link that the inter-node flows of (op, algorithm) cross, along the platform's routes
+  // (fat-tree uplinks shared by tree edges, oversubscription). Set by the simulation for `auto`;
+  // empty: a contention-free network (NCCL's formula, calibration).
+  std::function<double(CollectiveOp, const std::string&)> fabric_s_per_byte;
+  // predict() charges trees what the simulation moves from 3 nodes on (1.5 x bytes per node at 3)
+  // instead of NCCL's 2 x: set by the simulation for `auto`, so it picks what the simulation finds
+  // fastest (at 2 nodes `auto` keeps NCCL's choice: docs/simulator.md, `auto`).
+  bool as_simulated = false;
   int ranks() const { return nodes * gpus; }
   // Channels: one ring (and one tree) per channel, two per NIC as NCCL duplicates them, so each
   // NIC carries one channel of each of the two trees.
@@ -70,11 +80,11 @@ double cap_s_per_byte(CollectiveOp op, const std::string& algorithm, Proto proto
 double tree_correction(CollectiveOp op, const std::string& algorithm, Proto proto, double bytes);
 
 // The time the flow-level simulation gives on a contention-free network (the trees' real loads);
-// equals predict() except for trees at 2-3 nodes. What calibration fits and predicts with.
+// equals predict() except for trees at 3 nodes. What calibration fits and predicts with.
 double estimate(CollectiveOp op, const std::string& algorithm, Proto proto, double bytes, const System& sys);
 
 // NCCL's predicted time of one (op, algorithm, proto) for `bytes` (all-gather: total gathered):
-// what `auto` compares.
+// what `auto` compares (with the simulation's tree loads and fabric when `sys` carries them).
 double predict(CollectiveOp op, const std::string& algorithm, Proto proto, double bytes, const System& sys);
 
 // The best (algorithm, protocol). `algorithm` restricts the search unless "auto"; `proto`
