@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "sim/collective.hpp"
+#include "kernels/error_feedback.hpp"
 
 namespace arcsim::experiments {
 
@@ -70,7 +71,7 @@ double authors_bits(const PlanTraffic& t, int ranks) {
 }
 
 std::optional<StepOverride> ef21_init_authors_bits(const CompressorConfig& c, double elements, int ranks) {
-  if (c.name == "dense" || (c.ef != "ef21" && c.ef != "ef21m")) return std::nullopt;
+  if (c.name == "dense" || !kernels::is_ef21_family(c.ef)) return std::nullopt;
   if (c.options.ef21_init != "dense") return std::nullopt;  // zero: the first call is compressed
   StepOverride o;
   o.step = c.warmup + 1;

@@ -11,6 +11,7 @@
 #include "experiments/replay_stream.hpp"
 #include "kernels/plan_writer.hpp"
 #include "traces/synthetic.hpp"
+#include "kernels/error_feedback.hpp"
 
 namespace arcsim::experiments {
 
@@ -215,7 +216,7 @@ std::vector<ShapePlan> replay_shapes(const GradientSource& grads, const std::vec
           // One Compressor per bucket: error-feedback state of a bucket never outlives it. EF21/EF21M
           // first take their dense initial call on the previous sample.
           kernels::Compressor comp(W, config, backend);
-          if (config.ef == "ef21" || config.ef == "ef21m") {
+          if (kernels::is_ef21_family(config.ef)) {
             if (g0.empty()) g0 = grads.bucket(b, prime);
             comp.step(static_cast<std::uint32_t>(b), layout, pointers(g0), agg.data());
           }

@@ -11,6 +11,7 @@
 #include "kernels/catalogue.hpp"
 #include "kernels/recording_communicator.hpp"
 #include "kernels/sparsifier.hpp"
+#include "kernels/error_feedback.hpp"
 
 namespace arcsim::experiments {
 
@@ -128,7 +129,7 @@ struct Step {
   k::Backend& be;
   float* agg;
   std::size_t n = layout.numel();
-  bool ef14 = cfg.ef == "ef14";
+  bool ef14 = k::error_feedback(cfg.ef) == k::ErrorFeedback::ef14;
   LogOnly log{W};
   k::RecordingCommunicator comm{log};
   k::StepReport rep;
@@ -391,9 +392,10 @@ struct Step {
 bool can_stream(const k::CompressorConfig& c) {
   // Values and indices on the wire as computed (fp32, int32): other wire types round messages.
   if (c.warmup != 0 || c.ramp || c.value_dtype != "fp32" || c.index_dtype != "int32") return false;
-  if (c.compressor == "dense") return c.ef == "none";
+  const k::ErrorFeedback ef = k::error_feedback(c.ef);
+  if (c.compressor == "dense") return ef == k::ErrorFeedback::none;
   return (c.compressor == "topk" || c.compressor == "randk" || c.compressor == "arctopk") &&
-         (c.ef == "none" || c.ef == "ef14");
+         (ef == k::ErrorFeedback::none || ef == k::ErrorFeedback::ef14);
 }
 
 k::StepReport stream_step(const k::CompressorConfig& config, int workers, std::uint32_t bucket,

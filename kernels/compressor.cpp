@@ -11,6 +11,7 @@
 #include "kernels/compressor_registry.hpp"
 #include "kernels/primitives.hpp"
 #include "kernels/wire.hpp"
+#include "kernels/error_feedback.hpp"
 
 namespace arcsim::kernels {
 
@@ -115,7 +116,7 @@ StepReport Compressor::step(std::uint32_t bucket, const BucketLayout& layout, st
   rep.bucket = bucket;
   rep.call = st.calls;
   rep.backend = be.name();
-  const std::string& ef = config_.ef;
+  const ErrorFeedback ef = error_feedback(config_.ef);
   std::vector<std::vector<float>> x;  // compressor inputs, when they differ from grads
   std::vector<const float*> in(grads.begin(), grads.end());
   std::vector<std::uint8_t> selected;
@@ -128,7 +129,7 @@ StepReport Compressor::step(std::uint32_t bucket, const BucketLayout& layout, st
   args.value_wire = value_dtype(config_.value_dtype);
   args.index_wire = index_dtype(config_.index_dtype);
 
-  const bool ef21_family = ef == "ef21" || ef == "ef21m";
+  const bool ef21_family = is_ef21_family(ef);
   const bool ef21_dense_init = ef21_family && config_.ef21_init == "dense";
   if (st.calls < static_cast<std::uint32_t>(config_.warmup) || (ef21_dense_init && !st.ef_started)) {
     // Dense: the warm-up, or EF21's initial dense all-reduce.
@@ -142,7 +143,7 @@ StepReport Compressor::step(std::uint32_t bucket, const BucketLayout& layout, st
       KernelTimer timer(comm_, be, KernelId::kEfUpdate, {.n = n}, W);
       st.e.assign(W, {});
       for (std::size_t w = 0; w < W; ++w) st.e[w].assign(grads[w], grads[w] + n);
-      if (ef == "ef21m") st.h = st.e;
+      if (ef == ErrorFeedback::ef21m) st.h = st.e;
       st.ebar.assign(agg, agg + n);
       st.ef_started = true;
     }
@@ -152,23 +153,23 @@ StepReport Compressor::step(std::uint32_t bucket, const BucketLayout& layout, st
     args.ratio = rep.ratio;
     std::vector<std::vector<float>> local;
     std::vector<float*> local_ptr;
-    if (ef != "none") {
+    if (ef != ErrorFeedback::none) {
       KernelTimer timer(comm_, be, KernelId::kEfInput, {.n = n}, W);
       if (!st.ef_started) {  // EF14, or EF21/EF21M with ef21_init zero: the state starts at 0
         st.e.assign(W, std::vector<float>(n, 0.0f));
-        if (ef == "ef21m") st.h = st.e;
+        if (ef == ErrorFeedback::ef21m) st.h = st.e;
         if (ef21_family) st.ebar.assign(n, 0.0f);
         st.ef_started = true;
       }
       // EF14 computes u = g + e in place in e (e = u - c follows, also in place): no copy of the
       // bucket per worker beyond the state itself.
-      if (ef != "ef14") x.assign(W, std::vector<float>(n));
+      if (ef != ErrorFeedback::ef14) x.assign(W, std::vector<float>(n));
       for (std::size_t w = 0; w < W; ++w) {
-        if (ef == "ef14") {
+        if (ef == ErrorFeedback::ef14) {
           be.ef_add(grads[w], st.e[w].data(), n, st.e[w].data());
           in[w] = st.e[w].data();
           continue;
-        } else if (ef == "ef21") {
+        } else if (ef == ErrorFeedback::ef21) {
           be.ef_sub(grads[w], st.e[w].data(), n, x[w].data());
         } else {
           if (config_.momentum == "heavy-ball")
@@ -201,10 +202,10 @@ StepReport Compressor::step(std::uint32_t bucket, const BucketLayout& layout, st
       k = selected[i] ? m * m : 0.0;
     });
     rep.retained_energy = total > 0 ? kept / total : 1.0;
-    if (ef != "none") {
+    if (ef != ErrorFeedback::none) {
       KernelTimer timer(comm_, be, KernelId::kEfUpdate, {.n = n}, W);
       for (std::size_t w = 0; w < W; ++w) {
-        if (ef == "ef14")
+        if (ef == ErrorFeedback::ef14)
           be.ef14_residual(st.e[w].data(), local[w].data(), n, st.e[w].data());
         else
           be.ef_accumulate(st.e[w].data(), local[w].data(), n);

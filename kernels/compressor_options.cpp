@@ -8,6 +8,7 @@
 
 #include "common/json_fields.hpp"
 #include "kernels/compressor_registry.hpp"
+#include "kernels/error_feedback.hpp"
 
 namespace arcsim::kernels {
 
@@ -74,13 +75,11 @@ std::vector<OptionSpec> make_table() {
   };
   // Shared by the compressing methods.
   add(number("ratio", 0.2, 0, 1, true, "fraction kept: of elements, or of rows for arctopk"), &CompressorConfig::ratio);
-  add(choice("ef", "none",
-             {{"none", "no error feedback: out = Agg(C(g))"},
-              {"ef14", "EF14 (Seide 2014): u = g + e, e = u - C(u)"},
-              {"ef21", "EF21 (Richtarik 2021): e += C(g - e), out = running aggregate of e"},
-              {"ef21m", "EF21-SGDM: momentum inside the EF21 loop (see momentum)"}},
-             "error feedback"),
-      &CompressorConfig::ef);
+  {
+    std::vector<Choice> variants;
+    for (const auto& e : kErrorFeedbacks) variants.push_back({std::string(e.name), std::string(e.description)});
+    add(choice("ef", "none", std::move(variants), "error feedback"), &CompressorConfig::ef);
+  }
   add(choice("ef21_init", "dense",
              {{"dense", "the first compressed call all-reduces g densely and sets e = g"},
               {"zero", "e starts at 0 and the first call is compressed (the authors' hooks' synthetic script)"}},
@@ -99,7 +98,9 @@ std::vector<OptionSpec> make_table() {
   }
   for (auto& o : t) {
     if (o.name == "eta" || o.name == "beta" || o.name == "momentum") o.only_with_ef = {"ef21m"};
-    if (o.name == "ef21_init") o.only_with_ef = {"ef21", "ef21m"};
+    if (o.name == "ef21_init")
+      for (const auto& e : kErrorFeedbacks)
+        if (is_ef21_family(e.value)) o.only_with_ef.emplace_back(e.name);
   }
   add(integer("warmup", 0, 0, 1e9, "dense steps per bucket before compressing"), &CompressorConfig::warmup);
   add(choice("preset", "none",

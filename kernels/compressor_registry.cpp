@@ -2,6 +2,7 @@
 // (declared in sparsifier.hpp) and add one entry below, listing the shared options it takes and
 // declaring its own with number_option/integer_option/bool_option/choice_option.
 #include "kernels/compressor_registry.hpp"
+#include "kernels/error_feedback.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -200,12 +201,13 @@ json CompressorConfig::to_json() const {
   if (e.takes("sketch_allreduce")) j["sketch_allreduce"] = sketch_allreduce;
   if (e.takes("ramp")) j["ramp"] = ramp;
   if (e.takes("rescale")) j["unbiased"] = unbiased;
-  const bool ef21 = ef == "ef21" || ef == "ef21m";
-  if (ef == "ef21m" && momentum == "ema") j["eta"] = eta;
+  const ErrorFeedback variant = error_feedback(ef);
+  const bool ef21 = is_ef21_family(variant);
+  if (variant == ErrorFeedback::ef21m && momentum == "ema") j["eta"] = eta;
   // Options added with the registry appear only when they differ from their defaults, so plans
   // written before them keep their bytes.
   if (ef21 && ef21_init != "dense") j["ef21_init"] = ef21_init;
-  if (ef == "ef21m" && momentum != "ema") {
+  if (variant == ErrorFeedback::ef21m && momentum != "ema") {
     j["momentum"] = momentum;
     j["beta"] = beta;
   }
