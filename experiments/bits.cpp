@@ -3,8 +3,8 @@
 #include <cmath>
 #include <stdexcept>
 
-#include "sim/collective.hpp"
 #include "kernels/error_feedback.hpp"
+#include "sim/collective.hpp"
 
 namespace arcsim::experiments {
 

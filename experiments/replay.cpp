@@ -3,15 +3,16 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 #include <malloc.h>
 #include <set>
 #include <stdexcept>
 
 #include "experiments/replay_stream.hpp"
+#include "kernels/error_feedback.hpp"
 #include "kernels/plan_writer.hpp"
 #include "traces/synthetic.hpp"
-#include "kernels/error_feedback.hpp"
 
 namespace arcsim::experiments {
 
@@ -203,15 +204,24 @@ std::vector<ShapePlan> replay_shapes(const GradientSource& grads, const std::vec
       for (int w = 0; w < W; ++w) ptr[static_cast<std::size_t>(w)] = all.data() + static_cast<std::size_t>(w) * n;
       return ptr;
     };
+    const bool large = static_cast<std::size_t>(W) * n * sizeof(float) > stream_above_bytes;
+    std::size_t streamed = 0;
+    for (const auto& config : configs) streamed += large && can_stream(config);
+    // Several configurations streaming a bucket that is not too large to hold once: hold it, so
+    // they copy each worker's row instead of each generating it again.
+    if (streamed > 1 && static_cast<std::size_t>(W) * n * sizeof(float) <= kGroupHoldBytes) g = grads.bucket(b, sample);
+    auto worker_row = [&](int w, float* out) {
+      if (g.empty()) grads.worker_bucket(b, sample, w, out);
+      else std::memcpy(out, g.data() + static_cast<std::size_t>(w) * n, n * sizeof(float));
+    };
     for (std::size_t c = 0; c < C; ++c) {
       const kernels::CompressorConfig& config = configs[c];
       std::vector<float> agg(n);
       kernels::StepReport rep;
       try {
-        if (can_stream(config) && static_cast<std::size_t>(W) * n * sizeof(float) > stream_above_bytes) {
+        if (large && can_stream(config)) {
           // Too large for all workers at once: one worker at a time, the same bits (replay_stream.hpp).
-          rep = stream_step(config, W, static_cast<std::uint32_t>(b), layout,
-                            [&](int w, float* out) { grads.worker_bucket(b, sample, w, out); }, backend, agg.data());
+          rep = stream_step(config, W, static_cast<std::uint32_t>(b), layout, worker_row, backend, agg.data());
         } else {
           // One Compressor per bucket: error-feedback state of a bucket never outlives it. EF21/EF21M
           // first take their dense initial call on the previous sample.

@@ -121,11 +121,16 @@ struct ReplayFailure : std::runtime_error {
   std::size_t index;
 };
 
+// All-worker gradient bytes of a streamed bucket up to which replay_shapes holds it once for the
+// several configurations that stream it (above it, each generates its workers' rows again).
+inline constexpr std::size_t kGroupHoldBytes = std::size_t{512} << 20;
+
 // replay_shape for several configurations on the same sample, bucket by bucket: each bucket's
 // gradients are generated (or copied from the trace) once and given to every configuration in
 // turn, so N shapes of a layout-only trace cost one generation instead of N. Each result is
 // bit-identical to replay_shape of its configuration alone; memory is that of the largest single
-// replay plus one all-worker copy of the bucket. `progress` counts buckets of the whole group.
+// replay plus one all-worker copy of the bucket (for a streamed bucket only up to
+// kGroupHoldBytes). `progress` counts buckets of the whole group.
 std::vector<ShapePlan> replay_shapes(const GradientSource& grads, const std::vector<kernels::CompressorConfig>& configs,
                                      int sample, const kernels::KernelTimeModel* timer, kernels::Backend& backend,
                                      const ReplayProgressFn& progress = nullptr,

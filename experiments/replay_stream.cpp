@@ -9,9 +9,9 @@
 #include <vector>
 
 #include "kernels/catalogue.hpp"
+#include "kernels/error_feedback.hpp"
 #include "kernels/recording_communicator.hpp"
 #include "kernels/sparsifier.hpp"
-#include "kernels/error_feedback.hpp"
 
 namespace arcsim::experiments {
 

@@ -9,9 +9,9 @@
 #include <omp.h>
 
 #include "kernels/compressor_registry.hpp"
+#include "kernels/error_feedback.hpp"
 #include "kernels/primitives.hpp"
 #include "kernels/wire.hpp"
-#include "kernels/error_feedback.hpp"
 
 namespace arcsim::kernels {
 

@@ -1,6 +1,8 @@
 """The recorder: smoke run through `arcsim record`, emulated-worker equivalence, determinism, and
 the compressed aggregate == what `arcsim compress` gives on the recorded worker gradients."""
 import json
+import os
+import signal
 import subprocess
 
 import numpy as np
@@ -17,9 +19,17 @@ TINY = ["--train-subset", "512", "--eval-size", "200", "--profile-steps", "2", "
 
 
 def record(arcsim_bin, out, *args, timeout=120):
-    r = subprocess.run([arcsim_bin, "record", "--out", str(out), *map(str, args), *TINY],
-                       capture_output=True, text=True, timeout=timeout)
-    assert r.returncode == 0, r.stderr[-3000:]
+    # Its own process group, killed whole on a timeout: the recorder's DDP and script modes start
+    # worker processes that would otherwise outlive the test (and spin in a collective).
+    p = subprocess.Popen([arcsim_bin, "record", "--out", str(out), *map(str, args), *TINY],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        _, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        p.communicate()
+        raise
+    assert p.returncode == 0, err[-3000:]
     return trace_io.read_trace(out)
 
 
