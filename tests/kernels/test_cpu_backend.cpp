@@ -145,28 +145,33 @@ TEST(CpuBackend, ElementwiseGatherAndScatterAreIdentical) {
   cpu::divide(c.data(), n, 7);
   same(r, c, "divide");
 
-  // Gather / scatter with ascending (parallel path) and with repeated indices (sequential path).
+  // Gather / scatter with ascending indices (parallel split), with repeated indices and with
+  // distinct ones in random order (both: every thread its own destinations, in index order).
   std::mt19937_64 g(3);
-  std::vector<std::uint32_t> asc, dup;
+  std::vector<std::uint32_t> asc, dup, perm;
   for (std::uint32_t i = 0; i < n; i += 1 + static_cast<std::uint32_t>(g() % 4)) asc.push_back(i);
   for (std::size_t i = 0; i < 100000; ++i) dup.push_back(static_cast<std::uint32_t>(g() % 5000));
-  for (const auto* idx : {&asc, &dup}) {
-    const std::size_t k = idx->size();
-    std::vector<float> gr(k), gc(k);
-    gather(a.data(), idx->data(), k, gr.data());
-    cpu::gather(a.data(), idx->data(), k, gc.data());
-    same(gr, gc, "gather");
-    r = b;
-    c = b;
-    scatter(a.data(), idx->data(), k, r.data());
-    cpu::scatter(a.data(), idx->data(), k, c.data());
-    same(r, c, "scatter");
-    r = b;
-    c = b;
-    scatter_add(a.data(), idx->data(), k, r.data());
-    cpu::scatter_add(a.data(), idx->data(), k, c.data());
-    same(r, c, "scatter_add");
-  }
+  perm = asc;
+  std::shuffle(perm.begin(), perm.end(), g);
+  at_thread_counts([&](int) {
+    for (const auto* idx : {&asc, &dup, &perm}) {
+      const std::size_t k = idx->size();
+      std::vector<float> gr(k), gc(k);
+      gather(a.data(), idx->data(), k, gr.data());
+      cpu::gather(a.data(), idx->data(), k, gc.data());
+      same(gr, gc, "gather");
+      r = b;
+      c = b;
+      scatter(a.data(), idx->data(), k, r.data());
+      cpu::scatter(a.data(), idx->data(), k, c.data());
+      same(r, c, "scatter");
+      r = b;
+      c = b;
+      scatter_add(a.data(), idx->data(), k, r.data());
+      cpu::scatter_add(a.data(), idx->data(), k, c.data());
+      same(r, c, "scatter_add");
+    }
+  });
   // Rows of a (n/64) x 64 matrix.
   const std::size_t m = 64, rows = n / m;
   std::vector<std::uint32_t> sel;
