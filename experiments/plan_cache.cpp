@@ -83,7 +83,7 @@ class Builder {
 
   PlanSet run() {
     fs::create_directories(o_.dir);
-    if (o_.replay_missing) replay_missing_plans();
+    gather_plans();
     set_.configs.resize(spec_.compressors.size());
     for (std::size_t ci = 0; ci < spec_.compressors.size(); ++ci) configure(ci);
     return std::move(set_);
@@ -150,10 +150,11 @@ class Builder {
     return fnv_hex(key_doc.dump());
   }
 
-  // Replays every (configuration, shape, sample) whose plan is not cached, in groups that share a
-  // gradient source and sample: replay_shapes makes each bucket's gradients once per group, so
-  // the shapes of a ramp and the compressors of a spec do not regenerate them each.
-  void replay_missing_plans() {
+  // Every (configuration, shape, sample)'s plan, read once from the cache or, when it is missing
+  // (and replaying is allowed), replayed in groups that share a gradient source and sample:
+  // replay_shapes makes each bucket's gradients once per group, so the shapes of a ramp and the
+  // compressors of a spec do not regenerate them each.
+  void gather_plans() {
     struct Wanted {
       std::string key, label, shape;
       kernels::CompressorConfig config;
@@ -173,7 +174,15 @@ class Builder {
         for (int s = 0; s < samples; ++s) {
           kernels::CompressorConfig kc = kernel_config(cfg, shape, spec_.seed);
           std::string key = replay_key(kc, s, src);
-          if (!keys.insert(key).second || read_cached(plan_file(cfg, shape, s, samples), key)) continue;
+          if (!keys.insert(key).second) continue;
+          const std::string file = plan_file(cfg, shape, s, samples);
+          if (std::optional<ShapePlan> cached = read_cached(file, key)) {
+            ready_.emplace(std::move(key), Ready{std::move(*cached), false});
+            continue;
+          }
+          if (!o_.replay_missing)
+            throw ConfigError(file + ": not prepared for this spec and arcsim build (missing or made from other "
+                              "inputs); run arcsim sweep " + spec_.file + " --out DIR --prepare first");
           auto g = std::find_if(groups.begin(), groups.end(), [&](const Group& x) { return x.src == &src && x.sample == s; });
           if (g == groups.end()) g = groups.insert(groups.end(), Group{&src, s, {}});
           g->wanted.push_back({std::move(key), cfg.label, shape.id, std::move(kc)});
@@ -218,7 +227,7 @@ class Builder {
         const Wanted& w = g.wanted.at(e.index);
         throw std::runtime_error("replay of " + w.label + " (" + w.shape + "): " + e.what());
       }
-      for (std::size_t i = 0; i < plans.size(); ++i) fresh_.emplace(g.wanted[i].key, std::move(plans[i]));
+      for (std::size_t i = 0; i < plans.size(); ++i) ready_.emplace(g.wanted[i].key, Ready{std::move(plans[i]), true});
       done += g.wanted.size();
     }
   }
@@ -230,31 +239,23 @@ class Builder {
     const std::string rkey = replay_key(kernel_config(cfg, shape, spec_.seed), s, src);
     auto it = replayed_.find(rkey);
     if (it == replayed_.end()) {
-      std::optional<ShapePlan> sp;
-      if (auto f = fresh_.find(rkey); f != fresh_.end()) {
-        sp = std::move(f->second);
-        fresh_.erase(f);
-        ++set_.replayed;
-      } else if ((sp = read_cached(file, rkey))) {
-        ++set_.reused;
-      } else if (!o_.replay_missing) {
-        throw ConfigError(file + ": not prepared for this spec and arcsim build (missing or made from other "
-                          "inputs); run arcsim sweep " + spec_.file + " --out DIR --prepare first");
-      } else {
-        throw std::logic_error(file + ": plan neither replayed nor cached");  // replay_missing_plans made it
-      }
-      const std::string hash = fnv_hex(plan::to_json(sp->plan).dump());
+      auto f = ready_.find(rkey);
+      if (f == ready_.end()) throw std::logic_error(file + ": plan neither cached nor replayed");  // gather_plans made it
+      ShapePlan fresh = std::move(f->second.plan);
+      ++(f->second.replayed ? set_.replayed : set_.reused);
+      ready_.erase(f);
+      const std::string hash = fnv_hex(plan::to_json(fresh.plan).dump());
       auto ph = plan_by_hash_.find(hash);
       if (ph == plan_by_hash_.end()) {
         PlanEntry pe;
         pe.hash = hash;
-        pe.plan = sp->plan;
+        pe.plan = fresh.plan;
         pe.ops = count_ops(pe.plan);
         pe.traffic = plan_traffic(pe.plan, file);  // an op the bit counter cannot count stops here, early
         ph = plan_by_hash_.emplace(hash, set_.plans.size()).first;
         set_.plans.push_back(std::move(pe));
       }
-      it = replayed_.emplace(rkey, std::make_pair(ph->second, std::move(*sp))).first;
+      it = replayed_.emplace(rkey, std::make_pair(ph->second, std::move(fresh))).first;
     }
     const ShapePlan& sp = it->second.second;
     const json doc = {{"key", rkey},
@@ -281,7 +282,11 @@ class Builder {
   std::map<std::string, std::size_t> plan_by_hash_;
   std::map<std::string, std::pair<std::size_t, ShapePlan>> replayed_;  // replay key -> plan, quality
   std::map<std::string, std::unique_ptr<GradientSource>> sources_;
-  std::map<std::string, ShapePlan> fresh_;  // replay key -> plan replayed by replay_missing_plans, not yet used
+  struct Ready {
+    ShapePlan plan;
+    bool replayed;  // made by this run (else read from the cache)
+  };
+  std::map<std::string, Ready> ready_;  // replay key -> plan from gather_plans, not yet taken by plan_for
 };
 
 }  // namespace

@@ -204,12 +204,13 @@ std::vector<ShapePlan> replay_shapes(const GradientSource& grads, const std::vec
       for (int w = 0; w < W; ++w) ptr[static_cast<std::size_t>(w)] = all.data() + static_cast<std::size_t>(w) * n;
       return ptr;
     };
-    const bool large = static_cast<std::size_t>(W) * n * sizeof(float) > stream_above_bytes;
+    const std::size_t all_bytes = static_cast<std::size_t>(W) * n * sizeof(float);
+    const bool large = all_bytes > stream_above_bytes;
     std::size_t streamed = 0;
     for (const auto& config : configs) streamed += large && can_stream(config);
     // Several configurations streaming a bucket that is not too large to hold once: hold it, so
     // they copy each worker's row instead of each generating it again.
-    if (streamed > 1 && static_cast<std::size_t>(W) * n * sizeof(float) <= kGroupHoldBytes) g = grads.bucket(b, sample);
+    if (streamed > 1 && all_bytes <= kGroupHoldBytes) g = grads.bucket(b, sample);
     auto worker_row = [&](int w, float* out) {
       if (g.empty()) grads.worker_bucket(b, sample, w, out);
       else std::memcpy(out, g.data() + static_cast<std::size_t>(w) * n, n * sizeof(float));
