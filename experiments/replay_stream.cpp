@@ -10,6 +10,8 @@
 
 #include "kernels/catalogue.hpp"
 #include "kernels/error_feedback.hpp"
+#include "kernels/finite.hpp"
+#include "kernels/metric_sums.hpp"
 #include "kernels/recording_communicator.hpp"
 #include "kernels/sparsifier.hpp"
 
@@ -75,14 +77,7 @@ class Timed {
 // double sums in worker order (the means of its metrics).
 void read_worker(const WorkerGradients& grads, int w, std::size_t n, float* g, double* gsum) {
   grads(w, g);
-  bool finite = true;
-#pragma omp parallel for reduction(&& : finite) schedule(static) if (n > 65536)
-  for (std::size_t i = 0; i < n; ++i) finite = finite && std::isfinite(g[i]);
-  if (!finite)
-    for (std::size_t i = 0; i < n; ++i)
-      if (!std::isfinite(g[i]))
-        throw std::invalid_argument("grads: expected finite values, got " + std::to_string(g[i]) + " at worker " +
-                                    std::to_string(w) + ", element " + std::to_string(i) + " (NaN/Inf are rejected)");
+  k::require_finite(g, n, w);
   if (gsum) {
 #pragma omp parallel for schedule(static) if (n > 65536)
     for (std::size_t i = 0; i < n; ++i) gsum[i] += g[i];
@@ -103,15 +98,18 @@ void accumulate(int w, const float* in, std::size_t count, float* out) {
 // input mean equals the gradients' mean here (no EF, or EF14 from a zero state: u = g + 0).
 void metrics(const std::vector<double>& gsum, int workers, const float* agg, const std::vector<std::uint8_t>& selected,
              k::StepReport& rep) {
-  double total = 0, kept = 0, num = 0, den = 0;
   const double W = static_cast<double>(workers);
-  for (std::size_t i = 0; i < gsum.size(); ++i) {
-    const double m = gsum[i] / W;
-    total += m * m;
-    kept += selected[i] ? m * m : 0.0;
-    num += (agg[i] - m) * (agg[i] - m);
-    den += m * m;
-  }
+  // den (||mean||^2) has the terms of total, so the same sum: the Compressor forms it separately.
+  const auto [total, kept, num] =
+      k::metric_sums<3>(gsum.size(), [&](std::size_t lo, std::size_t len, std::array<double*, 3>& t) {
+        for (std::size_t i = 0; i < len; ++i) {
+          const double m = gsum[lo + i] / W, d = agg[lo + i] - m;
+          t[0][i] = m * m;
+          t[1][i] = selected[lo + i] ? m * m : 0.0;
+          t[2][i] = d * d;
+        }
+      });
+  const double den = total;
   rep.retained_energy = total > 0 ? kept / total : 1.0;
   rep.grad_energy = den;
   rep.relative_error = den > 0 ? num / den : (num > 0 ? INFINITY : 0.0);

@@ -2,36 +2,33 @@
 #include "kernels/plan_writer.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
 
-#include <omp.h>
 
 #include "kernels/compressor_registry.hpp"
 #include "kernels/error_feedback.hpp"
+#include "kernels/finite.hpp"
+#include "kernels/metric_sums.hpp"
 #include "kernels/primitives.hpp"
 #include "kernels/wire.hpp"
+#include "kernels/worker_buffers.hpp"
 
 namespace arcsim::kernels {
 
 namespace {
-// Two sums over i = 0..n-1 of per-element terms, added in ascending i as a plain loop would: the
-// terms of a block are computed in parallel, the additions stay sequential, so the result does
-// not depend on the thread count. term(i, a, b) writes element i's two terms.
-template <class Term>
-void ordered_sums(std::size_t n, double& sum_a, double& sum_b, Term term) {
-  constexpr std::size_t kBlock = std::size_t{1} << 16;
-  std::vector<double> ta(std::min(n, kBlock)), tb(std::min(n, kBlock));
-  for (std::size_t lo = 0; lo < n; lo += kBlock) {
-    const std::size_t len = std::min(kBlock, n - lo);
-#pragma omp parallel for schedule(static) if (len >= 4096)
-    for (std::size_t i = 0; i < len; ++i) term(lo + i, ta[i], tb[i]);
-    for (std::size_t i = 0; i < len; ++i) {
-      sum_a += ta[i];
-      sum_b += tb[i];
-    }
+// m[i] = (sum over workers, in worker order, of in[w][lo + i] as double) / W.
+void mean_into(std::span<const float* const> in, std::size_t W, std::size_t lo, std::size_t len, double* __restrict m) {
+  const float* x = in[0] + lo;
+  for (std::size_t i = 0; i < len; ++i) m[i] = x[i];
+  for (std::size_t w = 1; w < W; ++w) {
+    x = in[w] + lo;
+    for (std::size_t i = 0; i < len; ++i) m[i] += x[i];
   }
+  const double dw = static_cast<double>(W);
+  for (std::size_t i = 0; i < len; ++i) m[i] /= dw;
 }
 
 nlohmann::json finite_or_null(double x) { return std::isfinite(x) ? nlohmann::json(x) : nlohmann::json(nullptr); }
@@ -93,18 +90,7 @@ StepReport Compressor::step(std::uint32_t bucket, const BucketLayout& layout, st
   if (grads.size() != W)
     throw std::invalid_argument("grads: expected " + std::to_string(W) + " workers, got " + std::to_string(grads.size()));
   Backend& be = *backend_;
-  for (std::size_t w = 0; w < W; ++w) {
-    bool finite = true;
-    const float* g = grads[w];
-#pragma omp parallel for reduction(&& : finite) schedule(static) if (n > 65536)
-    for (std::size_t i = 0; i < n; ++i) finite = finite && std::isfinite(g[i]);
-    if (finite) continue;
-    for (std::size_t i = 0; i < n; ++i)  // the first bad element, for the message
-      if (!std::isfinite(grads[w][i]))
-        throw std::invalid_argument("grads: expected finite values, got " + std::to_string(grads[w][i]) +
-                                    " at worker " + std::to_string(w) + ", element " + std::to_string(i) +
-                                    " (NaN/Inf are rejected)");
-  }
+  for (std::size_t w = 0; w < W; ++w) require_finite(grads[w], n, static_cast<int>(w));
   BucketState& st = buckets_[bucket];
   if (st.calls > 0 && st.numel != n)
     throw std::invalid_argument("bucket " + std::to_string(bucket) + ": expected " + std::to_string(st.numel) +
@@ -156,14 +142,14 @@ StepReport Compressor::step(std::uint32_t bucket, const BucketLayout& layout, st
     if (ef != ErrorFeedback::none) {
       KernelTimer timer(comm_, be, KernelId::kEfInput, {.n = n}, W);
       if (!st.ef_started) {  // EF14, or EF21/EF21M with ef21_init zero: the state starts at 0
-        st.e.assign(W, std::vector<float>(n, 0.0f));
+        st.e = worker_buffers(W, n);
         if (ef == ErrorFeedback::ef21m) st.h = st.e;
         if (ef21_family) st.ebar.assign(n, 0.0f);
         st.ef_started = true;
       }
       // EF14 computes u = g + e in place in e (e = u - c follows, also in place): no copy of the
       // bucket per worker beyond the state itself.
-      if (ef != ErrorFeedback::ef14) x.assign(W, std::vector<float>(n));
+      if (ef != ErrorFeedback::ef14) x = worker_buffers(W, n);
       for (std::size_t w = 0; w < W; ++w) {
         if (ef == ErrorFeedback::ef14) {
           be.ef_add(grads[w], st.e[w].data(), n, st.e[w].data());
@@ -180,7 +166,7 @@ StepReport Compressor::step(std::uint32_t bucket, const BucketLayout& layout, st
         }
         in[w] = x[w].data();
       }
-      local.assign(W, std::vector<float>(n));
+      local = worker_buffers(W, n);
       for (auto& l : local) local_ptr.push_back(l.data());
     }
     args.in = in;
@@ -193,13 +179,13 @@ StepReport Compressor::step(std::uint32_t bucket, const BucketLayout& layout, st
     if (r.rows_exact > 0) rep.row_recall = static_cast<double>(r.rows_recalled) / static_cast<double>(r.rows_exact);
     // Retained energy of the compressor's own input mean over the positions it sent (before the
     // EF update, which overwrites EF14's input in place).
-    double kept = 0, total = 0;
-    ordered_sums(n, total, kept, [&](std::size_t i, double& t, double& k) {
-      double m = 0;
-      for (std::size_t w = 0; w < W; ++w) m += in[w][i];
-      m /= static_cast<double>(W);
-      t = m * m;
-      k = selected[i] ? m * m : 0.0;
+    const auto [total, kept] = metric_sums<2>(n, [&](std::size_t lo, std::size_t len, std::array<double*, 2>& t) {
+      double* m = t[0];
+      mean_into(in, W, lo, len, m);
+      for (std::size_t i = 0; i < len; ++i) {
+        m[i] *= m[i];
+        t[1][i] = selected[lo + i] ? m[i] : 0.0;
+      }
     });
     rep.retained_energy = total > 0 ? kept / total : 1.0;
     if (ef != ErrorFeedback::none) {
@@ -217,13 +203,14 @@ StepReport Compressor::step(std::uint32_t bucket, const BucketLayout& layout, st
     }
   }
   // Relative error of the aggregate against the dense mean of the raw gradients.
-  double num = 0, den = 0;
-  ordered_sums(n, num, den, [&](std::size_t i, double& e, double& d) {
-    double m = 0;
-    for (std::size_t w = 0; w < W; ++w) m += grads[w][i];
-    m /= static_cast<double>(W);
-    e = (agg[i] - m) * (agg[i] - m);
-    d = m * m;
+  const auto [num, den] = metric_sums<2>(n, [&](std::size_t lo, std::size_t len, std::array<double*, 2>& t) {
+    double* m = t[1];
+    mean_into(grads, W, lo, len, m);
+    for (std::size_t i = 0; i < len; ++i) {
+      const double d = agg[lo + i] - m[i];
+      t[0][i] = d * d;
+      m[i] *= m[i];
+    }
   });
   rep.grad_energy = den;
   rep.relative_error = den > 0 ? num / den : (num > 0 ? INFINITY : 0.0);

@@ -164,6 +164,7 @@ void randk_indices(std::size_t n, std::size_t k, std::uint64_t seed, std::uint32
   randk_keys(seed, step, tensor, keys);
   const auto n32 = static_cast<std::uint32_t>(n);
   for (std::size_t i = 0; i < k; ++i) out[i] = randk_permute(static_cast<std::uint32_t>(i), n32, keys);
+  std::sort(out, out + k);
 }
 
 void ef_add(const float* g, const float* e, std::size_t n, float* u) {

@@ -68,7 +68,9 @@ void scatter_add(const float* src, const std::uint32_t* idx, std::size_t k, floa
 // network on 2h bits (h = max(1, ceil(bits(n-1) / 2))) with cycle walking (re-apply the network
 // until the value is < n). Round keys: keys[4c + j] = word j of Philox4x32-10 of counter
 // (step, tensor, c, kStreamRandK) under seed, c = 0, 1. Round t maps (L, R) to (R, L ^ F) with
-// F = randk_mix(R ^ keys[t]) & (2^h - 1). Output order is pi(0), pi(1), ... (not sorted).
+// F = randk_mix(R ^ keys[t]) & (2^h - 1). out holds the set {pi(0), ..., pi(k-1)} in ascending
+// order: Rand-K's result does not depend on the order (the indices are shared, never sent, and
+// distinct), and ascending indices make its gathers and scatters stream through memory.
 void randk_indices(std::size_t n, std::size_t k, std::uint64_t seed, std::uint32_t step, std::uint32_t tensor,
                    std::uint32_t* out);
 // The bijection itself, for device implementations that generate out[i] in parallel.

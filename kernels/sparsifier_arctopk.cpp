@@ -12,6 +12,7 @@
 #include "kernels/recording_communicator.hpp"
 #include "kernels/sparsifier.hpp"
 #include "kernels/wire.hpp"
+#include "kernels/worker_buffers.hpp"
 
 namespace arcsim::kernels {
 
@@ -38,7 +39,7 @@ class ArcTopK final : public Sparsifier {
     const std::size_t sketch_total = sk_off[tensors], values_total = val_off[tensors];
 
     // 1. Local sketches.
-    std::vector<std::vector<float>> sk(workers, std::vector<float>(sketch_total));
+    std::vector<std::vector<float>> sk = worker_buffers(workers, sketch_total);
     {
       std::size_t viewed = 0;  // rows x cols summed over the tensors (= n)
       for (std::size_t t = 0; t < tensors; ++t) viewed += views[t].rows * views[t].cols;
@@ -79,7 +80,7 @@ class ArcTopK final : public Sparsifier {
       }
     }
     // 4. Gather the selected rows, one all-reduce of the values of the whole bucket.
-    std::vector<std::vector<float>> vals(workers, std::vector<float>(values_total));
+    std::vector<std::vector<float>> vals = worker_buffers(workers, values_total);
     {
       KernelTimer timer(comm, be, KernelId::kArcGatherRows, {.k = values_total}, workers);
       for (std::size_t w = 0; w < workers; ++w)

@@ -27,6 +27,7 @@
 #include "kernels/sparsifier.hpp"
 #include "kernels/sparsifier_threshold.hpp"
 #include "kernels/threshold_math.hpp"
+#include "kernels/worker_buffers.hpp"
 
 namespace arcsim::kernels {
 
@@ -48,8 +49,8 @@ class Dgc final : public Sparsifier {
     Backend& be = a.be();
     State& st = state_[a.bucket];
     if (st.v.size() != W || (W && st.v[0].size() != n)) {
-      st.v.assign(W, std::vector<float>(n, 0.0f));
-      st.u.assign(momentum_ > 0.0f ? W : 0, std::vector<float>(n, 0.0f));
+      st.v = worker_buffers(W, n);
+      st.u = worker_buffers(momentum_ > 0.0f ? W : 0, n);
     }
     // 1. Local clipping.
     std::vector<const float*> g(a.in.begin(), a.in.end());

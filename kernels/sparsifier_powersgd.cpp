@@ -27,6 +27,7 @@
 #include "kernels/recording_communicator.hpp"
 #include "kernels/sparsifier.hpp"
 #include "kernels/wire.hpp"
+#include "kernels/worker_buffers.hpp"
 
 namespace arcsim::kernels {
 
@@ -79,7 +80,7 @@ class PowerSgd final : public Sparsifier {
     }
 
     // 0. The uncompressed tensors: one all-reduce, issued first (it does not wait on the factors).
-    std::vector<std::vector<float>> dense_in(W, std::vector<float>(d_total));
+    std::vector<std::vector<float>> dense_in = worker_buffers(W, d_total);
     std::vector<float> dense_sum(d_total);
     if (d_total) {
       std::vector<const float*> in(W);
@@ -91,7 +92,7 @@ class PowerSgd final : public Sparsifier {
     }
 
     // 1. P_i = M_i Q.
-    std::vector<std::vector<float>> P(W, std::vector<float>(p_total));
+    std::vector<std::vector<float>> P = worker_buffers(W, p_total);
     {
       KernelTimer timer(comm, be, KernelId::kPowersgdProjectP, {.n = matrix_elems, .sketch = p_total + q_total}, W);
       for (std::size_t w = 0; w < W; ++w)
@@ -115,7 +116,7 @@ class PowerSgd final : public Sparsifier {
         if (low_rank[t]) be.orthogonalize(Pbar.data() + p_off[t], views[t].rows, r);
     }
     // 3. Q_i = M_i^T P, all-reduce #2, average: the next call's warm start.
-    std::vector<std::vector<float>> Qi(W, std::vector<float>(q_total));
+    std::vector<std::vector<float>> Qi = worker_buffers(W, q_total);
     {
       KernelTimer timer(comm, be, KernelId::kPowersgdProjectQ, {.n = matrix_elems, .sketch = p_total + q_total}, W);
       for (std::size_t w = 0; w < W; ++w)

@@ -9,6 +9,7 @@
 #include "kernels/recording_communicator.hpp"
 #include "kernels/sparsifier.hpp"
 #include "kernels/wire.hpp"
+#include "kernels/worker_buffers.hpp"
 
 namespace arcsim::kernels {
 
@@ -37,7 +38,7 @@ class RandK final : public Sparsifier {
         pos += k;
       }
     }
-    std::vector<std::vector<float>> vals(workers, std::vector<float>(total_k));
+    std::vector<std::vector<float>> vals = worker_buffers(workers, total_k);
     {
       KernelTimer timer(comm, be, KernelId::kRandkGather, {.n = n, .k = total_k}, workers);
       for (std::size_t w = 0; w < workers; ++w) {

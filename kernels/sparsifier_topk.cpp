@@ -10,6 +10,7 @@
 #include "kernels/recording_communicator.hpp"
 #include "kernels/sparsifier.hpp"
 #include "kernels/wire.hpp"
+#include "kernels/worker_buffers.hpp"
 
 namespace arcsim::kernels {
 
@@ -24,7 +25,7 @@ class TopK final : public Sparsifier {
     for (std::size_t t = 0; t < tensors; ++t) total_k += k_of(a.ratio, layout.numel(t));
 
     std::vector<std::vector<std::uint32_t>> idx(workers, std::vector<std::uint32_t>(total_k));
-    std::vector<std::vector<float>> vals(workers, std::vector<float>(total_k));
+    std::vector<std::vector<float>> vals = worker_buffers(workers, total_k);
     {
       KernelTimer timer(comm, be, KernelId::kTopkSelect, {.n = n, .k = total_k}, workers);
       for (std::size_t w = 0; w < workers; ++w) {

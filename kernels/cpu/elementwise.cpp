@@ -8,6 +8,7 @@
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "kernels/cpu/fast.hpp"
 #include "kernels/primitives.hpp"
@@ -19,10 +20,10 @@ constexpr std::size_t kParallelMin = std::size_t{1} << 15;
 
 // Strictly ascending indices are distinct, so their writes may go in any order.
 bool strictly_ascending(const std::uint32_t* idx, std::size_t k) {
-  bool ok = true;
-#pragma omp parallel for reduction(&& : ok) schedule(static) if (k > kParallelMin)
-  for (std::size_t i = 1; i < k; ++i) ok = ok && idx[i - 1] < idx[i];
-  return ok;
+  std::uint32_t bad = 0;  // no early exit: the loop vectorizes
+#pragma omp parallel for simd reduction(| : bad) schedule(static) if (k > kParallelMin)
+  for (std::size_t i = 1; i < k; ++i) bad |= static_cast<std::uint32_t>(idx[i - 1] >= idx[i]);
+  return bad == 0;
 }
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
@@ -33,45 +34,52 @@ void momentum_range(float* h, const float* g, std::size_t lo, std::size_t hi, fl
 }
 // Rand-K in lanes: the Feistel rounds of 16 indices run side by side (32-bit integer ops, so they
 // vectorise); each lane keeps walking until its value falls in [0, n), exactly the reference's
-// cycle walk per index (kernels::randk_permute), so every index is the reference's.
+// cycle walk per index (kernels::randk_permute), so every value is the reference's. A lane whose
+// value lands takes the next index at once: with a domain up to 4x n, lanes waiting for the
+// slowest of 16 walks had done about a third of useful work.
 constexpr std::size_t kRandkLanes = 16;
 
+// pi(i) for i in [lo, hi), written to out[0 .. hi-lo) in the order the walks end (a set: the
+// callers sort it or mark it in a bitmap).
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-__attribute__((target_clones("arch=x86-64-v3", "default")))
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #endif
-void randk_block(std::uint32_t first, std::size_t count, std::uint32_t n, const std::uint32_t keys[kFeistelRounds],
+void randk_range(std::uint32_t lo, std::uint32_t hi, std::uint32_t n, const std::uint32_t keys[kFeistelRounds],
                  std::uint32_t* out) {
   const unsigned bits = n <= 1 ? 0u : static_cast<unsigned>(32 - __builtin_clz(n - 1));
   const unsigned h = std::max(1u, (bits + 1) / 2);  // half width: the domain is 2^(2h) >= n
   const std::uint32_t mask = (h >= 32) ? 0xffffffffu : ((1u << h) - 1u);
-  std::uint32_t v[kRandkLanes], res[kRandkLanes] = {};
-  bool done[kRandkLanes];
+  std::uint32_t v[kRandkLanes];
+  bool live[kRandkLanes];
+  std::uint32_t next = lo;
+  std::size_t pos = 0, lanes_live = 0;
   for (std::size_t l = 0; l < kRandkLanes; ++l) {
-    v[l] = first + static_cast<std::uint32_t>(l);
-    done[l] = l >= count;
+    live[l] = next < hi;
+    v[l] = live[l] ? next++ : 0u;
+    lanes_live += live[l];
   }
-  for (;;) {
+  while (lanes_live > 0) {
     for (std::size_t l = 0; l < kRandkLanes; ++l) {
       std::uint32_t left = v[l] >> h, right = v[l] & mask;
       for (int round = 0; round < kFeistelRounds; ++round) {
         const std::uint32_t f = kernels::randk_mix(right ^ keys[round]) & mask;
-        const std::uint32_t next = left ^ f;
+        const std::uint32_t nxt = left ^ f;
         left = right;
-        right = next;
+        right = nxt;
       }
       v[l] = (left << h) | right;
     }
-    bool all = true;
     for (std::size_t l = 0; l < kRandkLanes; ++l) {
-      if (!done[l] && v[l] < n) {
-        res[l] = v[l];
-        done[l] = true;
+      if (!live[l] || v[l] >= n) continue;  // still walking (or idle)
+      out[pos++] = v[l];
+      if (next < hi) {
+        v[l] = next++;
+      } else {
+        live[l] = false;
+        --lanes_live;
       }
-      all = all && done[l];
     }
-    if (all) break;
   }
-  for (std::size_t l = 0; l < count; ++l) out[l] = res[l];
 }
 
 }  // namespace
@@ -183,12 +191,49 @@ void randk_indices(std::size_t n, std::size_t k, std::uint64_t seed, std::uint32
   std::uint32_t keys[kFeistelRounds];
   randk_keys(seed, step, tensor, keys);
   const auto n32 = static_cast<std::uint32_t>(n);
-  // out[i] depends on i alone: any split over threads gives the same bits.
-  const std::size_t blocks = (k + kRandkLanes - 1) / kRandkLanes;
-#pragma omp parallel for schedule(static) if (k > 4096)
-  for (std::size_t b = 0; b < blocks; ++b) {
-    const std::size_t lo = b * kRandkLanes;
-    randk_block(static_cast<std::uint32_t>(lo), std::min(kRandkLanes, k - lo), n32, keys, out + lo);
+  if (k == 0) return;
+  // pi(i) depends on i alone, and the ascending set is read from bitmaps: any split over threads
+  // gives the same bits. Each thread marks the values it generates in its own bitmap of n bits (no
+  // atomics; a 25 MiB bucket's is 0.8 MB, cache-resident), then each thread emits, in order, the
+  // set bits of its own range of words of all the bitmaps ORed, at the offset the counts give.
+  const std::size_t words = (n + 63) / 64;
+  if (k < words) {  // fewer indices than bitmap words: generating and sorting them is cheaper
+    randk_range(0, static_cast<std::uint32_t>(k), n32, keys, out);
+    std::sort(out, out + k);
+    return;
+  }
+  const int T = k > 4096 ? omp_get_max_threads() : 1;
+  std::vector<std::uint64_t> bits(static_cast<std::size_t>(T) * words, 0);
+  std::vector<std::size_t> count(static_cast<std::size_t>(T) + 1, 0);
+#pragma omp parallel num_threads(T) if (T > 1)
+  {
+    const auto me = static_cast<std::size_t>(omp_get_thread_num()), nt = static_cast<std::size_t>(omp_get_num_threads());
+    std::uint64_t* mine = bits.data() + me * words;
+    constexpr std::size_t kChunk = 4096;
+    std::uint32_t v[kChunk];
+    const std::size_t chunks = (k + kChunk - 1) / kChunk;
+#pragma omp for schedule(static)
+    for (std::size_t c = 0; c < chunks; ++c) {
+      const std::size_t lo = c * kChunk, hi = std::min(k, lo + kChunk);
+      randk_range(static_cast<std::uint32_t>(lo), static_cast<std::uint32_t>(hi), n32, keys, v);
+      for (std::size_t l = 0; l < hi - lo; ++l) mine[v[l] >> 6] |= std::uint64_t{1} << (v[l] & 63);
+    }
+    // implicit barrier: every bitmap complete
+    const std::size_t w0 = words * me / nt, w1 = words * (me + 1) / nt;
+    auto word = [&](std::size_t w) {
+      std::uint64_t x = 0;
+      for (std::size_t t = 0; t < nt; ++t) x |= bits[t * words + w];
+      return x;
+    };
+    std::size_t c = 0;
+    for (std::size_t w = w0; w < w1; ++w) c += static_cast<std::size_t>(__builtin_popcountll(word(w)));
+    count[me + 1] = c;
+#pragma omp barrier
+    std::size_t pos = 0;
+    for (std::size_t t = 0; t <= me; ++t) pos += count[t];
+    for (std::size_t w = w0; w < w1; ++w)
+      for (std::uint64_t x = word(w); x; x &= x - 1)
+        out[pos++] = static_cast<std::uint32_t>(w * 64 + static_cast<std::size_t>(__builtin_ctzll(x)));
   }
 }
 

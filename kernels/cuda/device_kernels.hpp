@@ -96,13 +96,15 @@ void scatter(const float* src, const std::uint32_t* idx, std::size_t k, float* d
 void scatter_add(const float* src, const std::uint32_t* idx, std::size_t k, float* dst, Stream stream);
 
 // ---- Rand-K ---------------------------------------------------------------------------------
-// out[i] = pi(i), i < k: the same keyed Feistel bijection with cycle walking as
-// kernels::randk_indices (identical indices). O(k) work, no permutation of [0, n).
+// The set {pi(i), i < k} in ascending order: the same keyed Feistel bijection with cycle walking as
+// kernels::randk_indices (identical indices), then a device radix sort. O(k) work, no
+// permutation of [0, n).
 void randk_indices(std::size_t n, std::size_t k, std::uint64_t seed, std::uint32_t step, std::uint32_t tensor,
                    std::uint32_t* out, Stream stream);
-// Fused pick: vals[i] = x[pi(i)] (and idx_out[i] = pi(i) if idx_out != nullptr); with zero_src
-// the picked entries of x are set to 0 afterwards (EF14 residual in place). About 32 B of DRAM
-// traffic per pick (one sector) + 4 B written: the bound its benchmark measures against.
+// Pick: randk_indices, then vals[i] = x[idx[i]] (and idx_out = the indices if idx_out != nullptr);
+// with zero_src the picked entries of x are set to 0 afterwards (EF14 residual in place). Ascending
+// indices read at most every sector once: about min(32 k, 4 n) B of DRAM traffic + 4 k written,
+// the bound its benchmark measures against.
 void randk_gather(float* x, std::size_t n, std::size_t k, std::uint64_t seed, std::uint32_t step,
                   std::uint32_t tensor, float* vals, std::uint32_t* idx_out, bool zero_src, Stream stream);
 

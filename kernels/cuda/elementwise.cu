@@ -9,6 +9,8 @@
 #include <stdexcept>
 #include <string>
 
+#include <cub/device/device_radix_sort.cuh>
+
 #include "kernels/cuda/check.cuh"
 #include "kernels/cuda/device_kernels.hpp"
 #include "kernels/philox.hpp"
@@ -100,16 +102,10 @@ __global__ void scatter_kernel(const float* __restrict__ src, const std::uint32_
   }
 }
 
-__global__ void randk_kernel(Feistel f, std::size_t k, std::uint32_t* idx_out, float* x, float* vals, bool zero_src) {
+__global__ void randk_kernel(Feistel f, std::size_t k, std::uint32_t* idx_out) {
   for (std::size_t i = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x; i < k;
-       i += static_cast<std::size_t>(gridDim.x) * blockDim.x) {
-    const std::uint32_t j = feistel_permute(static_cast<std::uint32_t>(i), f);
-    if (idx_out != nullptr) idx_out[i] = j;
-    if (vals != nullptr) {
-      vals[i] = x[j];
-      if (zero_src) x[j] = 0.0f;
-    }
-  }
+       i += static_cast<std::size_t>(gridDim.x) * blockDim.x)
+    idx_out[i] = feistel_permute(static_cast<std::uint32_t>(i), f);
 }
 
 void check_randk(std::size_t n, std::size_t k, const char* what) {
@@ -201,18 +197,37 @@ void randk_indices(std::size_t n, std::size_t k, std::uint64_t seed, std::uint32
                    std::uint32_t* out, Stream stream) {
   check_randk(n, k, "randk_indices");
   if (k == 0) return;
-  randk_kernel<<<grid_for(k), kThreads, 0, stream>>>(make_feistel(n, seed, step, tensor), k, out, nullptr, nullptr,
-                                                     false);
+  // pi(0..k-1) into a scratch buffer, then a radix sort of its bits(n-1) low bits into out: the
+  // reference's ascending set.
+  std::uint32_t* raw = nullptr;
+  void* scratch = nullptr;
+  std::size_t scratch_bytes = 0;
+  const int end_bit = n <= 1 ? 1 : 32 - __builtin_clz(static_cast<unsigned>(n - 1));
+  detail::check(cub::DeviceRadixSort::SortKeys(nullptr, scratch_bytes, raw, out, static_cast<std::int64_t>(k), 0,
+                                               end_bit, stream),
+                "randk_indices (sort size query)");
+  detail::check(cudaMallocAsync(reinterpret_cast<void**>(&raw), k * sizeof(std::uint32_t), stream), "randk_indices (alloc)");
+  detail::check(cudaMallocAsync(&scratch, scratch_bytes ? scratch_bytes : 1, stream), "randk_indices (alloc)");
+  randk_kernel<<<grid_for(k), kThreads, 0, stream>>>(make_feistel(n, seed, step, tensor), k, raw);
   detail::check_launch("randk_indices");
+  detail::check(cub::DeviceRadixSort::SortKeys(scratch, scratch_bytes, raw, out, static_cast<std::int64_t>(k), 0,
+                                               end_bit, stream),
+                "randk_indices (sort)");
+  detail::check(cudaFreeAsync(scratch, stream), "randk_indices (free)");
+  detail::check(cudaFreeAsync(raw, stream), "randk_indices (free)");
 }
 
 void randk_gather(float* x, std::size_t n, std::size_t k, std::uint64_t seed, std::uint32_t step,
                   std::uint32_t tensor, float* vals, std::uint32_t* idx_out, bool zero_src, Stream stream) {
   check_randk(n, k, "randk_gather");
   if (k == 0) return;
-  randk_kernel<<<grid_for(k), kThreads, 0, stream>>>(make_feistel(n, seed, step, tensor), k, idx_out, x, vals,
-                                                     zero_src);
+  std::uint32_t* idx = idx_out;
+  if (idx == nullptr)
+    detail::check(cudaMallocAsync(reinterpret_cast<void**>(&idx), k * sizeof(std::uint32_t), stream), "randk_gather (alloc)");
+  randk_indices(n, k, seed, step, tensor, idx, stream);
+  gather_kernel<<<grid_for(k), kThreads, 0, stream>>>(x, idx, k, vals, zero_src);
   detail::check_launch("randk_gather");
+  if (idx_out == nullptr) detail::check(cudaFreeAsync(idx, stream), "randk_gather (free)");
 }
 
 void ef_add(const float* g, const float* e, std::size_t n, float* u, Stream s) {

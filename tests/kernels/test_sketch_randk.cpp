@@ -84,6 +84,20 @@ TEST_P(RandK, GivesKDistinctIndicesInRange) {
   }
 }
 
+TEST_P(RandK, IsTheBijectionsFirstKImagesInAscendingOrder) {
+  const std::size_t n = GetParam();
+  if (n == 0) return;
+  std::uint32_t keys[kFeistelRounds];
+  randk_keys(5, 1, 2, keys);
+  for (std::size_t k : {std::min<std::size_t>(1, n), n / 3, n}) {
+    std::vector<std::uint32_t> idx(k), want(k);
+    randk_indices(n, k, 5, 1, 2, idx.data());
+    for (std::size_t i = 0; i < k; ++i) want[i] = randk_permute(static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(n), keys);
+    std::sort(want.begin(), want.end());
+    EXPECT_EQ(idx, want) << "n=" << n << " k=" << k;
+  }
+}
+
 TEST_P(RandK, IsAPureFunctionOfSeedStepTensor) {
   const std::size_t n = GetParam(), k = n / 2;
   std::vector<std::uint32_t> a(k), b(k), c(k);
