@@ -222,7 +222,9 @@ std::vector<ShapePlan> replay_shapes(const GradientSource& grads, const std::vec
       try {
         if (large && can_stream(config)) {
           // Too large for all workers at once: one worker at a time, the same bits (replay_stream.hpp).
-          rep = stream_step(config, W, static_cast<std::uint32_t>(b), layout, worker_row, backend, agg.data());
+          const WorkerGradients prime_row = [&](int w, float* out) { grads.worker_bucket(b, prime, w, out); };
+          rep = stream_step(config, W, static_cast<std::uint32_t>(b), layout, worker_row, backend, agg.data(),
+                            &prime_row);
         } else {
           // One Compressor per bucket: error-feedback state of a bucket never outlives it. EF21/EF21M
           // first take their dense initial call on the previous sample.

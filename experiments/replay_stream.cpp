@@ -94,22 +94,27 @@ void accumulate(int w, const float* in, std::size_t count, float* out) {
   for (std::size_t i = 0; i < count; ++i) out[i] += in[i];
 }
 
-// The Compressor's two metrics, from the per-element sums of the raw gradients: the compressor's
-// input mean equals the gradients' mean here (no EF, or EF14 from a zero state: u = g + 0).
-void metrics(const std::vector<double>& gsum, int workers, const float* agg, const std::vector<std::uint8_t>& selected,
-             k::StepReport& rep) {
+// The Compressor's two metrics: the retained energy from the per-element sums of the compressor's
+// inputs (insum: the gradients' own sums with no EF or EF14 from a zero state, u = g + 0; EF21's
+// g - e otherwise), the relative error from those of the raw gradients (gsum).
+void metrics(const std::vector<double>& insum, const std::vector<double>& gsum, int workers, const float* agg,
+             const std::vector<std::uint8_t>& selected, k::StepReport& rep) {
   const double W = static_cast<double>(workers);
   // den (||mean||^2) has the terms of total, so the same sum: the Compressor forms it separately.
-  const auto [total, kept, num] =
-      k::metric_sums<3>(gsum.size(), [&](std::size_t lo, std::size_t len, std::array<double*, 3>& t) {
-        for (std::size_t i = 0; i < len; ++i) {
-          const double m = gsum[lo + i] / W, d = agg[lo + i] - m;
-          t[0][i] = m * m;
-          t[1][i] = selected[lo + i] ? m * m : 0.0;
-          t[2][i] = d * d;
-        }
-      });
-  const double den = total;
+  const auto [total, kept] = k::metric_sums<2>(gsum.size(), [&](std::size_t lo, std::size_t len, std::array<double*, 2>& t) {
+    for (std::size_t i = 0; i < len; ++i) {
+      const double m = insum[lo + i] / W;
+      t[0][i] = m * m;
+      t[1][i] = selected[lo + i] ? m * m : 0.0;
+    }
+  });
+  const auto [num, den] = k::metric_sums<2>(gsum.size(), [&](std::size_t lo, std::size_t len, std::array<double*, 2>& t) {
+    for (std::size_t i = 0; i < len; ++i) {
+      const double m = gsum[lo + i] / W, d = agg[lo + i] - m;
+      t[0][i] = d * d;
+      t[1][i] = m * m;
+    }
+  });
   rep.retained_energy = total > 0 ? kept / total : 1.0;
   rep.grad_energy = den;
   rep.relative_error = den > 0 ? num / den : (num > 0 ? INFINITY : 0.0);
@@ -117,43 +122,75 @@ void metrics(const std::vector<double>& gsum, int workers, const float* agg, con
 
 struct Step {
   Step(const k::CompressorConfig& c, int workers, std::uint32_t b, const k::BucketLayout& l, const WorkerGradients& gr,
-       k::Backend& backend, float* out)
-      : cfg(c), W(workers), bucket(b), layout(l), grads(gr), be(backend), agg(out) {}
+       const WorkerGradients* pr, k::Backend& backend, float* out)
+      : cfg(c), W(workers), bucket(b), layout(l), grads(gr), prime(pr), be(backend), agg(out) {}
   const k::CompressorConfig& cfg;
   int W;
   std::uint32_t bucket;
   const k::BucketLayout& layout;
   const WorkerGradients& grads;
+  const WorkerGradients* prime;  // EF21/EF21M dense start: each worker's gradients of the initial call
   k::Backend& be;
   float* agg;
   std::size_t n = layout.numel();
-  bool ef14 = k::error_feedback(cfg.ef) == k::ErrorFeedback::ef14;
+  k::ErrorFeedback ef = k::error_feedback(cfg.ef);
+  bool ef14 = ef == k::ErrorFeedback::ef14, ef21 = k::is_ef21_family(ef), ef21m = ef == k::ErrorFeedback::ef21m;
+  bool dense_start = ef21 && cfg.ef21_init == "dense";
+  std::uint32_t call = dense_start ? 1 : 0;  // the compressed call follows the dense start
   LogOnly log{W};
   k::RecordingCommunicator comm{log};
   k::StepReport rep;
   std::vector<double> gsum = std::vector<double>(n, 0.0);
   std::vector<std::uint8_t> selected = std::vector<std::uint8_t>(n, 0);
-  std::vector<float> g = std::vector<float>(n), e = std::vector<float>(ef14 ? n : 0);
+  std::vector<float> g = std::vector<float>(n), e = std::vector<float>(ef14 || ef21 ? n : 0);
+  // EF21/EF21M: the compressor input x = g - e (h - e), the momentum h, the aggregate state ebar
+  // (after the dense start: the mean of the initial gradients) and the inputs' per-element sums.
+  std::vector<float> x = std::vector<float>(ef21 ? n : 0), h = std::vector<float>(ef21m ? n : 0),
+                     ebar = std::vector<float>(ef21 ? n : 0);
+  std::vector<double> xsum = std::vector<double>(ef21 ? n : 0, 0.0);
 
-  // Worker w's compressor input: its gradients, or EF14's u = g + e with e = 0 (in e).
+  // Worker w's compressor input: its gradients; EF14's u = g + e with e = 0 (in e); EF21's
+  // x = g - e (EF21M's x = h - e after the momentum step from h = e), e being the worker's
+  // gradients of the dense start (summed into ebar in worker order, the start's all-reduce) or 0.
+  // sum: the first read of worker w (ARC-Top-K reads each twice), which adds to the sums.
   const float* input(int w, Timed* ef_input, bool sum) {
     read_worker(grads, w, n, g.data(), sum ? gsum.data() : nullptr);
-    if (!ef14) return g.data();
+    if (!ef14 && !ef21) return g.data();
+    if (dense_start) {
+      read_worker(*prime, w, n, e.data(), nullptr);
+      if (sum) accumulate(w, e.data(), n, ebar.data());
+    }
     auto f = [&] {
-      be.zero(e.data(), n);
-      be.ef_add(g.data(), e.data(), n, e.data());
+      if (ef14) {
+        be.zero(e.data(), n);
+        be.ef_add(g.data(), e.data(), n, e.data());
+        return;
+      }
+      if (!dense_start) be.zero(e.data(), n);
+      if (!ef21m) return be.ef_sub(g.data(), e.data(), n, x.data());
+      if (n) std::memcpy(h.data(), e.data(), n * sizeof(float));
+      if (cfg.momentum == "heavy-ball") be.heavy_ball_update(h.data(), g.data(), n, static_cast<float>(cfg.beta));
+      else be.momentum_update(h.data(), g.data(), n, static_cast<float>(cfg.eta));
+      be.ef_sub(h.data(), e.data(), n, x.data());
     };
     if (ef_input) ef_input->run(f);
     else f();
-    return e.data();
+    if (ef14) return e.data();
+    if (sum) {
+#pragma omp parallel for schedule(static) if (n > 65536)
+      for (std::size_t i = 0; i < n; ++i) xsum[i] += x[i];
+    }
+    return x.data();
   }
-  // EF14's e = u - c, c = the worker's own message made dense by `densify` into g (free by now).
+  // EF14's e = u - c (EF21's e = e + c), c = the worker's own message made dense by `densify`
+  // into g (free by now). EF21's new e dies with the bucket; it is computed for its kernel time.
   template <class Densify>
   void ef_update(Timed& t, Densify densify) {
-    if (!ef14) return;
+    if (!ef14 && !ef21) return;
     be.zero(g.data(), n);
     densify(g.data());
-    t.run([&] { be.ef14_residual(e.data(), g.data(), n, e.data()); });
+    if (ef14) t.run([&] { be.ef14_residual(e.data(), g.data(), n, e.data()); });
+    else t.run([&] { be.ef_accumulate(e.data(), g.data(), n); });
   }
 
   void dense() {
@@ -215,7 +252,7 @@ struct Step {
       std::size_t pos = 0;
       for (std::size_t t = 0; t < tensors; ++t) {
         const std::size_t off = layout.offset(t), numel = layout.numel(t), kt = k::k_of(rep.ratio, numel);
-        be.randk_indices(numel, kt, cfg.seed, 0, k::tensor_id(bucket, t), idx.data() + pos);
+        be.randk_indices(numel, kt, cfg.seed, call, k::tensor_id(bucket, t), idx.data() + pos);
         for (std::size_t i = 0; i < kt; ++i) {
           idx[pos + i] += static_cast<std::uint32_t>(off);
           if (cfg.unbiased) scale[pos + i] = static_cast<float>(static_cast<double>(numel) / static_cast<double>(kt));
@@ -281,7 +318,7 @@ struct Step {
           if (v.own_sketch) {
             if (v.rows * v.cols != 0) std::memcpy(p, x, v.rows * v.cols * sizeof(float));
           } else {
-            be.sketch(x, v.rows, v.cols, cfg.rank, cfg.seed, 0, k::tensor_id(bucket, t), p);
+            be.sketch(x, v.rows, v.cols, cfg.rank, cfg.seed, call, k::tensor_id(bucket, t), p);
           }
         }
       });
@@ -366,22 +403,29 @@ struct Step {
 
   void run() {
     rep.bucket = bucket;
-    rep.call = 0;
+    rep.call = call;
     rep.backend = be.name();
     rep.phase = "compressed";
     rep.ratio = cfg.ratio;
     Timed efi(be, k::KernelId::kEfInput, {.n = n}, W), efu(be, k::KernelId::kEfUpdate, {.n = n}, W);
-    Timed* ef_input = ef14 ? &efi : nullptr;
+    Timed* ef_input = ef14 || ef21 ? &efi : nullptr;
     if (cfg.compressor == "dense") dense();
     else if (cfg.compressor == "topk") topk(ef_input, efu);
     else if (cfg.compressor == "randk") randk(ef_input, efu);
     else arctopk(ef_input, efu);
+    if (ef21) {  // the aggregate state: ebar (the dense start's mean, or 0) += agg; agg = ebar
+      if (dense_start) be.divide(ebar.data(), n, W);
+      efu.run([&] {
+        be.ef_accumulate(ebar.data(), agg, n);
+        if (n) std::memcpy(agg, ebar.data(), n * sizeof(float));
+      });
+    }
     // The Compressor's order: EF input kernel, the sparsifier's ops, EF update kernel.
     std::vector<k::PlanOp> body = comm.take_ops();
-    if (ef14) rep.ops.push_back(efi.op());
+    if (ef_input) rep.ops.push_back(efi.op());
     rep.ops.insert(rep.ops.end(), body.begin(), body.end());
-    if (ef14) rep.ops.push_back(efu.op());
-    metrics(gsum, W, agg, selected, rep);
+    if (ef_input) rep.ops.push_back(efu.op());
+    metrics(ef21 ? xsum : gsum, gsum, W, agg, selected, rep);
   }
 };
 
@@ -392,19 +436,20 @@ bool can_stream(const k::CompressorConfig& c) {
   if (c.warmup != 0 || c.ramp || c.value_dtype != "fp32" || c.index_dtype != "int32") return false;
   const k::ErrorFeedback ef = k::error_feedback(c.ef);
   if (c.compressor == "dense") return ef == k::ErrorFeedback::none;
-  return (c.compressor == "topk" || c.compressor == "randk" || c.compressor == "arctopk") &&
-         (ef == k::ErrorFeedback::none || ef == k::ErrorFeedback::ef14);
+  return c.compressor == "topk" || c.compressor == "randk" || c.compressor == "arctopk";
 }
 
 k::StepReport stream_step(const k::CompressorConfig& config, int workers, std::uint32_t bucket,
                           const k::BucketLayout& layout, const WorkerGradients& grads, k::Backend& backend,
-                          float* agg) {
+                          float* agg, const WorkerGradients* prime) {
   config.validate();
   if (!can_stream(config))
     throw std::invalid_argument("stream_step: " + config.compressor + " with ef " + config.ef +
                                 " is not streamed (use kernels::Compressor)");
   layout.validate();
-  Step s(config, workers, bucket, layout, grads, backend, agg);
+  if (k::is_ef21_family(config.ef) && config.ef21_init == "dense" && !prime)
+    throw std::invalid_argument("stream_step: " + config.ef + " with a dense start needs the initial call's gradients");
+  Step s(config, workers, bucket, layout, grads, prime, backend, agg);
   s.run();
   return std::move(s.rep);
 }

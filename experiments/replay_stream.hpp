@@ -11,12 +11,13 @@
 // plan ops (kernels and collectives, program order, bytes) are the ones the Compressor records.
 // tests/experiments/test_replay_stream.cpp checks plans, aggregates and metrics against it.
 //
-// Streamed: dense with no error feedback; Top-K, Rand-K and ARC-Top-K with no error feedback or
-// EF14 (whose state is zero on a fresh bucket), with fp32 values and int32 indices on the wire.
-// ARC-Top-K reads each worker's gradients twice
-// (sketch, then the selected rows), so they are generated or copied twice. EF21/EF21M, warm-up,
-// ramp, other wire types and the other compressors of the registry are not streamed: can_stream()
-// says so and the replay uses the Compressor for them, at its memory.
+// Streamed: dense with no error feedback; Top-K, Rand-K and ARC-Top-K with any error feedback
+// (none; EF14, whose state is zero on a fresh bucket; EF21 and EF21M, whose call is the one after
+// the dense start on the `prime` gradients, or call 0 from a zero state), with fp32 values and
+// int32 indices on the wire. ARC-Top-K reads each worker's gradients twice (sketch, then the
+// selected rows), so they are generated or copied twice (EF21's start gradients too). Warm-up,
+// ramp, other wire types and the other compressors of the registry are not streamed:
+// can_stream() says so and the replay uses the Compressor for them, at its memory.
 #include <cstdint>
 #include <functional>
 
@@ -36,8 +37,10 @@ bool can_stream(const kernels::CompressorConfig& config);
 // aggregate. The report holds what Compressor::step's would: phase, ratio, k, k_unit,
 // values_per_rank, ops, relative_error, retained_energy, grad_energy, row_recall, backend.
 // Non-finite gradients: std::invalid_argument naming worker and element, as the Compressor.
+// EF21/EF21M with ef21_init "dense": `prime` gives each worker's gradients of the dense start (a
+// Compressor's first call on them, then this call, is what is reproduced); required.
 kernels::StepReport stream_step(const kernels::CompressorConfig& config, int workers, std::uint32_t bucket,
                                 const kernels::BucketLayout& layout, const WorkerGradients& grads,
-                                kernels::Backend& backend, float* agg);
+                                kernels::Backend& backend, float* agg, const WorkerGradients* prime = nullptr);
 
 }  // namespace arcsim::experiments

@@ -219,5 +219,5 @@ PYBIND11_MODULE(arcsim_kernels, m) {
   m.def("sketch_matrix", &sketch_matrix, py::arg("m"), py::arg("r"), py::arg("seed"), py::arg("step"),
         py::arg("tensor"), "the shared Gaussian V (m x r) of ARC-Top-K");
   m.def("randk_indices", &randk_indices, py::arg("n"), py::arg("k"), py::arg("seed"), py::arg("step"),
-        py::arg("tensor"), "k distinct indices in [0, n) from the shared seed");
+        py::arg("tensor"), "k distinct indices in [0, n) from the shared seed, ascending");
 }

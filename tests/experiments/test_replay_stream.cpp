@@ -13,6 +13,7 @@
 #include "experiments/replay_stream.hpp"
 #include "kernels/backend.hpp"
 #include "kernels/compressor.hpp"
+#include "kernels/error_feedback.hpp"
 #include "traces/buckets.hpp"
 #include "traces/trace.hpp"
 
@@ -55,23 +56,33 @@ void expect_same_step(const k::CompressorConfig& cfg, k::Backend& be, int W, int
   const std::vector<float> g = inputs(n, W, kind, 11 + static_cast<std::uint64_t>(kind));
   std::vector<const float*> ptr;
   for (int w = 0; w < W; ++w) ptr.push_back(g.data() + static_cast<std::size_t>(w) * n);
+  // EF21/EF21M's dense start: the Compressor's first call on other gradients, as the replay does.
+  const bool dense_start = k::is_ef21_family(cfg.ef) && cfg.ef21_init == "dense";
+  const std::vector<float> g0 = inputs(n, W, (kind + 1) % 3, 23 + static_cast<std::uint64_t>(kind));
+  std::vector<const float*> ptr0;
+  for (int w = 0; w < W; ++w) ptr0.push_back(g0.data() + static_cast<std::size_t>(w) * n);
   std::vector<float> agg_ref(n), agg(n);
   k::Compressor comp(W, cfg, be);
+  if (dense_start) comp.step(3, layout, ptr0, agg_ref.data());
   const k::StepReport ref = comp.step(3, layout, ptr, agg_ref.data());
   int calls = 0;
+  const WorkerGradients prime = [&](int w, float* out) {
+    std::memcpy(out, ptr0[static_cast<std::size_t>(w)], n * sizeof(float));
+  };
   const k::StepReport got = stream_step(
       cfg, W, 3, layout,
       [&](int w, float* out) {
         ++calls;
         std::memcpy(out, ptr[static_cast<std::size_t>(w)], n * sizeof(float));
       },
-      be, agg.data());
+      be, agg.data(), dense_start ? &prime : nullptr);
   const std::string what = cfg.to_json().dump() + " backend " + be.name() + " W " + std::to_string(W) + " kind " +
                            std::to_string(kind);
   EXPECT_EQ(calls, cfg.compressor == "arctopk" ? 2 * W : W) << what;
   for (std::size_t i = 0; i < n; ++i) ASSERT_EQ(bits(agg[i]), bits(agg_ref[i])) << what << " element " << i;
   EXPECT_EQ(ops_without_durations(got.ops), ops_without_durations(ref.ops)) << what;
   EXPECT_EQ(got.phase, ref.phase) << what;
+  EXPECT_EQ(got.call, ref.call) << what;
   EXPECT_EQ(got.k, ref.k) << what;
   EXPECT_EQ(got.k_unit, ref.k_unit) << what;
   EXPECT_EQ(got.values_per_rank, ref.values_per_rank) << what;
@@ -91,9 +102,22 @@ TEST(ReplayStream, SameStepAsTheCompressorForEveryStreamedConfiguration) {
   std::vector<k::CompressorConfig> cfgs;
   k::CompressorConfig dense;
   cfgs.push_back(dense);
-  for (const char* ef : {"none", "ef14"}) {
-    k::CompressorConfig c;
-    c.ef = ef;
+  // Every error feedback: none, EF14, EF21 and EF21M (both momentum forms; from the dense start and from zero).
+  struct Ef {
+    const char* ef;
+    const char* init;
+    const char* momentum;
+  };
+  for (const Ef& f : {Ef{"none", "dense", "ema"}, Ef{"ef14", "dense", "ema"}, Ef{"ef21", "dense", "ema"},
+                      Ef{"ef21", "zero", "ema"}, Ef{"ef21m", "dense", "ema"}, Ef{"ef21m", "dense", "heavy-ball"},
+                      Ef{"ef21m", "zero", "ema"}}) {
+    auto with_ef = [&](k::CompressorConfig c) {
+      c.ef = f.ef;
+      c.ef21_init = f.init;
+      c.momentum = f.momentum;
+      return c;
+    };
+    k::CompressorConfig c = with_ef(k::CompressorConfig{});
     c.ratio = 0.1;
     c.compressor = "topk";
     cfgs.push_back(c);
@@ -102,8 +126,7 @@ TEST(ReplayStream, SameStepAsTheCompressorForEveryStreamedConfiguration) {
     c.unbiased = true;
     c.seed = 5;
     cfgs.push_back(c);
-    c = k::CompressorConfig{};
-    c.ef = ef;
+    c = with_ef(k::CompressorConfig{});
     c.compressor = "arctopk";
     c.ratio = 0.2;
     for (const char* rule : {"rows", "reference"})
@@ -129,7 +152,10 @@ TEST(ReplayStream, RefusesWhatItDoesNotStreamAndNonFiniteGradients) {
   k::CompressorConfig c;
   c.compressor = "topk";
   c.ef = "ef21";
+  EXPECT_TRUE(can_stream(c));
+  c.value_dtype = "bf16";
   EXPECT_FALSE(can_stream(c));
+  c.value_dtype = "fp32";
   c.ef = "ef14";
   c.warmup = 1;
   EXPECT_FALSE(can_stream(c));
@@ -192,7 +218,11 @@ TEST(ReplayStream, WholeReplaysMatchTheCompressorPath) {
                                  {"l1.bias", {128}, "float32", "l1"},
                                  {"conv.weight", {16, 8, 3, 3}, "float32", "conv"},
                                  {"head.weight", {10, 128}, "float32", "head"}};
-  for (const auto& c : {topk, arc}) {
+  k::CompressorConfig ef21 = topk;  // the dense start on the previous sample, then the compressed call
+  ef21.ef = "ef21";
+  k::CompressorConfig ef21m = arc;
+  ef21m.ef = "ef21m";
+  for (const auto& c : {topk, arc, ef21, ef21m}) {
     expect_same_replay(recorded, c, 2);
     expect_same_replay(synthetic, c, 3);
   }

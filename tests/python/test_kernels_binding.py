@@ -76,3 +76,4 @@ def test_primitives_exposed():
     assert v.shape == (5, 4)
     r = ak.randk_indices(100, 10, 1, 0, 0)
     assert len(set(r.tolist())) == 10
+    assert r.tolist() == sorted(r.tolist())  # the set, ascending
