@@ -100,7 +100,6 @@ void accumulate(int w, const float* in, std::size_t count, float* out) {
 void metrics(const std::vector<double>& insum, const std::vector<double>& gsum, int workers, const float* agg,
              const std::vector<std::uint8_t>& selected, k::StepReport& rep) {
   const double W = static_cast<double>(workers);
-  // den (||mean||^2) has the terms of total, so the same sum: the Compressor forms it separately.
   const auto [total, kept] = k::metric_sums<2>(gsum.size(), [&](std::size_t lo, std::size_t len, std::array<double*, 2>& t) {
     for (std::size_t i = 0; i < len; ++i) {
       const double m = insum[lo + i] / W;

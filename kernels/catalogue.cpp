@@ -20,8 +20,10 @@ const KernelSpec kCatalogue[] = {
     {KernelId::kTopkScatterAdd, "topk_scatter_add", "zero the bucket, scatter_add of every worker's message, divide",
      "workers k", "12 workers k + 8 n", [](const W& w) { return w.workers * w.k; },
      [](const W& w) { return 3 * kF * w.workers * w.k + 2 * kF * w.n; }, {1, 56.0, 1.0}},
-    {KernelId::kRandkIndices, "randk_indices", "randk_indices per tensor (Feistel bijection, cycle walking)",
-     "k", "4 k", [](const W& w) { return w.k; }, [](const W& w) { return kF * w.k; }, {1, 0.0, 1.0}},
+    // the Feistel walk into scratch, then the set sorted ascending (CUB's radix sort: a histogram
+    // pass and three onesweep passes of 8-bit digits, each reading and writing 4 B per index).
+    {KernelId::kRandkIndices, "randk_indices", "randk_indices per tensor (Feistel bijection, cycle walking, sorted)",
+     "k", "4 k", [](const W& w) { return w.k; }, [](const W& w) { return kF * w.k; }, {5, 28.0, 1.0}},
     // one 32 B sector per pick where bytes_moved counts 4 B; target within 1.5x of it.
     {KernelId::kRandkGather, "randk_gather", "gather of the k values (optional d/k rescale)",
      "k", "12 k", [](const W& w) { return w.k; }, [](const W& w) { return 3 * kF * w.k; }, {1, 28.0, 1.0 / 1.5}},

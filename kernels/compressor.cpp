@@ -7,7 +7,6 @@
 #include <cstring>
 #include <stdexcept>
 
-
 #include "kernels/compressor_registry.hpp"
 #include "kernels/error_feedback.hpp"
 #include "kernels/finite.hpp"

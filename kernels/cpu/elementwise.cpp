@@ -35,8 +35,8 @@ void momentum_range(float* h, const float* g, std::size_t lo, std::size_t hi, fl
 // Rand-K in lanes: the Feistel rounds of 16 indices run side by side (32-bit integer ops, so they
 // vectorise); each lane keeps walking until its value falls in [0, n), exactly the reference's
 // cycle walk per index (kernels::randk_permute), so every value is the reference's. A lane whose
-// value lands takes the next index at once: with a domain up to 4x n, lanes waiting for the
-// slowest of 16 walks had done about a third of useful work.
+// value lands takes the next index at once: the domain is up to 4x n, so a walk takes one to
+// several passes of the network, and a block of 16 that waited for its slowest walk idled.
 constexpr std::size_t kRandkLanes = 16;
 
 // pi(i) for i in [lo, hi), written to out[0 .. hi-lo) in the order the walks end (a set: the
