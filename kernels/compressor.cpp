@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <array>
+#include <optional>
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
@@ -102,7 +103,7 @@ StepReport Compressor::step(std::uint32_t bucket, const BucketLayout& layout, st
   rep.call = st.calls;
   rep.backend = be.name();
   const ErrorFeedback ef = error_feedback(config_.ef);
-  std::vector<std::vector<float>> x;  // compressor inputs, when they differ from grads
+  std::vector<std::unique_ptr<float[]>> x;  // compressor inputs, when they differ from grads
   std::vector<const float*> in(grads.begin(), grads.end());
   std::vector<std::uint8_t> selected;
   SparsifyArgs args;
@@ -115,6 +116,7 @@ StepReport Compressor::step(std::uint32_t bucket, const BucketLayout& layout, st
   args.index_wire = index_dtype(config_.index_dtype);
 
   const bool ef21_family = is_ef21_family(ef);
+  std::optional<std::array<double, 2>> error_sums;  // the relative error's (num, den), once computed
   const bool ef21_dense_init = ef21_family && config_.ef21_init == "dense";
   if (st.calls < static_cast<std::uint32_t>(config_.warmup) || (ef21_dense_init && !st.ef_started)) {
     // Dense: the warm-up, or EF21's initial dense all-reduce.
@@ -136,8 +138,11 @@ StepReport Compressor::step(std::uint32_t bucket, const BucketLayout& layout, st
     rep.phase = phase_name(StepPhase::compressed);
     rep.ratio = ratio_at(st.calls);
     args.ratio = rep.ratio;
-    std::vector<std::vector<float>> local;
+    std::vector<std::unique_ptr<float[]>> local;
     std::vector<float*> local_ptr;
+    // No EF, or EF14 from a zero state (u = g + 0): the inputs are the gradients up to the sign of
+    // a zero, so both metrics come from one pass over the gradients below.
+    const bool inputs_are_grads = ef == ErrorFeedback::none || (ef == ErrorFeedback::ef14 && !st.ef_started);
     if (ef != ErrorFeedback::none) {
       KernelTimer timer(comm_, be, KernelId::kEfInput, {.n = n}, W);
       if (!st.ef_started) {  // EF14, or EF21/EF21M with ef21_init zero: the state starts at 0
@@ -148,25 +153,25 @@ StepReport Compressor::step(std::uint32_t bucket, const BucketLayout& layout, st
       }
       // EF14 computes u = g + e in place in e (e = u - c follows, also in place): no copy of the
       // bucket per worker beyond the state itself.
-      if (ef != ErrorFeedback::ef14) x = worker_buffers(W, n);
+      if (ef != ErrorFeedback::ef14) x = uninitialised_worker_buffers(W, n);  // ef_sub writes them whole
       for (std::size_t w = 0; w < W; ++w) {
         if (ef == ErrorFeedback::ef14) {
           be.ef_add(grads[w], st.e[w].data(), n, st.e[w].data());
           in[w] = st.e[w].data();
           continue;
         } else if (ef == ErrorFeedback::ef21) {
-          be.ef_sub(grads[w], st.e[w].data(), n, x[w].data());
+          be.ef_sub(grads[w], st.e[w].data(), n, x[w].get());
         } else {
           if (config_.momentum == "heavy-ball")
             be.heavy_ball_update(st.h[w].data(), grads[w], n, static_cast<float>(config_.beta));
           else
             be.momentum_update(st.h[w].data(), grads[w], n, static_cast<float>(config_.eta));
-          be.ef_sub(st.h[w].data(), st.e[w].data(), n, x[w].data());
+          be.ef_sub(st.h[w].data(), st.e[w].data(), n, x[w].get());
         }
-        in[w] = x[w].data();
+        in[w] = x[w].get();
       }
-      local = worker_buffers(W, n);
-      for (auto& l : local) local_ptr.push_back(l.data());
+      local = uninitialised_worker_buffers(W, n);  // the sparsifier writes them whole (sparsifier.hpp)
+      for (auto& l : local) local_ptr.push_back(l.get());
     }
     args.in = in;
     args.local_out = local_ptr;
@@ -177,23 +182,41 @@ StepReport Compressor::step(std::uint32_t bucket, const BucketLayout& layout, st
     rep.values_per_rank = r.values_per_rank;
     if (r.rows_exact > 0) rep.row_recall = static_cast<double>(r.rows_recalled) / static_cast<double>(r.rows_exact);
     // Retained energy of the compressor's own input mean over the positions it sent (before the
-    // EF update, which overwrites EF14's input in place).
-    const auto [total, kept] = metric_sums<2>(n, [&](std::size_t lo, std::size_t len, std::array<double*, 2>& t) {
-      double* m = t[0];
-      mean_into(in, W, lo, len, m);
-      for (std::size_t i = 0; i < len; ++i) {
-        m[i] *= m[i];
-        t[1][i] = selected[lo + i] ? m[i] : 0.0;
-      }
-    });
-    rep.retained_energy = total > 0 ? kept / total : 1.0;
+    // EF update, which overwrites EF14's input in place). When the inputs are the gradients the
+    // relative error's sums come from the same pass (agg is final: no EF update touches it), with
+    // the bits of separate passes: the means differ at most in the sign of a zero, their squares
+    // not at all, and ||mean||^2 is then `total` itself.
+    if (inputs_are_grads) {
+      const auto [total, kept, num] = metric_sums<3>(n, [&](std::size_t lo, std::size_t len, std::array<double*, 3>& t) {
+        double* m = t[0];
+        mean_into(grads, W, lo, len, m);
+        for (std::size_t i = 0; i < len; ++i) {
+          const double d = agg[lo + i] - m[i];
+          t[2][i] = d * d;
+          m[i] *= m[i];
+          t[1][i] = selected[lo + i] ? m[i] : 0.0;
+        }
+      });
+      rep.retained_energy = total > 0 ? kept / total : 1.0;
+      error_sums = {num, total};
+    } else {
+      const auto [total, kept] = metric_sums<2>(n, [&](std::size_t lo, std::size_t len, std::array<double*, 2>& t) {
+        double* m = t[0];
+        mean_into(in, W, lo, len, m);
+        for (std::size_t i = 0; i < len; ++i) {
+          m[i] *= m[i];
+          t[1][i] = selected[lo + i] ? m[i] : 0.0;
+        }
+      });
+      rep.retained_energy = total > 0 ? kept / total : 1.0;
+    }
     if (ef != ErrorFeedback::none) {
       KernelTimer timer(comm_, be, KernelId::kEfUpdate, {.n = n}, W);
       for (std::size_t w = 0; w < W; ++w) {
         if (ef == ErrorFeedback::ef14)
-          be.ef14_residual(st.e[w].data(), local[w].data(), n, st.e[w].data());
+          be.ef14_residual(st.e[w].data(), local[w].get(), n, st.e[w].data());
         else
-          be.ef_accumulate(st.e[w].data(), local[w].data(), n);
+          be.ef_accumulate(st.e[w].data(), local[w].get(), n);
       }
       if (ef21_family) {
         be.ef_accumulate(st.ebar.data(), agg, n);
@@ -202,15 +225,17 @@ StepReport Compressor::step(std::uint32_t bucket, const BucketLayout& layout, st
     }
   }
   // Relative error of the aggregate against the dense mean of the raw gradients.
-  const auto [num, den] = metric_sums<2>(n, [&](std::size_t lo, std::size_t len, std::array<double*, 2>& t) {
-    double* m = t[1];
-    mean_into(grads, W, lo, len, m);
-    for (std::size_t i = 0; i < len; ++i) {
-      const double d = agg[lo + i] - m[i];
-      t[0][i] = d * d;
-      m[i] *= m[i];
-    }
-  });
+  if (!error_sums)
+    error_sums = metric_sums<2>(n, [&](std::size_t lo, std::size_t len, std::array<double*, 2>& t) {
+      double* m = t[1];
+      mean_into(grads, W, lo, len, m);
+      for (std::size_t i = 0; i < len; ++i) {
+        const double d = agg[lo + i] - m[i];
+        t[0][i] = d * d;
+        m[i] *= m[i];
+      }
+    });
+  const auto [num, den] = *error_sums;
   rep.grad_energy = den;
   rep.relative_error = den > 0 ? num / den : (num > 0 ? INFINITY : 0.0);
   rep.ops = comm_.take_ops();

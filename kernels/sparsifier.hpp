@@ -23,7 +23,9 @@ struct SparsifyArgs {
   std::uint32_t step = 0;              // this bucket's compression call (keys V and Rand-K indices)
   double ratio = 1.0;                  // in (0, 1]
   std::span<const float* const> in;    // one per worker, layout.numel() floats
-  std::span<float* const> local_out;   // empty, or one per worker: C_i(x_i) (numel floats)
+  // empty, or one per worker: C_i(x_i) (numel floats). Uninitialised on entry: the sparsifier
+  // writes every element (the Compressor does not zero them first).
+  std::span<float* const> local_out;
   float* agg = nullptr;                // numel floats: (1/N) sum_i C_i(x_i)
   std::vector<std::uint8_t>* selected = nullptr;  // optional: union of the positions sent (numel)
   // Where the primitives run (kernels/backend.hpp); nullptr = the reference backend. Sparsifiers

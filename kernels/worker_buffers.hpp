@@ -3,6 +3,7 @@
 // std::vector<float>(n)) fills one prototype and copies it W times, a memset plus W memmoves of
 // the bucket on one core, which a large replay paid several times per bucket and configuration.
 #include <cstddef>
+#include <memory>
 #include <vector>
 
 namespace arcsim::kernels {
@@ -10,6 +11,13 @@ namespace arcsim::kernels {
 inline std::vector<std::vector<float>> worker_buffers(std::size_t workers, std::size_t n, float value = 0.0f) {
   std::vector<std::vector<float>> v(workers);
   for (auto& x : v) x.assign(n, value);
+  return v;
+}
+
+// The same, uninitialised (no fill): for buffers whose every element the next kernel writes.
+inline std::vector<std::unique_ptr<float[]>> uninitialised_worker_buffers(std::size_t workers, std::size_t n) {
+  std::vector<std::unique_ptr<float[]>> v(workers);
+  for (auto& x : v) x.reset(new float[n]);
   return v;
 }
 
