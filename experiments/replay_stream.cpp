@@ -1,7 +1,6 @@
 #include "replay_stream.hpp"
 
 #include <algorithm>
-#include <cmath>
 #include <cstring>
 #include <iterator>
 #include <stdexcept>
@@ -95,28 +94,40 @@ void accumulate(int w, const float* in, std::size_t count, float* out) {
 }
 
 // The Compressor's two metrics: the retained energy from the per-element sums of the compressor's
-// inputs (insum: the gradients' own sums with no EF or EF14 from a zero state, u = g + 0; EF21's
-// g - e otherwise), the relative error from those of the raw gradients (gsum).
+// inputs (insum: EF21's g - e), the relative error from those of the raw gradients (gsum). With no
+// EF or EF14 from a zero state (u = g + 0) the inputs are the gradients (insum is gsum), and one
+// pass gives both, as in the Compressor.
 void metrics(const std::vector<double>& insum, const std::vector<double>& gsum, int workers, const float* agg,
              const std::vector<std::uint8_t>& selected, k::StepReport& rep) {
   const double W = static_cast<double>(workers);
-  const auto [total, kept] = k::metric_sums<2>(gsum.size(), [&](std::size_t lo, std::size_t len, std::array<double*, 2>& t) {
-    for (std::size_t i = 0; i < len; ++i) {
-      const double m = insum[lo + i] / W;
-      t[0][i] = m * m;
-      t[1][i] = selected[lo + i] ? m * m : 0.0;
-    }
-  });
-  const auto [num, den] = k::metric_sums<2>(gsum.size(), [&](std::size_t lo, std::size_t len, std::array<double*, 2>& t) {
-    for (std::size_t i = 0; i < len; ++i) {
-      const double m = gsum[lo + i] / W, d = agg[lo + i] - m;
-      t[0][i] = d * d;
-      t[1][i] = m * m;
-    }
-  });
-  rep.retained_energy = total > 0 ? kept / total : 1.0;
+  auto mean = [&](const std::vector<double>& sum, std::size_t lo, std::size_t len, double* m) {
+    for (std::size_t i = 0; i < len; ++i) m[i] = sum[lo + i] / W;
+  };
+  const std::size_t n = gsum.size();
+  std::array<double, 3> s;  // total, kept, num
+  double den;
+  if (&insum == &gsum) {
+    s = k::metric_sums<3>(n, [&](std::size_t lo, std::size_t len, std::array<double*, 3>& t) {
+      mean(gsum, lo, len, t[0]);
+      k::metric_terms(t[0], len, agg + lo, t[2], selected.data() + lo, t[1]);
+    });
+    den = s[0];
+  } else {
+    const auto energy = k::metric_sums<2>(n, [&](std::size_t lo, std::size_t len, std::array<double*, 2>& t) {
+      mean(insum, lo, len, t[0]);
+      k::metric_terms(t[0], len, nullptr, nullptr, selected.data() + lo, t[1]);
+    });
+    const auto error = k::metric_sums<2>(n, [&](std::size_t lo, std::size_t len, std::array<double*, 2>& t) {
+      mean(gsum, lo, len, t[1]);
+      k::metric_terms(t[1], len, agg + lo, t[0], nullptr, nullptr);
+    });
+    s = {energy[0], energy[1], error[0]};
+    den = error[1];
+  }
+  const auto [total, kept, num] = s;
+  rep.retained_energy = k::retained_energy(kept, total);
   rep.grad_energy = den;
-  rep.relative_error = den > 0 ? num / den : (num > 0 ? INFINITY : 0.0);
+  rep.relative_error = k::relative_error(num, den);
 }
 
 struct Step {

@@ -188,27 +188,17 @@ StepReport Compressor::step(std::uint32_t bucket, const BucketLayout& layout, st
     // not at all, and ||mean||^2 is then `total` itself.
     if (inputs_are_grads) {
       const auto [total, kept, num] = metric_sums<3>(n, [&](std::size_t lo, std::size_t len, std::array<double*, 3>& t) {
-        double* m = t[0];
-        mean_into(grads, W, lo, len, m);
-        for (std::size_t i = 0; i < len; ++i) {
-          const double d = agg[lo + i] - m[i];
-          t[2][i] = d * d;
-          m[i] *= m[i];
-          t[1][i] = selected[lo + i] ? m[i] : 0.0;
-        }
+        mean_into(grads, W, lo, len, t[0]);
+        metric_terms(t[0], len, agg + lo, t[2], selected.data() + lo, t[1]);
       });
-      rep.retained_energy = total > 0 ? kept / total : 1.0;
+      rep.retained_energy = retained_energy(kept, total);
       error_sums = {num, total};
     } else {
       const auto [total, kept] = metric_sums<2>(n, [&](std::size_t lo, std::size_t len, std::array<double*, 2>& t) {
-        double* m = t[0];
-        mean_into(in, W, lo, len, m);
-        for (std::size_t i = 0; i < len; ++i) {
-          m[i] *= m[i];
-          t[1][i] = selected[lo + i] ? m[i] : 0.0;
-        }
+        mean_into(in, W, lo, len, t[0]);
+        metric_terms(t[0], len, nullptr, nullptr, selected.data() + lo, t[1]);
       });
-      rep.retained_energy = total > 0 ? kept / total : 1.0;
+      rep.retained_energy = retained_energy(kept, total);
     }
     if (ef != ErrorFeedback::none) {
       KernelTimer timer(comm_, be, KernelId::kEfUpdate, {.n = n}, W);
@@ -227,17 +217,12 @@ StepReport Compressor::step(std::uint32_t bucket, const BucketLayout& layout, st
   // Relative error of the aggregate against the dense mean of the raw gradients.
   if (!error_sums)
     error_sums = metric_sums<2>(n, [&](std::size_t lo, std::size_t len, std::array<double*, 2>& t) {
-      double* m = t[1];
-      mean_into(grads, W, lo, len, m);
-      for (std::size_t i = 0; i < len; ++i) {
-        const double d = agg[lo + i] - m[i];
-        t[0][i] = d * d;
-        m[i] *= m[i];
-      }
+      mean_into(grads, W, lo, len, t[1]);
+      metric_terms(t[1], len, agg + lo, t[0], nullptr, nullptr);
     });
   const auto [num, den] = *error_sums;
   rep.grad_energy = den;
-  rep.relative_error = den > 0 ? num / den : (num > 0 ? INFINITY : 0.0);
+  rep.relative_error = relative_error(num, den);
   rep.ops = comm_.take_ops();
   ++st.calls;
   return rep;

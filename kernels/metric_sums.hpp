@@ -9,7 +9,9 @@
 // vectorizable and the blocks parallel, and every caller (kernels::Compressor, the worker-streamed
 // replay) gets the same bits from the same terms.
 #include <array>
+#include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 namespace arcsim::kernels {
@@ -49,5 +51,25 @@ std::array<double, S> metric_sums(std::size_t n, Fill fill) {
     for (std::size_t s = 0; s < S; ++s) sum[s] += p[s];
   return sum;
 }
+
+// A block's terms from its elements' mean inputs m[0..len) (m is replaced by its squares):
+// err[i] = (agg[i] - m[i])^2 when err is given, kept[i] = selected[i] ? m[i]^2 : 0 when kept is.
+// agg and selected point at the block's first element.
+inline void metric_terms(double* m, std::size_t len, const float* agg, double* err, const std::uint8_t* selected,
+                         double* kept) {
+  for (std::size_t i = 0; i < len; ++i) {
+    if (err) {
+      const double d = agg[i] - m[i];
+      err[i] = d * d;
+    }
+    m[i] *= m[i];
+    if (kept) kept[i] = selected[i] ? m[i] : 0.0;
+  }
+}
+
+// The metrics from their sums: the retained energy kept / total (1 for a zero input), the
+// relative error num / den (infinite for a zero mean and a non-zero aggregate).
+inline double retained_energy(double kept, double total) { return total > 0 ? kept / total : 1.0; }
+inline double relative_error(double num, double den) { return den > 0 ? num / den : (num > 0 ? INFINITY : 0.0); }
 
 }  // namespace arcsim::kernels

@@ -8,9 +8,10 @@
 
 namespace arcsim::kernels {
 
-inline std::vector<std::vector<float>> worker_buffers(std::size_t workers, std::size_t n, float value = 0.0f) {
+// W zero-filled buffers of n floats.
+inline std::vector<std::vector<float>> worker_buffers(std::size_t workers, std::size_t n) {
   std::vector<std::vector<float>> v(workers);
-  for (auto& x : v) x.assign(n, value);
+  for (auto& x : v) x.assign(n, 0.0f);
   return v;
 }
 
