@@ -192,14 +192,17 @@ ResolvedCall resolve_call(const Context& ctx, const CollectiveCall& asked) {
     // `auto` compares what the simulation pays: NCCL's latency and caps on the flows it sends,
     // the trees' real loads (NCCL's formula charges 2 x bytes per node at 3 nodes, where the double
     // binary tree moves 1.5 x) and the platform's contention on them (NCCL sees none).
-    // nccl_model_s stays NCCL's own formula.
+    // It compares them as NCCL's tuner does, at its nominal NIC speed and latency constants: a
+    // calibrated site runs NCCL's choice at the site's speed (nccl::as_tuner_sees; on the presets
+    // the two coincide). nccl_model_s stays NCCL's own formula.
     nccl::System on_platform = y;
     on_platform.as_simulated = true;
     if (N > 1)
       on_platform.fabric_s_per_byte = [&ctx, &y](CollectiveOp o, const std::string& al) {
         return al == "pat" ? 0.0 : fabric_s_per_byte(ctx, y, o, al);
       };
-    const auto choice = nccl::choose(model_op, want == "auto" ? "auto" : want, ctx.protocol, total, on_platform);
+    const auto choice =
+        nccl::choose(model_op, want == "auto" ? "auto" : want, ctx.protocol, total, nccl::as_tuner_sees(on_platform));
     const std::string alg = choice.algorithm == "pat" ? "ring" : choice.algorithm;
     r.algorithm = alg;
     r.protocol = nccl::proto_name(choice.proto);

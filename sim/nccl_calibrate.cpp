@@ -32,8 +32,10 @@ double predict_point(const topo::TopologySpec& spec, CollectiveOp op, int nodes,
   s.fixed_nodes = 0;
   const auto r = topo::resolve(s, nodes);
   const auto y = nccl::system_of(r);
-  // NCCL's choice, then the time the simulation gives for it.
-  const auto c = nccl::choose(op, op == CollectiveOp::allreduce ? algorithm : "ring", "auto", bytes, y);
+  // NCCL's choice (by its own nominal constants), then the time the simulation gives for it at the
+  // site's constants.
+  const auto c = nccl::choose(op, op == CollectiveOp::allreduce ? algorithm : "ring", "auto", bytes,
+                              nccl::as_tuner_sees(y));
   if (label) *label = c.algorithm + "/" + nccl::proto_name(c.proto);
   return nccl::estimate(op, c.algorithm, c.proto, bytes, y);
 }

@@ -92,7 +92,7 @@ std::vector<Flow> flows(CollectiveOp op, const std::string& alg, double bytes, c
 
 double wire_factor(const std::string& alg, Proto proto, bool inter, const System& y) {
   const double link = inter ? y.nic_line_Bps / y.nic_Bps : y.intra_line_Bps / y.intra_Bps;
-  return link / efficiency(alg, proto);
+  return link / efficiency(alg, proto, y.nodes);
 }
 
 double bandwidth_time_s(CollectiveOp op, const std::string& alg, Proto proto, double bytes, const System& y,
@@ -113,7 +113,10 @@ double bandwidth_time_s(CollectiveOp op, const std::string& alg, Proto proto, do
   // Resources: (kind, index, direction) -> wire bytes. kind 0: NIC (node*K + k), 1: intra (rank).
   std::map<std::tuple<int, int, int>, double> load;
   const double wi = wire_factor(alg, proto, true, y), wl = wire_factor(alg, proto, false, y);
-  const bool tree = alg == "tree" && as_nccl;
+  // At 2 nodes NCCL's formula takes the tree graph's intra bandwidth (tuning.cc: bw = bwIntra for
+  // nNodes <= 2), which its search raises up to twice the inter bandwidth ("increase bwIntra for
+  // trees (2 nodes)", search.cc): it charges the 2-node tree what it moves, as the simulation does.
+  const bool tree = alg == "tree" && as_nccl && y.nodes > 2;
   for (const auto& f : flows(op, alg, unit, y)) {
     if (f.inter && tree) continue;  // NCCL's own assumption below
     if (f.inter) {
@@ -125,11 +128,11 @@ double bandwidth_time_s(CollectiveOp op, const std::string& alg, Proto proto, do
     }
   }
   double t = 0;
-  // Trees across nodes: NCCL's formula charges every node 2 x bytes over its NICs (interior in one
-  // tree, leaf in the other). That is the real load from 4 or so nodes on; at 2-3 nodes the double
-  // binary tree moves less (1 x, 1.5 x bytes), which the simulation shows and NCCL's formula does
-  // not (https://github.com/NVIDIA/nccl/issues/1576: 2-node tree busbw above the NIC rate).
-  if (tree && y.nodes > 1) t = 2 * unit * wi / (y.nics * y.nic_line_Bps);
+  // Trees across 3 nodes or more: NCCL's formula charges every node 2 x bytes over its NICs
+  // (interior in one tree, leaf in the other). That is the real load from 4 or so nodes on; at 3
+  // nodes the double binary tree moves 1.5 x, which the simulation shows and NCCL's formula does not.
+  // (At 2 nodes it moves 1 x: https://github.com/NVIDIA/nccl/issues/1576, busbw above the NIC rate.)
+  if (tree) t = 2 * unit * wi / (y.nics * y.nic_line_Bps);
   for (const auto& [res, b] : load) t = std::max(t, b / (std::get<0>(res) == 0 ? y.nic_line_Bps : y.intra_line_Bps));
   // NCCL's per-channel limits of LL, LL128 and trees bound the whole collective (every flow).
   t = std::max(t, unit * cap_s_per_byte(op, alg, proto, y));

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <stdexcept>
+#include <vector>
 
 #include "sim/nccl_flows.hpp"
 
@@ -21,9 +22,11 @@ constexpr double kNetLatTree[3] = {5.0, 8.5, 14.0};
 constexpr double kNvlLatRing[3] = {0.6, 1.9, 3.4};
 constexpr double kNvlLatTree[3] = {0.6, 1.25, 4.0};
 // Bus-bandwidth efficiency per protocol (tuning.cc): ring LL x0.5, LL128 x0.92 (~120/128);
-// tree LL x1/3.8, LL128 x120/128, Simple x0.92; PAT x0.75.
+// every tree x0.92, then LL x1/3.8, LL128 x120/128 (x7/9 on one node); PAT x0.75.
 constexpr double kRingEff[3] = {0.5, 0.92, 1.0};
-constexpr double kTreeEff[3] = {1.0 / 3.8, 120.0 / 128.0, 0.92};
+constexpr double kTreeAll = 0.92;
+constexpr double kTreeProto[3] = {1.0 / 3.8, 120.0 / 128.0, 1.0};
+constexpr double kTreeLL128OneNode = 7.0 / 9.0;
 constexpr double kPatEff = 0.75;
 // Multi-node Simple ring all-reduce latency factor on Ampere and later (tuning.cc).
 constexpr double kRingSimpleMultiNode = 1.4;
@@ -35,6 +38,8 @@ constexpr double kWireFactor[3] = {2.0, 128.0 / 120.0, 1.0};
 // of every 128 B data), DEFAULT_BUFFSIZE = 4 MiB (Simple).
 constexpr double kStepPayload[3] = {8.0 * 512 * 16 / 2, 120.0 * 640 * 8 * 120 / 128, 4194304.0 / 8};
 constexpr int kNcclSteps = 8;
+
+double tree_proto_factor(Proto pr, int nodes) { return pr == LL128 && nodes == 1 ? kTreeLL128OneNode : kTreeProto[pr]; }
 
 double lg(double x) { return std::log2(std::max(1.0, x)); }
 
@@ -69,6 +74,7 @@ System system_of(const topo::Resolved& r) {
   y.nics = s.gpus_per_node > 1 ? s.nics_per_node : 1;
   y.nic_line_Bps = s.bandwidth_Bps;
   y.nic_Bps = s.nic_achievable_Bps > 0 ? s.nic_achievable_Bps : s.bandwidth_Bps * kNetEfficiency;
+  y.pcie_Bps = s.pcie_Bps;
   if (s.pcie_Bps > 0) y.nic_Bps = std::min(y.nic_Bps, s.pcie_Bps);
   y.nic_Bps = std::min(y.nic_Bps, y.nic_line_Bps);
   y.intra_line_Bps = s.intra_bandwidth_Bps;
@@ -84,8 +90,8 @@ System system_of(const topo::Resolved& r) {
   return y;
 }
 
-double efficiency(const std::string& alg, Proto pr) {
-  if (alg == "tree") return kTreeEff[pr];
+double efficiency(const std::string& alg, Proto pr, int nodes) {
+  if (alg == "tree") return kTreeAll * tree_proto_factor(pr, nodes);
   if (alg == "pat") return kPatEff;
   return kRingEff[pr];
 }
@@ -95,14 +101,18 @@ double busbw_cap_Bps(CollectiveOp op, const std::string& alg, Proto pr, const Sy
   if (y.gpu_arch < 0 || y.ranks() < 2) return inf;
   const int n = y.nodes <= 2 ? y.nodes - 1 : 2;
   const int ll_row = y.nodes == 1 ? y.gpu_arch : (y.cpu_amd ? 1 : 0);
-  const double C = y.channels(), G = 1e9;
+  // NCCL multiplies the caps by its search graph's channels (graphs[a]->nChannels: one per NIC,
+  // search.cc), not by the runtime channels, which connect.cc doubles (channels() = 2 x NICs).
+  const double C = y.nics, G = 1e9;
   if (alg == "ring") {
     if (pr == LL) return kLlMaxBw[ll_row][n] * G;
     if (pr == LL128) return C * kPerChRingLL128[y.gpu_arch][n] * G;
     return inf;
   }
   if (alg == "tree" && op == CollectiveOp::allreduce) {
-    double cap = C * kPerChTree[y.gpu_arch][n] * G;
+    // tuning.cc caps the tree at perChMaxTreeBw before the protocol's factor, then LL at llMaxBw
+    // and LL128 at perChMaxTreeLL128Bw after it.
+    double cap = C * kPerChTree[y.gpu_arch][n] * G * tree_proto_factor(pr, y.nodes);
     if (pr == LL) cap = std::min(cap, kLlMaxBw[ll_row][n] * G);
     if (pr == LL128) cap = std::min(cap, C * kPerChTreeLL128[y.gpu_arch][n] * G);
     return cap;
@@ -155,10 +165,9 @@ double predict(CollectiveOp op, const std::string& alg, Proto pr, double bytes, 
   }
   // The bandwidth term of exactly the flows the simulation sends, on a contention-free network:
   // the busiest NIC or NVLink direction decides.
-  // `auto` in a simulation (as_simulated) charges trees their real loads from 3 nodes on; at 2 nodes
-  // it keeps NCCL's 2 x, as NCCL's choice does: the 2-server rows we hold (OCI A100 RoCE, 1-10 GiB)
-  // match a ring within 1 %, not the 1 x tree, which would be 18-19 % faster.
-  return lat + y.alpha_s + bandwidth_time_s(op, alg, pr, bytes, y, !y.as_simulated || y.nodes <= 2);
+  // `auto` in a simulation (as_simulated) charges trees their real loads; NCCL's formula charges 2 x
+  // bytes per node from 3 nodes on (bandwidth_time_s).
+  return lat + y.alpha_s + bandwidth_time_s(op, alg, pr, bytes, y, !y.as_simulated);
 }
 
 double estimate(CollectiveOp op, const std::string& alg, Proto pr, double bytes, const System& y) {
@@ -166,6 +175,25 @@ double estimate(CollectiveOp op, const std::string& alg, Proto pr, double bytes,
   const double lat = latency_s(op, alg, pr, y);
   if (!std::isfinite(lat)) return lat;
   return lat + y.alpha_s + bandwidth_time_s(op, alg, pr, bytes, y, false);
+}
+
+System as_tuner_sees(const System& y) {
+  // search.cc speedArrayInter (GB/s): sm80 and earlier, sm90 and later.
+  static const std::vector<double> kSpeedsSm80 = {48.0, 30.0, 28.0, 24.0, 20.0, 18.0, 15.0, 12.0, 10.0, 9.0,
+                                                  7.0,  6.0,  5.0,  4.0,  3.0,  2.4,  1.2,  0.24, 0.12};
+  static const std::vector<double> kSpeedsSm90 = {48.0, 45.0, 42.0, 40.0, 30.0, 24.0, 22.0, 20.0, 17.5,
+                                                  15.0, 12.0, 6.0,  3.0,  2.4,  1.2,  0.24, 0.12};
+  System t = y;
+  t.latency_scale = 1.0;
+  t.proxy_s = 0;
+  if (y.gpu_arch < 0) return t;  // no GPU generation: no NCCL search to mirror
+  const double path_GBps = std::min(y.nic_line_Bps, y.pcie_Bps > 0 ? y.pcie_Bps : y.nic_line_Bps) / 1e9;
+  const auto& speeds = y.gpu_arch >= 2 ? kSpeedsSm90 : kSpeedsSm80;
+  double v = speeds.back();
+  for (double s : speeds)
+    if (s <= path_GBps + 1e-9) { v = s; break; }
+  t.nic_Bps = std::min(v * 1e9, y.nic_line_Bps);
+  return t;
 }
 
 Prediction choose(CollectiveOp op, const std::string& algorithm, const std::string& proto, double bytes,

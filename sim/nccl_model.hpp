@@ -31,6 +31,7 @@ struct System {
   int nodes = 1, gpus = 1, nics = 1;
   double nic_line_Bps = 0;     // per NIC, what the platform's links carry
   double nic_Bps = 0;          // per NIC, what NCCL achieves (GPUDirect RDMA, PCIe cap)
+  double pcie_Bps = 0;         // GPU-NIC PCIe path per direction (0: not given)
   double intra_line_Bps = 0;   // per GPU and direction inside a node
   double intra_Bps = 0;        // what NCCL achieves of it
   double latency_scale = 1.0;  // multiplies every NCCL latency constant
@@ -62,8 +63,8 @@ struct Prediction {
 
 // NCCL's latency (seconds) of one (op, algorithm, proto), before any byte moves.
 double latency_s(CollectiveOp op, const std::string& algorithm, Proto proto, const System& sys);
-// Bus-bandwidth efficiency of a protocol on an algorithm (ring LL 0.5, LL128 0.92, ...).
-double efficiency(const std::string& algorithm, Proto proto);
+// Bus-bandwidth efficiency of a protocol on an algorithm (ring LL 0.5, LL128 0.92, ...) on `nodes`.
+double efficiency(const std::string& algorithm, Proto proto, int nodes);
 
 // NCCL's bus-bandwidth cap (bytes/s) of (algorithm, protocol): the per-channel limits of LL128 and
 // trees times the channels, and the LL limit (tuning.cc llMaxBws, perChMaxRingLL128Bws,
@@ -86,6 +87,12 @@ double estimate(CollectiveOp op, const std::string& algorithm, Proto proto, doub
 // NCCL's predicted time of one (op, algorithm, proto) for `bytes` (all-gather: total gathered):
 // what `auto` compares (with the simulation's tree loads and fabric when `sys` carries them).
 double predict(CollectiveOp op, const std::string& algorithm, Proto proto, double bytes, const System& sys);
+
+// The system as NCCL's tuner sees it when it picks (algorithm, protocol): its search's per-channel
+// NIC speed (the fastest of search.cc's speedArrayInter not above the NIC's line rate and PCIe
+// path), its own latency constants (latency x1, no proxy overhead). NCCL knows nothing of what a
+// site achieves: a calibrated site runs NCCL's nominal choice at the site's speed.
+System as_tuner_sees(const System& sys);
 
 // The best (algorithm, protocol). `algorithm` restricts the search unless "auto"; `proto`
 // restricts the protocol unless "auto".

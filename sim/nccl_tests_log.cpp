@@ -1,6 +1,8 @@
 #include "sim/nccl_tests_log.hpp"
 
+#include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <cstdlib>
 #include <set>
 #include <sstream>
@@ -45,6 +47,25 @@ CollectiveOp to_op(const std::string& n) {
 
 const std::set<std::string> kTypes = {"float", "half", "bfloat16", "double", "int8", "uint8", "int32", "uint32",
                                       "int64", "uint64", "fp8_e4m3", "fp8_e5m2", "f32", "f16", "bf16"};
+
+// Older logs print no "Collective test starting:" line: the table still says which test it is.
+// busbw / algbw is nccl-tests' factor for n ranks (all-reduce 2(n-1)/n, all-gather and
+// reduce-scatter (n-1)/n, broadcast 1), the redop column tells all-gather ("none") from
+// reduce-scatter, and a root >= 0 marks a broadcast. "" when the rows do not decide.
+std::string op_of_table(const std::vector<NcclTestsRow>& rows, int n) {
+  if (n < 2 || rows.empty()) return "";
+  if (rows.front().root >= 0) return "broadcast";
+  std::vector<double> ratios;
+  for (const auto& r : rows)
+    if (r.algbw_GBps >= 1.0) ratios.push_back(r.busbw_GBps / r.algbw_GBps);  // 2 decimals: >= 1 GB/s keeps 1 %
+  if (ratios.empty()) return "";
+  std::sort(ratios.begin(), ratios.end());
+  const double f = ratios[ratios.size() / 2];
+  auto near = [&](double want) { return std::abs(f / want - 1) < 0.02; };
+  if (near(2.0 * (n - 1) / n)) return "allreduce";
+  if (near((n - 1.0) / n)) return rows.front().redop == "none" ? "allgather" : "reduce_scatter";
+  return "";
+}
 
 }  // namespace
 
@@ -112,6 +133,11 @@ NcclTestsLog parse_nccl_tests_log(const std::string& text, const std::string& fi
     }
     // From the end: [time algbw busbw wrong] x (1 or 2); a leading root (-1) or redop is skipped.
     NcclTestsRow r;
+    // After the type: [redop] [root], then (time algbw busbw #wrong) once or twice.
+    if (double v = 0; t.size() > 4 && !number(t[3], v)) {
+      r.redop = t[3];
+      if ((t.size() - 3) % 4 == 2 && number(t[4], v)) r.root = v;
+    }
     r.bytes = size;
     r.line = lineno;
     if (nums.size() >= 8) {
@@ -129,6 +155,7 @@ NcclTestsLog parse_nccl_tests_log(const std::string& text, const std::string& fi
   }
   if (op.empty()) op = op_of(file);
   if (op.empty()) op = op_hint;
+  if (op.empty()) op = op_of_table(log.rows, log.ranks);
   if (op.empty())
     throw std::invalid_argument(file + ": expected an nccl-tests log of all_reduce_perf, all_gather_perf, "
                                 "reduce_scatter_perf or broadcast_perf (say which with --collective)");

@@ -1,8 +1,9 @@
 #pragma once
 // Reads the standard text output of NVIDIA's nccl-tests (all_reduce_perf, all_gather_perf,
 // reduce_scatter_perf, broadcast_perf): the collective (from "Collective test starting:", the
-// file name or the caller), ranks and hosts (from the "#  Rank r ... on HOST device d" lines), and
-// one row per size: size (B), out-of-place and in-place time (us), algbw and busbw (GB/s).
+// file name, the caller, or else the table's busbw / algbw factor and redop column), ranks and
+// hosts (from the "#  Rank r ... on HOST device d" lines), and one row per size: size (B),
+// out-of-place and in-place time (us), algbw and busbw (GB/s).
 #include <string>
 #include <vector>
 
@@ -14,6 +15,8 @@ struct NcclTestsRow {
   double bytes = 0;
   double time_us = 0, algbw_GBps = 0, busbw_GBps = 0;        // out-of-place
   double ip_time_us = 0, ip_algbw_GBps = 0, ip_busbw_GBps = 0;  // in-place (0 when absent)
+  std::string redop;   // "sum", "none", ... ("" when the log has no redop column)
+  double root = -1;    // the root column (-1: none, as all-reduce and all-gather print)
   int line = 0;
 };
 

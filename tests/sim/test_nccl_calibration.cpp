@@ -57,6 +57,25 @@ TEST(NcclTestsLog, OlderFormatWithoutRootAndGroup) {
   EXPECT_DOUBLE_EQ(log.rows[0].time_us, 95.10);
 }
 
+TEST(NcclTestsLog, WithoutTestNameTheTableSaysWhichCollective) {
+  // Older nccl-tests print no "Collective test starting:" line; a file named anything still reads:
+  // busbw / algbw = 2(n-1)/n is an all-reduce, (n-1)/n an all-gather (redop none) or a
+  // reduce-scatter, and a root >= 0 a broadcast.
+  const std::string cols = "#       size         count      type   redop    root     time   algbw   busbw #wrong\n";
+  auto op_of = [&](const std::string& rows) { return arcsim::sim::parse_nccl_tests_log(header(2, 8, true) + cols + rows, "run.out").op; };
+  EXPECT_EQ(op_of("     1048576        262144     float     sum      -1    85.30   12.29   23.05      0\n"),
+            CollectiveOp::allreduce);
+  EXPECT_EQ(op_of("    16777216        262144     float    none      -1    95.10  176.41  165.38      0\n"),
+            CollectiveOp::allgather);
+  EXPECT_EQ(op_of("    16777216        262144     float     sum      -1    95.10  176.41  165.38      0\n"),
+            CollectiveOp::reduce_scatter);
+  EXPECT_EQ(op_of("    16777216       4194304     float    none       0    95.10  176.41  176.41      0\n"),
+            CollectiveOp::broadcast);
+  // Without Rank lines nothing decides: the one-line error asks for --collective.
+  EXPECT_THROW(arcsim::sim::parse_nccl_tests_log(cols + "  1048576  262144  float  sum  -1  85.30  12.29  23.05  0\n", "run.out"),
+               std::invalid_argument);
+}
+
 TEST(NcclTestsLog, LauncherPrefixesAreStripped) {
   std::string text;
   std::stringstream h(header(2, 8, true));

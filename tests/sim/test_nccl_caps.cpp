@@ -33,11 +33,15 @@ double sim(const std::string& topo, int nodes, double bytes, const char* alg, co
 
 TEST(NcclCaps, ValuesByGenerationAndNodeCount) {
   const auto h8 = sys_of("dgx-h100", 8), h2 = sys_of("dgx-h100", 2), a4 = sys_of("dgx-a100", 4);
+  // 16 channels run (two per NIC), but NCCL multiplies its caps by the search graph's 8 (one per NIC).
   ASSERT_EQ(h8.channels(), 16);
   // Hopper, more than 2 nodes: ring LL128 36.7 GB/s per channel, tree 36.0, tree LL128 29.0.
-  EXPECT_DOUBLE_EQ(nccl::busbw_cap_Bps(CollectiveOp::allreduce, "ring", nccl::LL128, h8), 16 * 36.7e9);
-  EXPECT_DOUBLE_EQ(nccl::busbw_cap_Bps(CollectiveOp::allreduce, "tree", nccl::Simple, h8), 16 * 36.0e9);
-  EXPECT_DOUBLE_EQ(nccl::busbw_cap_Bps(CollectiveOp::allreduce, "tree", nccl::LL128, h8), 16 * 29.0e9);
+  EXPECT_DOUBLE_EQ(nccl::busbw_cap_Bps(CollectiveOp::allreduce, "ring", nccl::LL128, h8), 8 * 36.7e9);
+  EXPECT_DOUBLE_EQ(nccl::busbw_cap_Bps(CollectiveOp::allreduce, "tree", nccl::Simple, h8), 8 * 36.0e9);
+  EXPECT_DOUBLE_EQ(nccl::busbw_cap_Bps(CollectiveOp::allreduce, "tree", nccl::LL128, h8), 8 * 29.0e9);
+  // Ampere, 2 nodes: tree 23.6 per graph channel.
+  EXPECT_DOUBLE_EQ(nccl::busbw_cap_Bps(CollectiveOp::allreduce, "tree", nccl::Simple, sys_of("dgx-a100", 2)),
+                   8 * 23.6e9);
   // LL across nodes: by host CPU (DGX H100 Intel, 2 nodes 39.0; DGX A100 AMD, > 2 nodes 19.0).
   EXPECT_DOUBLE_EQ(nccl::busbw_cap_Bps(CollectiveOp::allreduce, "ring", nccl::LL, h2), 39.0e9);
   EXPECT_DOUBLE_EQ(nccl::busbw_cap_Bps(CollectiveOp::allreduce, "ring", nccl::LL, a4), 19.0e9);
@@ -64,4 +68,25 @@ TEST(NcclCaps, FlowSimulationHonoursTheCapsAndEqualsThePredictor) {
   EXPECT_NEAR(t_ll / nccl::estimate(CollectiveOp::allreduce, "ring", nccl::LL, bytes, y), 1.0, 0.01);
   const double t_tree = sim("dgx-h100", 2, 4.0 * 1048576, "tree", "LL128");
   EXPECT_NEAR(t_tree / nccl::estimate(CollectiveOp::allreduce, "tree", nccl::LL128, 4.0 * 1048576, y), 1.0, 0.02);
+}
+
+TEST(NcclCaps, TheTunerSeesItsSearchSpeedAndItsOwnLatencies) {
+  // NCCL picks by the speed its search settles on (search.cc speedArrayInter), whatever a site's NICs
+  // achieve: HDR 200 Gb/s (25 GB/s) -> 24, NDR 400 Gb/s (50 GB/s, PCIe Gen5 x16 cap 63 GB/s) -> 48,
+  // 100 Gb/s EFA (12.5 GB/s) -> 12; latency constants unscaled.
+  auto y = sys_of("dgx-a100", 8);
+  y.nic_Bps = 10e9;  // a slow site, as a calibration would find it
+  y.latency_scale = 3.0;
+  const auto t = nccl::as_tuner_sees(y);
+  EXPECT_DOUBLE_EQ(t.nic_Bps, 24e9);
+  EXPECT_DOUBLE_EQ(t.latency_scale, 1.0);
+  EXPECT_DOUBLE_EQ(nccl::as_tuner_sees(sys_of("dgx-h100", 8)).nic_Bps, 48e9);
+  EXPECT_DOUBLE_EQ(nccl::as_tuner_sees(sys_of("p4d", 4)).nic_Bps, 12e9);
+  // Its choice therefore does not follow the site: the slow site runs what the nominal one runs.
+  for (double mib : {1.0, 16.0, 256.0, 4096.0}) {
+    const double b = mib * 1048576;
+    const auto nominal = nccl::choose(CollectiveOp::allreduce, "auto", "auto", b, sys_of("dgx-a100", 8));
+    const auto seen = nccl::choose(CollectiveOp::allreduce, "auto", "auto", b, t);
+    EXPECT_EQ(seen.algorithm + nccl::proto_name(seen.proto), nominal.algorithm + nccl::proto_name(nominal.proto)) << mib;
+  }
 }

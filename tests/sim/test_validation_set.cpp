@@ -89,7 +89,9 @@ std::vector<Row> load_rows() {
     EXPECT_GT(r.bytes, 0);
     EXPECT_GT(t_us, 0);
     // nccl-tests prints 2 decimals: compare where busbw is large enough to carry 3 digits.
-    if (busbw >= 1.0) EXPECT_NEAR(r.bytes / (t_us * 1e3) * factor(r.op, gpus) / busbw, 1.0, 0.01) << line;
+    if (busbw >= 1.0) {
+      EXPECT_NEAR(r.bytes / (t_us * 1e3) * factor(r.op, gpus) / busbw, 1.0, 0.01) << line;
+    }
     if (!c[10].empty()) {
       const double ip = std::stod(c[10]);
       r.glitch = std::max(ip, t_us) / std::min(ip, t_us) > 1.5;
@@ -207,13 +209,16 @@ TEST(ValidationSet, CalibratedOnSmallestScalePredictsLargerScales) {
   struct Known { double mean, worst; const char* why; };
   const std::map<std::string, Known> misses = {
       {"abci-a-nccl2.8.4-0520",
-       {0.217, 0.491, "8 and 16 servers ran on hosts a0021-a0037, whose busbw plateaus at 15-16 GB/s (half the 2- and 4-server plateau); 4 servers within 20 %"}},
+       {0.213, 0.489, "8 and 16 servers ran on hosts a0021-a0037, whose busbw plateaus at 15-16 GB/s (half the 2- and 4-server plateau); 4 servers within 20 %"}},
       {"abci-a-nccl2.8.4-0601",
-       {0.156, 0.486, "8 servers ran on hosts a0021-a0029 (busbw plateau 15 GB/s, half the 2-server one); 4 servers and 16 servers (a0061-a0076) within 20 %"}},
-      {"aws-p4d-nccl2.9.9", {0.386, 0.407, "busbw collapses from 57 to 30 GB/s beyond 2 instances (NCCL 2.9.9 + EFA)"}},
-      {"h100-ndr-ib-site-a", {0.226, 0.412, "2 servers run NVLSTree (NVLink SHARP), which is not modelled"}},
+       {0.151, 0.484, "8 servers ran on hosts a0021-a0029 (busbw plateau 15 GB/s, half the 2-server one); 4 servers and 16 servers (a0061-a0076) within 20 %"}},
+      {"alcf-polaris-nccl2.21.5",
+       {0.291, 1.086, "Slingshot through aws-ofi-nccl: 2-16 MiB take a flat ~0.9 ms at 2 nodes and 1.3-3 ms at 8 (2 MiB slower than 8 MiB), which no per-step latency follows; the 2-node fit takes latency x11 from them"}},
+      {"aws-p4d-nccl2.9.9",
+       {0.072, 0.103, "2 instances run the 2-node tree (1 x bytes per node: 57 GB/s of busbw); 3 and 4 run rings (32, 30 GB/s): 4 instances 10 % slower than the ring the 2-instance fit predicts"}},
+      {"h100-ndr-ib-site-a", {0.154, 0.448, "2 servers run NVLSTree (NVLink SHARP), which is not modelled"}},
       {"h100-ndr-ib-site-a-ctas24",
-       {0.240, 0.490, "fitted on forced-Ring rows; the 8-server rows run NCCL's choice, NVLSTree at medium sizes (not modelled)"}},
+       {0.144, 0.402, "fitted on forced-Ring rows; the 8-server rows run NCCL's choice, NVLSTree at medium sizes (not modelled)"}},
   };
   int systems = 0;
   for (const auto& [sys, rs] : by_system(rows)) {
