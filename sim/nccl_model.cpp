@@ -28,6 +28,8 @@ constexpr double kTreeAll = 0.92;
 constexpr double kTreeProto[3] = {1.0 / 3.8, 120.0 / 128.0, 1.0};
 constexpr double kTreeLL128OneNode = 7.0 / 9.0;
 constexpr double kPatEff = 0.75;
+// tuning.cc getNetOverhead, microseconds: x86 Intel hosts 1, AMD 2.
+constexpr double kNetOverheadIntel = 1.0, kNetOverheadAmd = 2.0;
 // Multi-node Simple ring all-reduce latency factor on Ampere and later (tuning.cc).
 constexpr double kRingSimpleMultiNode = 1.4;
 // Wire bytes per payload byte of each protocol: LL sends 4 B of flag with every 4 B of data,
@@ -41,7 +43,12 @@ constexpr int kNcclSteps = 8;
 
 double tree_proto_factor(Proto pr, int nodes) { return pr == LL128 && nodes == 1 ? kTreeLL128OneNode : kTreeProto[pr]; }
 
-double lg(double x) { return std::log2(std::max(1.0, x)); }
+// NCCL's log2i: the floor of log2 (levels of its binary trees).
+int log2i(int n) {
+  int l = 0;
+  while (n > 1) n >>= 1, ++l;
+  return l;
+}
 
 // tuning.cc caps, GB/s of bus bandwidth, [GPU generation][1 node, 2 nodes, more]. llMaxBws rows:
 // single node by GPU generation; multi-node by CPU (row 0 Intel, row 1 AMD).
@@ -144,13 +151,20 @@ double latency_s(CollectiveOp op, const std::string& alg, Proto pr, const System
     const bool ar = op == CollectiveOp::allreduce;
     const int nsteps = ar ? 2 * (p - 1) : p - 1;
     const int inter = N > 1 ? (ar ? 2 * (N - 1) : N - 1) : 0;
-    lat = kBaseLatRing[pr] + (nsteps - inter) * kNvlLatRing[pr] + inter * (kNetLatRing[pr] + proxy_us);
+    // With one GPU per node every step is exposed: NCCL charges the tree's NET latency.
+    const double net_us = (G == 1 ? kNetLatTree : kNetLatRing)[pr];
+    // Inter-node rings launch every step at the network's pace: an intra-node step costs at least
+    // NCCL's net overhead (tuning.cc getNetOverhead: 1 us on Intel hosts, 2 us on AMD; x3 Simple).
+    double intra_us = kNvlLatRing[pr];
+    if (N > 1 && op != CollectiveOp::broadcast)
+      intra_us = std::max(intra_us, (y.cpu_amd ? kNetOverheadAmd : kNetOverheadIntel) * (pr == Simple ? 3 : 1));
+    lat = kBaseLatRing[pr] + (nsteps - inter) * intra_us + inter * (net_us + proxy_us);
     if (ar && pr == Simple && N > 1) lat *= kRingSimpleMultiNode;
   } else if (alg == "tree" && op == CollectiveOp::allreduce) {
-    lat = kBaseLatTree[pr] + 2 * ((G - 1) * kNvlLatTree[pr] + lg(N) * (kNetLatTree[pr] + proxy_us));
+    lat = kBaseLatTree[pr] + 2 * ((G - 1) * kNvlLatTree[pr] + log2i(N) * (kNetLatTree[pr] + proxy_us));
   } else if (alg == "pat" && (op == CollectiveOp::allgather || op == CollectiveOp::reduce_scatter) && G == 1 &&
              pr == Simple) {
-    lat = kBaseLatPat + lg(N) * kNetLatRing[Simple] / 3.5 + 2.8 * p;
+    lat = kBaseLatPat + log2i(N) * kNetLatRing[Simple] / 3.5 + 2.8 * p;
   }
   return lat * y.latency_scale * 1e-6;
 }
