@@ -42,8 +42,9 @@ double wire_factor(const std::string& algorithm, Proto proto, bool inter, const 
 // Bandwidth term of `flows` on a contention-free network of the system's NICs and intra links:
 // the busiest NIC or intra-link direction, or NCCL's per-channel cap (busbw_cap_Bps) when that is
 // slower, divided by NCCL's tree correction factor for medium-size tree all-reduces; in seconds.
-// `as_nccl_assumes`: trees charge every node 2 x bytes over its NICs, as NCCL's formula does;
-// false: the trees' real loads, as the simulation moves them (1 x at 2 nodes, 1.5 x at 3).
+// `as_nccl_assumes`: from 3 nodes on trees charge every node 2 x bytes over its NICs, as NCCL's
+// formula does (at 2 nodes it charges the 1 x they move); false: the trees' real loads, as the
+// simulation moves them (1 x at 2 nodes, 1.5 x at 3).
 // `sys.fabric_s_per_byte`, when set, adds the simulated network's busiest link.
 double bandwidth_time_s(CollectiveOp op, const std::string& algorithm, Proto proto, double bytes,
                         const System& sys, bool as_nccl_assumes = true);

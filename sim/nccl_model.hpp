@@ -46,7 +46,7 @@ struct System {
   std::function<double(CollectiveOp, const std::string&)> fabric_s_per_byte;
   // predict() charges trees what the simulation moves from 3 nodes on (1.5 x bytes per node at 3)
   // instead of NCCL's 2 x: set by the simulation for `auto`, so it picks what the simulation finds
-  // fastest (at 2 nodes `auto` keeps NCCL's choice: docs/simulator.md, `auto`).
+  // fastest (at 2 nodes NCCL's formula already charges what the tree moves).
   bool as_simulated = false;
   int ranks() const { return nodes * gpus; }
   // Channels: one ring (and one tree) per channel, two per NIC as NCCL duplicates them, so each

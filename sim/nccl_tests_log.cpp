@@ -131,9 +131,9 @@ NcclTestsLog parse_nccl_tests_log(const std::string& text, const std::string& fi
       if (number(t[k], v)) nums.push_back(v);
       else if (t[k] == "N/A") nums.push_back(0);
     }
-    // From the end: [time algbw busbw wrong] x (1 or 2); a leading root (-1) or redop is skipped.
+    // After the type: [redop] [root], then (time algbw busbw #wrong) once or twice; the numbers are
+    // taken from the end.
     NcclTestsRow r;
-    // After the type: [redop] [root], then (time algbw busbw #wrong) once or twice.
     if (double v = 0; t.size() > 4 && !number(t[3], v)) {
       r.redop = t[3];
       if ((t.size() - 3) % 4 == 2 && number(t[4], v)) r.root = v;
