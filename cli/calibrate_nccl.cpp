@@ -21,6 +21,11 @@ namespace po = boost::program_options;
 
 namespace arcsim::cli {
 
+namespace {
+// Out-of-place over in-place time above which the out-of-place sample is taken as a slow one.
+constexpr double kSlowSample = 1.25;
+}  // namespace
+
 int calibrate_nccl_tests(int argc, char** argv) {
   po::options_description desc(
       "arcsim calibrate --nccl-tests: fit the nccl network model to your own nccl-tests logs\n\n"
@@ -35,9 +40,11 @@ int calibrate_nccl_tests(int argc, char** argv) {
       "  nccl.nic_achievable   per-NIC bandwidth NCCL reaches (multi-node logs, large sizes)\n"
       "  nccl.latency_scale    scale of NCCL's latency constants (small sizes)\n"
       "  nccl.intra_achievable per-GPU intra-node bandwidth (single-node logs only)\n"
-      "A constant the logs do not determine keeps the base topology's value.\n\nOptions");
+      "A constant the logs do not determine keeps the base topology's value. A row whose\n"
+      "out-of-place time is over 1.25x its in-place time (one slow sample) is fitted on the in-place\n"
+      "time, and says so.\n\nOptions");
   std::vector<std::string> logs;
-  std::string output, base = "star", name, collective, nccl_algo = "auto";
+  std::string output, base = "star", name, collective, nccl_algo = "auto", min_bytes, max_bytes;
   int gpus_per_node = 0, ranks = 0;
   desc.add_options()("help,h", "show this help")(
       "nccl-tests", po::value(&logs)->multitoken(), "nccl-tests output files (one test each)")(
@@ -48,6 +55,8 @@ int calibrate_nccl_tests(int argc, char** argv) {
       "auto|ring|tree: the NCCL_ALGO the logs were run with (default auto: NCCL's own choice)")(
       "topology", po::value(&base), "base topology (preset, type or file) whose line rates and shape are kept (default star)")(
       "name", po::value(&name), "name of the written topology (default: <base>-calibrated)")(
+      "min-bytes", po::value(&min_bytes), "fit only rows of at least this size, e.g. 64MiB (default: all)")(
+      "max-bytes", po::value(&max_bytes), "fit only rows of at most this size (default: all)")(
       "output,o", po::value(&output), "topology file to write (atomically)");
   bool help = false;
   for (int i = 1; i < argc; ++i) help |= std::string(argv[i]) == "--help" || std::string(argv[i]) == "-h";
@@ -64,10 +73,20 @@ int calibrate_nccl_tests(int argc, char** argv) {
     throw std::invalid_argument("--gpus-per-node: expected a positive integer, got " + std::to_string(gpus_per_node));
   if (nccl_algo != "auto" && nccl_algo != "ring" && nccl_algo != "tree")
     throw std::invalid_argument("--nccl-algo: expected auto|ring|tree, got \"" + nccl_algo + "\"");
+  auto size_flag = [](const std::string& v, const char* flag, double dflt) {
+    if (v.empty()) return dflt;
+    try {
+      return units::parse_size_bytes(v);
+    } catch (const std::invalid_argument& e) {
+      throw std::invalid_argument(std::string(flag) + ": " + e.what());
+    }
+  };
+  const double lo = size_flag(min_bytes, "--min-bytes", 0), hi = size_flag(max_bytes, "--max-bytes", HUGE_VAL);
+  if (lo > hi) throw std::invalid_argument("--min-bytes: expected at most --max-bytes (" + max_bytes + "), got " + min_bytes);
   const auto spec = topo::load_topology(base);
 
   std::vector<sim::FitPoint> points;
-  struct Meta { std::string file; int nodes, ranks; };
+  struct Meta { std::string file; int nodes, ranks; bool in_place; };
   std::vector<Meta> meta;
   for (const auto& path : logs) {
     const auto log = sim::load_nccl_tests_log(path, collective);
@@ -82,10 +101,16 @@ int calibrate_nccl_tests(int argc, char** argv) {
                                   spec.name + " has " + std::to_string(spec.gpus_per_node) +
                                   " (pick a base topology with the same node shape)");
     for (const auto& r : log.rows) {
-      points.push_back({spec, log.op, R / G, r.bytes, r.time_us * 1e-6, nccl_algo});
-      meta.push_back({path, R / G, R});
+      if (r.bytes < lo || r.bytes > hi) continue;
+      // nccl-tests times each size twice; an out-of-place time far above the in-place one is a
+      // slow sample of the same collective, not what the network does.
+      const bool in_place = r.ip_time_us > 0 && r.time_us > kSlowSample * r.ip_time_us;
+      points.push_back({spec, log.op, R / G, r.bytes, (in_place ? r.ip_time_us : r.time_us) * 1e-6, nccl_algo});
+      meta.push_back({path, R / G, R, in_place});
     }
   }
+  if (points.empty())
+    throw std::invalid_argument("--nccl-tests: no row of the logs lies within --min-bytes/--max-bytes");
   const auto fit = sim::fit_constants(points);
   auto out = sim::apply_fit(spec, fit);
   out.name = name.empty() ? spec.name + "-calibrated" : name;
@@ -121,9 +146,10 @@ int calibrate_nccl_tests(int argc, char** argv) {
     const double e = t / p.measured_s - 1;
     sum += std::abs(e);
     worst = std::max(worst, std::abs(e));
-    std::printf(" %-28s %-14s %5d %5d %14.0f %12.2f %12.2f %+8.2f  %s\n",
+    std::printf(" %-28s %-14s %5d %5d %14.0f %12.2f %12.2f %+8.2f  %s%s\n",
                 std::filesystem::path(meta[i].file).filename().string().substr(0, 28).c_str(), sim::to_string(p.op),
-                meta[i].nodes, meta[i].ranks, p.bytes, p.measured_s * 1e6, t * 1e6, 100 * e, label.c_str());
+                meta[i].nodes, meta[i].ranks, p.bytes, p.measured_s * 1e6, t * 1e6, 100 * e, label.c_str(),
+                meta[i].in_place ? "  (in-place time: the out-of-place sample was slow)" : "");
   }
   const double mean = points.empty() ? 0 : sum / points.size();
   std::printf("# mean |error| %.2f %%, worst %.2f %%\n", 100 * mean, 100 * worst);

@@ -90,6 +90,39 @@ def test_calibrate_then_predict_more_servers(arcsim_bin, tmp_path):
     assert max(errs) < 0.02, errs
 
 
+def test_calibrate_selects_sizes_and_skips_a_slow_sample(arcsim_bin, tmp_path):
+    # A 2-server log made by the simulator; one out-of-place sample 2x slow (its in-place twin is not).
+    meas = table(arcsim_bin, "--min-bytes", "1MiB", "--max-bytes", "1GiB", "--step-factor", "4",
+                 "--topology", "dgx-a100", "--nodes", "2")["rows"]
+    log = tmp_path / "all_reduce_perf.log"
+    write_log(log, 2, [(int(r["bytes"]), r["time_us"]) for r in meas])
+    lines = log.read_text().splitlines()
+    k = next(i for i, l in enumerate(lines) if l.split() and l.split()[0] == str(16 * 1048576))
+    f = lines[k].split()
+    f[5] = f"{2 * float(f[5]):.1f}"
+    lines[k] = "  ".join(f)
+    log.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "cal.json"
+    r = run(arcsim_bin, "calibrate", "--nccl-tests", log, "--topology", "dgx-a100", "--output", out)
+    assert r.returncode == 0, r.stderr
+    rows = [l for l in r.stdout.splitlines() if " allreduce " in l]
+    assert len(rows) == len(meas)
+    slow = [l for l in rows if l.split()[4] == str(16 * 1048576)]
+    assert len(slow) == 1 and "in-place time" in slow[0], slow
+    assert sum("in-place time" in l for l in rows) == 1
+    # The fit is not pulled by the slow sample: the site's own constants come back.
+    assert abs(json.loads(out.read_text())["nccl"]["latency_scale"] - 1) < 0.05
+    # --min-bytes / --max-bytes select the rows fitted on.
+    r = run(arcsim_bin, "calibrate", "--nccl-tests", log, "--topology", "dgx-a100", "--min-bytes", "64MiB",
+            "--max-bytes", "1GiB", "--output", out)
+    assert r.returncode == 0, r.stderr
+    assert len([l for l in r.stdout.splitlines() if " allreduce " in l]) == 3
+    one_error_line(run(arcsim_bin, "calibrate", "--nccl-tests", log, "--topology", "dgx-a100", "--min-bytes",
+                       "8GiB", "--output", out), "--min-bytes")
+    one_error_line(run(arcsim_bin, "calibrate", "--nccl-tests", log, "--topology", "dgx-a100", "--max-bytes",
+                       "lots", "--output", out), "--max-bytes")
+
+
 def test_calibrate_bad_input(arcsim_bin, tmp_path):
     bad = tmp_path / "bad.log"
     bad.write_text("nothing\n")
