@@ -153,6 +153,23 @@ int calibrate_nccl_tests(int argc, char** argv) {
   }
   const double mean = points.empty() ? 0 : sum / points.size();
   std::printf("# mean |error| %.2f %%, worst %.2f %%\n", 100 * mean, 100 * worst);
+  // A constant at the edge of its range means the model cannot follow the logs there: say so.
+  if (fit.nic_fitted && fit.nic_eff > 0.995)
+    std::fprintf(stderr,
+                 "arcsim calibrate: warning: nic_achievable reached the NICs' line rate: the logs move data faster "
+                 "than rings and trees over these NICs can (NVLSTree / NVLink SHARP, CollNet / IB SHARP are not "
+                 "modelled); predictions at other server counts will be too fast. Logs run with NCCL_ALGO=Ring "
+                 "(--nccl-algo ring) avoid it.\n");
+  if (fit.latency_fitted && (fit.latency_scale < 0.06 || fit.latency_scale > 19.0))
+    std::fprintf(stderr,
+                 "arcsim calibrate: warning: latency_scale %.3g is at the edge of its range (0.05-20): the small "
+                 "sizes do not follow NCCL's per-step latency; fit a size range with --min-bytes/--max-bytes.\n",
+                 fit.latency_scale);
+  if (worst > 0.25)
+    std::fprintf(stderr,
+                 "arcsim calibrate: warning: worst residual %.0f %%: rows the model does not follow (see error_%%); "
+                 "predictions from this fit carry at least that error.\n",
+                 100 * worst);
   nlohmann::json fitted = nlohmann::json::array();
   if (fit.nic_fitted) fitted.push_back("nic_achievable");
   if (fit.latency_fitted) fitted.push_back("latency_scale");

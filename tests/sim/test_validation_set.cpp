@@ -200,28 +200,22 @@ TEST(ValidationSet, EveryRowIsSourcedConsistentAndPredicted) {
   }
 }
 
-// Bar (b), the user's workflow: fit the constants on the system's smallest multi-server count
-// (the fitted rows), predict its larger counts (the checked rows, never fitted on). The bar is mean
-// |error| <= 5 % and worst <= 10 % on the checked rows. Systems that miss it are listed below with
-// the reason and the error measured today, so a change that moves them shows here.
-TEST(ValidationSet, CalibratedOnSmallestScalePredictsLargerScales) {
+namespace {
+
+struct Known { double mean, worst; const char* why; };
+
+// The user's workflow on every system with rows at two or more server counts: fit the constants
+// on the rows (of at least `min_bytes`) of the smallest multi-server count, predict the same sizes
+// at the larger counts (the checked rows, never fitted on). The bar is mean |error| <= 5 % and
+// worst <= 10 % on the checked rows; systems that miss it are listed in `misses` with the reason
+// and the error measured today, so a change that moves them shows. Returns the systems checked.
+int calibrated_on_smallest_scale(double min_bytes, const std::map<std::string, Known>& misses) {
   const auto rows = load_rows();
-  struct Known { double mean, worst; const char* why; };
-  const std::map<std::string, Known> misses = {
-      {"abci-a-nccl2.8.4-0520",
-       {0.211, 0.494, "8 and 16 servers ran on hosts a0021-a0037, whose busbw plateaus at 15-16 GB/s (half the 2- and 4-server plateau); 4 servers within 20 %"}},
-      {"abci-a-nccl2.8.4-0601",
-       {0.150, 0.490, "8 servers ran on hosts a0021-a0029 (busbw plateau 15 GB/s, half the 2-server one); 4 servers and 16 servers (a0061-a0076) within 20 %"}},
-      {"alcf-polaris-nccl2.21.5",
-       {0.315, 1.311, "Slingshot through aws-ofi-nccl: 2-16 MiB take a flat ~0.9 ms at 2 nodes and 1.3-3 ms at 8 (2 MiB slower than 8 MiB), which no per-step latency follows; the 2-node fit takes latency x10 from them"}},
-      {"aws-p4d-nccl2.9.9",
-       {0.072, 0.103, "2 instances run the 2-node tree (1 x bytes per node: 57 GB/s of busbw); 3 and 4 run rings (32, 30 GB/s): 4 instances 10 % slower than the ring the 2-instance fit predicts"}},
-      {"h100-ndr-ib-site-a", {0.154, 0.448, "2 servers run NVLSTree (NVLink SHARP), which is not modelled"}},
-      {"h100-ndr-ib-site-a-ctas24",
-       {0.138, 0.409, "fitted on forced-Ring rows; the 8-server rows run NCCL's choice, NVLSTree at medium sizes (not modelled)"}},
-  };
   int systems = 0;
-  for (const auto& [sys, rs] : by_system(rows)) {
+  for (const auto& [sys, all] : by_system(rows)) {
+    std::vector<Row> rs;
+    for (const auto& r : all)
+      if (r.bytes >= min_bytes) rs.push_back(r);
     std::set<int> counts;
     for (const auto& r : rs)
       if (r.servers > 1) counts.insert(r.servers);
@@ -234,13 +228,18 @@ TEST(ValidationSet, CalibratedOnSmallestScalePredictsLargerScales) {
       if (r.servers == smallest) fitted.push_back(r);
       else if (r.servers > smallest) checked.push_back(r);
     }
-    ASSERT_FALSE(fitted.empty());
-    ASSERT_FALSE(checked.empty());
+    EXPECT_FALSE(fitted.empty()) << sys;
+    EXPECT_FALSE(checked.empty()) << sys;
     // The fit sees the fitted rows only.
     const auto fit = arcsim::sim::fit_constants(points(fitted));
     Err on_fitted, on_checked;
+    std::map<int, Err> by_count;
     for (const auto& r : fitted) on_fitted.add(predict(arcsim::sim::apply_fit(r.spec, fit), r), r.measured_s);
-    for (const auto& r : checked) on_checked.add(predict(arcsim::sim::apply_fit(r.spec, fit), r), r.measured_s);
+    for (const auto& r : checked) {
+      const double t = predict(arcsim::sim::apply_fit(r.spec, fit), r);
+      on_checked.add(t, r.measured_s);
+      by_count[r.servers].add(t, r.measured_s);
+    }
     // ARCSIM_VALIDATION_ROWS=1 prints every fitted and checked row with the fitted constants.
     if (std::getenv("ARCSIM_VALIDATION_ROWS")) {
       for (const auto* set : {&fitted, &checked})
@@ -258,6 +257,8 @@ TEST(ValidationSet, CalibratedOnSmallestScalePredictsLargerScales) {
     for (int n : counts)
       if (n != smallest) std::printf(" %d", n);
     std::printf(" servers: %s |\n", on_checked.str().c_str());
+    if (by_count.size() > 1)
+      for (const auto& [n, e] : by_count) std::printf("    %d servers: %s\n", n, e.str().c_str());
     const auto it = misses.find(sys);
     if (it == misses.end()) {
       EXPECT_LE(on_checked.mean(), 0.05) << sys;
@@ -268,5 +269,40 @@ TEST(ValidationSet, CalibratedOnSmallestScalePredictsLargerScales) {
       EXPECT_NEAR(on_checked.worst, it->second.worst, 0.03) << sys;
     }
   }
-  EXPECT_GE(systems, 3);
+  return systems;
+}
+
+}  // namespace
+
+// Bar (b) on every row.
+TEST(ValidationSet, CalibratedOnSmallestScalePredictsLargerScales) {
+  const std::map<std::string, Known> misses = {
+      {"abci-a-nccl2.8.4-0520",
+       {0.211, 0.494, "8 and 16 servers ran on hosts a0021-a0037, whose busbw plateaus at 15-16 GB/s (half the 2- and 4-server plateau); 4 servers within 20 %"}},
+      {"abci-a-nccl2.8.4-0601",
+       {0.150, 0.490, "8 servers ran on hosts a0021-a0029 (busbw plateau 15 GB/s, half the 2-server one); 4 servers and 16 servers (a0061-a0076) within 20 %"}},
+      {"alcf-polaris-nccl2.21.5",
+       {0.315, 1.311, "Slingshot through aws-ofi-nccl: 2-16 MiB take a flat ~0.9 ms at 2 nodes and 1.3-3 ms at 8 (2 MiB slower than 8 MiB), which no per-step latency follows; the 2-node fit takes latency x10 from them"}},
+      {"aws-p4d-nccl2.9.9",
+       {0.072, 0.103, "2 instances run the 2-node tree (1 x bytes per node: 57 GB/s of busbw); 3 and 4 run rings (32, 30 GB/s): 4 instances 10 % slower than the ring the 2-instance fit predicts"}},
+      {"h100-ndr-ib-site-a", {0.154, 0.448, "2 servers run NVLSTree (NVLink SHARP), which is not modelled"}},
+      {"h100-ndr-ib-site-a-ctas24",
+       {0.138, 0.409, "fitted on forced-Ring rows; the 8-server rows run NCCL's choice, NVLSTree at medium sizes (not modelled)"}},
+  };
+  EXPECT_GE(calibrated_on_smallest_scale(0, misses), 3);
+}
+
+// The same on the NIC-bound sizes only (>= 64 MiB, as `calibrate --min-bytes 64MiB` fits): what
+// the model rests on (flat rings whose bus bandwidth does not depend on the server count), apart
+// from the small sizes' latency, NCCL versions and network stacks.
+TEST(ValidationSet, CalibratedOnLargeSizesPredictsLargerScales) {
+  const std::map<std::string, Known> misses = {
+      {"alcf-polaris-nccl2.21.5",
+       {0.088, 0.259, "8 nodes within the bar (mean 4.1 %, worst 7.7 %); at 256 nodes (1024 ranks) 64-512 MiB run 11-26 % slower than predicted"}},
+      {"aws-p4d-nccl2.9.9",
+       {0.072, 0.103, "2 instances run the 2-node tree; 4 instances 10 % slower than the ring the 2-instance fit predicts"}},
+      {"h100-ndr-ib-site-a", {0.169, 0.338, "2 servers run NVLSTree (NVLink SHARP), which is not modelled"}},
+      {"h100-ndr-ib-site-a-ctas24", {0.108, 0.248, "fitted on forced-Ring rows; the 8-server rows run NCCL's choice"}},
+  };
+  EXPECT_GE(calibrated_on_smallest_scale(64.0 * 1048576, misses), 3);
 }
