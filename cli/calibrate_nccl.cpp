@@ -157,9 +157,9 @@ int calibrate_nccl_tests(int argc, char** argv) {
   if (fit.nic_fitted && fit.nic_eff > 0.995)
     std::fprintf(stderr,
                  "arcsim calibrate: warning: nic_achievable reached the NICs' line rate: the logs move data faster "
-                 "than rings and trees over these NICs can (NVLSTree / NVLink SHARP, CollNet / IB SHARP are not "
-                 "modelled); predictions at other server counts will be too fast. Logs run with NCCL_ALGO=Ring "
-                 "(--nccl-algo ring) avoid it.\n");
+                 "than rings and trees over these NICs can (NVLSTree / NVLink SHARP, CollNet / IB SHARP, or more "
+                 "channels than 2 per NIC as NCCL_MIN_CTAS gives: none modelled); predictions at other server "
+                 "counts will be too fast. Logs run with NCCL_ALGO=Ring (--nccl-algo ring) avoid NVLSTree.\n");
   if (fit.latency_fitted && (fit.latency_scale < 0.06 || fit.latency_scale > 19.0))
     std::fprintf(stderr,
                  "arcsim calibrate: warning: latency_scale %.3g is at the edge of its range (0.05-20): the small "

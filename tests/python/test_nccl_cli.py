@@ -168,3 +168,19 @@ def test_calibrate_a_public_log_run_with_nccl_algo_ring(arcsim_bin, tmp_path):
     one_error_line(run(arcsim_bin, "calibrate", "--nccl-tests", log, "--topology", "dgx-h100", "--nccl-algo",
                        "nvls", "--output", tmp_path / "y.json"), "--nccl-algo")
     assert not (tmp_path / "y.json").exists()
+
+
+def test_calibrate_warns_when_the_logs_outrun_rings_and_trees(arcsim_bin, tmp_path):
+    # H100 servers with NCCL's default run NVLSTree at 2 servers (466 GB/s of busbw, more than 8
+    # NICs carry in a ring): the fit pins the NIC at its line rate and says what that means. OCI's
+    # 2-server A100 RoCE rows (rings) fit without that warning.
+    validation = pathlib.Path(__file__).resolve().parents[2] / "sim/validation"
+    for system, topo, warned in (("h100-ndr-ib-site-a", "dgx-h100", True),
+                                 ("oci-a100-roce-nccl2.25.1", validation / "oci-bm-gpu4.json", False)):
+        log = tmp_path / f"all_reduce_perf_{system}.log"
+        write_log(log, 2, public_rows(system, 2))
+        r = run(arcsim_bin, "calibrate", "--nccl-tests", log, "--topology", topo, "--output", tmp_path / f"{system}.json")
+        assert r.returncode == 0, r.stderr
+        assert ("line rate" in r.stderr) == warned, (system, r.stderr)
+        if warned:
+            assert "NVLSTree" in r.stderr
