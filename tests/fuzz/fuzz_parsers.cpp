@@ -1,6 +1,6 @@
 // A mutation fuzzer for every parser arcsim has: experiment specs, topology files, trace.json (and
-// the .npy files it names), .npy headers, communication plans, compute profiles and calibration
-// files. Built with ASan + UBSan (tests/fuzz/CMakeLists.txt).
+// the .npy files it names), .npy headers, communication plans, compute profiles, calibration
+// files and nccl-tests logs. Built with ASan + UBSan (tests/fuzz/CMakeLists.txt).
 //
 //   fuzz_parsers [--seconds 60] [--seed 1] [--crash-dir DIR] [--target NAME]
 //
@@ -35,6 +35,7 @@
 #include "experiments/spec.hpp"
 #include "kernels/timing.hpp"
 #include "sim/compute_profile.hpp"
+#include "sim/nccl_tests_log.hpp"
 #include "sim/plan.hpp"
 #include "topologies/topology.hpp"
 #include "traces/trace.hpp"
@@ -93,6 +94,22 @@ const char* kCalibrationSeed = R"({"format": "arcsim-calibration/1", "measured":
                               "p90_s": 1.2e-5, "runs": 20},
                              {"elements": 1048576, "bytes_moved": 4194304, "median_s": 4e-5, "runs": 20}],
              "arc_sketch": [{"elements": 16, "bytes_moved": 64, "median_s": 2e-6, "runs": 3}]}})";
+
+// An all_reduce_perf log without its test's name (the reader infers it from the table), with a
+// launcher prefix on one line, and the older header layout's all_gather rows.
+const char* kNcclTestsSeed =
+    "# nThread 1 nGpus 1 minBytes 1048576 maxBytes 4294967296 step: 4(factor) warmup iters: 5 iters: 20\n"
+    "#  Rank  0 Group  0 Pid  1 on node0 device  0 [0x07] NVIDIA A100-SXM4-40GB\n"
+    "#  Rank  1 Group  0 Pid  2 on node1 device  0 [0x07] NVIDIA A100-SXM4-40GB\n"
+    "#       size         count      type   redop    root     time   algbw   busbw #wrong     time   algbw   busbw #wrong\n"
+    "     1048576        262144     float     sum      -1    85.30   12.29   12.29      0    83.21   12.60   12.60      0\n"
+    "[1,0]<stdout>:    16777216       4194304     float     sum      -1    295.9   56.69   56.69      0    295.5   56.77   56.77    N/A\n"
+    "0:   4294967296    1073741824     float     sum      -1    42381  101.34  101.34      0    42379  101.35  101.35      0\n"
+    "# Avg bus bandwidth    : 56.7\n";
+const char* kNcclTestsOldSeed =
+    "# Collective test starting: all_gather_perf\n#  Rank  0 Pid 1 on a device 0 [0x07] X\n"
+    "#  Rank  1 Pid 2 on a device 1 [0x07] X\n"
+    "     8388608        262144   float    none    95.10   88.21   44.10  0e+00    94.94   88.36   44.18  0e+00\n";
 
 // ---- Mutations --------------------------------------------------------------------------------
 const std::vector<std::string> kTokens = {
@@ -306,6 +323,12 @@ std::vector<Target> make_targets(const std::string& tmp) {
                  for (double b : {0.0, 1.0, 1e6, 1e15}) (void)arcsim::kernels::interpolate_seconds(pts, b);
              }};
   ts.push_back(std::move(cal));
+
+  Target nccl{"nccl-tests", {kNcclTestsSeed, kNcclTestsOldSeed}, [](const std::string& in) {
+                const auto log = arcsim::sim::parse_nccl_tests_log(in, "run.log");
+                (void)log.rows.size();
+              }};
+  ts.push_back(std::move(nccl));
   return ts;
 }
 
