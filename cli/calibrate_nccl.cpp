@@ -16,6 +16,7 @@
 #include "sim/nccl_calibrate.hpp"
 #include "sim/nccl_tests_log.hpp"
 #include "topologies/topology.hpp"
+#include "values.hpp"
 
 namespace po = boost::program_options;
 
@@ -73,15 +74,8 @@ int calibrate_nccl_tests(int argc, char** argv) {
     throw std::invalid_argument("--gpus-per-node: expected a positive integer, got " + std::to_string(gpus_per_node));
   if (nccl_algo != "auto" && nccl_algo != "ring" && nccl_algo != "tree")
     throw std::invalid_argument("--nccl-algo: expected auto|ring|tree, got \"" + nccl_algo + "\"");
-  auto size_flag = [](const std::string& v, const char* flag, double dflt) {
-    if (v.empty()) return dflt;
-    try {
-      return units::parse_size_bytes(v);
-    } catch (const std::invalid_argument& e) {
-      throw std::invalid_argument(std::string(flag) + ": " + e.what());
-    }
-  };
-  const double lo = size_flag(min_bytes, "--min-bytes", 0), hi = size_flag(max_bytes, "--max-bytes", HUGE_VAL);
+  const double lo = min_bytes.empty() ? 0 : parse_size_flag("--min-bytes", min_bytes);
+  const double hi = max_bytes.empty() ? HUGE_VAL : parse_size_flag("--max-bytes", max_bytes);
   if (lo > hi) throw std::invalid_argument("--min-bytes: expected at most --max-bytes (" + max_bytes + "), got " + min_bytes);
   const auto spec = topo::load_topology(base);
 
@@ -154,17 +148,17 @@ int calibrate_nccl_tests(int argc, char** argv) {
   const double mean = points.empty() ? 0 : sum / points.size();
   std::printf("# mean |error| %.2f %%, worst %.2f %%\n", 100 * mean, 100 * worst);
   // A constant at the edge of its range means the model cannot follow the logs there: say so.
-  if (fit.nic_fitted && fit.nic_eff > 0.995)
+  if (fit.nic_at_line_rate)
     std::fprintf(stderr,
                  "arcsim calibrate: warning: nic_achievable reached the NICs' line rate: the logs move data faster "
                  "than rings and trees over these NICs can (NVLSTree / NVLink SHARP, CollNet / IB SHARP, or more "
                  "channels than 2 per NIC as NCCL_MIN_CTAS gives: none modelled); predictions at other server "
                  "counts will be too fast. Logs run with NCCL_ALGO=Ring (--nccl-algo ring) avoid NVLSTree.\n");
-  if (fit.latency_fitted && (fit.latency_scale < 0.06 || fit.latency_scale > 19.0))
+  if (fit.latency_at_edge)
     std::fprintf(stderr,
-                 "arcsim calibrate: warning: latency_scale %.3g is at the edge of its range (0.05-20): the small "
+                 "arcsim calibrate: warning: latency_scale %.3g is at the edge of its range (%g-%g): the small "
                  "sizes do not follow NCCL's per-step latency; fit a size range with --min-bytes/--max-bytes.\n",
-                 fit.latency_scale);
+                 fit.latency_scale, sim::kLatencyScaleRange[0], sim::kLatencyScaleRange[1]);
   if (worst > 0.25)
     std::fprintf(stderr,
                  "arcsim calibrate: warning: worst residual %.0f %%: rows the model does not follow (see error_%%); "

@@ -8,6 +8,7 @@
 
 #include "commands.hpp"
 #include "simulate_table.hpp"
+#include "values.hpp"
 #include "sim/collective.hpp"
 #include "sim/iteration.hpp"
 #include "sim/limits.hpp"
@@ -32,13 +33,6 @@ double parse_lat(const std::string& s) {
     return units::parse_time_s(s);
   } catch (const std::invalid_argument& e) {
     throw std::invalid_argument(std::string("--latency: ") + e.what());
-  }
-}
-double parse_bytes(const std::string& s) {
-  try {
-    return units::parse_size_bytes(s);
-  } catch (const std::invalid_argument& e) {
-    throw std::invalid_argument(std::string("--bytes: ") + e.what());
   }
 }
 
@@ -120,21 +114,14 @@ int cmd_simulate(int argc, char** argv) {
     if (min_bytes.empty() || max_bytes.empty())
       throw std::invalid_argument("--min-bytes and --max-bytes: expected both (table mode)");
     const auto op = sim::parse_op(collective);
-    auto size = [](const std::string& s, const char* flag) {
-      try {
-        return units::parse_size_bytes(s);
-      } catch (const std::invalid_argument& e) {
-        throw std::invalid_argument(std::string(flag) + ": " + e.what());
-      }
-    };
-    sim::check_message_bytes(size(max_bytes, "--max-bytes"), "--max-bytes");
-    return simulate_table(net, op, size(min_bytes, "--min-bytes"), size(max_bytes, "--max-bytes"), step_factor,
-                          vm.count("json") > 0);
+    sim::check_message_bytes(parse_size_flag("--max-bytes", max_bytes), "--max-bytes");
+    return simulate_table(net, op, parse_size_flag("--min-bytes", min_bytes), parse_size_flag("--max-bytes", max_bytes),
+                          step_factor, vm.count("json") > 0);
   }
   if (!collective.empty()) {
     if (bytes.empty()) throw std::invalid_argument("--bytes: expected a size (required with --collective)");
     const auto op = sim::parse_op(collective);
-    const double b = parse_bytes(bytes);
+    const double b = parse_size_flag("--bytes", bytes);
     sim::check_message_bytes(b, "--bytes");
     out = sim::to_json(sim::simulate_collective(net, op, b));
   } else {

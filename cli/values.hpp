@@ -5,6 +5,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "common/units.hpp"
+
 namespace arcsim::cli {
 
 inline std::uint64_t parse_unsigned(const std::string& flag, const std::string& text) {
@@ -21,6 +23,15 @@ inline std::uint64_t parse_unsigned(const std::string& flag, const std::string& 
   if (!ok || used != text.size())
     throw std::invalid_argument(flag + ": expected an integer in 0..18446744073709551615, got \"" + text + "\"");
   return v;
+}
+
+// A size ("25MiB", "1e6", ...) given to `flag`; units' message, prefixed with the flag.
+inline double parse_size_flag(const std::string& flag, const std::string& text) {
+  try {
+    return units::parse_size_bytes(text);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(flag + ": " + e.what());
+  }
 }
 
 }  // namespace arcsim::cli

@@ -61,9 +61,9 @@ FitResult fit_constants(const std::vector<FitPoint>& pts) {
   };
   // Coordinate descent, golden section on the log of each constant.
   struct Param { double* v; double lo, hi; bool on; };
-  std::vector<Param> params = {{&f.nic_eff, 0.02, 1.0, f.nic_fitted},
-                               {&f.latency_scale, 0.05, 20.0, f.latency_fitted},
-                               {&f.intra_eff, 0.02, 1.0, f.intra_fitted}};
+  std::vector<Param> params = {{&f.nic_eff, kNicEffRange[0], kNicEffRange[1], f.nic_fitted},
+                               {&f.latency_scale, kLatencyScaleRange[0], kLatencyScaleRange[1], f.latency_fitted},
+                               {&f.intra_eff, kIntraEffRange[0], kIntraEffRange[1], f.intra_fitted}};
   // Rounds until no constant moves by more than 1e-4 (relative): usually 2-3 of at most 6.
   for (int round = 0; round < 6; ++round) {
     double moved = 0;
@@ -87,6 +87,9 @@ FitResult fit_constants(const std::vector<FitPoint>& pts) {
     }
     if (moved < 1e-4) break;
   }
+  f.nic_at_line_rate = f.nic_fitted && f.nic_eff > 0.995 * kNicEffRange[1];
+  f.latency_at_edge = f.latency_fitted && (f.latency_scale < 1.2 * kLatencyScaleRange[0] ||
+                                           f.latency_scale > 0.95 * kLatencyScaleRange[1]);
   return f;
 }
 

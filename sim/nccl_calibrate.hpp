@@ -25,9 +25,17 @@ struct FitPoint {
   std::string algorithm = "auto";  // what the run forced (NCCL_ALGO=Ring -> "ring"), else NCCL's choice
 };
 
+// The ranges the fit searches.
+inline constexpr double kNicEffRange[2] = {0.02, 1.0};
+inline constexpr double kLatencyScaleRange[2] = {0.05, 20.0};
+inline constexpr double kIntraEffRange[2] = {0.02, 1.0};
+
 struct FitResult {
   double nic_eff = 0, intra_eff = 0, latency_scale = 1;
   bool nic_fitted = false, intra_fitted = false, latency_fitted = false;
+  // A fitted constant that ended at the edge of its range: the model cannot follow the rows there
+  // (NIC at its line rate: the logs outrun rings and trees; latency scale at 0.05 or 20).
+  bool nic_at_line_rate = false, latency_at_edge = false;
 };
 
 // The constants of `spec` as fractions (the model's defaults where the spec says nothing).

@@ -83,9 +83,10 @@ TEST(NcclCaps, TheTunerSeesItsSearchSpeedAndItsOwnLatencies) {
   EXPECT_DOUBLE_EQ(nccl::as_tuner_sees(sys_of("dgx-h100", 8)).nic_Bps, 48e9);
   EXPECT_DOUBLE_EQ(nccl::as_tuner_sees(sys_of("p4d", 4)).nic_Bps, 12e9);
   // Its choice therefore does not follow the site: the slow site runs what the nominal one runs.
+  const auto preset = sys_of("dgx-a100", 8);
   for (double mib : {1.0, 16.0, 256.0, 4096.0}) {
     const double b = mib * 1048576;
-    const auto nominal = nccl::choose(CollectiveOp::allreduce, "auto", "auto", b, sys_of("dgx-a100", 8));
+    const auto nominal = nccl::choose(CollectiveOp::allreduce, "auto", "auto", b, preset);
     const auto seen = nccl::choose(CollectiveOp::allreduce, "auto", "auto", b, t);
     EXPECT_EQ(seen.algorithm + nccl::proto_name(seen.proto), nominal.algorithm + nccl::proto_name(nominal.proto)) << mib;
   }
