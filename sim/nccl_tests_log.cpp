@@ -74,6 +74,29 @@ NcclTestsLog parse_nccl_tests_log(const std::string& text, const std::string& fi
   log.file = file;
   std::string op;
   std::set<std::string> hosts;
+  // Rank ids of the run being read: a log holding two runs (two headers, e.g. two invocations
+  // appended to one file) is read when both ran on the same ranks and hosts, and refused
+  // otherwise, rather than counting every Rank line as a GPU.
+  std::set<int> rank_ids;
+  std::set<std::string> run_hosts;
+  int run_line = 0;
+  auto end_run = [&] {
+    if (rank_ids.empty()) return;
+    const int n = static_cast<int>(rank_ids.size());
+    if (*rank_ids.rbegin() != n - 1)
+      throw std::invalid_argument(file + ":" + std::to_string(run_line) + ": Rank lines: expected ranks 0.." +
+                                  std::to_string(n - 1) + ", got " + std::to_string(n) + " distinct ranks up to " +
+                                  std::to_string(*rank_ids.rbegin()));
+    if (log.ranks > 0 && (n != log.ranks || run_hosts != hosts))
+      throw std::invalid_argument(file + ":" + std::to_string(run_line) + ": a second run on " + std::to_string(n) +
+                                  " ranks and " + std::to_string(run_hosts.size()) + " hosts after one on " +
+                                  std::to_string(log.ranks) + " ranks and " + std::to_string(hosts.size()) +
+                                  ": expected one cluster per log (split the file)");
+    log.ranks = n;
+    hosts = run_hosts;
+    rank_ids.clear();
+    run_hosts.clear();
+  };
   std::istringstream in(text);
   int lineno = 0;
   auto bad = [&](const std::string& what) {
@@ -103,13 +126,17 @@ NcclTestsLog parse_nccl_tests_log(const std::string& text, const std::string& fi
       if (line.find("Collective test starting:") != std::string::npos && op.empty()) op = op_of(line);
       // "#  Rank  3 Group  0 Pid 1234 on HOST device  3 [0x..] NAME" (older: no Group).
       std::size_t i = t[0] == "#" ? 1 : 0;
-      if (i < t.size() && t[i] == "Rank") {
+      double id = -1;
+      if (i + 1 < t.size() && t[i] == "Rank" && number(t[i + 1], id) && id >= 0 && id == std::floor(id)) {
+        // A rank seen again opens the next run's header.
+        if (rank_ids.count(static_cast<int>(id))) end_run();
+        if (rank_ids.empty()) run_line = lineno;
+        rank_ids.insert(static_cast<int>(id));
         for (std::size_t k = i; k + 1 < t.size(); ++k)
           if (t[k] == "on") {
-            hosts.insert(t[k + 1]);
+            run_hosts.insert(t[k + 1]);
             break;
           }
-        ++log.ranks;
         if (log.gpu_name.empty()) {
           const auto close = line.find(']');
           if (close != std::string::npos) {
@@ -125,6 +152,7 @@ NcclTestsLog parse_nccl_tests_log(const std::string& text, const std::string& fi
     double size = 0, count = 0;
     if (t.size() < 3 || !number(t[0], size) || !number(t[1], count)) continue;
     if (!kTypes.count(t[2])) continue;
+    end_run();
     std::vector<double> nums;
     for (std::size_t k = 3; k < t.size(); ++k) {
       double v = 0;
@@ -153,6 +181,7 @@ NcclTestsLog parse_nccl_tests_log(const std::string& text, const std::string& fi
     if (!(r.time_us > 0)) bad("expected a positive out-of-place time (us), got " + std::to_string(r.time_us));
     log.rows.push_back(r);
   }
+  end_run();
   if (op.empty()) op = op_of(file);
   if (op.empty()) op = op_hint;
   if (op.empty()) op = op_of_table(log.rows, log.ranks);

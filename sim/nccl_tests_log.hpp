@@ -23,8 +23,10 @@ struct NcclTestsRow {
 struct NcclTestsLog {
   std::string file;
   CollectiveOp op = CollectiveOp::allreduce;
-  int ranks = 0;             // from the Rank lines (0: none printed)
+  int ranks = 0;             // distinct ranks of the Rank lines (0: none printed)
   int hosts = 0;             // distinct host names of the Rank lines
+  // A file holding several runs (headers repeated) is read as one when they ran on the same ranks
+  // and hosts; otherwise, or when the Rank lines skip an id, the reader throws.
   std::string gpu_name;      // the device name of rank 0, if printed
   std::vector<NcclTestsRow> rows;
 };

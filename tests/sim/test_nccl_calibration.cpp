@@ -3,6 +3,7 @@
 // servers with them).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 #include <string>
@@ -87,6 +88,32 @@ TEST(NcclTestsLog, LauncherPrefixesAreStripped) {
   EXPECT_EQ(log.hosts, 2);
   ASSERT_EQ(log.rows.size(), 2u);
   EXPECT_DOUBLE_EQ(log.rows[1].time_us, 364.6);
+}
+
+TEST(NcclTestsLog, RanksAreCountedOncePerRunAndRunsMustAgree) {
+  const std::string cols = "#       size         count      type   redop    root     time   algbw   busbw #wrong\n";
+  const std::string row = "     1048576        262144     float     sum      -1    85.30   12.29   23.05      0\n";
+  // Two invocations appended to one file, on the same 16 ranks: 16 ranks (not 32), both tables.
+  const auto twice = arcsim::sim::parse_nccl_tests_log(header(2, 8, true) + cols + row + header(2, 8, true) + cols + row,
+                                                       "all_reduce_perf.log");
+  EXPECT_EQ(twice.ranks, 16);
+  EXPECT_EQ(twice.hosts, 2);
+  EXPECT_EQ(twice.rows.size(), 2u);
+  // A second run on another cluster size: refused, at the line its header starts.
+  const std::string first = header(2, 8, true) + cols + row;
+  const int second_line = static_cast<int>(std::count(first.begin(), first.end(), '\n')) + 4;
+  try {
+    arcsim::sim::parse_nccl_tests_log(first + header(8, 8, true) + cols + row, "mixed.log");
+    FAIL() << "two cluster sizes in one log were read";
+  } catch (const std::invalid_argument& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("mixed.log:" + std::to_string(second_line) + ":"), std::string::npos) << m;
+    EXPECT_NE(m.find("64 ranks"), std::string::npos) << m;
+  }
+  // Rank lines that skip an id (a truncated or hand-edited header) are refused too.
+  std::string gap = header(1, 8, true);
+  gap.erase(gap.find("#  Rank 3 "), gap.find("#  Rank 4 ") - gap.find("#  Rank 3 "));
+  EXPECT_THROW(arcsim::sim::parse_nccl_tests_log(gap + cols + row, "gap.log"), std::invalid_argument);
 }
 
 TEST(NcclTestsLog, BadInputIsOneLineNamingTheFile) {
