@@ -81,7 +81,8 @@ ComputeChoice choose_compute(const std::string& compute, const traces::Trace& tr
     const traces::LayerCost& k = *l.cost;
     sim::LayerProfile p{l.name, l.params,
                         roofline_seconds(g, k.flops_forward, k.bytes_forward, static_cast<double>(k.launches_forward)),
-                        roofline_seconds(g, k.flops_backward, k.bytes_backward, static_cast<double>(k.launches_backward))};
+                        roofline_seconds(g, k.flops_backward, k.bytes_backward, static_cast<double>(k.launches_backward)),
+                        l.cost};
     forward += p.forward_s;
     out.profile.layers.push_back(p);
   }
