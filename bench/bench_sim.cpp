@@ -51,7 +51,7 @@ std::vector<double> iteration_point(int nodes, int buckets, const Net& n = {}) {
     Plan p;
     p.world_size = nodes;
     for (int b = 0; b < buckets; ++b) {
-      c.layers.push_back({"l" + std::to_string(b), {"l" + std::to_string(b) + ".w"}, 0.0005, 0.001});
+      c.layers.push_back({"l" + std::to_string(b), {"l" + std::to_string(b) + ".w"}, 0.0005, 0.001, std::nullopt});
       PlanBucket bk;
       bk.bucket = b;
       bk.tensors = {"l" + std::to_string(buckets - 1 - b) + ".w"};

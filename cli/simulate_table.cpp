@@ -19,7 +19,8 @@ double busbw_factor(sim::CollectiveOp op, int n) {
     case sim::CollectiveOp::allgather:
     case sim::CollectiveOp::allgatherv:
     case sim::CollectiveOp::reduce_scatter: return (n - 1.0) / n;
-    case sim::CollectiveOp::broadcast: return 1.0;
+    case sim::CollectiveOp::broadcast:
+    case sim::CollectiveOp::alltoallv: return 1.0;  // not a table collective: it needs a plan's per-rank sizes
   }
   return 1.0;
 }

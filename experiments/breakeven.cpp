@@ -38,8 +38,6 @@ struct Search {
   BreakevenRow row;
 };
 
-bool is_log_axis(const std::string& axis) { return axis != "nodes"; }
-
 }  // namespace
 
 BreakevenResult run_breakeven(const ExperimentSpec& spec, const BreakevenOptions& options) {

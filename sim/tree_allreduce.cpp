@@ -102,10 +102,7 @@ void tree_allreduce(Group& g, int me, double bytes, const Pipeline& pipe) {
     tp.chunk_bytes = chunk;
     const int chunks = chunks_of(half, tp);
     auto sem = sg4::Semaphore::create(0);
-    // Appended, not `"r" + std::to_string(...)`: GCC 12 warns (-Wrestrict, a false positive) on that form.
-    std::string name = "r";
-    name += std::to_string(g.global(me));
-    name += tree;
+    const std::string name = "r" + std::to_string(g.global(me)) + tree;
     actors.push_back(sg4::Actor::create(name + "u", g.host(me), [&ug, me, s, half, chunks, tp, sem] {
       up(ug, me, s, half, chunks, tp, sem);
     }));

@@ -362,4 +362,6 @@ const bool kRegistered = [] {
 
 // Referenced by the link option of arcsim_kernels_cuda, so the linker keeps this object (and its
 // registration) in every executable that links the library.
-extern "C" int arcsim_cuda_backend_anchor = 1;
+extern "C" {
+int arcsim_cuda_backend_anchor = 1;
+}

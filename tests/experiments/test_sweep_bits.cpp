@@ -59,7 +59,7 @@ TEST(SweepBits, ColumnsFollowTheAuthorsRulesAndTheSchedule) {
     const std::string name = r.compressor.at("name");
     const double N = r.nodes;
     ASSERT_TRUE(r.bits_per_step_authors) << name;
-    if (name == "dense") EXPECT_DOUBLE_EQ(*r.bits_per_step_authors, 2 * (N - 1) * 32 * D);
+    if (name == "dense") { EXPECT_DOUBLE_EQ(*r.bits_per_step_authors, 2 * (N - 1) * 32 * D); }
     ASSERT_TRUE(r.tta_s) << name << " " << r.tta_note;
     ASSERT_TRUE(r.bits_to_target_authors);
     ASSERT_TRUE(r.bytes_per_node_to_target);

@@ -112,9 +112,10 @@ TEST(SweepShards, PartitionCoversEveryPointOnceKeepsNetworkPointsWholeAndBalance
       largest = std::max(largest, c);
       load[shard_of_net[net] - 1] += c;
     }
-    if (n <= static_cast<int>(units.size()))
+    if (n <= static_cast<int>(units.size())) {
       EXPECT_LE(*std::max_element(load.begin(), load.end()) - *std::min_element(load.begin(), load.end()), largest)
           << "N=" << n;
+    }
   }
 }
 
@@ -140,7 +141,7 @@ TEST(SweepShards, MergedFilesAreTheUnshardedRunsBytes) {
     EXPECT_EQ(merged.points, whole.points);
     EXPECT_EQ(merged.failed, whole.failed);
     EXPECT_EQ(merged.simulations, 0u);
-    if (failing > 0) EXPECT_EQ(whole.failed, 6u);  // 3 compressors x 2 bandwidths at 16 nodes
+    if (failing > 0) { EXPECT_EQ(whole.failed, 6u); }  // 3 compressors x 2 bandwidths at 16 nodes
     for (const char* f : {"/results.csv", "/results.json"})
       EXPECT_EQ(slurp(s.dir + "/sharded" + f), slurp(s.dir + "/whole" + f)) << f << ", failing nodes " << failing;
   }

@@ -69,20 +69,20 @@ TEST(Tta, RampRatioFormula) {
 }
 
 TEST(Tta, StepsToTargetAccuracyAndLoss) {
-  EXPECT_EQ(ex::steps_to_target(kLog, {"accuracy", 0.85}), 150);
-  EXPECT_EQ(ex::steps_to_target(kLog, {"accuracy", 0.80}), 100);  // reached when >= value
-  EXPECT_EQ(ex::steps_to_target(kLog, {"accuracy", 0.95}), std::nullopt);
+  EXPECT_EQ(ex::steps_to_target(kLog, {"accuracy", 0.85, ""}), 150);
+  EXPECT_EQ(ex::steps_to_target(kLog, {"accuracy", 0.80, ""}), 100);  // reached when >= value
+  EXPECT_EQ(ex::steps_to_target(kLog, {"accuracy", 0.95, ""}), std::nullopt);
   const std::vector<ex::LogPoint> loss = {{10, 2.0}, {20, 1.0}, {30, 0.5}};
-  EXPECT_EQ(ex::steps_to_target(loss, {"loss", 1.0}), 20);  // reached when <= value
-  EXPECT_EQ(ex::steps_to_target(loss, {"loss", 0.1}), std::nullopt);
-  EXPECT_EQ(ex::steps_to_target({}, {"accuracy", 0.5}), std::nullopt);
-  EXPECT_THROW(ex::steps_to_target({{50, 0.5}, {25, 0.9}}, {"accuracy", 0.8}), std::invalid_argument);
+  EXPECT_EQ(ex::steps_to_target(loss, {"loss", 1.0, ""}), 20);  // reached when <= value
+  EXPECT_EQ(ex::steps_to_target(loss, {"loss", 0.1, ""}), std::nullopt);
+  EXPECT_EQ(ex::steps_to_target({}, {"accuracy", 0.5, ""}), std::nullopt);
+  EXPECT_THROW(ex::steps_to_target({{50, 0.5}, {25, 0.9}}, {"accuracy", 0.8, ""}), std::invalid_argument);
 }
 
 TEST(Tta, TimeIsTheSumOfPerStepTimesOverShapes) {
   const ex::StepSchedule s = ex::step_schedule(topk_ramped(10), 4);
   const std::vector<double> step_s = {1.0, 0.5, 0.4, 0.3, 0.25, 0.2};
-  const std::int64_t steps = *ex::steps_to_target(kLog, {"accuracy", 0.85});
+  const std::int64_t steps = *ex::steps_to_target(kLog, {"accuracy", 0.85, ""});
   // 10 warm-up steps, 27 + 28 + 27 + 28 ramp steps, then 30 steady steps.
   const double want = 10 * 1.0 + 27 * 0.5 + 28 * 0.4 + 27 * 0.3 + 28 * 0.25 + 30 * 0.2;
   EXPECT_NEAR(ex::time_for_steps(s, step_s, steps), want, 1e-9);

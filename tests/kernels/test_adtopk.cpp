@@ -235,8 +235,9 @@ std::vector<std::vector<std::size_t>> reuse_run(Tail tail, std::size_t W, std::s
     for (const auto& op : ops) {
       if (op.op == "allgatherv") {
         EXPECT_EQ(op.bytes_by_rank.size(), W);
-        if (!fgbuff && op.bytes_by_rank.size() == W)
+        if (!fgbuff && op.bytes_by_rank.size() == W) {
           for (std::size_t w = 0; w < W; ++w) EXPECT_EQ(op.bytes_by_rank[w], 4 * r.report.k_by_worker[w]);
+        }
       } else {
         EXPECT_EQ(op.op, "allgather");
       }
@@ -256,7 +257,7 @@ TEST(AdTopK, ThresholdReuseKeepsAchievedKWithinTwentyPercentOnNormalAndHeavyTail
     const auto ks = reuse_run(tail, W, n, m, ratio, 35, 1.0f);
     for (std::size_t call = 0; call < ks.size(); ++call)
       for (std::size_t w = 0; w < W; ++w) {
-        if (call < 15) EXPECT_EQ(ks[call][w], nominal) << "exact warm call " << call;
+        if (call < 15) { EXPECT_EQ(ks[call][w], nominal) << "exact warm call " << call; }
         EXPECT_GE(ks[call][w], 0.8 * nominal) << "tail " << int(tail) << " call " << call << " worker " << w;
         EXPECT_LE(ks[call][w], 1.2 * nominal) << "tail " << int(tail) << " call " << call << " worker " << w;
       }
@@ -356,7 +357,7 @@ TEST(AdTopK, Ef14ConservesEveryWorkersInputBitForBit) {
           const float u = g[w][i] + e_old[w][i], sent = u - e[i];
           ASSERT_TRUE(sent == 0.0f || bits(sent) == bits(u)) << o.dump() << " step " << step;
           ASSERT_EQ(bits(sent + e[i]), bits(u));
-          if (i < 12) ASSERT_EQ(e[i], 0.0f) << "1-D tensors are sent whole";
+          if (i < 12) { ASSERT_EQ(e[i], 0.0f) << "1-D tensors are sent whole"; }
         }
         e_old[w] = e;
       }

@@ -112,7 +112,7 @@ TEST(Wire, AllReduceRoundsContributionsAndTheSum) {
   Compressor arc(2, build_config("randk", {{"ratio", 0.5}, {"value_dtype", "bf16"}}));
   const auto r = run_step(arc, flat(8), grads(2, 8, 4));
   for (const auto& op : r.report.ops)
-    if (op.kind == PlanOp::Kind::kCollective) EXPECT_EQ(op.bytes_per_rank, 8u);  // 4 values x 2 bytes
+    if (op.kind == PlanOp::Kind::kCollective) { EXPECT_EQ(op.bytes_per_rank, 8u); }  // 4 values x 2 bytes
 }
 
 }  // namespace

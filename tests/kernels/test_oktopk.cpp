@@ -172,7 +172,7 @@ TEST(OkTopk, MatchesTheBruteForceModelOverReusedAndReevaluatedCalls) {
         for (std::size_t w = 0; w < P; ++w)
           for (std::size_t i = 0; i < n; ++i) {
             ASSERT_TRUE(got.local[w][i] == 0.0f || got.local[w][i] == g[w][i]);
-            if (got.local[w][i] != 0.0f) ASSERT_TRUE(got.selected[i]);
+            if (got.local[w][i] != 0.0f) { ASSERT_TRUE(got.selected[i]); }
             mean[i] += got.local[w][i];
           }
         for (auto& x : mean) x /= static_cast<float>(P);
@@ -346,8 +346,9 @@ TEST(OkTopk, EveryWorkersPlanIsConsistentAndTheRunIsDeterministic) {
       }
       // How a simulation at another rank count reads the sizes: the size exchange is per pair,
       // the final all-gather-v (and the balance moves) are shares of the global top-k.
-      if (o.op == "alltoallv" && o.dtype == DType::kInt32 && o.bytes_matrix[0][0] == 4 && o.bytes_matrix[0][1] == 4)
+      if (o.op == "alltoallv" && o.dtype == DType::kInt32 && o.bytes_matrix[0][0] == 4 && o.bytes_matrix[0][1] == 4) {
         EXPECT_EQ(o.scaling, SizeScaling::kPerPair);
+      }
     }
     {
       std::vector<const PlanOp*> coll;

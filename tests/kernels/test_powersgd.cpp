@@ -197,7 +197,7 @@ TEST(PowerSgd, Ef14MemoryIsInputMinusTheOwnMessageAndTheAggregateIsTheMeanMessag
       const auto& e = c.error(0, static_cast<int>(w));
       for (std::size_t i = 0; i < layout.numel(); ++i) {
         const float u = g[w][i] + e_old[w][i];
-        if (i >= 1200) EXPECT_EQ(e[i], 0.0f) << "1-D tensors are sent whole";
+        if (i >= 1200) { EXPECT_EQ(e[i], 0.0f) << "1-D tensors are sent whole"; }
         mean_c[i] += (double(u) - double(e[i])) / W;
         e_energy += double(e[i]) * e[i];
         u_energy += double(u) * u;

@@ -105,7 +105,7 @@ TEST_P(RandK, IsAPureFunctionOfSeedStepTensor) {
   randk_indices(n, k, 5, 1, 2, b.data());
   randk_indices(n, k, 5, 2, 2, c.data());
   EXPECT_EQ(a, b);
-  if (n > 16) EXPECT_NE(a, c) << "a new step must draw new indices";
+  if (n > 16) { EXPECT_NE(a, c) << "a new step must draw new indices"; }
 }
 
 INSTANTIATE_TEST_SUITE_P(Sizes, RandK, ::testing::Values(0, 1, 2, 31, 32, 33, 1023, 1024, 1025, (1u << 20) + 7));

@@ -401,7 +401,7 @@ TEST(Dgc, LocalClippingScalesByClipNormOverSqrtN) {
     // positions are chosen; the values are the scaled gradient.
     for (std::size_t i = 0; i < n; ++i) {
       ASSERT_EQ(a.local[w][i] == 0.0f, b.local[w][i] == 0.0f) << i;
-      if (a.local[w][i] != 0.0f) ASSERT_EQ(bits_of(b.local[w][i]), bits_of(coef * g[w][i]));
+      if (a.local[w][i] != 0.0f) { ASSERT_EQ(bits_of(b.local[w][i]), bits_of(coef * g[w][i])); }
     }
   }
 }
@@ -607,8 +607,9 @@ TEST(ThresholdFamily, PlanIsSizesThenAllgathervOfEachWorkersRealCount) {
           EXPECT_EQ(nz, r.report.k_by_worker[w]) << name << " worker " << w;
           EXPECT_EQ(ops[1].bytes_by_rank[w], vb * r.report.k_by_worker[w]);
           EXPECT_EQ(ops[2].bytes_by_rank[w], ib * r.report.k_by_worker[w]);
-          if (vb == 4 && ib == 4)
+          if (vb == 4 && ib == 4) {
             EXPECT_EQ(ops[1].bytes_by_rank[w] + ops[2].bytes_by_rank[w], 8 * r.report.k_by_worker[w]);
+          }
           total += r.report.k_by_worker[w];
         }
         EXPECT_EQ(ops[1].bytes_per_rank, ops[1].bytes_by_rank[0]);
@@ -721,7 +722,7 @@ TEST(ThresholdFamily, SameInputsAndSeedGiveTheSameBitsAndDgcDependsOnTheSeed) {
     const auto a = once(1), b = once(1);
     ASSERT_EQ(a.second, b.second) << name;
     for (std::size_t i = 0; i < a.first.size(); ++i) ASSERT_EQ(bits_of(a.first[i]), bits_of(b.first[i])) << name;
-    if (std::string(name) == "dgc") EXPECT_NE(once(2).second, a.second) << "the sample ignores the seed";
+    if (std::string(name) == "dgc") { EXPECT_NE(once(2).second, a.second) << "the sample ignores the seed"; }
   }
 }
 

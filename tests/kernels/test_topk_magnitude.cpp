@@ -64,7 +64,7 @@ TEST_P(TopK, SelectsExactlyKUniqueAscendingIndicesInRange) {
   ASSERT_EQ(idx.size(), GetParam().k);
   for (std::size_t i = 0; i < idx.size(); ++i) {
     ASSERT_LT(idx[i], x.size());
-    if (i) ASSERT_LT(idx[i - 1], idx[i]) << "indices must be unique and ascending";
+    if (i) { ASSERT_LT(idx[i - 1], idx[i]) << "indices must be unique and ascending"; }
   }
 }
 
@@ -107,7 +107,7 @@ TEST_P(TopK, TiesGoToTheLowestIndex) {
   bool gap = false;
   for (std::size_t i = 0; i < x.size(); ++i) {
     const std::uint32_t key = magnitude_key(x[i]);
-    if (key > t) ASSERT_TRUE(in[i]) << i;
+    if (key > t) { ASSERT_TRUE(in[i]) << i; }
     if (key == t) {
       if (!in[i]) gap = true;
       else ASSERT_FALSE(gap) << "a tie at index " << i << " was taken after a lower-index tie was skipped";

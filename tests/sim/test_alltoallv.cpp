@@ -177,7 +177,7 @@ TEST(Alltoallv, AShareAllgathervKeepsItsTotalAtOtherRankCounts) {
       p.buckets.push_back(b);
       ComputeProfile c;
       c.forward_s = 0.001;
-      c.layers.push_back({"l0", {"l0.w"}, 0.001, 0.001});
+      c.layers.push_back({"l0", {"l0.w"}, 0.001, 0.001, std::nullopt});
       const auto r = simulate_iteration({"star", 8, kB, kL, "ideal", "auto"}, p, c, {});
       return std::vector<double>{r.bytes_per_node * 8};
     });

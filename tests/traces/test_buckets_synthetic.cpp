@@ -57,7 +57,7 @@ TEST(Buckets, CapsAreConfigurableAndEveryTensorIsInOneBucket) {
   std::vector<int> seen;
   for (const auto& b : bs) {
     seen.insert(seen.end(), b.params.begin(), b.params.end());
-    if (&b != &bs.back()) EXPECT_GE(b.bytes, b.index == 0 ? 8000 : 40000);  // closed at its cap
+    if (&b != &bs.back()) { EXPECT_GE(b.bytes, b.index == 0 ? 8000 : 40000); }  // closed at its cap
     const std::int64_t without_last = b.bytes - l.parameters[b.params.back()].bytes();
     EXPECT_LT(without_last, b.index == 0 ? 8000 : 40000);  // and not before
   }

@@ -36,7 +36,8 @@ Trace small_trace(const fs::path& dir, const std::string& dtype = "float32") {
                          {"fc1.bias", {4}, "float32", "fc1"},
                          {"fc2.weight", {2, 4}, "float32", "fc2"}};
   t.compute = ComputeProfile{"cpu: test", 0.002, 0.0001,
-                             {{"fc1", {"fc1.weight", "fc1.bias"}, 0.001, 0.002}, {"fc2", {"fc2.weight"}, 0.0005, 0.001}}};
+                             {{"fc1", {"fc1.weight", "fc1.bias"}, 0.001, 0.002, std::nullopt},
+                              {"fc2", {"fc2.weight"}, 0.0005, 0.001, std::nullopt}}};
   std::vector<float> g(2 * 24);
   for (std::size_t i = 0; i < g.size(); ++i) g[i] = 0.01f * float(i) - 0.2f;
   Sample s;
@@ -58,7 +59,7 @@ Trace small_trace(const fs::path& dir, const std::string& dtype = "float32") {
   c.eval_every = 10;
   c.stopped = "target";
   c.wall_s = 1.5;
-  c.points = {{0, 2.3, 0.1}, {10, 1.0, 0.6}, {20, 0.5, 0.85}};
+  c.points = {{0, 2.3, 0.1, {}}, {10, 1.0, 0.6, {}}, {20, 0.5, 0.85, {}}};
   t.convergence.push_back(c);
   t.provenance = {{"seed", 1}, {"command", "unit test"}, {"software", {{"torch", "1.13"}}}};
   write_trace(dir.string(), t);
