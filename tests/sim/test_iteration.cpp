@@ -23,7 +23,7 @@ ComputeProfile profile() {
   c.forward_s = 0.012;
   c.optimizer_s = 0.002;
   for (int i = 0; i < 12; ++i)
-    c.layers.push_back({"l" + std::to_string(i), {"l" + std::to_string(i) + ".w"}, 0.001, 0.003});
+    c.layers.push_back({"l" + std::to_string(i), {"l" + std::to_string(i) + ".w"}, 0.001, 0.003, std::nullopt});
   return c;
 }
 
