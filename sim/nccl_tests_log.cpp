@@ -127,7 +127,9 @@ NcclTestsLog parse_nccl_tests_log(const std::string& text, const std::string& fi
       // "#  Rank  3 Group  0 Pid 1234 on HOST device  3 [0x..] NAME" (older: no Group).
       std::size_t i = t[0] == "#" ? 1 : 0;
       double id = -1;
-      if (i + 1 < t.size() && t[i] == "Rank" && number(t[i + 1], id) && id >= 0 && id == std::floor(id)) {
+      if (i + 1 < t.size() && t[i] == "Rank" && number(t[i + 1], id)) {
+        if (!(id >= 0 && id < 1e7 && id == std::floor(id)))
+          bad("Rank: expected a rank id, a whole number from 0 to 9999999, got \"" + t[i + 1] + "\"");
         // A rank seen again opens the next run's header.
         if (rank_ids.count(static_cast<int>(id))) end_run();
         if (rank_ids.empty()) run_line = lineno;

@@ -114,6 +114,8 @@ TEST(NcclTestsLog, RanksAreCountedOncePerRunAndRunsMustAgree) {
   std::string gap = header(1, 8, true);
   gap.erase(gap.find("#  Rank 3 "), gap.find("#  Rank 4 ") - gap.find("#  Rank 3 "));
   EXPECT_THROW(arcsim::sim::parse_nccl_tests_log(gap + cols + row, "gap.log"), std::invalid_argument);
+  EXPECT_THROW(arcsim::sim::parse_nccl_tests_log("#  Rank 1e18 Group 0 Pid 1 on h device 0 [0x07] X\n" + cols + row, "big.log"),
+               std::invalid_argument);
 }
 
 TEST(NcclTestsLog, BadInputIsOneLineNamingTheFile) {
