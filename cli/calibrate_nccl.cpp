@@ -9,12 +9,15 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <map>
+#include <set>
 #include <stdexcept>
 
 #include "common/atomic_file.hpp"
 #include "common/units.hpp"
 #include "sim/nccl_calibrate.hpp"
 #include "sim/nccl_tests_log.hpp"
+#include "simulate_table.hpp"
 #include "topologies/topology.hpp"
 #include "values.hpp"
 
@@ -33,7 +36,8 @@ int calibrate_nccl_tests(int argc, char** argv) {
       "  arcsim calibrate --nccl-tests all_reduce_2nodes.log [more.log ...] --gpus-per-node 8 \\\n"
       "                   --topology dgx-a100 --output my-cluster.json\n"
       "  arcsim simulate --collective allreduce --topology my-cluster.json --nodes 8 --profile nccl \\\n"
-      "                  --min-bytes 1MiB --max-bytes 4GiB --step-factor 4\n\n"
+      "                  --min-bytes 1MiB --max-bytes 4GiB --step-factor 4\n"
+      "  (or both at once: calibrate ... --output my-cluster.json --predict-nodes 8 16)\n\n"
       "Reads the standard text output of all_reduce_perf, all_gather_perf, reduce_scatter_perf or\n"
       "broadcast_perf (ranks and hosts from its '#  Rank' lines; out-of-place times; which test from\n"
       "its 'Collective test starting' line, the file name, --collective, or else the table's\n"
@@ -47,6 +51,7 @@ int calibrate_nccl_tests(int argc, char** argv) {
   std::vector<std::string> logs;
   std::string output, base = "star", name, collective, nccl_algo = "auto", min_bytes, max_bytes;
   int gpus_per_node = 0, ranks = 0;
+  std::vector<int> predict_nodes;
   desc.add_options()("help,h", "show this help")(
       "nccl-tests", po::value(&logs)->multitoken(), "nccl-tests output files (one test each)")(
       "gpus-per-node", po::value(&gpus_per_node), "GPUs per server (default: ranks / distinct hosts of the log)")(
@@ -58,7 +63,10 @@ int calibrate_nccl_tests(int argc, char** argv) {
       "name", po::value(&name), "name of the written topology (default: <base>-calibrated)")(
       "min-bytes", po::value(&min_bytes), "fit only rows of at least this size, e.g. 64MiB (default: all)")(
       "max-bytes", po::value(&max_bytes), "fit only rows of at most this size (default: all)")(
-      "output,o", po::value(&output), "topology file to write (atomically)");
+      "output,o", po::value(&output), "topology file to write (atomically)")(
+      "predict-nodes", po::value(&predict_nodes)->multitoken(),
+      "then print the simulated nccl-tests table on the written topology at these server counts, e.g. 8 16 "
+      "(the logs' sizes; NCCL's own choice of algorithm)");
   bool help = false;
   for (int i = 1; i < argc; ++i) help |= std::string(argv[i]) == "--help" || std::string(argv[i]) == "-h";
   po::variables_map vm;
@@ -72,6 +80,8 @@ int calibrate_nccl_tests(int argc, char** argv) {
   if (output.empty()) throw std::invalid_argument("--output: expected the topology file to write");
   if (vm.count("gpus-per-node") && gpus_per_node < 1)
     throw std::invalid_argument("--gpus-per-node: expected a positive integer, got " + std::to_string(gpus_per_node));
+  for (int n : predict_nodes)
+    if (n < 1) throw std::invalid_argument("--predict-nodes: expected positive server counts, got " + std::to_string(n));
   if (nccl_algo != "auto" && nccl_algo != "ring" && nccl_algo != "tree")
     throw std::invalid_argument("--nccl-algo: expected auto|ring|tree, got \"" + nccl_algo + "\"");
   const double lo = min_bytes.empty() ? 0 : parse_size_flag("--min-bytes", min_bytes);
@@ -172,6 +182,24 @@ int calibrate_nccl_tests(int argc, char** argv) {
                          {"mean_abs_error", mean}, {"worst_abs_error", worst}, {"base", spec.name}};
   io::write_file_atomic(output, topo::topology_to_json(out).dump(2) + "\n");
   std::printf("wrote %s\n", output.c_str());
+  if (predict_nodes.empty()) return 0;
+  // The prediction the user came for: the written topology at the server counts they do not have,
+  // simulated at the logs' sizes (smallest to largest, by the smallest step between them).
+  std::map<sim::CollectiveOp, std::set<double>> sizes;
+  for (const auto& p : points) sizes[p.op].insert(p.bytes);
+  for (const auto& [op, sz] : sizes) {
+    double step = 0;
+    for (auto it = sz.begin(); std::next(it) != sz.end(); ++it) {
+      const double r = *std::next(it) / *it;
+      if (step == 0 || r < step) step = r;
+    }
+    for (int n : predict_nodes) {
+      std::printf("\n");
+      std::fflush(stdout);
+      const sim::NetworkConfig net{output, n, 0, -1, "nccl", "auto", "auto", "flow"};
+      if (const int rc = simulate_table(net, op, *sz.begin(), *sz.rbegin(), step > 1 ? step : 2, false); rc != 0) return rc;
+    }
+  }
   return 0;
 }
 

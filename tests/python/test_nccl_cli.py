@@ -88,6 +88,14 @@ def test_calibrate_then_predict_more_servers(arcsim_bin, tmp_path):
                  "--topology", out, "--nodes", "8")["rows"]
     errs = [abs(p["time_us"] / t["time_us"] - 1) for p, t in zip(pred, truth)]
     assert max(errs) < 0.02, errs
+    # --predict-nodes prints the same table in the same run: the logs' sizes, 1 MiB to 4 GiB by 4.
+    r = run(arcsim_bin, "calibrate", "--nccl-tests", log, "--gpus-per-node", "8", "--topology", "dgx-a100",
+            "--output", tmp_path / "again.json", "--predict-nodes", "8")
+    assert r.returncode == 0, r.stderr
+    body = r.stdout.split("8 nodes, 64 ranks", 1)[1]
+    rows = [l.split() for l in body.splitlines()[1:] if l.strip() and not l.startswith("#")]
+    assert [int(float(x[0])) for x in rows] == [int(p["bytes"]) for p in pred]
+    assert [float(x[1]) for x in rows] == [round(p["time_us"], 2) for p in pred]
 
 
 def test_calibrate_selects_sizes_and_skips_a_slow_sample(arcsim_bin, tmp_path):
@@ -131,6 +139,8 @@ def test_calibrate_bad_input(arcsim_bin, tmp_path):
     assert not (tmp_path / "x.json").exists()
     one_error_line(run(arcsim_bin, "calibrate", "--nccl-tests", tmp_path / "missing.log", "--output",
                        tmp_path / "x.json"), "missing.log")
+    one_error_line(run(arcsim_bin, "calibrate", "--nccl-tests", bad, "--collective", "allreduce", "--output",
+                       tmp_path / "x.json", "--predict-nodes", "0"), "--predict-nodes")
 
 
 def public_rows(system, servers):
