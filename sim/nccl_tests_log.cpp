@@ -74,6 +74,12 @@ NcclTestsLog parse_nccl_tests_log(const std::string& text, const std::string& fi
   log.file = file;
   std::string op;
   std::set<std::string> hosts;
+  int lineno = 0;
+  // One error wording for the whole reader: "<file>:<line>: what".
+  auto bad_at = [&](int line, const std::string& what) {
+    throw std::invalid_argument(file + ":" + std::to_string(line) + ": " + what);
+  };
+  auto bad = [&](const std::string& what) { bad_at(lineno, what); };
   // Rank ids of the run being read: a log holding two runs (two headers, e.g. two invocations
   // appended to one file) is read when both ran on the same ranks and hosts, and refused
   // otherwise, rather than counting every Rank line as a GPU.
@@ -84,24 +90,18 @@ NcclTestsLog parse_nccl_tests_log(const std::string& text, const std::string& fi
     if (rank_ids.empty()) return;
     const int n = static_cast<int>(rank_ids.size());
     if (*rank_ids.rbegin() != n - 1)
-      throw std::invalid_argument(file + ":" + std::to_string(run_line) + ": Rank lines: expected ranks 0.." +
-                                  std::to_string(n - 1) + ", got " + std::to_string(n) + " distinct ranks up to " +
-                                  std::to_string(*rank_ids.rbegin()));
+      bad_at(run_line, "Rank lines: expected ranks 0.." + std::to_string(n - 1) + ", got " + std::to_string(n) +
+                           " distinct ranks up to " + std::to_string(*rank_ids.rbegin()));
     if (log.ranks > 0 && (n != log.ranks || run_hosts != hosts))
-      throw std::invalid_argument(file + ":" + std::to_string(run_line) + ": a second run on " + std::to_string(n) +
-                                  " ranks and " + std::to_string(run_hosts.size()) + " hosts after one on " +
-                                  std::to_string(log.ranks) + " ranks and " + std::to_string(hosts.size()) +
-                                  ": expected one cluster per log (split the file)");
+      bad_at(run_line, "a second run on " + std::to_string(n) + " ranks and " + std::to_string(run_hosts.size()) +
+                           " hosts after one on " + std::to_string(log.ranks) + " ranks and " +
+                           std::to_string(hosts.size()) + ": expected one cluster per log (split the file)");
     log.ranks = n;
     hosts = run_hosts;
     rank_ids.clear();
     run_hosts.clear();
   };
   std::istringstream in(text);
-  int lineno = 0;
-  auto bad = [&](const std::string& what) {
-    throw std::invalid_argument(file + ":" + std::to_string(lineno) + ": " + what);
-  };
   for (std::string line; std::getline(in, line);) {
     ++lineno;
     if (!line.empty() && line.back() == '\r') line.pop_back();

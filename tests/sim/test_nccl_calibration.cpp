@@ -26,6 +26,9 @@ std::string header(int hosts, int gpus, bool group) {
   return s;
 }
 
+// The column header of a table with out-of-place columns only.
+const std::string kColumns = "#       size         count      type   redop    root     time   algbw   busbw #wrong\n";
+
 }  // namespace
 
 TEST(NcclTestsLog, ReadsRanksHostsAndRows) {
@@ -62,8 +65,7 @@ TEST(NcclTestsLog, WithoutTestNameTheTableSaysWhichCollective) {
   // Older nccl-tests print no "Collective test starting:" line; a file named anything still reads:
   // busbw / algbw = 2(n-1)/n is an all-reduce, (n-1)/n an all-gather (redop none) or a
   // reduce-scatter, and a root >= 0 a broadcast.
-  const std::string cols = "#       size         count      type   redop    root     time   algbw   busbw #wrong\n";
-  auto op_of = [&](const std::string& rows) { return arcsim::sim::parse_nccl_tests_log(header(2, 8, true) + cols + rows, "run.out").op; };
+  auto op_of = [&](const std::string& rows) { return arcsim::sim::parse_nccl_tests_log(header(2, 8, true) + kColumns + rows, "run.out").op; };
   EXPECT_EQ(op_of("     1048576        262144     float     sum      -1    85.30   12.29   23.05      0\n"),
             CollectiveOp::allreduce);
   EXPECT_EQ(op_of("    16777216        262144     float    none      -1    95.10  176.41  165.38      0\n"),
@@ -73,7 +75,7 @@ TEST(NcclTestsLog, WithoutTestNameTheTableSaysWhichCollective) {
   EXPECT_EQ(op_of("    16777216       4194304     float    none       0    95.10  176.41  176.41      0\n"),
             CollectiveOp::broadcast);
   // Without Rank lines nothing decides: the one-line error asks for --collective.
-  EXPECT_THROW(arcsim::sim::parse_nccl_tests_log(cols + "  1048576  262144  float  sum  -1  85.30  12.29  23.05  0\n", "run.out"),
+  EXPECT_THROW(arcsim::sim::parse_nccl_tests_log(kColumns + "  1048576  262144  float  sum  -1  85.30  12.29  23.05  0\n", "run.out"),
                std::invalid_argument);
 }
 
@@ -91,19 +93,18 @@ TEST(NcclTestsLog, LauncherPrefixesAreStripped) {
 }
 
 TEST(NcclTestsLog, RanksAreCountedOncePerRunAndRunsMustAgree) {
-  const std::string cols = "#       size         count      type   redop    root     time   algbw   busbw #wrong\n";
   const std::string row = "     1048576        262144     float     sum      -1    85.30   12.29   23.05      0\n";
   // Two invocations appended to one file, on the same 16 ranks: 16 ranks (not 32), both tables.
-  const auto twice = arcsim::sim::parse_nccl_tests_log(header(2, 8, true) + cols + row + header(2, 8, true) + cols + row,
+  const auto twice = arcsim::sim::parse_nccl_tests_log(header(2, 8, true) + kColumns + row + header(2, 8, true) + kColumns + row,
                                                        "all_reduce_perf.log");
   EXPECT_EQ(twice.ranks, 16);
   EXPECT_EQ(twice.hosts, 2);
   EXPECT_EQ(twice.rows.size(), 2u);
   // A second run on another cluster size: refused, at the line its header starts.
-  const std::string first = header(2, 8, true) + cols + row;
+  const std::string first = header(2, 8, true) + kColumns + row;
   const int second_line = static_cast<int>(std::count(first.begin(), first.end(), '\n')) + 4;
   try {
-    arcsim::sim::parse_nccl_tests_log(first + header(8, 8, true) + cols + row, "mixed.log");
+    arcsim::sim::parse_nccl_tests_log(first + header(8, 8, true) + kColumns + row, "mixed.log");
     FAIL() << "two cluster sizes in one log were read";
   } catch (const std::invalid_argument& e) {
     const std::string m = e.what();
@@ -113,8 +114,8 @@ TEST(NcclTestsLog, RanksAreCountedOncePerRunAndRunsMustAgree) {
   // Rank lines that skip an id (a truncated or hand-edited header) are refused too.
   std::string gap = header(1, 8, true);
   gap.erase(gap.find("#  Rank 3 "), gap.find("#  Rank 4 ") - gap.find("#  Rank 3 "));
-  EXPECT_THROW(arcsim::sim::parse_nccl_tests_log(gap + cols + row, "gap.log"), std::invalid_argument);
-  EXPECT_THROW(arcsim::sim::parse_nccl_tests_log("#  Rank 1e18 Group 0 Pid 1 on h device 0 [0x07] X\n" + cols + row, "big.log"),
+  EXPECT_THROW(arcsim::sim::parse_nccl_tests_log(gap + kColumns + row, "gap.log"), std::invalid_argument);
+  EXPECT_THROW(arcsim::sim::parse_nccl_tests_log("#  Rank 1e18 Group 0 Pid 1 on h device 0 [0x07] X\n" + kColumns + row, "big.log"),
                std::invalid_argument);
 }
 

@@ -31,15 +31,20 @@ const Row kRows[] = {
     {5, 1e-3, 256, 4, 655},   {5, 1e-3, 256, 8, 763},   {5, 1e-3, 256, 16, 817},
 };
 
+// One row's all-reduce, simulated in a forked child on `topology` (bandwidth_Bps 0: the topology's).
+double simulated_s(const std::string& topology, double bandwidth_Bps, const Row& r) {
+  return arcsim::testing::forked1([&] {
+    NetworkConfig net{topology, r.nodes, bandwidth_Bps, r.latency_s, "nccl", "auto"};
+    return arcsim::sim::simulate_collective(net, CollectiveOp::allreduce, r.mib * 1048576).simulated_s;
+  });
+}
+
 }  // namespace
 
 TEST(NcclProfile, TcShapedEthernetTableWithinFivePercent) {
   double worst = 0;
   for (const auto& r : kRows) {
-    const double t = arcsim::testing::forked1([&] {
-      NetworkConfig net{"star", r.nodes, r.gbps * 1e9 / 8, r.latency_s, "nccl", "auto"};
-      return arcsim::sim::simulate_collective(net, CollectiveOp::allreduce, r.mib * 1048576).simulated_s;
-    });
+    const double t = simulated_s("star", r.gbps * 1e9 / 8, r);
     const double err = t * 1e3 / r.measured_ms - 1;
     std::printf("%g Gb/s %g ms %g MiB %2d nodes: measured %6.0f ms, simulated %7.1f ms, %+.2f %%\n", r.gbps,
                 r.latency_s * 1e3, r.mib, r.nodes, r.measured_ms, t * 1e3, 100 * err);
@@ -56,19 +61,15 @@ TEST(NcclProfile, TcShapedEfficiencyFittedOnFourNodesPredictsLargerClusters) {
   char dir_template[] = "/tmp/arcsim-tc-XXXXXX";
   ASSERT_NE(::mkdtemp(dir_template), nullptr);
   const std::string dir = dir_template;
-  int files = 0;
+  const std::string path = dir + "/tc.json";
   auto simulate = [&](const Row& r, double eff) {
-    const std::string path = dir + "/t" + std::to_string(files++) + ".json";
     char body[512];
     std::snprintf(body, sizeof body,
                   "{\"format\": \"arcsim-topology/1\", \"name\": \"tc\", \"type\": \"star\", \"bandwidth\": \"%gGbps\", "
                   "\"latency\": \"%gms\", \"nccl\": {\"nic_achievable\": \"%.9gGbps\"}}",
                   r.gbps, r.latency_s * 1e3, r.gbps * eff);
     arcsim::io::write_file_atomic(path, body);
-    return arcsim::testing::forked1([&] {
-      NetworkConfig net{path, r.nodes, 0, r.latency_s, "nccl", "auto"};
-      return arcsim::sim::simulate_collective(net, CollectiveOp::allreduce, r.mib * 1048576).simulated_s;
-    });
+    return simulated_s(path, 0, r);
   };
   // Each 4-node row's time is affine in 1 / efficiency (the wire bytes scale with it): two runs give
   // it, then a golden-section search on the log error of the 4-node rows gives the efficiency.
