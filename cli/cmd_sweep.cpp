@@ -46,10 +46,12 @@ std::string cell(const std::optional<double>& v) {
 }
 
 // "1.17 [0.95,1.40]~i": the TTA speedup with its 95 % interval; "~" when the interval contains 1
-// (not significant), "i"/"e" when the TTA was interpolated/extrapolated across N.
+// (not significant), "p" when some seeds missed the target (censored), "i"/"e" when the TTA was
+// interpolated/extrapolated across ranks; "missed" when no seed reached the target.
 std::string speedup_cell(const ex::ResultRow& r) {
   if (r.compressor.value("name", "") == "dense" && r.speedup_vs_dense == 1.0) return "baseline";
-  std::string t = cell(r.speedup_vs_dense);
+  std::string t = !r.speedup_vs_dense && r.tta_status == "none" ? "missed" : cell(r.speedup_vs_dense);
+  if (r.tta_status == "partial") t += "p";
   if (r.speedup_vs_dense && r.speedup_vs_dense_lo && r.speedup_vs_dense_hi) {
     t += " [" + cell(r.speedup_vs_dense_lo) + "," + cell(r.speedup_vs_dense_hi) + "]";
     if (*r.speedup_vs_dense_lo <= 1 && 1 <= *r.speedup_vs_dense_hi) t += "~";
@@ -63,7 +65,7 @@ std::string speedup_cell(const ex::ResultRow& r) {
 void print_table(const std::vector<ex::ResultRow>& rows) {
   std::set<std::tuple<std::string, std::string, double>> nets;  // topology, profile, latency
   for (const auto& r : rows) nets.insert({r.topology, r.profile, r.latency_s});
-  bool any_ns = false, any_i = false, any_e = false, any_ci = false;
+  bool any_ns = false, any_i = false, any_e = false, any_ci = false, any_p = false, any_m = false;
   for (const auto& [topo, profile, lat] : nets) {
     std::set<double> bws;
     std::set<int> nodes;
@@ -95,6 +97,8 @@ void print_table(const std::vector<ex::ResultRow>& rows) {
               any_ci = any_ci || r.speedup_vs_dense_lo.has_value();
               any_i = any_i || r.convergence_estimate == "interpolated";
               any_e = any_e || r.convergence_estimate == "extrapolated";
+              any_p = any_p || r.tta_status == "partial";
+              any_m = any_m || text.rfind("missed", 0) == 0;
             }
           std::printf(" %26s", text.c_str());
         }
@@ -105,8 +109,10 @@ void print_table(const std::vector<ex::ResultRow>& rows) {
   std::printf("\n  %s", any_ci ? "intervals: 95 % over seeds (docs/experiments.md section 3)"
                               : "no intervals: one seed per configuration, or no time to accuracy");
   if (any_ns) std::printf("; ~ interval contains 1 (not significant)");
-  if (any_i) std::printf("; i convergence interpolated across N");
-  if (any_e) std::printf("; e convergence extrapolated beyond the recorded N");
+  if (any_i) std::printf("; i convergence interpolated across ranks");
+  if (any_e) std::printf("; e convergence extrapolated beyond the recorded ranks");
+  if (any_p) std::printf("; p some seeds missed the target (censored; tta_note)");
+  if (any_m) std::printf("; missed: no seed reached the target");
   std::printf("\n");
 }
 

@@ -165,7 +165,9 @@ BreakevenResult run_breakeven(const ExperimentSpec& spec, const BreakevenOptions
     so.out_dir = work;
     so.jobs = options.jobs;
     so.progress = false;
-    so.warnings = result.sweeps == 0 && axis != "ratio";  // said once, by the grid sweep
+    // Checked once, by the grid sweep; the ratio axis's clones have no logs by construction (only
+    // their iteration time is searched).
+    so.check_convergence = result.sweeps == 0 && axis != "ratio";
     so.simulate = options.simulate;
     so.keep = [&](const Point& p) {
       if (p.compressor == 0) {  // dense: wherever a compressor is asked for

@@ -7,6 +7,8 @@
 
 #include "common/format.hpp"
 #include "experiments/stats.hpp"
+#include "kernels/compressor_options.hpp"
+#include "kernels/compressor_registry.hpp"
 
 namespace arcsim::experiments {
 
@@ -19,32 +21,48 @@ std::string log_name(const json& c) {
   return c.value("name", "");
 }
 
-// A stated option that differs; unstated ones pass.
-template <class T>
-bool differs(const json& c, const char* key, const T& mine) {
-  if (!c.contains(key) || c[key].is_null()) return false;
-  try {
-    return c[key].get<T>() != mine;
-  } catch (const json::exception&) {
-    return true;
+// The value a log states for an option (under its name or an alias); null when it states none.
+json stated(const json& log, const kernels::OptionSpec& o) {
+  if (log.contains(o.name)) return log[o.name];
+  for (const auto& a : o.aliases)
+    if (log.contains(a)) return log[a];
+  return nullptr;
+}
+
+bool same_value(const json& a, const json& b) {
+  if (a.is_number() && b.is_number())
+    return std::fabs(a.get<double>() - b.get<double>()) <= 1e-9 * std::max(1.0, std::fabs(b.get<double>()));
+  return a == b;
+}
+
+// Every option of the configuration's compressor that changes training (the option table's
+// changes_training), with the configuration's value: its identity against the logs.
+json identity_options(const CompressorConfig& cfg) {
+  json mine = json::object();
+  if (cfg.name == "dense") return mine;
+  const kernels::CompressorEntry& e = kernels::compressor_entry(cfg.name);
+  for (const auto& o : kernels::option_table())
+    if (o.changes_training && e.takes(o.name)) mine[o.name] = kernels::get_option(cfg.options, o.name);
+  return mine;
+}
+
+// The identity options a log states with another value, as (option, the log's value); options a
+// log does not state are not compared (logs of older recorders state only some). A log that does
+// not state its ratio cannot stand for a compressing configuration.
+std::vector<std::pair<std::string, json>> differing_options(const json& log, const CompressorConfig& cfg) {
+  std::vector<std::pair<std::string, json>> out;
+  const json mine = identity_options(cfg);
+  for (const auto& o : kernels::option_table()) {
+    if (!mine.contains(o.name)) continue;
+    const json theirs = stated(log, o);
+    if (o.name == "ratio" && !theirs.is_number()) out.push_back({o.name, theirs});
+    else if (!theirs.is_null() && !same_value(theirs, mine[o.name])) out.push_back({o.name, theirs});
   }
+  return out;
 }
 
 bool matches(const json& c, const CompressorConfig& cfg) {
-  if (log_name(c) != cfg.name) return false;
-  if (cfg.name == "dense") return true;
-  if (!c.contains("ratio") || !c["ratio"].is_number()) return false;
-  if (std::fabs(c["ratio"].get<double>() - cfg.ratio) > 1e-9 * std::max(1.0, cfg.ratio)) return false;
-  if (differs(c, "ef", cfg.ef)) return false;
-  if (differs<std::int64_t>(c, "warmup", cfg.warmup)) return false;
-  if ((cfg.name == "topk" || cfg.name == "randk") && differs(c, "ramp", cfg.ramp)) return false;
-  if (cfg.name == "randk" && differs(c, "unbiased", cfg.rescale)) return false;
-  if (cfg.name == "arctopk") {
-    if (differs<int>(c, "rank", cfg.rank)) return false;
-    if (differs(c, "row_scores", cfg.row_scores)) return false;
-    if (differs(c, "shape_rule", cfg.shape_rule)) return false;
-  }
-  return true;
+  return log_name(c) == cfg.name && differing_options(c, cfg).empty();
 }
 
 std::string describe(const json& c) {
@@ -54,6 +72,7 @@ std::string describe(const json& c) {
   if (c.contains("ef")) s += ", " + c["ef"].dump();
   if (c.contains("warmup")) s += ", warmup " + c["warmup"].dump();
   if (c.contains("ramp") && c["ramp"].is_boolean()) s += std::string(", ramp ") + (c["ramp"].get<bool>() ? "on" : "off");
+  if (c.contains("rank")) s += ", rank " + c["rank"].dump();
   if (s.find('"') != std::string::npos) {
     std::string t;
     for (char ch : s)
@@ -108,7 +127,14 @@ namespace {
 struct SeedResult {
   const traces::ConvergenceLog* log = nullptr;
   std::optional<double> steps;
+  double last_step = 0;  // the last step the run logged a value at: a miss's lower bound
 };
+
+double last_logged_step(const std::vector<LogPoint>& pts) {
+  for (auto it = pts.rbegin(); it != pts.rend(); ++it)
+    if (!std::isnan(it->value)) return static_cast<double>(it->step);
+  return pts.empty() ? 0 : static_cast<double>(pts.back().step);
+}
 
 // Every seed's crossing at one recorded N, by seed.
 std::map<std::int64_t, SeedResult> crossings_at(const std::vector<const traces::ConvergenceLog*>& logs, int world,
@@ -116,7 +142,8 @@ std::map<std::int64_t, SeedResult> crossings_at(const std::vector<const traces::
   std::map<std::int64_t, SeedResult> out;
   for (const auto* log : logs) {
     if (log->world != world || log->points.empty() || out.count(log->seed)) continue;
-    out[log->seed] = {log, crossing_step(log_points(*log, target), target)};
+    const std::vector<LogPoint> pts = log_points(*log, target);
+    out[log->seed] = {log, crossing_step(pts, target), last_logged_step(pts)};
   }
   return out;
 }
@@ -154,11 +181,8 @@ std::optional<StepsEstimate> estimate_steps(const std::vector<const traces::Conv
     const int w = exact ? nodes : e.convergence_nodes;
     e.nodes_lo = e.nodes_hi = w;
     for (const auto& [seed, r] : crossings_at(logs, w, target)) {
-      if (r.steps) e.reached.push_back({seed, *r.steps});
-      else {
-        e.unreached.push_back(seed);
-        missed.push_back(best_note(*r.log, target));
-      }
+      e.seeds.push_back({seed, r.steps ? *r.steps : r.last_step, r.steps.has_value()});
+      if (!r.steps) missed.push_back(best_note(*r.log, target));
     }
     if (!exact) {
       e.how = "extrapolated";
@@ -194,13 +218,13 @@ std::optional<StepsEstimate> estimate_steps(const std::vector<const traces::Conv
     const double f = std::log(static_cast<double>(nodes) / lo) / std::log(static_cast<double>(hi) / lo);
     for (std::size_t i = 0; i < pairs.size(); ++i) {
       const auto& [ra, rb] = pairs[i];
-      if (ra->steps && rb->steps) {
-        const double s = std::exp(std::log(*ra->steps) + f * (std::log(*rb->steps) - std::log(*ra->steps)));
-        e.reached.push_back({pair_seed[i], s});
-      } else {
-        e.unreached.push_back(pair_seed[i]);
-        missed.push_back(best_note(*(ra->steps ? rb : ra)->log, target));
-      }
+      // A miss at either end: both ends as lower bounds, so the interpolation is one too.
+      const bool both = ra->steps && rb->steps;
+      const double sa = std::max(ra->steps.value_or(ra->last_step), 1.0);
+      const double sb = std::max(rb->steps.value_or(rb->last_step), 1.0);
+      e.seeds.push_back({pair_seed[i], std::exp(std::log(sa) + f * (std::log(sb) - std::log(sa))), both});
+      if (!ra->steps) missed.push_back(best_note(*ra->log, target));
+      if (!rb->steps) missed.push_back(best_note(*rb->log, target));
     }
     e.note = "interpolated log-log between N=" + std::to_string(lo) + " and N=" + std::to_string(hi) +
              (by_order ? " (seeds paired in sorted order)" : "");
@@ -212,9 +236,15 @@ std::optional<StepsEstimate> estimate_steps(const std::vector<const traces::Conv
   return e;
 }
 
+int StepsEstimate::reached() const {
+  int n = 0;
+  for (const auto& s : seeds) n += s.reached ? 1 : 0;
+  return n;
+}
+
 std::string no_match_note(const traces::Trace& trace, const CompressorConfig& c) {
-  json mine = {{"compressor", c.name}, {"ratio", c.ratio}, {"ef", c.ef}, {"warmup", c.warmup}};
-  if (c.name == "topk" || c.name == "randk") mine["ramp"] = c.ramp;
+  json mine = identity_options(c);
+  mine["compressor"] = c.name;
   std::string note = "no convergence log for " + c.label + " (" +
                      (c.convergence.empty() ? describe(mine) : "config id " + c.convergence) + ") in the trace";
   std::vector<std::string> seen;
@@ -242,16 +272,15 @@ std::string value_text(const json& v) {
 
 }  // namespace
 
+bool has_logs_of(const traces::Trace& trace, const std::string& compressor) {
+  return std::any_of(trace.convergence.begin(), trace.convergence.end(),
+                     [&](const traces::ConvergenceLog& l) { return log_name(l.compressor) == compressor; });
+}
+
 std::string mismatch_warning(const traces::Trace& trace, const CompressorConfig& c) {
   if (!matching_logs(trace, c).empty()) return "";
-  json mine = {{"compressor", c.name}, {"ratio", c.ratio}, {"ef", c.ef}, {"warmup", c.warmup}};
-  if (c.name == "topk" || c.name == "randk") mine["ramp"] = c.ramp;
-  if (c.name == "randk") mine["unbiased"] = c.rescale;
-  if (c.name == "arctopk") {
-    mine["rank"] = c.rank;
-    mine["row_scores"] = c.row_scores;
-    mine["shape_rule"] = c.shape_rule;
-  }
+  json mine = identity_options(c);
+  mine["compressor"] = c.name;
   const std::string head = c.label + " (" + (c.convergence.empty() ? describe(mine) : "convergence " + c.convergence) +
                            ") matches no convergence log";
   if (!c.convergence.empty()) {
@@ -267,16 +296,10 @@ std::string mismatch_warning(const traces::Trace& trace, const CompressorConfig&
   for (const auto& log : trace.convergence) {
     if (log_name(log.compressor) != c.name) continue;
     std::vector<std::string> diff;
-    for (auto it = mine.begin(); it != mine.end(); ++it) {
-      if (it.key() == "compressor" || !log.compressor.contains(it.key()) || log.compressor[it.key()].is_null()) continue;
-      const json& theirs = log.compressor[it.key()];
-      const bool same = theirs.is_number() && it.value().is_number()
-                            ? std::fabs(theirs.get<double>() - it.value().get<double>()) <= 1e-9
-                            : theirs == it.value();
-      if (!same)
-        diff.push_back(it.key() + ": the trace's " + c.name + " logs were recorded with " + it.key() + " " +
-                       value_text(theirs) + " (the spec has " + value_text(it.value()) + ")");
-    }
+    for (const auto& [name, theirs] : differing_options(log.compressor, c))
+      diff.push_back(name + ": the trace's " + c.name + " logs were recorded with " + name + " " +
+                     (theirs.is_null() ? std::string("unstated") : value_text(theirs)) + " (the spec has " +
+                     value_text(mine[name]) + ")");
     if (!best || diff.size() < best_diff.size()) {
       best = &log;
       best_diff = diff;
@@ -292,17 +315,40 @@ std::string mismatch_warning(const traces::Trace& trace, const CompressorConfig&
 
 namespace arcsim::experiments {
 
+namespace {
+
+// Wall-clock of `steps` (fractional) spent in the shapes that are not the steady state.
+double warmup_ramp_time(const StepSchedule& sched, const std::vector<double>& step_s, double steps) {
+  std::vector<double> only = step_s;
+  for (std::size_t i = 0; i < sched.shapes.size(); ++i)
+    if (sched.shapes[i].kind == "steady") only[i] = 0;
+  return time_for_fractional_steps(sched, only, steps);
+}
+
+// ok | partial | none | extrapolated: the worst thing a reader must know first.
+std::string tta_status_of(const StepsEstimate& e) {
+  const int reached = e.reached(), n = static_cast<int>(e.seeds.size());
+  if (reached == 0) return "none";
+  if (reached < n) return "partial";
+  if (e.how == "extrapolated") return "extrapolated";
+  return "ok";
+}
+
+}  // namespace
+
 void fill_row_convergence(ResultRow& r, const std::vector<const traces::ConvergenceLog*>& logs,
                           const std::string& no_log_note, const std::optional<Target>& spec_target) {
   r.steps_to_target.reset();
   r.steps_to_target_sd.reset();
-  r.seeds = 0;
+  r.seeds = r.seeds_reached = 0;
   r.convergence_nodes.reset();
   r.convergence_config.clear();
   r.convergence_estimate.clear();
+  r.tta_status.clear();
   r.tta_s.reset();
   r.tta_s_lo.reset();
   r.tta_s_hi.reset();
+  r.warmup_ramp_s.reset();
   r.tta_note.clear();
   r.seed_tta.clear();
   r.curve.clear();
@@ -311,7 +357,8 @@ void fill_row_convergence(ResultRow& r, const std::vector<const traces::Converge
     r.tta_note = "point failed";
     return;
   }
-  const traces::ConvergenceLog* near = nearest_log(logs, r.nodes);
+  const int ranks = row_ranks(r);
+  const traces::ConvergenceLog* near = nearest_log(logs, ranks);
   if (!near) {
     r.tta_note = no_log_note;
     return;
@@ -326,13 +373,14 @@ void fill_row_convergence(ResultRow& r, const std::vector<const traces::Converge
       return;
     }
   }
-  const std::optional<StepsEstimate> est = estimate_steps(logs, r.nodes, target);
-  if (!est) {
+  const std::optional<StepsEstimate> est = estimate_steps(logs, ranks, target);
+  if (!est || est->seeds.empty()) {
     r.tta_note = no_log_note;
     return;
   }
   r.convergence_nodes = est->convergence_nodes;
   r.convergence_config = near->config;
+  r.convergence_estimate = est->how;
   StepSchedule sched;
   std::vector<double> step_s;
   for (const auto& s : r.shapes) {
@@ -351,35 +399,49 @@ void fill_row_convergence(ResultRow& r, const std::vector<const traces::Converge
   }
   if (!r.seed_curves.empty()) r.curve = r.seed_curves.front().points;
 
+  // Every seed, a miss censored at its run's last logged step (its TTA is at least that long).
+  std::vector<TimeSample> times, steps;
+  std::vector<double> reached_steps;
+  for (const auto& s : est->seeds) {
+    const double t = time_for_fractional_steps(sched, step_s, s.steps);
+    r.seed_tta.push_back({s.seed, s.steps, t, 0, 0, s.reached});
+    times.push_back({t, s.reached});
+    steps.push_back({std::max(s.steps, 1.0), s.reached});
+    if (s.reached) reached_steps.push_back(s.steps);
+  }
+  r.seeds = static_cast<int>(est->seeds.size());
+  r.seeds_reached = est->reached();
+  r.tta_status = tta_status_of(*est);
+
   std::vector<std::string> notes;
   if (!est->note.empty()) notes.push_back(est->note);
-  if (est->reached.empty()) {
-    r.tta_note = est->unreached_note;
-    if (!est->note.empty()) r.tta_note += " (" + est->note + ")";
-    return;
+  const std::string counted = std::to_string(r.seeds_reached) + " of " + std::to_string(r.seeds) + " seeds";
+  // An estimate needs two seeds that reached the target (or the only seed there is): one reached
+  // seed among misses says nothing about the centre that the model would not make up.
+  const bool enough = r.seeds_reached >= 2 || (r.seeds == 1 && r.seeds_reached == 1);
+  if (r.seeds_reached == 0) {
+    notes.insert(notes.begin(), "no seed reached the target; " + est->unreached_note);
+  } else if (!enough) {
+    notes.insert(notes.begin(), "too few seeds reached the target to estimate TTA (" + counted + "); " +
+                                    est->unreached_note);
+  } else {
+    const TimeEstimate tt = *lognormal_time(times);
+    const TimeEstimate st = *lognormal_time(steps);
+    r.tta_s = tt.center;
+    if (tt.ci95) {
+      r.tta_s_lo = tt.ci95->lo;
+      r.tta_s_hi = tt.ci95->hi;
+    }
+    r.steps_to_target = st.center;
+    r.steps_to_target_sd = sample_sd(reached_steps);
+    // The warm-up/ramp part of the central run: its share of that run's time, times tta_s.
+    const double total = time_for_fractional_steps(sched, step_s, st.center);
+    if (total > 0) r.warmup_ramp_s = tt.center * warmup_ramp_time(sched, step_s, st.center) / total;
+    if (r.seeds_reached < r.seeds)
+      notes.push_back(counted + " reached the target; the others are censored at their step budget "
+                      "(log-normal maximum likelihood); " + est->unreached_note);
+    if (r.seeds == 1) notes.push_back("1 seed: no interval");
   }
-  std::vector<double> steps, tta;
-  for (const auto& s : est->reached) {
-    const double t = time_for_fractional_steps(sched, step_s, s.steps);
-    r.seed_tta.push_back({s.seed, s.steps, t});
-    steps.push_back(s.steps);
-    tta.push_back(t);
-  }
-  const Summary ss = summarize(steps), ts = summarize(tta);
-  r.seeds = ss.n;
-  r.steps_to_target = ss.mean;
-  r.steps_to_target_sd = ss.sd;
-  r.tta_s = ts.mean;
-  if (ts.ci95) {
-    r.tta_s_lo = ts.ci95->lo;
-    r.tta_s_hi = ts.ci95->hi;
-  }
-  r.convergence_estimate = est->how;
-  if (!est->unreached.empty())
-    notes.push_back(std::to_string(est->reached.size()) + " of " +
-                    std::to_string(est->reached.size() + est->unreached.size()) +
-                    " seeds reached the target, TTA is their mean; " + est->unreached_note);
-  if (ss.n == 1) notes.push_back("1 seed: no interval");
   for (std::size_t i = 0; i < notes.size(); ++i) r.tta_note += (i ? "; " : "") + notes[i];
 }
 

@@ -11,23 +11,52 @@
 #include "common/format.hpp"
 #include "common/atomic_file.hpp"
 #include "experiments/stats.hpp"
+#include "kernels/compressor_options.hpp"
+#include "kernels/compressor_registry.hpp"
 
 namespace arcsim::experiments {
 
 using nlohmann::json;
 
+namespace {
+
+// Options with a column of their own elsewhere in the table (ratio, rank, ef, warm-up, ramp).
+bool has_fixed_column(const std::string& option) {
+  return option == "ratio" || option == "rank" || option == "ef" || option == "warmup" || option == "ramp";
+}
+
+// One column per compressor option of the kernels' option table, after the fixed option columns:
+// a new option in the table is a new column, filled for every compressor that takes it.
+std::vector<Column> option_columns() {
+  static const std::vector<std::string> meanings = [] {
+    std::vector<std::string> m;
+    for (const auto& o : kernels::option_table())
+      if (!has_fixed_column(o.name)) m.push_back("compressor option (arcsim compressors; empty where the compressor does not take it): " + o.help);
+    return m;
+  }();
+  std::vector<Column> out;
+  std::size_t i = 0;
+  for (const auto& o : kernels::option_table())
+    if (!has_fixed_column(o.name)) out.push_back({o.name.c_str(), "-", meanings[i++].c_str()});
+  return out;
+}
+
+}  // namespace
+
 const std::vector<Column>& result_columns() {
-  static const std::vector<Column> columns = {
+  static const std::vector<Column> columns = [] {
+  std::vector<Column> cols = {
       {"point", "-", "row number in the sweep's product order (topology, profile, latency, bandwidth, nodes, compressor)"},
       {"compressor", "-", "compressor name: dense, topk, randk, arctopk"},
       {"label", "-", "the configuration's label, unique in the experiment (colour and legend key)"},
       {"ratio", "fraction", "fraction kept in the steady state (Top-K/Rand-K: of elements, ARC-Top-K: of rows; dense: 1)"},
-      {"rank", "-", "ARC-Top-K sketch rank r (empty for the others)"},
+      {"rank", "-", "rank: ARC-Top-K's sketch rank r, PowerSGD's approximation rank (empty for compressors without one)"},
       {"ef", "-", "error feedback: none, ef14, ef21, ef21m (empty for dense)"},
       {"warmup_steps", "steps", "dense steps before compression starts"},
       {"ramp_steps", "steps", "steps of the Top-K/Rand-K ratio ramp (0: none)"},
-      {"nodes", "nodes", "simulated nodes (data-parallel ranks when a node has one GPU)"},
-      {"bandwidth_gbps", "Gbit/s", "link bandwidth of each node's NIC"},
+      {"nodes", "nodes", "simulated nodes (servers)"},
+      {"ranks", "ranks", "data-parallel ranks: nodes x GPUs per node (the world size the convergence logs are matched on)"},
+      {"bandwidth_gbps", "Gbit/s", "bandwidth of each NIC (a node with several NICs has this per NIC)"},
       {"latency_us", "us", "end-to-end latency of one message between two nearest nodes"},
       {"topology", "-", "topology preset or spec name"},
       {"profile", "-", "network-model profile: ideal, nccl, tcp"},
@@ -46,27 +75,38 @@ const std::vector<Column>& result_columns() {
       {"bits_per_step_authors", "bits", "global bits of one steady-state iteration in the ARC-Top-K authors' convention: all ranks together, 2(N-1) x bits per all-reduce, N(N-1) x bits per all-gather (N: ranks; section 4)"},
       {"relative_error", "-", "norm(aggregate - mean)^2 / norm(mean)^2 on the replayed gradient samples (steady shape)"},
       {"retained_energy", "fraction", "energy of the mean gradient kept by the aggregate (steady shape)"},
-      {"steps_to_target", "steps", "mean over seeds of the steps at which the target is crossed, interpolated between the two evaluations around the crossing"},
-      {"steps_to_target_sd", "steps", "sample standard deviation of steps_to_target over seeds (empty with one seed)"},
-      {"seeds", "-", "seeds (recorded runs) the TTA is the mean of"},
-      {"convergence_nodes", "nodes", "worker count of the convergence log used (the nearest recorded when not equal to nodes; see tta_note)"},
+      {"steps_to_target", "steps", "log-normal centre over seeds (geometric mean when every seed reached) of the steps at which the target is crossed, interpolated between the two evaluations around it; seeds that missed are censored at their budget"},
+      {"steps_to_target_sd", "steps", "sample standard deviation of the crossing over the seeds that reached the target (empty with fewer than two)"},
+      {"seeds", "-", "seeds (recorded runs) at the point, whether they reached the target or not"},
+      {"seeds_reached", "-", "of those, the seeds that reached the target"},
+      {"convergence_nodes", "ranks", "ranks of the convergence logs whose curves are used (the nearest recorded when not equal to ranks; see convergence_estimate)"},
       {"convergence_config", "-", "id of the convergence log used (the trace's config id)"},
-      {"tta_s", "s", "predicted time to accuracy: mean over seeds of the simulated time of steps 1..steps_to_target"},
-      {"tta_s_lo", "s", "lower end of the 95 % Student-t interval of tta_s over seeds (empty with one seed)"},
+      {"convergence_estimate", "-", "recorded (logs at these ranks), interpolated (log-log between two recorded rank counts) or extrapolated (outside them: the nearest held constant)"},
+      {"tta_status", "-", "ok: every seed reached the target; partial: some missed (censored, see tta_note); none: no seed reached it (tta_s empty); extrapolated: every seed reached it but the steps come from outside the recorded ranks; empty: no convergence data (see tta_note)"},
+      {"tta_s", "s", "predicted time to accuracy: log-normal centre over seeds of the simulated time of steps 1..crossing, misses censored at their budget (docs/experiments.md section 3)"},
+      {"tta_s_lo", "s", "lower end of the 95 % interval of tta_s (exp of a Student-t or censored-likelihood interval on log TTA; empty with one seed)"},
       {"tta_s_hi", "s", "upper end of that interval"},
+      {"warmup_ramp_s", "s", "the part of tta_s spent in dense warm-up and ratio-ramp steps"},
+      {"warmup_ramp_share", "fraction", "warmup_ramp_s / tta_s"},
       {"bytes_per_node_to_target", "bytes", "mean over seeds of the bytes one node sends in steps 1..steps_to_target, as simulated (warm-up, ramp and steady steps each at their shape's bytes, as tta_s)"},
       {"bits_to_target_authors", "bits", "mean over seeds of the global bits of steps 1..steps_to_target in the authors' convention (their cumulative counter, EF21's dense start counted as their hooks count it)"},
       {"tta_note", "-", "why tta_s is empty, or how it was approximated (interpolated or extrapolated across N, seeds that missed the target)"},
-      {"speedup_vs_dense", "x", "tta_s of dense / tta_s, same network point"},
-      {"speedup_vs_dense_lo", "x", "lower end of the 95 % interval of speedup_vs_dense (delta method on the log ratio, seeds paired when both sides have the same seeds)"},
+      {"speedup_vs_dense", "x", "TTA speedup over dense on the same network point, over paired seeds: exp of the mean log(tta_dense / tta) of each seed (misses censored); empty with too few paired seeds that reached (speedup_note)"},
+      {"speedup_vs_dense_lo", "x", "lower end of its 95 % interval (exp of a Student-t or censored-likelihood interval on the paired log ratios)"},
       {"speedup_vs_dense_hi", "x", "upper end of that interval"},
-      {"speedup_vs_topk", "x", "tta_s of topk / tta_s, same network point"},
-      {"speedup_vs_topk_lo", "x", "lower end of the 95 % interval of speedup_vs_topk"},
+      {"speedup_vs_topk", "x", "the same over the spec's first topk configuration"},
+      {"speedup_vs_topk_lo", "x", "lower end of its 95 % interval"},
       {"speedup_vs_topk_hi", "x", "upper end of that interval"},
+      {"speedup_note", "-", "the seeds the TTA speedups rest on, or why one is empty"},
       {"iteration_speedup_vs_dense", "x", "iteration_s of dense / iteration_s, same network point"},
       {"iteration_speedup_vs_topk", "x", "iteration_s of topk / iteration_s, same network point"},
       {"error", "-", "why the point failed (empty when ok)"},
   };
+  const auto after = std::find_if(cols.begin(), cols.end(), [](const Column& c) { return std::string(c.name) == "ramp_steps"; });
+  const std::vector<Column> opts = option_columns();
+  cols.insert(after + 1, opts.begin(), opts.end());
+  return cols;
+  }();
   return columns;
 }
 
@@ -136,11 +176,28 @@ json columns_of(const ResultRow& r) {
   j["compressor"] = c.value("name", "");
   j["label"] = c.value("label", "");
   j["ratio"] = dense ? json(1) : c.value("ratio", json(nullptr));
-  j["rank"] = c.contains("rank") ? c["rank"] : json(nullptr);
+  const kernels::CompressorConfig* full = nullptr;
+  kernels::CompressorConfig built;
+  try {  // every option's value, defaults included, from the row's configuration
+    json given = json::object();
+    for (auto it = c.begin(); it != c.end(); ++it)
+      if (kernels::find_option(it.key()) && it.key() != "ramp_steps") given[it.key()] = it.value();
+    built = kernels::build_config(c.value("name", ""), given);
+    full = &built;
+  } catch (const std::exception&) {  // an unknown compressor (an older results file): options stay empty
+  }
+  auto option = [&](const std::string& name) -> json {
+    if (!full || !kernels::compressor_entry(full->compressor).takes(name)) return nullptr;
+    return kernels::get_option(*full, name);
+  };
+  j["rank"] = option("rank");
+  for (const auto& o : kernels::option_table())
+    if (!has_fixed_column(o.name)) j[o.name] = option(o.name);
   j["ef"] = dense ? json(nullptr) : c.value("ef", json(nullptr));
   j["warmup_steps"] = dense ? json(0) : c.value("warmup", json(0));
   j["ramp_steps"] = c.value("ramp", false) ? c.value("ramp_steps", json(0)) : json(0);
   j["nodes"] = r.nodes;
+  j["ranks"] = row_ranks(r);
   j["bandwidth_gbps"] = tidy(r.bandwidth_Bps * 8 / 1e9);
   j["latency_us"] = tidy(r.latency_s * 1e6);
   j["topology"] = r.topology;
@@ -164,11 +221,16 @@ json columns_of(const ResultRow& r) {
   j["steps_to_target"] = opt(r.steps_to_target);
   j["steps_to_target_sd"] = opt(r.steps_to_target_sd);
   j["seeds"] = r.seeds > 0 ? json(r.seeds) : json(nullptr);
+  j["seeds_reached"] = r.seeds > 0 ? json(r.seeds_reached) : json(nullptr);
   j["convergence_nodes"] = opt(r.convergence_nodes);
   j["convergence_config"] = r.convergence_config.empty() ? json(nullptr) : json(r.convergence_config);
+  j["convergence_estimate"] = r.convergence_estimate.empty() ? json(nullptr) : json(r.convergence_estimate);
+  j["tta_status"] = r.tta_status.empty() ? json(nullptr) : json(r.tta_status);
   j["tta_s"] = opt(r.tta_s);
   j["tta_s_lo"] = opt(r.tta_s_lo);
   j["tta_s_hi"] = opt(r.tta_s_hi);
+  j["warmup_ramp_s"] = opt(r.warmup_ramp_s);
+  j["warmup_ramp_share"] = r.warmup_ramp_s && r.tta_s && *r.tta_s > 0 ? json(*r.warmup_ramp_s / *r.tta_s) : json(nullptr);
   j["bytes_per_node_to_target"] = opt(r.bytes_per_node_to_target);
   j["bits_to_target_authors"] = opt(r.bits_to_target_authors);
   j["tta_note"] = r.tta_note.empty() ? json(nullptr) : json(r.tta_note);
@@ -178,6 +240,7 @@ json columns_of(const ResultRow& r) {
   j["speedup_vs_topk"] = opt(r.speedup_vs_topk);
   j["speedup_vs_topk_lo"] = opt(r.speedup_vs_topk_lo);
   j["speedup_vs_topk_hi"] = opt(r.speedup_vs_topk_hi);
+  j["speedup_note"] = r.speedup_note.empty() ? json(nullptr) : json(r.speedup_note);
   j["iteration_speedup_vs_dense"] = opt(r.iteration_speedup_vs_dense);
   j["iteration_speedup_vs_topk"] = opt(r.iteration_speedup_vs_topk);
   j["error"] = r.error.empty() ? json(nullptr) : json(r.error);
@@ -186,26 +249,52 @@ json columns_of(const ResultRow& r) {
 
 }  // namespace
 
+int row_ranks(const ResultRow& r) {
+  for (const auto& s : r.shapes)
+    if (s.times.ranks > 0) return s.times.ranks;
+  return r.nodes;
+}
+
 namespace {
 
-// A TTA speedup base / mine with its interval, pairing seeds when both rows have the same seeds.
+// A TTA speedup base / mine over the seeds both rows hold, paired (stats.hpp paired_speedup).
 struct TtaRatio {
   std::optional<double> value, lo, hi;
+  std::string note;
 };
-TtaRatio tta_ratio(const ResultRow* base, const ResultRow& mine) {
+TtaRatio tta_ratio(const ResultRow* base, const ResultRow& mine, const char* base_name) {
   TtaRatio out;
-  if (!base || !base->tta_s || !mine.tta_s || !(*base->tta_s > 0) || !(*mine.tta_s > 0)) return out;
-  std::vector<double> a, b;
-  for (const auto& s : base->seed_tta) a.push_back(s.tta_s);
-  for (const auto& s : mine.seed_tta) b.push_back(s.tta_s);
-  bool paired = a.size() == b.size() && a.size() >= 2;
-  for (std::size_t i = 0; paired && i < a.size(); ++i) paired = base->seed_tta[i].seed == mine.seed_tta[i].seed;
-  const std::optional<Ratio> r = a.empty() || b.empty() ? std::nullopt : ratio_of_means(a, b, paired);
-  out.value = *base->tta_s / *mine.tta_s;
-  if (r && r->ci95) {
-    out.lo = r->ci95->lo;
-    out.hi = r->ci95->hi;
+  if (!base || base->seed_tta.empty() || mine.seed_tta.empty()) return out;
+  std::map<std::int64_t, const SeedTta*> theirs;
+  for (const auto& s : base->seed_tta) theirs[s.seed] = &s;
+  std::vector<TimeSample> a, b;
+  for (const auto& s : mine.seed_tta)
+    if (auto it = theirs.find(s.seed); it != theirs.end() && it->second->tta_s > 0 && s.tta_s > 0) {
+      a.push_back({it->second->tta_s, it->second->reached});
+      b.push_back({s.tta_s, s.reached});
+    }
+  const std::string vs = std::string("vs ") + base_name + ": ";
+  if (a.empty()) {
+    out.note = vs + "no seed in common with " + base_name + "'s logs";
+    return out;
   }
+  const int n = static_cast<int>(a.size());
+  const auto p = paired_speedup(a, b, n == 1 ? 1 : 2);
+  if (!p) {
+    int both = 0;
+    for (int i = 0; i < n; ++i) both += a[i].reached && b[i].reached ? 1 : 0;
+    out.note = vs + "too few paired seeds reached the target on both sides (" + std::to_string(both) + " of " +
+               std::to_string(n) + ")";
+    return out;
+  }
+  out.value = p->value;
+  if (p->ci95) {
+    out.lo = p->ci95->lo;
+    out.hi = p->ci95->hi;
+  }
+  out.note = vs + std::to_string(n) + " paired seeds";
+  if (p->censored > 0) out.note += ", " + std::to_string(p->censored) + " censored (one side missed the target)";
+  if (p->uninformative > 0) out.note += ", " + std::to_string(p->uninformative) + " where both missed (left out)";
   return out;
 }
 
@@ -232,17 +321,20 @@ void compute_speedups(std::vector<ResultRow>& rows) {
     r.speedup_vs_dense = r.speedup_vs_topk = std::nullopt;
     r.speedup_vs_dense_lo = r.speedup_vs_dense_hi = r.speedup_vs_topk_lo = r.speedup_vs_topk_hi = std::nullopt;
     r.iteration_speedup_vs_dense = r.iteration_speedup_vs_topk = std::nullopt;
+    r.speedup_note.clear();
     if (r.status != "ok") continue;
     const NetKey k{r.nodes, r.bandwidth_Bps, r.latency_s, r.topology, r.profile};
     const ResultRow* d = dense.count(k) ? &base[dense[k]] : nullptr;
     const ResultRow* t = topk.count(k) ? &base[topk[k]] : nullptr;
-    const TtaRatio vd = tta_ratio(d, r), vt = tta_ratio(t, r);
+    const TtaRatio vd = tta_ratio(d, r, "dense"), vt = tta_ratio(t, r, "topk");
     r.speedup_vs_dense = vd.value;
     r.speedup_vs_dense_lo = vd.lo;
     r.speedup_vs_dense_hi = vd.hi;
     r.speedup_vs_topk = vt.value;
     r.speedup_vs_topk_lo = vt.lo;
     r.speedup_vs_topk_hi = vt.hi;
+    for (const std::string* n : {&vd.note, &vt.note})
+      if (!n->empty()) r.speedup_note += (r.speedup_note.empty() ? "" : "; ") + *n;
     r.iteration_speedup_vs_dense = ratio(d, r.steady.total_s);
     r.iteration_speedup_vs_topk = ratio(t, r.steady.total_s);
   }
@@ -293,7 +385,8 @@ json row_to_json(const ResultRow& r) {
   j["seed_tta"] = json::array();
   for (const auto& s : r.seed_tta)
     j["seed_tta"].push_back({{"seed", s.seed}, {"steps", s.steps}, {"tta_s", s.tta_s},
-                             {"bits_authors", s.bits_authors}, {"bytes_per_node", s.bytes_per_node}});
+                             {"bits_authors", s.bits_authors}, {"bytes_per_node", s.bytes_per_node},
+                             {"reached", s.reached}});
   j["seed_curves"] = json::array();
   for (const auto& c : r.seed_curves) {
     json pts = json::array();
@@ -346,6 +439,10 @@ ResultRow row_from_json(const json& j) {
   get_opt("tta_s_lo", r.tta_s_lo);
   get_opt("tta_s_hi", r.tta_s_hi);
   if (!j.at("seeds").is_null()) r.seeds = j["seeds"].get<int>();
+  if (j.contains("seeds_reached") && !j["seeds_reached"].is_null()) r.seeds_reached = j["seeds_reached"].get<int>();
+  if (j.contains("tta_status") && !j["tta_status"].is_null()) r.tta_status = j["tta_status"].get<std::string>();
+  if (j.contains("warmup_ramp_s")) get_opt("warmup_ramp_s", r.warmup_ramp_s);
+  if (j.contains("speedup_note") && !j["speedup_note"].is_null()) r.speedup_note = j["speedup_note"].get<std::string>();
   get_opt("convergence_nodes", r.convergence_nodes);
   get_opt("tta_s", r.tta_s);
   if (j.contains("bits_per_step_authors")) get_opt("bits_per_step_authors", r.bits_per_step_authors);
@@ -363,7 +460,7 @@ ResultRow row_from_json(const json& j) {
     r.convergence_estimate = j["convergence_estimate"].get<std::string>();
   for (const auto& s : j.value("seed_tta", json::array()))
     r.seed_tta.push_back({s.at("seed").get<std::int64_t>(), s.at("steps").get<double>(), s.at("tta_s").get<double>(),
-                          s.value("bits_authors", 0.0), s.value("bytes_per_node", 0.0)});
+                          s.value("bits_authors", 0.0), s.value("bytes_per_node", 0.0), s.value("reached", true)});
   for (const auto& c : j.value("seed_curves", json::array())) {
     SeedCurve sc;
     sc.seed = c.at("seed").get<std::int64_t>();

@@ -56,6 +56,7 @@ struct SeedTta {
   double tta_s = 0;               // predicted wall-clock of those steps
   double bits_authors = 0;        // global bits of those steps, the authors' convention (bits.hpp)
   double bytes_per_node = 0;      // bytes one node sent in those steps, as simulated
+  bool reached = true;            // false: the run missed the target; steps and tta_s are its budget's (censored)
 };
 
 // One seed's accuracy-vs-wall-clock curve (the log of the recorded N nearest to the point's).
@@ -81,13 +82,16 @@ struct ResultRow {
   std::vector<ShapeResult> shapes;
   std::optional<double> relative_error, retained_energy;
 
-  std::optional<double> steps_to_target;     // mean over seeds of the interpolated crossing
-  std::optional<double> steps_to_target_sd;  // sample sd over seeds (>= 2 seeds)
-  int seeds = 0;                             // seeds the TTA is the mean of
-  std::optional<int> convergence_nodes;
+  std::optional<double> steps_to_target;     // log-normal centre over seeds (misses censored)
+  std::optional<double> steps_to_target_sd;  // sample sd over the seeds that reached (>= 2)
+  int seeds = 0;                             // seeds at the point, reached or not
+  int seeds_reached = 0;                     // of those, the seeds that reached the target
+  std::string tta_status;                    // ok | partial | none | extrapolated (empty: no convergence data)
+  std::optional<int> convergence_nodes;      // recorded ranks of the curves used
   std::string convergence_config;
   std::string convergence_estimate;          // recorded | interpolated | extrapolated (empty: no TTA)
-  std::optional<double> tta_s, tta_s_lo, tta_s_hi;  // mean over seeds, 95 % t-interval
+  std::optional<double> tta_s, tta_s_lo, tta_s_hi;  // log-normal centre over seeds, 95 % interval (stats.hpp)
+  std::optional<double> warmup_ramp_s;       // the part of tta_s spent in warm-up and ramp steps
   std::optional<double> bits_per_step_authors;       // steady step, the authors' convention
   std::optional<double> bits_to_target_authors, bytes_per_node_to_target;  // mean over seeds
   // The step whose authors' bits are not its shape's (EF21's dense start, bits.hpp); 0: none.
@@ -97,15 +101,20 @@ struct ResultRow {
   std::optional<double> speedup_vs_dense, speedup_vs_topk;
   std::optional<double> speedup_vs_dense_lo, speedup_vs_dense_hi, speedup_vs_topk_lo, speedup_vs_topk_hi;
   std::optional<double> iteration_speedup_vs_dense, iteration_speedup_vs_topk;
+  std::string speedup_note;                  // why a TTA speedup is empty or what it rests on
   std::vector<SeedTta> seed_tta;             // per seed, by seed
   std::vector<CurvePoint> curve;             // the first seed's curve (seed_curves has them all)
   std::vector<SeedCurve> seed_curves;
 };
 
+// The data-parallel ranks the row simulated (nodes x GPUs per node); a row that does not say: nodes.
+int row_ranks(const ResultRow& r);
+
 // Fills the speedup columns of every row from the rows of the same network point: the first
-// configuration named "dense" and the first named "topk" are the baselines. TTA speedups are
-// ratios of the mean TTAs with a 95 % interval (stats.hpp ratio_of_means), paired by seed when
-// both rows hold TTAs of exactly the same seeds.
+// configuration named "dense" and the first named "topk" are the baselines. TTA speedups are over
+// the seeds both rows hold, paired (stats.hpp paired_speedup: misses censored); empty, with
+// speedup_note saying why, when fewer than two of those seeds reached the target on both sides
+// (one, when there is only one seed).
 void compute_speedups(std::vector<ResultRow>& rows);
 
 // RFC 4180 CSV: header = result_columns() names, rows in `point` order, finished rows only.

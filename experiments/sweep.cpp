@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "common/format.hpp"
+#include "common/json_fields.hpp"
 #include "experiments/limits.hpp"
 #include "experiments/convergence.hpp"
 #include "experiments/plan_cache.hpp"
@@ -24,12 +25,22 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Said even with --quiet, before the replay: an empty TTA column is easy to miss.
-void warn_unmatched(const ExperimentSpec& spec, const traces::Trace& trace) {
+// Before the replay. A configuration that differs from every log of its compressor in an option
+// that changes training would get its TTA from another configuration: an error, unless the spec
+// names the stand-in log ("convergence"). One whose compressor has no log at all gets an empty TTA:
+// said on stderr even with --quiet, since an empty column is easy to miss.
+void check_convergence_match(const ExperimentSpec& spec, const traces::Trace& trace) {
   if (trace.convergence.empty()) return;
-  for (const auto& c : spec.compressors)
-    if (const std::string w = mismatch_warning(trace, c); !w.empty())
-      std::fprintf(stderr, "[sweep] warning: %s\n", w.c_str());
+  for (std::size_t i = 0; i < spec.compressors.size(); ++i) {
+    const CompressorConfig& c = spec.compressors[i];
+    const std::string w = mismatch_warning(trace, c);
+    if (w.empty()) continue;
+    if (!c.convergence.empty() || has_logs_of(trace, c.name))
+      throw arcsim::json::ConfigError(spec.file + ": compressors[" + std::to_string(i) + "]: " + w +
+                        (c.convergence.empty() ? "; to use such a log anyway, name it: \"convergence\": \"<config id>\""
+                                               : ""));
+    std::fprintf(stderr, "[sweep] warning: %s\n", w.c_str());
+  }
 }
 
 std::string human_bw(double Bps) { return io::format_number(std::round(Bps * 8 / 1e9 * 1e9) / 1e9) + "Gbps"; }
@@ -117,7 +128,7 @@ SweepSummary run_sweep(const ExperimentSpec& spec, const SweepOptions& options) 
   const std::string dir = options.shard ? shard_dir(out, *options.shard) : out;
 
   const SweepInputs in = check_inputs(spec, out);
-  if (options.warnings) warn_unmatched(spec, in.trace);
+  if (options.check_convergence) check_convergence_match(spec, in.trace);
   // A shard only reads the plans: shards replaying at once could disagree (measured timings).
   const PlanSet plans = build_plan_cache(spec, in, {out + "/plans", !options.shard, &progress});
   std::vector<PointWork> points = plan_points(spec, in, plans);
@@ -142,7 +153,7 @@ SweepSummary run_sweep(const ExperimentSpec& spec, const SweepOptions& options) 
 PrepareSummary prepare_sweep(const ExperimentSpec& spec, const SweepOptions& options) {
   const Progress progress(options.progress);
   const SweepInputs in = check_inputs(spec, options.out_dir);
-  if (options.warnings) warn_unmatched(spec, in.trace);
+  if (options.check_convergence) check_convergence_match(spec, in.trace);
   const PlanSet plans = build_plan_cache(spec, in, {options.out_dir + "/plans", true, &progress});
   PrepareSummary s;
   s.plans = plans.plans.size();

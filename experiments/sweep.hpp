@@ -34,7 +34,9 @@ struct SweepOptions {
   std::optional<ShardId> shard;   // simulate only this part, into out_dir/shards/I-of-N/
   // Only the points it keeps are simulated and written (empty: all); rows holds only those.
   std::function<bool(const Point&)> keep;
-  bool warnings = true;           // configurations that match no convergence log, on stderr
+  // Every configuration checked against the convergence logs before the replay: one that differs
+  // from its compressor's logs is an error, one whose compressor has none a warning on stderr.
+  bool check_convergence = true;
   double write_interval_s = kMinRewriteSeconds;  // results files rewritten at most this often (0: every point)
 };
 

@@ -5,6 +5,7 @@
 #include "common/format.hpp"
 #include "experiments/bits.hpp"
 #include "experiments/convergence.hpp"
+#include "experiments/stats.hpp"
 #include "experiments/tta.hpp"
 
 namespace arcsim::experiments {
@@ -97,13 +98,6 @@ IterationTimes mean_times(const std::vector<IterationTimes>& v) {
 
 namespace {
 
-// The ranks the simulation ran (nodes x GPUs per node); a result that does not say: one per node.
-int row_ranks(const ResultRow& r) {
-  for (const auto& s : r.shapes)
-    if (s.times.ranks > 0) return s.times.ranks;
-  return r.nodes;
-}
-
 // Per shape, the authors' bits of one step at the row's ranks (mean over the steady samples).
 void fill_shape_bits(ResultRow& r, const ConfigPlans& cp) {
   r.bits_per_step_authors.reset();
@@ -127,7 +121,7 @@ void fill_shape_bits(ResultRow& r, const ConfigPlans& cp) {
 void fill_bits_to_target(ResultRow& r) {
   r.bits_to_target_authors.reset();
   r.bytes_per_node_to_target.reset();
-  if (r.seed_tta.empty() || !r.bits_per_step_authors) return;
+  if (!r.tta_s || r.seed_tta.empty() || !r.bits_per_step_authors) return;
   StepSchedule sched;
   std::vector<double> bytes, bits;
   for (const auto& s : r.shapes) {
@@ -138,16 +132,18 @@ void fill_bits_to_target(ResultRow& r) {
   }
   std::optional<StepOverride> init;
   if (r.ef21_init_step > 0) init = StepOverride{r.ef21_init_step, r.ef21_init_bits_authors};
-  double sum_bits = 0, sum_bytes = 0;
+  std::vector<TimeSample> bits_s, bytes_s;
   for (auto& s : r.seed_tta) {
     s.bits_authors = cumulative_for_steps(sched, bits, s.steps, init);
     s.bytes_per_node = cumulative_for_steps(sched, bytes, s.steps);
-    sum_bits += s.bits_authors;
-    sum_bytes += s.bytes_per_node;
+    if (s.bits_authors > 0) bits_s.push_back({s.bits_authors, s.reached});
+    if (s.bytes_per_node > 0) bytes_s.push_back({s.bytes_per_node, s.reached});
   }
-  const double n = static_cast<double>(r.seed_tta.size());
-  r.bits_to_target_authors = sum_bits / n;
-  r.bytes_per_node_to_target = sum_bytes / n;
+  // The same estimator as tta_s (misses censored at their budget), so the columns agree.
+  if (bits_s.size() == r.seed_tta.size())
+    if (const auto e = lognormal_time(bits_s)) r.bits_to_target_authors = e->center;
+  if (bytes_s.size() == r.seed_tta.size())
+    if (const auto e = lognormal_time(bytes_s)) r.bytes_per_node_to_target = e->center;
 }
 
 }  // namespace

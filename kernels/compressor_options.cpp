@@ -140,6 +140,8 @@ std::vector<OptionSpec> make_table() {
               {"bucket", "one sketch all-reduce per bucket"}},
              "ARC-Top-K sketch collectives"),
       &CompressorConfig::sketch_allreduce);
+  for (auto& o : t)
+    if (o.name == "index_dtype" || o.name == "sketch_allreduce" || o.name == "preset") o.changes_training = false;
   for (const auto& e : compressor_registry())
     for (const auto& o : e.own_options)
       if (std::none_of(t.begin(), t.end(), [&](const OptionSpec& x) { return x.name == o.name; })) t.push_back(o);

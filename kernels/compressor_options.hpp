@@ -41,6 +41,10 @@ struct OptionSpec {
   std::function<nlohmann::json(const CompressorConfig&)> load;
   bool in_params = false;             // stored in CompressorConfig::params (a method's own option)
   std::vector<std::string> only_with_ef;  // non-empty: given explicitly, it needs one of these ef modes
+  // false: the option changes only what is sent or how it is grouped, never a value any rank
+  // computes (index type, sketch all-reduce grouping), or stands for other options (preset). Every
+  // other option is part of a configuration's identity: convergence logs must match it.
+  bool changes_training = true;
 
   // "a number in (0, 1]", "one of none|ef14|ef21|ef21m", ...: the "expected" half of an error.
   std::string expected() const;

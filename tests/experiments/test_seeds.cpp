@@ -57,36 +57,70 @@ std::vector<const tr::ConvergenceLog*> ptrs(const std::vector<tr::ConvergenceLog
 
 }  // namespace
 
-TEST(Seeds, SummaryMeanSdAndTInterval) {
-  const ex::Summary s = ex::summarize({10, 12, 14});
-  EXPECT_EQ(s.n, 3);
-  EXPECT_DOUBLE_EQ(s.mean, 12);
-  ASSERT_TRUE(s.sd);
-  EXPECT_NEAR(*s.sd, 2.0, 1e-12);
-  // t(0.975, 2) = 4.302653 (any table); half width 4.302653 * 2 / sqrt(3) = 4.968275.
+TEST(Seeds, UncensoredCentreIsTheMeanWithTheStudentTInterval) {
+  const auto c = ex::censored_center({{10}, {12}, {14}});
+  ASSERT_TRUE(c && c->ci95);
+  EXPECT_FALSE(c->maximum_likelihood);
+  EXPECT_DOUBLE_EQ(c->center, 12);
+  // t(0.975, 2) = 4.302653 (any table); sd 2; half width 4.302653 * 2 / sqrt(3) = 4.968275.
   EXPECT_NEAR(ex::t975(2), 4.302653, 1e-6);
-  ASSERT_TRUE(s.ci95);
-  EXPECT_NEAR(s.ci95->lo, 12 - 4.968275, 1e-5);
-  EXPECT_NEAR(s.ci95->hi, 12 + 4.968275, 1e-5);
-  const ex::Summary one = ex::summarize({5});
-  EXPECT_FALSE(one.sd);
-  EXPECT_FALSE(one.ci95);
+  EXPECT_NEAR(c->ci95->lo, 12 - 4.968275, 1e-5);
+  EXPECT_NEAR(c->ci95->hi, 12 + 4.968275, 1e-5);
+  const auto one = ex::censored_center({{5}});
+  ASSERT_TRUE(one);
+  EXPECT_FALSE(one->ci95);
+  EXPECT_FALSE(ex::censored_center({{5, ex::Censoring::above}}));  // nothing exact: nothing to say
+}
+
+TEST(Seeds, CensoredCentreIsTheTobitMaximumLikelihood) {
+  // Reference values from an independent fit: scipy.optimize.minimize (Nelder-Mead, xatol 1e-12)
+  // of -sum(norm.logpdf(exact) + norm.logsf(above) + norm.logcdf(below)) over (mu, log sigma).
+  const auto c = ex::censored_center({{0.0}, {0.1}, {0.3}, {0.5, ex::Censoring::above}, {-0.2, ex::Censoring::below}});
+  ASSERT_TRUE(c && c->ci95);
+  EXPECT_TRUE(c->maximum_likelihood);
+  EXPECT_EQ(c->exact, 3);
+  EXPECT_EQ(c->censored, 2);
+  EXPECT_NEAR(c->center, 0.13908748637361112, 1e-7);
+  EXPECT_LT(c->ci95->lo, c->center);
+  EXPECT_GT(c->ci95->hi, c->center);
+  // Two equal exact ratios and one seed bounded below 1/3: scipy gives mu = -0.5080339.
+  const auto m = ex::censored_center({{0.0}, {0.0}, {std::log(1.0 / 3), ex::Censoring::below}});
+  ASSERT_TRUE(m);
+  EXPECT_NEAR(m->center, -0.5080338992741684, 1e-6);
+}
+
+TEST(Seeds, LogNormalTimesAreNeverNegative) {
+  // Skewed TTAs whose arithmetic t-interval goes below zero: 10 +- 4.30 * 15.6 / sqrt(3) < 0.
+  const auto t = ex::lognormal_time({{1.0}, {2.0}, {30.0}});
+  ASSERT_TRUE(t && t->ci95);
+  EXPECT_NEAR(t->center, std::cbrt(60.0), 1e-12);  // the geometric mean
+  EXPECT_GT(t->ci95->lo, 0);
+  EXPECT_NEAR(t->ci95->lo * t->ci95->hi, t->center * t->center, 1e-9);  // symmetric on the log scale
+}
+
+TEST(Seeds, PairedSpeedupByHand) {
+  // Per seed dense / compressor: 1.0/0.8, 1.5/1.5, 2.5/2.0 = 1.25, 1, 1.25. Logs 0.223144, 0,
+  // 0.223144: mean 0.148762, sd 0.128833; t(0.975, 2) = 4.302653; interval
+  // exp(0.148762 +- 4.302653 * 0.128833 / sqrt(3)) = [0.842591, 1.598073], centre exp(mean) = 1.160397.
+  const auto p = ex::paired_speedup({{1.0}, {1.5}, {2.5}}, {{0.8}, {1.5}, {2.0}});
+  ASSERT_TRUE(p && p->ci95);
+  EXPECT_NEAR(p->value, 1.1603972084031948, 1e-9);
+  EXPECT_NEAR(p->ci95->lo, 0.8425906417858489, 1e-6);
+  EXPECT_NEAR(p->ci95->hi, 1.5980733875895057, 1e-6);
+  EXPECT_EQ(p->exact, 3);
+  // A seed where both sides missed carries no information; one reached pair is too few.
+  const auto q = ex::paired_speedup({{1.0}, {1.5, false}, {2.5, false}}, {{0.8}, {1.5, false}, {2.0}});
+  EXPECT_FALSE(q);
 }
 
 TEST(Seeds, PairedRatioCancelsSharedNoise) {
-  // b varies by seed, a = 2 b exactly: paired, the ratio is 2 with no uncertainty at all;
-  // unpaired, the same numbers give a wide interval around 2.
-  const std::vector<double> b = {1.0, 1.5, 2.5}, a = {2.0, 3.0, 5.0};
-  const auto p = ex::ratio_of_means(a, b, true);
+  // The compressor is exactly twice as fast on every seed while the seeds differ 2.5x: paired,
+  // the speedup is 2 with no uncertainty at all.
+  const auto p = ex::paired_speedup({{2.0}, {3.0}, {5.0}}, {{1.0}, {1.5}, {2.5}});
   ASSERT_TRUE(p && p->ci95);
   EXPECT_NEAR(p->value, 2.0, 1e-12);
   EXPECT_NEAR(p->ci95->lo, 2.0, 1e-9);
   EXPECT_NEAR(p->ci95->hi, 2.0, 1e-9);
-  const auto u = ex::ratio_of_means(a, b, false);
-  ASSERT_TRUE(u && u->ci95);
-  EXPECT_LT(u->ci95->lo, 1.5);
-  EXPECT_GT(u->ci95->hi, 2.5);
-  EXPECT_NEAR(u->ci95->lo * u->ci95->hi, 4.0, 1e-9);  // symmetric on the log scale
 }
 
 TEST(Seeds, CrossingIsInterpolatedBetweenEvaluations) {
@@ -114,13 +148,16 @@ TEST(Seeds, RowMeanSdAndIntervalOverThreeSeeds) {
   ex::ResultRow r = steady_row(8, 0.01);
   ex::fill_row_convergence(r, ptrs(logs), "none", std::nullopt);
   EXPECT_EQ(r.seeds, 3);
+  EXPECT_EQ(r.seeds_reached, 3);
+  EXPECT_EQ(r.tta_status, "ok");
   ASSERT_TRUE(r.steps_to_target && r.steps_to_target_sd && r.tta_s && r.tta_s_lo && r.tta_s_hi);
-  EXPECT_NEAR(*r.steps_to_target, 120, 1e-9);
+  // Geometric means: (100 * 120 * 140)^(1/3) steps, (1.0 * 1.2 * 1.4)^(1/3) s; the interval is
+  // exp(mean log +- t(0.975, 2) sd(log) / sqrt(3)) (numpy: 0.7823302, 1.8064090).
+  EXPECT_NEAR(*r.steps_to_target, 118.87843905526259, 1e-9);
   EXPECT_NEAR(*r.steps_to_target_sd, 20, 1e-9);
-  EXPECT_NEAR(*r.tta_s, 1.2, 1e-12);
-  const double half = 4.302653 * 0.2 / std::sqrt(3.0);
-  EXPECT_NEAR(*r.tta_s_lo, 1.2 - half, 1e-6);
-  EXPECT_NEAR(*r.tta_s_hi, 1.2 + half, 1e-6);
+  EXPECT_NEAR(*r.tta_s, 1.1887843905526259, 1e-12);
+  EXPECT_NEAR(*r.tta_s_lo, 0.7823301891821453, 1e-6);
+  EXPECT_NEAR(*r.tta_s_hi, 1.8064090415569396, 1e-6);
   EXPECT_EQ(r.convergence_estimate, "recorded");
   EXPECT_EQ(r.tta_note, "");
   ASSERT_EQ(r.seed_curves.size(), 3u);
@@ -132,9 +169,60 @@ TEST(Seeds, SeedThatMissesTheTargetIsNamed) {
   for (auto& p : logs[1].points) p.accuracy = 0.5;
   ex::ResultRow r = steady_row(8, 0.01);
   ex::fill_row_convergence(r, ptrs(logs), "none", std::nullopt);
-  EXPECT_EQ(r.seeds, 1);
-  EXPECT_NE(r.tta_note.find("1 of 2 seeds reached the target"), std::string::npos) << r.tta_note;
+  EXPECT_EQ(r.seeds, 2);
+  EXPECT_EQ(r.seeds_reached, 1);
+  EXPECT_EQ(r.tta_status, "partial");
+  EXPECT_FALSE(r.tta_s);  // one reached seed among misses: too few to estimate, never a number
+  EXPECT_NE(r.tta_note.find("1 of 2 seeds"), std::string::npos) << r.tta_note;
   EXPECT_NE(r.tta_note.find("seed 2"), std::string::npos) << r.tta_note;
+  ASSERT_EQ(r.seed_tta.size(), 2u);
+  EXPECT_FALSE(r.seed_tta[1].reached);
+  EXPECT_NEAR(r.seed_tta[1].steps, 1000, 1e-9);  // censored at the run's last logged step
+}
+
+TEST(Seeds, NoSeedReachedIsStatusNone) {
+  std::vector<tr::ConvergenceLog> logs = {linear_log("dense", 8, 1, 100), linear_log("dense", 8, 2, 120)};
+  for (auto& l : logs)
+    for (auto& p : l.points) p.accuracy = 0.5;
+  ex::ResultRow r = steady_row(8, 0.01);
+  ex::fill_row_convergence(r, ptrs(logs), "none", std::nullopt);
+  EXPECT_EQ(r.tta_status, "none");
+  EXPECT_EQ(r.seeds, 2);
+  EXPECT_EQ(r.seeds_reached, 0);
+  EXPECT_FALSE(r.tta_s);
+  EXPECT_NE(r.tta_note.find("no seed reached the target"), std::string::npos) << r.tta_note;
+}
+
+TEST(Seeds, AMissedSeedIsCensoredNotDropped) {
+  // Dense and Top-K with identical step times and identical crossings on seeds 1 and 3; Top-K
+  // misses the target on seed 2 (dense reaches it there). Dropping seed 2 would give Top-K a
+  // speedup from seeds 1 and 3 only; censored, its speedup must not be above 1 beyond its interval,
+  // and the point is flagged partial.
+  const json topk = {{"compressor", "topk"}, {"ratio", 0.2}};
+  const std::vector<tr::ConvergenceLog> d = {linear_log("dense", 8, 1, 300), linear_log("dense", 8, 2, 100),
+                                             linear_log("dense", 8, 3, 250)};
+  std::vector<tr::ConvergenceLog> t = {linear_log("t", 8, 1, 300, topk), linear_log("t", 8, 2, 100, topk),
+                                       linear_log("t", 8, 3, 250, topk)};
+  for (auto& p : t[1].points) p.accuracy = std::min(p.accuracy, 0.84);
+  std::vector<ex::ResultRow> rows = {steady_row(8, 0.01), steady_row(8, 0.01)};
+  rows[1].compressor = {{"name", "topk"}, {"label", "topk"}};
+  ex::fill_row_convergence(rows[0], ptrs(d), "", std::nullopt);
+  ex::fill_row_convergence(rows[1], ptrs(t), "", std::nullopt);
+  ex::compute_speedups(rows);
+  const ex::ResultRow& r = rows[1];
+  EXPECT_EQ(r.tta_status, "partial");
+  EXPECT_EQ(r.seeds, 3);
+  EXPECT_EQ(r.seeds_reached, 2);
+  ASSERT_TRUE(r.tta_s && r.speedup_vs_dense);
+  // Top-K's TTA is at least dense's: its two exact seeds equal dense's, the third is over 10 s.
+  EXPECT_GT(*r.tta_s, *rows[0].tta_s);
+  EXPECT_TRUE(*r.speedup_vs_dense < 1 || (r.speedup_vs_dense_hi && *r.speedup_vs_dense_hi >= 1));
+  EXPECT_LT(*r.speedup_vs_dense, 1.0);
+  // By hand: log ratios 0, 0 (seeds 1, 3) and, on seed 2, below log(1.0 / 10.0) (dense 1.0 s at
+  // step 100, Top-K still short of the target at its last logged step 1000 = 10 s).
+  const auto ref = ex::censored_center({{0.0}, {0.0}, {std::log(0.1), ex::Censoring::below}});
+  EXPECT_NEAR(*r.speedup_vs_dense, std::exp(ref->center), 1e-12);
+  EXPECT_NE(r.speedup_note.find("3 paired seeds, 1 censored"), std::string::npos) << r.speedup_note;
 }
 
 TEST(Seeds, AcrossNInterpolatedLogLogAndExtrapolatedConstant) {
@@ -183,14 +271,35 @@ TEST(Seeds, MismatchedSpecNamesTheDifferingOption) {
   tr::Trace trace;
   trace.convergence.push_back(
       linear_log("topk-0.2-ef14", 8, 1, 100, {{"compressor", "topk"}, {"ratio", 0.2}, {"ef", "ef14"}, {"ramp", true}}));
-  ex::CompressorConfig c;
-  c.name = c.label = "topk";
-  c.ratio = 0.2;
-  c.ef = "ef14";
-  c.ramp = false;
+  auto topk = [](bool ramp) {
+    return ex::parse_spec({{"trace", "unused"},
+                           {"compressors", json::array({{{"name", "topk"}, {"ratio", 0.2}, {"ef", "ef14"}, {"ramp", ramp}}})},
+                           {"nodes", json::array({8})},
+                           {"bandwidths", json::array({"10Gbps"})}},
+                          "spec.json")
+        .compressors.at(0);
+  };
+  ex::CompressorConfig c = topk(false);
   const std::string w = ex::mismatch_warning(trace, c);
   EXPECT_NE(w.find("closest is topk-0.2-ef14"), std::string::npos) << w;
   EXPECT_NE(w.find("ramp: the trace's topk logs were recorded with ramp true"), std::string::npos) << w;
-  c.ramp = true;
-  EXPECT_EQ(ex::mismatch_warning(trace, c), "");
+  EXPECT_EQ(ex::mismatch_warning(trace, topk(true)), "");
+}
+
+TEST(Seeds, EveryOptionThatChangesTrainingIsPartOfTheIdentity) {
+  // PowerSGD recorded at rank 2: a spec asking for rank 4 or 8 does not silently match it.
+  tr::Trace trace;
+  trace.convergence.push_back(linear_log("powersgd-0.2-ef14-rank=2", 8, 1, 100,
+                                         {{"compressor", "powersgd"}, {"ratio", 0.2}, {"ef", "ef14"}, {"rank", 2}}));
+  auto powersgd = [](int rank) {
+    return ex::parse_spec({{"trace", "unused"},
+                           {"compressors", json::array({{{"name", "powersgd"}, {"ef", "ef14"}, {"rank", rank}}})},
+                           {"nodes", json::array({8})},
+                           {"bandwidths", json::array({"10Gbps"})}},
+                          "spec.json")
+        .compressors.at(0);
+  };
+  EXPECT_EQ(ex::mismatch_warning(trace, powersgd(2)), "");
+  const std::string w = ex::mismatch_warning(trace, powersgd(8));
+  EXPECT_NE(w.find("rank: the trace's powersgd logs were recorded with rank 2 (the spec has 8)"), std::string::npos) << w;
 }

@@ -14,16 +14,15 @@
 namespace ex = arcsim::experiments;
 using nlohmann::json;
 
-TEST(SweepTta, MissingConvergenceGivesEmptyTtaWithReason) {
+TEST(SweepTta, AConfigurationThatDiffersFromEveryLogIsRefusedUnlessItNamesAStandIn) {
   const std::string out =
       (std::filesystem::temp_directory_path() / ("arcsim-sweep-tta-" + std::to_string(::getpid()))).string();
   std::filesystem::remove_all(out);
-  const json j = {{"trace", std::string(ARCSIM_SOURCE_DIR) + "/traces/default"},
-                  {"compressors", json::array({{{"name", "dense"}}, {{"name", "topk"}, {"ratio", 0.37}}})},
-                  {"nodes", json::array({8})},
-                  {"bandwidths", json::array({"10Gbps"})},
-                  {"target", {{"metric", "accuracy"}, {"value", 0.8}}}};
-  const ex::ExperimentSpec spec = ex::parse_spec(j, out + "/spec.json");
+  json j = {{"trace", std::string(ARCSIM_SOURCE_DIR) + "/traces/default"},
+            {"compressors", json::array({{{"name", "dense"}}, {{"name", "topk"}, {"ratio", 0.37}, {"ef", "ef14"}, {"ramp", true}}})},
+            {"nodes", json::array({8})},
+            {"bandwidths", json::array({"10Gbps"})},
+            {"target", {{"metric", "accuracy"}, {"value", 0.8}}}};
   ex::SweepOptions o;
   o.out_dir = out;
   o.jobs = 1;
@@ -37,29 +36,32 @@ TEST(SweepTta, MissingConvergenceGivesEmptyTtaWithReason) {
     t.comm_s = 0.003;
     return t;
   };
-  const ex::SweepSummary sum = ex::run_sweep(spec, o);
+  try {
+    ex::run_sweep(ex::parse_spec(j, out + "/spec.json"), o);
+    ADD_FAILURE() << "a ratio no log was recorded at was accepted";
+  } catch (const std::exception& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("compressors[1]"), std::string::npos) << m;
+    EXPECT_NE(m.find("ratio: the trace's topk logs were recorded with ratio 0.2"), std::string::npos) << m;
+    EXPECT_NE(m.find("\"convergence\""), std::string::npos) << m;
+  }
+  EXPECT_FALSE(std::filesystem::exists(out + "/results.csv"));  // refused before any work
+
+  // Named explicitly, the 0.2 logs stand in, and the results say which log was used.
+  j["compressors"][1]["convergence"] = "topk-0.2-ef14";
+  const ex::SweepSummary sum = ex::run_sweep(ex::parse_spec(j, out + "/spec.json"), o);
   std::filesystem::remove_all(out);
   ASSERT_EQ(sum.rows.size(), 2u);
-  EXPECT_EQ(sum.failed, 0u);
-
   const ex::ResultRow& dense = sum.rows[0];
-  ASSERT_EQ(dense.status, "ok");
-  ASSERT_TRUE(dense.steps_to_target);
-  ASSERT_TRUE(dense.tta_s);
+  ASSERT_TRUE(dense.steps_to_target && dense.tta_s);
   EXPECT_NEAR(*dense.tta_s, *dense.steps_to_target * 0.01, 1e-12);
   EXPECT_EQ(dense.convergence_config, "dense");
-  EXPECT_TRUE(dense.convergence_nodes);
   EXPECT_DOUBLE_EQ(*dense.speedup_vs_dense, 1.0);
   EXPECT_FALSE(dense.curve.empty());
-
   const ex::ResultRow& topk = sum.rows[1];
-  ASSERT_EQ(topk.status, "ok");
-  EXPECT_DOUBLE_EQ(topk.steady.total_s, 0.01);  // the iteration time is still there
-  EXPECT_FALSE(topk.steps_to_target);
-  EXPECT_FALSE(topk.tta_s);
-  EXPECT_FALSE(topk.speedup_vs_dense);
-  EXPECT_DOUBLE_EQ(*topk.iteration_speedup_vs_dense, 1.0);
-  EXPECT_NE(topk.tta_note.find("no convergence log for topk"), std::string::npos) << topk.tta_note;
+  EXPECT_EQ(topk.convergence_config, "topk-0.2-ef14");
+  EXPECT_TRUE(topk.tta_s);
+  EXPECT_EQ(topk.compressor.value("convergence", ""), "topk-0.2-ef14");
 }
 
 TEST(SweepTta, FailingPointIsReportedAndOthersKept) {
