@@ -83,16 +83,29 @@ int cmd_breakeven(int argc, char** argv) {
   std::printf("arcsim breakeven: %s over %s: %zu sweeps, %zu points simulated, %.0f s\n", spec.name.c_str(),
               bo.axis.c_str(), res.sweeps, res.simulated_points, wall);
   const char* unit = bo.axis == "bandwidth" ? " Gbit/s" : bo.axis == "nodes" ? " nodes" : "";
+  // Three significant digits: the crossing is known to the bisection's tolerance, not to five.
+  auto sig3 = [](double x) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.3g", x);
+    return std::string(buf);
+  };
+  auto crossing = [&](const ex::BreakevenRow& r) {
+    if (bo.axis == "nodes")
+      return "between " + sig3(*r.bracket_lo) + " and " + sig3(*r.bracket_hi) + unit + " (faster " + r.faster + ")";
+    std::string t = sig3(*r.breakeven) + unit;
+    if (r.metric == "tta")
+      t += " [" + (r.breakeven_lo ? sig3(*r.breakeven_lo) : std::string("below range")) + ", " +
+           (r.breakeven_hi ? sig3(*r.breakeven_hi) : std::string("above range")) + "]";
+    return t + " (faster " + r.faster + ")";
+  };
   for (const auto& r : res.rows) {
     std::string where = bo.axis == "bandwidth" ? "N=" + std::to_string(r.nodes)
                                                : io::format_number(std::round(r.bandwidth_Bps * 8 / 1e9 * 1e6) / 1e6) + " Gbps";
     if (bo.axis == "ratio") where = "N=" + std::to_string(r.nodes) + " " + where;
-    std::printf("  %-14s %-10s %-9s %s\n", r.label.c_str(), where.c_str(), r.metric.c_str(),
-                r.breakeven ? (io::format_number(std::round(*r.breakeven * 1000) / 1000) + unit + " (faster " + r.faster +
-                               ")" + (r.note.empty() ? "" : "; " + r.note))
-                                  .c_str()
-                            : r.note.c_str());
+    const std::string text = r.breakeven ? crossing(r) + (r.note.empty() ? "" : "; " + r.note) : r.note;
+    std::printf("  %-14s %-10s %-9s %s\n", r.label.c_str(), where.c_str(), r.metric.c_str(), text.c_str());
   }
+  std::printf("  (tta: [95 %% interval from the seeds]; docs/experiments.md section 3b)\n");
   std::printf("\nwrote %s\n", file.c_str());
   return 0;
 }

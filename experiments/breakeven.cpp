@@ -25,9 +25,19 @@ struct Request {
 };
 
 struct Outcome {
-  std::optional<double> tta, iteration;
+  std::optional<double> tta, tta_lo, tta_hi, iteration;
   std::string tta_note;
 };
+
+// The searched quantities: the central TTA speedup, the two ends of its 95 % interval (their
+// crossings bound the break-even's interval; merged into the "tta" row at the end), and the
+// iteration speedup.
+std::optional<double> speedup_of(const Outcome& o, const std::string& metric) {
+  if (metric == "tta") return o.tta;
+  if (metric == "tta_lo") return o.tta_lo;
+  if (metric == "tta_hi") return o.tta_hi;
+  return o.iteration;
+}
 
 struct Search {
   std::size_t ci = 0, fi = 0;
@@ -194,6 +204,8 @@ BreakevenResult run_breakeven(const ExperimentSpec& spec, const BreakevenOptions
       Outcome o;
       if (row.status == "ok") {
         o.tta = row.speedup_vs_dense;
+        o.tta_lo = row.speedup_vs_dense_lo;
+        o.tta_hi = row.speedup_vs_dense_hi;
         o.iteration = row.iteration_speedup_vs_dense;
         o.tta_note = row.tta_note;
       } else {
@@ -202,7 +214,7 @@ BreakevenResult run_breakeven(const ExperimentSpec& spec, const BreakevenOptions
       memo[*r] = o;
     }
     for (const auto& r : todo)
-      if (!memo.count(r)) memo[r] = Outcome{std::nullopt, std::nullopt, "not simulated"};
+      if (!memo.count(r)) memo[r] = Outcome{std::nullopt, std::nullopt, std::nullopt, std::nullopt, "not simulated"};
   };
 
   // ---- 1. the grid.
@@ -216,12 +228,13 @@ BreakevenResult run_breakeven(const ExperimentSpec& spec, const BreakevenOptions
                    fixed.size(), grid.size(), axis.c_str());
     evaluate(all);
   }
-  auto speedup = [&](const Outcome& o, const std::string& metric) { return metric == "tta" ? o.tta : o.iteration; };
+  auto speedup = [](const Outcome& o, const std::string& metric) { return speedup_of(o, metric); };
 
   // ---- 2. brackets.
   std::vector<Search> searches;
   const std::vector<std::string> metrics =
-      axis == "ratio" ? std::vector<std::string>{"iteration"} : std::vector<std::string>{"tta", "iteration"};
+      axis == "ratio" ? std::vector<std::string>{"iteration"}
+                      : std::vector<std::string>{"tta", "tta_lo", "tta_hi", "iteration"};
   for (std::size_t ci : comps)
     for (std::size_t fi = 0; fi < fixed.size(); ++fi)
       for (const auto& metric : metrics) {
@@ -268,7 +281,7 @@ BreakevenResult run_breakeven(const ExperimentSpec& spec, const BreakevenOptions
           return "ratio " + io::format_number(std::round(x * 1e6) / 1e6);
         };
         if (have.size() < 2) {
-          s.row.note = "no " + std::string(metric == "tta" ? "TTA" : "iteration") + " speedup to search" +
+          s.row.note = "no " + std::string(metric == "iteration" ? "iteration" : "TTA") + " speedup to search" +
                        (why.empty() ? "" : ": " + why);
         } else if (!crossings) {
           s.row.note = std::string(have.front().second > 1 ? "faster" : "slower") + " than dense over the whole range " +
@@ -317,12 +330,13 @@ BreakevenResult run_breakeven(const ExperimentSpec& spec, const BreakevenOptions
     }
   }
 
-  // ---- 4. the crossing.
+  // ---- 4. the crossing. Over nodes, a count that can be simulated: the first past the crossing
+  // (bracket_lo is the last before it), never a fraction of a node.
   const double scale = axis == "bandwidth" ? 8 / 1e9 : 1.0;  // report bandwidth in Gbit/s
   for (auto& s : searches) {
     if (s.a > 0 && s.b > 0 && (s.sa - 1) * (s.sb - 1) <= 0 && s.sa != s.sb) {
       const double f = (1 - s.sa) / (s.sb - s.sa);
-      const double x = std::exp(std::log(s.a) + f * (std::log(s.b) - std::log(s.a)));
+      const double x = axis == "nodes" ? s.b : std::exp(std::log(s.a) + f * (std::log(s.b) - std::log(s.a)));
       s.row.breakeven = x * scale;
       s.row.bracket_lo = s.a * scale;
       s.row.bracket_hi = s.b * scale;
@@ -330,8 +344,23 @@ BreakevenResult run_breakeven(const ExperimentSpec& spec, const BreakevenOptions
       s.row.speedup_hi = s.sb;
       s.row.faster = s.sa > 1 ? "below" : "above";
     }
-    result.rows.push_back(s.row);
   }
+  // The interval ends' crossings become the "tta" row's interval: a crossing of either end of the
+  // speedup's 95 % interval below the central crossing is the interval's lower end, one above it
+  // its upper end; an end with no crossing in the range stays empty (beyond the range).
+  for (auto& s : searches) {
+    if (s.metric != "tta" || !s.row.breakeven) continue;
+    for (const auto& t : searches) {
+      if (t.ci != s.ci || t.fi != s.fi || (t.metric != "tta_lo" && t.metric != "tta_hi")) continue;
+      s.row.evaluations += t.row.evaluations - static_cast<int>(grid.size());
+      if (!t.row.breakeven) continue;
+      const double x = *t.row.breakeven;
+      if (x <= *s.row.breakeven) s.row.breakeven_lo = s.row.breakeven_lo ? std::min(*s.row.breakeven_lo, x) : x;
+      if (x >= *s.row.breakeven) s.row.breakeven_hi = s.row.breakeven_hi ? std::max(*s.row.breakeven_hi, x) : x;
+    }
+  }
+  for (auto& s : searches)
+    if (s.metric == "tta" || s.metric == "iteration") result.rows.push_back(s.row);
   return result;
 }
 
@@ -350,7 +379,7 @@ std::string breakeven_csv(const BreakevenResult& r, const std::string& axis) {
   if (axis != "ratio") cols.push_back("ratio");
   for (const char* c : {"metric"}) cols.push_back(c);
   cols.push_back("breakeven_" + axis);
-  for (const char* c : {"bracket_lo", "bracket_hi", "speedup_lo", "speedup_hi", "faster", "evaluations", "tolerance", "note"})
+  for (const char* c : {"breakeven_ci_lo", "breakeven_ci_hi", "bracket_lo", "bracket_hi", "speedup_lo", "speedup_hi", "faster", "evaluations", "tolerance", "note"})
     cols.push_back(c);
   std::string out;
   for (std::size_t i = 0; i < cols.size(); ++i) out += (i ? "," : "") + cols[i];
@@ -366,6 +395,8 @@ std::string breakeven_csv(const BreakevenResult& r, const std::string& axis) {
     if (axis != "ratio") v.push_back(io::format_number(row.ratio));
     v.push_back(row.metric);
     v.push_back(num(row.breakeven));
+    v.push_back(num(row.breakeven_lo));
+    v.push_back(num(row.breakeven_hi));
     v.push_back(num(row.bracket_lo));
     v.push_back(num(row.bracket_hi));
     v.push_back(num(row.speedup_lo));

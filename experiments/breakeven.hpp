@@ -11,7 +11,10 @@
 //  3. every open bracket is halved each round (geometric midpoint for bandwidth and ratio,
 //     integer midpoint for nodes), all brackets' midpoints simulated in one sweep, until
 //     b / a <= 1 + rel_tol (nodes: b - a <= 1);
-//  4. the crossing is interpolated linearly in (log x, speedup) between the final a and b.
+//  4. the crossing is interpolated linearly in (log x, speedup) between the final a and b; over
+//     nodes it is b, the first node count past the crossing (never a fraction of a node).
+// The TTA speedup's interval ends (speedup_vs_dense_lo/_hi) are searched the same way; their
+// crossings are the break-even's 95 % interval (breakeven_ci_lo, breakeven_ci_hi).
 // Metrics: "tta" (speedup_vs_dense) and "iteration" (iteration_speedup_vs_dense). Over ratio,
 // only "iteration": convergence is recorded at fixed ratios, so TTA at other ratios is unknown.
 #include <optional>
@@ -38,7 +41,10 @@ struct BreakevenRow {
   int nodes = 0;
   double bandwidth_Bps = 0, latency_s = 0, ratio = 0;
   std::string topology, profile;
-  std::optional<double> breakeven;        // axis units: Gbit/s, nodes or fraction
+  std::optional<double> breakeven;        // axis units: Gbit/s, nodes (the first count past the crossing) or fraction
+  // tta: where the ends of the speedup's 95 % interval cross 1 (the break-even's interval from the
+  // seeds); an end is empty when that bound does not cross 1 in the range.
+  std::optional<double> breakeven_lo, breakeven_hi;
   std::optional<double> bracket_lo, bracket_hi, speedup_lo, speedup_hi;
   std::string faster;                     // "below" | "above": the side where the compressor is faster
   int evaluations = 0;                    // simulated axis values for this row (grid + bisection)
@@ -53,7 +59,8 @@ struct BreakevenResult {
 
 BreakevenResult run_breakeven(const ExperimentSpec& spec, const BreakevenOptions& options);
 
-// breakeven.csv: compressor, label, the fixed axes, breakeven_<axis>, metric, bracket_lo,
+// breakeven.csv: compressor, label, the fixed axes, breakeven_<axis>, breakeven_ci_lo,
+// breakeven_ci_hi, metric, bracket_lo,
 // bracket_hi, speedup_lo, speedup_hi, faster, evaluations, tolerance, note.
 std::string breakeven_csv(const BreakevenResult& r, const std::string& axis);
 

@@ -196,6 +196,15 @@ ConvergenceLog parse_log(const json& j, const std::string& file, std::size_t i) 
     k.boolean_or("unbiased", false);
     k.number_or("eta", 0.9);
     for (const char* key : {"ef", "row_scores", "shape_rule", "sketch_allreduce"}) k.string_or(key, "");
+    // Every other option the compressor ran with (the recorder states each option the compressor
+    // takes: preset, value_dtype, ef21_init, momentum, beta, index_dtype, a method's own, ...): a
+    // scalar. The option table is the kernels' (traces knows only common); a log's options are
+    // compared where a spec is matched to it.
+    for (auto it = c.compressor.begin(); it != c.compressor.end(); ++it) {
+      const json& v = k.required(it.key());
+      if (!v.is_string() && !v.is_number() && !v.is_boolean())
+        k.fail(it.key(), "an option value (a string, a number or true/false)");
+    }
     k.finish();
   }
   if (const json* sd = f.optional("seed")) {

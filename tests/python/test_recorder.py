@@ -101,15 +101,18 @@ def test_aggregate_equals_arcsim_compress(arcsim_bin, tmp_path, spec):
     help_text = run(arcsim_bin, "compress", "--help")
     if help_text.returncode != 0:
         pytest.skip("arcsim compress is not implemented in this build")
+    name, ratio = spec.split(":")
+    ramp = name in ("topk", "randk")  # with the ratio ramp (off by default, as in compress)
     t = record(arcsim_bin, tmp_path / "t", "--model", "tiny-mlp", "--workers", 4, "--compressors", spec,
                "--max-steps", 1, "--eval-every", 1, "--sample-steps", "0", "--sample-workers", "0,1,2,3",
-               "--sample-aggregate", "--first-bucket-cap", 1, "--bucket-cap", 1 << 30)
+               "--sample-aggregate", "--first-bucket-cap", 1, "--bucket-cap", 1 << 30,
+               *(["--ramp", "on"] if ramp else []))
+    assert t["convergence"][0]["compressor"].get("ramp", False) is ramp
     s = next(s for s in t["samples"] if s["bucket"] == 0)
     assert s["tensors"] == ["fc2.weight"]
     g = trace_io.load_file(t, s["data"]).reshape(4, 10, 32)
     np.save(tmp_path / "g.npy", g)
-    name, ratio = spec.split(":")
-    extra = ["--ramp"] if name in ("topk", "randk") else []
+    extra = ["--ramp"] if ramp else []
     r = run(arcsim_bin, "compress", "--compressor", name, "--ratio", ratio, "--ef", "ef14", "--seed", 1,
             "--input", tmp_path / "g.npy", "--output", tmp_path / "agg.npy", *extra)
     assert r.returncode == 0, r.stderr

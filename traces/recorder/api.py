@@ -31,7 +31,11 @@ from .targets import parse_target
 from .task import ScriptError, Task
 from .trace_io import TraceWriter, read_trace, run_seed
 
-DEFAULTS = dict(workers=[8], compressors=["dense"], ef="none", rank=4, warmup=0, ramp="auto", compressor_options={},
+# rank, warmup, ramp: None = not given, i.e. the option table's default (rank 4, warmup 0, ramp
+# off; `arcsim compressors`), or the preset's value: the recorder has no defaults of its own for
+# a compressor's options, so a run left at the defaults is the configuration a spec, `arcsim
+# compress` and replay get with the same name.
+DEFAULTS = dict(workers=[8], compressors=["dense"], ef="none", rank=None, warmup=None, ramp=None, compressor_options={},
                 micro_batch=None,
                 lr=1e-3, seed=None, seeds=None, target=None, target_mode=None, max_steps=1000, budget_factor=3.0,
                 eval_every=25, sample_steps=[0], sample_workers=[0, 1], sample_dtype="float32",
@@ -59,9 +63,11 @@ def check_options(o):
     _positive_int("eval-every", o.eval_every)
     _positive_int("first-bucket-cap", o.first_bucket_cap)
     _positive_int("bucket-cap", o.bucket_cap)
-    _positive_int("rank", o.rank)
+    if o.rank is not None:
+        _positive_int("rank", o.rank)
     _positive_int("profile-steps", o.profile_steps)
-    _positive_int("warmup", o.warmup, 0)
+    if o.warmup is not None:
+        _positive_int("warmup", o.warmup, 0)
     if o.threads is not None:
         _positive_int("threads", o.threads)
     if not (math.isfinite(o.lr) and o.lr > 0):
@@ -110,6 +116,37 @@ def check_out(out, resume):
         raise ValueError(f"--out {out}: expected a writable directory, got {e.strerror or e}") from None
 
 
+def _text(v):
+    """An option value as in trace.json (true/false) and the flags."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        return f"{v:g}"
+    return "unstated" if v is None else str(v)
+
+
+def check_resume_options(doc, specs, out):
+    """Runs added to a trace (record --resume, the DDP hook into an existing trace) must have the
+    options of the trace's logs of the same config id: ramp is stated in a log but not in its id
+    (kernels.config_id), so a ramp-off Top-K run would otherwise land among ramp-on logs of
+    topk-0.2-ef14 (and an old trace's logs may leave other options out of the id). ValueError
+    with one line naming the option."""
+    for spec in specs:
+        cid = kernels.config_id(spec)
+        for log in doc.get("convergence", []):
+            if log.get("config") != cid:
+                continue
+            diff = kernels.differing_options(log.get("compressor", {}), spec)
+            if not diff:
+                continue
+            key, theirs, mine = diff[0]
+            opt = kernels.option_name(key)
+            flag = "--ramp on|off" if key == "ramp" else f"--{opt.replace('_', '-')} or --option {opt}=VALUE"
+            raise ValueError(f"--out {out}: --resume: the trace's {cid} logs were recorded with {key} {_text(theirs)}, "
+                             f"this recording has {key} {_text(mine)} (same config id: {flag} to match them, or "
+                             "another --out)")
+
+
 def options(**kw):
     unknown = set(kw) - set(DEFAULTS)
     if unknown:
@@ -124,7 +161,8 @@ def record_task(task, o, out, log=print):
     seeds = check_options(o)
     target = parse_target(o.target, o.target_mode) if not hasattr(o.target, "reached") else o.target
     opts = dict(o.compressor_options or {})
-    unused = kernels.unused_options(o.compressors, opts)
+    flags = {k: v for k, v in (("rank", o.rank), ("warmup", o.warmup), ("ramp", o.ramp)) if v is not None}
+    unused = kernels.unused_options(o.compressors, dict(flags, **opts))
     if unused:
         raise ValueError(f"--{unused[0].replace('_', '-')}: does not apply to any of the compressors "
                          f"{', '.join(o.compressors)}")
@@ -138,6 +176,8 @@ def record_task(task, o, out, log=print):
     micro_batch = o.micro_batch or task.micro_batch or 16
 
     writer = TraceWriter.resume(out) if o.resume else None
+    if writer is not None:
+        check_resume_options(writer.doc, specs, out)
     trace_seed = o.seed if o.seed is not None else seeds[0]
     if writer is not None:
         # The held-out data and the samples belong to the trace's seed, whatever seeds are added.
@@ -193,7 +233,9 @@ def record_task(task, o, out, log=print):
     done = {(c["config"], c["world"], run_seed(c, trace_seed)) for c in writer.doc["convergence"]}
     # Dense first at every N: its steps to target (same seed) set the compressed runs' budget.
     order = sorted(specs, key=lambda s: s["compressor"] != "dense")
-    models0 = {trace_seed: model0}
+    # Each seed's model is built when its first run starts (model0 went through the checks above:
+    # a forward in train mode could have moved buffers such as BatchNorm's running statistics).
+    models0 = {}
     for world in o.workers:
         for seed in seeds:
             if seed not in models0:
@@ -216,6 +258,10 @@ def record_task(task, o, out, log=print):
                 shards = dataset.WorkerShards(len(ds), world, micro_batch, seed)
                 sampled = seed == trace_seed  # samples come from the trace seed's runs only
                 writer.drop_run(cid, world, seed, trace_seed)
+                # Paired seeds: every configuration of (N, seed) starts from the same weights
+                # (models0), the same data order (shards) and the same global RNG state (what the
+                # user's model or loss may draw, e.g. dropout), whatever ran before it.
+                torch.manual_seed(seed)
                 result = train_run(task=task, model=model, ds=ds, shards=shards, world=world, spec=spec,
                                    buckets=buckets, lr=o.lr, max_steps=budget, eval_every=o.eval_every,
                                    target=target, eval_seed=trace_seed,

@@ -9,11 +9,11 @@ import time
 
 from . import data as dataset
 from . import kernels, models
-from .api import add_costs, check_options, check_out, options, record_task
+from .api import add_costs, check_options, check_out, check_resume_options, options, record_task
 from .kernels import parse_compressor
 from .targets import parse_target
 from .task import ScriptError, load_script
-from .trace_io import TraceError
+from .trace_io import TraceError, read_trace
 
 
 def _value(text):
@@ -51,6 +51,15 @@ def compressor_options(args):
     return o
 
 
+def _ramp(text):
+    if text not in ("on", "off"):
+        try:
+            kernels.ramp_value(text)
+        except ValueError as e:
+            raise argparse.ArgumentTypeError(str(e).partition(": ")[2]) from None
+    return text
+
+
 def int_list(text):
     try:
         return [int(v) for v in text.split(",") if v != ""]
@@ -58,9 +67,30 @@ def int_list(text):
         raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
 
 
+class _Help(argparse.ArgumentDefaultsHelpFormatter):
+    """Every option's default in --help, except where there is none (None, a flag's False) or the
+    help text states it itself."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if action.default in (None, False, [], argparse.SUPPRESS) or "default" in text or action.required:
+            return text
+        return super()._get_help_string(action)
+
+
+def _table_default(option):
+    """' (default: V, the option table's)' for a compressor option, from the binding."""
+    d = kernels.option_defaults()
+    if option not in d:
+        return " (default: the option table's, `arcsim compressors`)"
+    v = d[option]
+    return f" (default: {'on' if v is True else 'off' if v is False else v}, the option table's)"
+
+
 def parser():
+    names, _ = kernels.registry()
     p = argparse.ArgumentParser(
-        prog="arcsim record",
+        prog="arcsim record", formatter_class=_Help,
         description="Train a model with N emulated data-parallel workers and a compressor in the loop "
                     "(arcsim_kernels), and write a gradient trace (format v1, docs/traces.md): layout, "
                     "per-layer compute profile (times, FLOPs, bytes, launches), gradient samples, held-out "
@@ -78,10 +108,13 @@ def parser():
     p.add_argument("--data", default=None, help=f"Fashion-MNIST IDX directory of the bundled examples "
                                                 f"(default {dataset.DEFAULT_DIR})")
     p.add_argument("--workers", type=int, nargs="+", default=[8], help="emulated worker counts N")
-    p.add_argument("--compressors", nargs="+", default=["dense"],
-                   help="dense | topk:R | randk:R | arctopk:R (R = ratio), e.g. dense topk:0.2 arctopk:0.05")
+    p.add_argument("--compressors", nargs="+", default=["dense"], metavar="C",
+                   help="dense, or NAME:R with NAME a registry compressor (" +
+                        ", ".join(n for n in names if n != "dense") + "; `arcsim compressors`) and R its ratio, "
+                        "e.g. dense topk:0.2 arctopk:0.05 powersgd:0.2")
     p.add_argument("--ef", default="none", choices=["none", "ef14", "ef21", "ef21m"], help="error feedback of compressed runs")
-    p.add_argument("--rank", type=int, default=4, help="ARC-Top-K sketch rank r (PowerSGD's rank)")
+    p.add_argument("--rank", type=int, default=None,
+                   help="ARC-Top-K sketch rank r, PowerSGD's approximation rank" + _table_default("rank"))
     # The compressor options of the option table (`arcsim compressors`); each goes to the
     # compressors of the run that take it.
     for flag, helptext in (("preset", "none | reference (the ARC-Top-K authors' settings)"),
@@ -90,13 +123,15 @@ def parser():
                            ("ef21-init", "EF21/EF21M: dense | zero"), ("momentum", "EF21M: ema | heavy-ball"),
                            ("eta", "EF21M ema weight of the new gradient"), ("beta", "EF21M heavy-ball weight"),
                            ("value-dtype", "fp32 | fp16 | bf16"), ("index-dtype", "int32 | int64")):
-        p.add_argument("--" + flag, default=None, help=helptext)
+        p.add_argument("--" + flag, default=None, help=helptext + _table_default(flag.replace("-", "_")))
     p.add_argument("--rescale", action="store_true", help="Rand-K: scale by d/k")
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="any other compressor option (e.g. sample_ratio=0.01 for dgc); repeatable")
-    p.add_argument("--warmup", type=int, default=0, help="dense steps before compressing")
-    p.add_argument("--ramp", default="auto", choices=["auto", "on", "off"],
-                   help="Top-K/Rand-K ratio ramp 0.8 -> R (auto: on for topk/randk, as the reference hooks)")
+    p.add_argument("--warmup", type=int, default=None,
+                   help="dense steps before compressing" + _table_default("warmup") +
+                        "; --preset reference: the preset's")
+    p.add_argument("--ramp", default=None, type=_ramp, metavar="on|off",
+                   help=kernels.RAMP_HELP + "; --preset reference: the preset's (on)")
     p.add_argument("--micro-batch", type=int, default=None,
                    help="samples per worker per step (default: the script's micro_batch, else 16)")
     p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
@@ -228,9 +263,11 @@ def main(argv=None):
                 raise ValueError(f"--ddp: expected a number of processes >= 1, got {args.ddp}")
             check_options(o)
             parse_target(o.target, o.target_mode)
-            for c in o.compressors:
-                parse_compressor(c, o.ef, o.rank, 1, o.warmup, o.ramp, options=o.compressor_options)
+            specs = [parse_compressor(c, o.ef, o.rank, 1, o.warmup, o.ramp, options=o.compressor_options)
+                     for c in o.compressors]
             check_out(args.out, args.resume)
+            if args.resume:
+                check_resume_options(read_trace(args.out, check_data=False), specs, args.out)
             args.argv = argv
             args.compressor_options_dict = o.compressor_options
             run_ddp(args, task)

@@ -35,6 +35,7 @@ import torch.distributed as dist
 from . import buckets as bk
 from . import data as dataset
 from . import kernels
+from .api import check_resume_options
 from .layout import model_layout
 from .targets import parse_target
 from .task import ScriptError
@@ -47,9 +48,11 @@ class ArcsimHookState:
     model: the DistributedDataParallel module (or the module it wraps); compressor: "dense",
     "topk:R", "randk:R" or "arctopk:R"; out: the trace directory rank 0 writes (None: write
     nothing); seed: the run's seed (compressor sampling; use the same one for the data order and
-    initialization); the other arguments as in `arcsim record`."""
+    initialization); the other arguments as in `arcsim record` (rank, warmup, ramp 'on' | 'off':
+    None = the option table's default, `arcsim compressors`)."""
 
-    def __init__(self, model, compressor="dense", out=None, *, ef="none", rank=4, seed=1, warmup=0, ramp="auto", options=None,
+    def __init__(self, model, compressor="dense", out=None, *, ef="none", rank=None, seed=1, warmup=None, ramp=None,
+                 options=None,
                  name=None, sample_steps=(), sample_workers=(0, 1), sample_dtype="float32", sample_aggregate=False,
                  first_bucket_cap=1 << 20, bucket_cap=25 << 20, micro_batch=None, command=None, description=None):
         if not dist.is_available() or not dist.is_initialized():
@@ -75,6 +78,7 @@ class ArcsimHookState:
         self.writer = None
         if out is not None and self.rank == 0:
             self.writer = self._open(out, name)
+            check_resume_options(self.writer.doc, [self.spec], out)
             self.writer.drop_run(self.cid, self.world, seed)
 
     def _open(self, out, name):
@@ -205,6 +209,7 @@ def _worker(rank, world, port, args, out_queue):
                 ddp.register_comm_hook(state, arcsim_hook)
                 opt = task.make_optimizer(ddp.parameters(), args.lr)
                 shards = dataset.WorkerShards(len(ds), world, micro_batch, seed)
+                torch.manual_seed(seed)  # paired seeds: the same global RNG state for every compressor
                 step = 0
                 while True:
                     if step % args.eval_every == 0 or step == args.max_steps:
