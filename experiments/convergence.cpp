@@ -14,19 +14,18 @@ namespace arcsim::experiments {
 
 using nlohmann::json;
 
+json stated_option(const json& log_compressor, const kernels::OptionSpec& o) {
+  if (log_compressor.contains(o.name)) return log_compressor[o.name];
+  for (const auto& a : o.aliases)
+    if (log_compressor.contains(a)) return log_compressor[a];
+  return nullptr;
+}
+
 namespace {
 
 std::string log_name(const json& c) {
   if (c.contains("compressor") && c["compressor"].is_string()) return c["compressor"].get<std::string>();
   return c.value("name", "");
-}
-
-// The value a log states for an option (under its name or an alias); null when it states none.
-json stated(const json& log, const kernels::OptionSpec& o) {
-  if (log.contains(o.name)) return log[o.name];
-  for (const auto& a : o.aliases)
-    if (log.contains(a)) return log[a];
-  return nullptr;
 }
 
 bool same_value(const json& a, const json& b) {
@@ -54,7 +53,7 @@ std::vector<std::pair<std::string, json>> differing_options(const json& log, con
   const json mine = identity_options(cfg);
   for (const auto& o : kernels::option_table()) {
     if (!mine.contains(o.name)) continue;
-    const json theirs = stated(log, o);
+    const json theirs = stated_option(log, o);
     if (o.name == "ratio" && !theirs.is_number()) out.push_back({o.name, theirs});
     else if (!theirs.is_null() && !same_value(theirs, mine[o.name])) out.push_back({o.name, theirs});
   }

@@ -9,11 +9,16 @@
 #include <vector>
 
 #include "experiments/results.hpp"
+#include "kernels/compressor_options.hpp"
 #include "experiments/spec.hpp"
 #include "experiments/tta.hpp"
 #include "traces/trace.hpp"
 
 namespace arcsim::experiments {
+
+// The value a log's compressor object states for an option (under its name or an alias); null
+// when it states none.
+nlohmann::json stated_option(const nlohmann::json& log_compressor, const kernels::OptionSpec& o);
 
 // Every log of the trace that matches the configuration (any worker count), in trace order.
 std::vector<const traces::ConvergenceLog*> matching_logs(const traces::Trace& trace, const CompressorConfig& c);

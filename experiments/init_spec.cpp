@@ -7,6 +7,7 @@
 
 #include "experiments/convergence.hpp"
 #include "experiments/spec.hpp"
+#include "kernels/compressor_registry.hpp"
 
 namespace arcsim::experiments {
 
@@ -14,26 +15,24 @@ using nlohmann::json;
 
 namespace {
 
-// The spec's compressor entry for a log's binding arguments (the option names differ a little:
-// the binding's "unbiased" is the spec's "rescale").
+// The spec's compressor entry for a log: every option of the option table the compressor takes
+// and the log states (under the option's name or an alias such as the binding's "unbiased"),
+// except those that do not apply with the log's error feedback (EF21M's momentum under EF14).
 json entry_of(const traces::ConvergenceLog& log) {
   const json& c = log.compressor;
   const std::string name = c.contains("compressor") ? c["compressor"].get<std::string>() : c.value("name", "");
   json e = {{"name", name}, {"label", log.config}, {"convergence", log.config}};
-  if (name == "dense") return e;
-  auto copy = [&](const char* from, const char* to) {
-    if (c.contains(from) && !c[from].is_null()) e[to] = c[from];
-  };
-  copy("ratio", "ratio");
-  copy("ef", "ef");
-  copy("warmup", "warmup");
-  if (name == "topk" || name == "randk") copy("ramp", "ramp");
-  if (name == "randk") copy("unbiased", "rescale");
-  if (name == "arctopk") {
-    copy("rank", "rank");
-    copy("row_scores", "row_scores");
-    copy("shape_rule", "shape_rule");
-    copy("sketch_allreduce", "sketch_allreduce");
+  const auto& known = known_compressors();
+  if (name == "dense" || std::find(known.begin(), known.end(), name) == known.end()) return e;
+  const kernels::CompressorEntry& entry = kernels::compressor_entry(name);
+  const std::string ef = c.value("ef", "none");
+  for (const auto& o : kernels::option_table()) {
+    if (!entry.takes(o.name)) continue;
+    const json v = stated_option(c, o);
+    if (v.is_null()) continue;
+    if (!o.only_with_ef.empty() && std::find(o.only_with_ef.begin(), o.only_with_ef.end(), ef) == o.only_with_ef.end())
+      continue;
+    e[o.name] = v;
   }
   return e;
 }

@@ -144,8 +144,13 @@ void assign_labels(std::vector<CompressorConfig>& cs, const std::string& file) {
   std::set<std::string> seen;
   for (std::size_t i = 0; i < cs.size(); ++i) {
     auto& c = cs[i];
+    // Told apart by what k counts: the ratio, or the rank for a method whose k is a rank
+    // (PowerSGD's ratio is unused and never names it).
+    const bool by_rank = c.name != "dense" && kernels::compressor_entry(c.name).k_unit == "rank";
     if (c.label.empty())
-      c.label = per_name[c.name] == 1 || c.name == "dense" ? c.name : c.name + "-" + io::format_number(c.ratio);
+      c.label = per_name[c.name] == 1 || c.name == "dense"
+                    ? c.name
+                    : c.name + "-" + (by_rank ? "r" + std::to_string(c.options.rank) : io::format_number(c.ratio));
     if (!seen.insert(c.label).second)
       throw ConfigError(file + ": compressors[" + std::to_string(i) + "].label: expected a label unique in " +
                         "the experiment (give each configuration a \"label\"), got \"" + c.label + "\"");

@@ -1,45 +1,70 @@
 #!/usr/bin/python3
 """Paper-ready figures from an arcsim results directory (what `arcsim sweep` wrote).
 
-    /usr/bin/python3 plots/plot_results.py RESULTS_DIR [--out DIR]
+    /usr/bin/python3 plots/plot_results.py RESULTS_DIR [--out DIR] [--traffic simulated|authors]
 
-Reads RESULTS_DIR/results.csv, the per-seed curves and shapes in results.json, and (when present)
-RESULTS_DIR/breakeven.csv from `arcsim breakeven`, and writes, as PDF + PNG:
-  speedup_vs_nodes      speedup over dense vs node count (95 % intervals), one panel per bandwidth
-  speedup_vs_bandwidth  speedup over dense vs bandwidth (log axis), one panel per node count;
+Reads RESULTS_DIR/results.csv, the per-seed curves, shapes and spec in results.json, and (when
+present) RESULTS_DIR/breakeven.csv from `arcsim breakeven`, and writes, as PDF + PNG:
+  speedup_vs_nodes      speedup over dense vs node count (log axes, 95 % intervals), one panel per
+                        bandwidth, panels on one y scale
+  speedup_vs_bandwidth  speedup over dense vs bandwidth per NIC, one panel per node count;
                         break-even crossings marked
-  iteration_breakdown   stacked compute / compression / exposed communication per iteration
+  iteration_breakdown   stacked compute / compression / exposed communication of the steady
+                        iteration (relative to dense's at the same point), and under each panel
+                        the share of time to accuracy spent in the warm-up and ratio-ramp steps
   accuracy_vs_time      target metric vs predicted wall-clock, mean over seeds with a seed band
   accuracy_vs_bytes     target metric vs bytes one node has sent (bytes per iteration x steps, as
                         simulated; --traffic authors: the authors' global bits), a mark at the target
   tta_vs_nodes          predicted time to accuracy with 95 % intervals (points on a log axis)
 The last three need convergence: without it they are not drawn and figures.txt says so.
-Interpolated or extrapolated TTAs (across N) are hollow markers. Every figure has a one-line
-footer: profile, latency, topology, kernel timing, compute source, seeds. figures.txt lists every
-figure and any bandwidth or node count it leaves out. When the sweep has several (topology,
-profile, latency) combinations, each figure is written once per combination with a suffix
-"--<topology>-<profile>-<latency>us". Prints the files it wrote.
+
+How a time to accuracy (TTA) was obtained is drawn, never hidden (columns tta_status,
+convergence_estimate, seeds, seeds_reached): a configuration that did not reach the target at a
+point gets an x at the bottom of the panel and "target not reached at N=..." in its legend entry;
+a partial point (some seeds missed: a censored estimate) is half-filled, its legend entry says
+"k of n seeds reached"; interpolated points are hollow, extrapolated ones hollow with a dashed
+line into them; a point that is the mean of one seed is ringed (no interval). Error bars are
+drawn only where the interval exists and are clipped to the axis (an arrow head says so).
+With seven or more configurations (the compressor family) the speed-up and TTA figures become
+small multiples, one panel per configuration, two columns wide, and the accuracy figures one
+panel per configuration with the others in grey behind it.
+
+Every figure has a footer: model (trace), target, ranks and nodes, compute and kernel-timing
+source (GPU), network profile, latency, topology, seeds. figures.txt lists every figure, what it
+leaves out, and every point that did not reach the target, is partial, interpolated, extrapolated
+or one seed. When the sweep has several (topology, profile, latency) combinations, each figure is
+written once per combination with a suffix "--<topology>-<profile>-<latency>us". Every file is
+written to a temporary name and renamed. Prints the files it wrote.
 """
 import argparse
 import csv
 import json
 import math
 import os
+import re
 import sys
+import textwrap
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import style  # noqa: E402
 from style import plt  # noqa: E402
 
-NUMERIC = ["point", "ratio", "nodes", "bandwidth_gbps", "latency_us", "iteration_s", "compute_s",
+NUMERIC = ["point", "ratio", "nodes", "ranks", "bandwidth_gbps", "latency_us", "iteration_s", "compute_s",
            "compression_s", "exposed_comm_s", "comm_s", "bytes_per_node", "bits_per_step_authors",
            "bytes_per_node_to_target", "bits_to_target_authors", "steps_to_target", "steps_to_target_sd",
-           "seeds", "tta_s", "tta_s_lo", "tta_s_hi", "speedup_vs_dense", "speedup_vs_dense_lo", "speedup_vs_dense_hi",
-           "speedup_vs_topk", "speedup_vs_topk_lo", "speedup_vs_topk_hi", "iteration_speedup_vs_dense",
-           "iteration_speedup_vs_topk", "convergence_nodes"]
+           "seeds", "seeds_reached", "tta_s", "tta_s_lo", "tta_s_hi", "speedup_vs_dense", "speedup_vs_dense_lo",
+           "speedup_vs_dense_hi", "speedup_vs_topk", "speedup_vs_topk_lo", "speedup_vs_topk_hi",
+           "iteration_speedup_vs_dense", "iteration_speedup_vs_topk", "convergence_nodes", "warmup_ramp_s",
+           "warmup_ramp_share"]
 MAX_PANELS = 4
-MARKED = [0]  # break-even crossings drawn by the current figure
+FAMILY_AT = 7      # this many configurations or more: small multiples (one panel per configuration)
+MAX_BARS = 24      # bars per breakdown panel; node counts beyond that are left out (and named)
+MARKED = [0]       # break-even crossings drawn by the current figure
+CLIPPED = [0]      # error bars (or breakdown bars) clipped at the axis by the current figure
 LABEL_COLOUR = {}  # label -> colour, set by configs()
+META = {"trace": None, "target": None}  # from results.json, for the footer
+SEEDS_RE = re.compile(r"(\d+) of (\d+) seeds reached")
+GREY = "#444444"
 
 
 def fail(msg):
@@ -48,6 +73,8 @@ def fail(msg):
 
 
 def load(results_dir):
+    """(ok rows, failed rows, target, breakeven). Each ok row is annotated (annotate()) with how
+    its TTA was obtained."""
     path = os.path.join(results_dir, "results.csv")
     if not os.path.exists(path):
         fail(f"{path}: no such file (run `arcsim sweep` first)")
@@ -55,38 +82,130 @@ def load(results_dir):
     with open(path, newline="") as f:
         for r in csv.DictReader(f):
             for k in NUMERIC:
-                if k in r:
+                if k in r and r[k] is not None:
                     try:
                         r[k] = float(r[k]) if r[k] != "" else None
                     except ValueError:
                         fail(f"{path}: {k}: expected a number, got {r[k]!r}")
             rows.append(r)
-    points, target = {}, None
+    points, doc = {}, {}
     jpath = os.path.join(results_dir, "results.json")
     if os.path.exists(jpath):
         with open(jpath) as f:
             doc = json.load(f)
         for p in doc.get("points", []):
             points[int(p["point"])] = p
-        target = doc.get("provenance", {}).get("target")
+    prov, spec = doc.get("provenance") or {}, doc.get("experiment") or {}
+    target = prov.get("target") or spec.get("target")
+    trace = prov.get("trace_name") or os.path.basename(str(prov.get("trace") or spec.get("trace") or "").rstrip("/"))
+    META.update(trace=trace or None, target=target)
     for r in rows:
-        p = points.get(int(r["point"]), {})
-        est = p.get("convergence_estimate")
-        if est is None:  # a CSV without results.json: the note says it
-            note = r.get("tta_note") or ""
-            est = "interpolated" if note.startswith("interpolated") else (
-                "extrapolated" if note.startswith("extrapolated") or "nearest recorded" in note else "recorded")
-        r["estimate"] = est
-        r["shapes"] = p.get("shapes", [])
-        r["ef21_init"] = p.get("ef21_init_authors")
-        curves = p.get("seed_curves")
-        if not curves and p.get("curve"):
-            curves = [{"seed": 0, "points": [c + [c[2]] for c in p["curve"]]}]
-        r["curves"] = curves or []
+        annotate(r, points.get(int(r["point"]), {}))
     ok = [r for r in rows if r.get("status") == "ok"]
+    failed = [r for r in rows if r.get("status") != "ok"]
     if not ok:
         fail(f"{path}: no finished point to plot")
-    return ok, target, load_breakeven(results_dir)
+    return ok, failed, target, load_breakeven(results_dir)
+
+
+def _given(r, p, key):
+    """(present, value) of a column: the CSV's when it has the column, else results.json's point."""
+    if key in r:
+        return True, r[key]
+    if key in p:
+        v = p[key]
+        return True, (float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v)
+    return False, None
+
+
+def annotate(r, p):
+    """Adds to a row: ranks, seeds (runs at the point), seeds_reached, estimate (recorded |
+    interpolated | extrapolated), tta_status, the marks a figure draws (none, partial, interpolated,
+    extrapolated, one_seed, no_tta), warm-up/ramp time and share, and the curves and shapes of
+    results.json. Results of an older arcsim without the new columns: derived from tta_note and
+    results.json where they can be, else left missing."""
+    note = r.get("tta_note") or ""
+    tta = r.get("tta_s")
+    r["shapes"] = p.get("shapes", [])
+    r["ef21_init"] = p.get("ef21_init_authors")
+    curves = p.get("seed_curves")
+    if not curves and p.get("curve"):
+        curves = [{"seed": 0, "points": [c + [c[2]] for c in p["curve"]]}]
+    r["curves"] = curves or []
+
+    have, ranks = _given(r, p, "ranks")
+    if ranks is None:
+        steady = [s for s in r["shapes"] if s.get("kind") == "steady"] or r["shapes"]
+        ranks = (steady[-1].get("iteration") or {}).get("ranks") if steady else None
+    r["ranks"] = float(ranks) if ranks else r.get("nodes")
+
+    have_reached, reached = _given(r, p, "seeds_reached")
+    seeds = r.get("seeds")
+    if not have_reached:  # older results: `seeds` counted the seeds that reached; the note names misses
+        m = SEEDS_RE.search(note)
+        if m:
+            reached, seeds = float(m.group(1)), float(m.group(2))
+        elif tta is not None:
+            reached = seeds
+        else:
+            reached = 0.0 if "not reached" in note else None
+    r["seeds"], r["seeds_reached"] = seeds, reached
+
+    have_est, est = _given(r, p, "convergence_estimate")
+    if not est and tta is not None and not have_est:
+        est = "interpolated" if note.startswith("interpolated") else (
+            "extrapolated" if note.startswith("extrapolated") or "nearest recorded" in note else "recorded")
+    r["estimate"] = est or None
+
+    have_status, status = _given(r, p, "tta_status")
+    status = (status or "").strip()
+    if not have_status:
+        if tta is None:
+            status = "none" if "not reached" in note else ""
+        elif reached is not None and seeds and reached < seeds:
+            status = "partial"
+        elif est == "extrapolated":
+            status = "extrapolated"
+        else:
+            status = "ok"
+    r["tta_status"] = status
+    got = tta is not None
+    r["none"] = not got and status == "none"
+    r["no_tta"] = not got and not r["none"]
+    r["partial"] = got and (status == "partial" or (reached is not None and bool(seeds) and reached < seeds))
+    r["extrapolated"] = got and (status == "extrapolated" or est == "extrapolated")
+    r["interpolated"] = got and est == "interpolated" and not r["extrapolated"]
+    n_mean = reached if reached is not None else seeds
+    r["one_seed"] = got and n_mean == 1
+
+    _, wr = _given(r, p, "warmup_ramp_s")
+    _, share = _given(r, p, "warmup_ramp_share")
+    if wr is None and got:
+        wr = warmup_ramp_from_shapes(p)
+    if share is None and wr is not None and got and tta > 0:
+        share = wr / tta
+    r["warmup_ramp_s"], r["warmup_ramp_share"] = wr, share
+
+
+def warmup_ramp_from_shapes(p):
+    """Older results: the mean over the seeds that reached of the time their steps 1..S spent in
+    the warm-up and ramp shapes (each at its simulated iteration time), as the TTA sums them;
+    None when results.json lacks what it takes."""
+    shapes, seeds = p.get("shapes") or [], [s for s in (p.get("seed_tta") or []) if s.get("steps") is not None]
+    if not shapes or not seeds:
+        return None
+    total = 0.0
+    for s in seeds:
+        steps = float(s["steps"])
+        for sh in shapes:
+            if sh.get("kind") not in ("warmup", "ramp"):
+                continue
+            t = (sh.get("iteration") or {}).get("total_s")
+            if t is None:
+                return None
+            last = steps if sh["last_step"] < 0 else min(float(sh["last_step"]), steps)
+            total += max(0.0, last - sh["first_step"] + 1) * t
+    return total / len(seeds)
 
 
 def load_breakeven(results_dir):
@@ -109,10 +228,6 @@ def load_breakeven(results_dir):
                 r[k] = float(r[k])
         out.append(r)
     return {"axis": axis, "rows": out}
-
-
-def fmt_bw(gbps):
-    return f"{gbps:g} Gbit/s"
 
 
 def configs(rows):
@@ -141,6 +256,10 @@ def colour(comp, label):
     return LABEL_COLOUR.get(label, style.colour(comp))
 
 
+def is_family(cfgs):
+    return len(cfgs) >= FAMILY_AT
+
+
 def has_tta(rows):
     return any(r["tta_s"] is not None for r in rows)
 
@@ -158,6 +277,8 @@ def pick(values, at_most=MAX_PANELS):
     values = sorted(values)
     if len(values) <= at_most:
         return values
+    if at_most <= 1:
+        return values[-1:]
     idx = sorted({round(i * (len(values) - 1) / (at_most - 1)) for i in range(at_most)})
     return [values[i] for i in idx]
 
@@ -167,6 +288,50 @@ def omitted(all_values, shown, what, fmt):
     if not left:
         return ""
     return f"{what} not drawn as panels: " + ", ".join(fmt(v) for v in left)
+
+
+def fmt_bw(gbps):
+    return f"{gbps:g} Gbit/s per NIC"
+
+
+def fmt_time(s):
+    if s < 1e-3:
+        return f"{s * 1e6:.3g} us"
+    if s < 1:
+        return f"{s * 1e3:.3g} ms"
+    return f"{s:.3g} s"
+
+
+def ranks_of(rows, n):
+    ranks = sorted({int(r["ranks"]) for r in rows if r["nodes"] == n and r.get("ranks")})
+    return ranks
+
+
+def gpus_per_node(rows):
+    return sorted({int(round(r["ranks"] / r["nodes"])) for r in rows if r.get("ranks") and r.get("nodes")})
+
+
+def nodes_xlabel(rows):
+    """"nodes" with how ranks follow from them: equal, nodes x G, or (mixed) under each tick."""
+    g = gpus_per_node(rows)
+    if not g or g == [1]:
+        return "nodes (= ranks)"
+    if len(g) == 1:
+        return f"nodes (ranks = nodes x {g[0]})"
+    return "nodes (ranks below)"
+
+
+def node_title(rows, n):
+    ranks = ranks_of(rows, n)
+    if ranks and ranks != [int(n)]:
+        return f"{int(n)} nodes ({'/'.join(str(x) for x in ranks)} ranks)"
+    return f"{int(n)} nodes"
+
+
+def node_ticklabels(rows, nodes):
+    if len(gpus_per_node(rows)) > 1:
+        return [f"{int(n)}\n({'/'.join(str(x) for x in ranks_of(rows, n))})" for n in nodes]
+    return [f"{int(n)}" for n in nodes]
 
 
 def short_compute(src):
@@ -180,48 +345,53 @@ def short_compute(src):
     return src.split(" (")[0]
 
 
-def footer_text(rows):
+def target_text(target):
+    if not target or target.get("value") is None:
+        return "no target"
+    metric = target.get("metric", "accuracy")
+    mode = target.get("mode") or ("max" if metric == "accuracy" else "min")
+    return f"target {metric} {'>=' if mode == 'max' else '<='} {target['value']:g}"
+
+
+def span(values, unit=""):
+    values = sorted(values)
+    if not values:
+        return "?"
+    return (f"{values[0]:g}" if values[0] == values[-1] else f"{values[0]:g}-{values[-1]:g}") + unit
+
+
+def footer_lines(rows):
+    """Two lines: what was trained and on what (model, target, ranks, GPU), then the network."""
     def one(key, fmt=str):
         vals = sorted({fmt(r[key]) for r in rows if r.get(key) not in (None, "")})
         return "/".join(vals) if vals else "?"
+    g = gpus_per_node(rows)
+    gtxt = (f"{g[0]} GPU{'s' if g[0] > 1 else ''}" if len(g) == 1 else
+            "/".join(str(x) for x in g) + " GPUs") if g else "? GPUs"
+    ranks = span([r["ranks"] for r in rows if r.get("ranks")])
+    nodes = span([r["nodes"] for r in rows])
     seeds = sorted({int(r["seeds"]) for r in rows if r.get("seeds")})
     seed_txt = ("seeds " + (f"{seeds[0]}" if len(seeds) == 1 else f"{seeds[0]}-{seeds[-1]}")) if seeds else "no TTA"
-    return (f"{one('profile')} profile, {one('latency_us', lambda v: f'{v:g} us')}, {one('topology')}, "
-            f"kernels {one('kernel_timing')}, compute {one('compute_source', short_compute)}, {seed_txt}")
+    model = f"model {META['trace']}, " if META.get("trace") else ""
+    line1 = f"{model}{target_text(META.get('target'))}, {ranks} ranks ({nodes} nodes x {gtxt}), {seed_txt}"
+    line2 = (f"compute {one('compute_source', short_compute)}, kernels {one('kernel_timing')}, {one('profile')} profile, "
+             f"{one('latency_us', lambda v: f'{v:g} us')}, {one('topology')}")
+    return [line1, line2]
 
 
-def finish(fig, axes, rows, extra=None, handles=None):
-    """Legend (distinct entries) above a one-line footer, under the panels."""
-    if handles is None:
-        handles, labels = [], []
-        for a in axes:
-            for h, l in zip(*a.get_legend_handles_labels()):
-                if l not in labels and not l.startswith("_"):
-                    handles.append(h)
-                    labels.append(l)
-    ncol = min(3, len(handles)) if handles else 1
-    legend_rows = (len(handles) + ncol - 1) // ncol if handles else 0
-    height = fig.get_figheight()
-    foot_h = 0.16 / height
-    extra_h = (0.13 / height) if extra else 0
-    leg_h = (0.15 * legend_rows + 0.05) / height if handles else 0
-    if handles:
-        fig.legend(handles=handles, loc="lower center", ncol=ncol, frameon=False,
-                   bbox_to_anchor=(0.5, foot_h + extra_h - 0.01), handlelength=2.2, columnspacing=1.0)
-    if extra:
-        fig.text(0.5, foot_h, extra, ha="center", va="bottom", fontsize=5, color="#555555")
-    fig.text(0.5, 0.0, footer_text(rows), ha="center", va="bottom", fontsize=4.8, color="#555555")
-    fig.tight_layout(rect=(0, foot_h + extra_h + leg_h, 1, 1), h_pad=0.6, w_pad=0.6)
+def footer_text(rows):
+    return "; ".join(footer_lines(rows))
 
 
-def log2_nodes_axis(ax, nodes):
+def log2_nodes_axis(ax, nodes, rows=None):
     ax.set_xscale("log", base=2)
     ax.set_xticks(nodes)
-    ax.set_xticklabels([f"{int(n)}" for n in nodes])
+    ax.set_xticklabels(node_ticklabels(rows, nodes) if rows else [f"{int(n)}" for n in nodes])
     ax.minorticks_off()
+    ax.set_xlim(min(nodes) / 2 ** 0.4, max(nodes) * 2 ** 0.4)
 
 
-def bandwidth_axis(ax, bws):
+def bandwidth_axis(ax, bws, rows=None):
     """Log axis readable for any number of bandwidths: the values themselves when few, decades else."""
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
     ax.set_xscale("log")
@@ -237,95 +407,466 @@ def bandwidth_axis(ax, bws):
     ax.set_xlim(lo / 1.35, hi * 1.35)
 
 
+def nice_log_ticks(lo, hi):
+    """Plain-number ticks for a log axis from lo to hi: the sparsest of 1 / 1-3 / 1-2-5 / finer
+    steps that puts at least three ticks in the range (every k-th decade when there are many)."""
+    if not (lo > 0 and hi > lo):
+        return []
+    e0, e1 = math.floor(math.log10(lo)) - 1, math.ceil(math.log10(hi)) + 1
+    ticks = []
+    for subs in ((1,), (1, 3), (1, 2, 5), (1, 1.5, 2, 3, 5, 7), (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 7, 8, 9)):
+        ticks = [round(m * 10.0 ** e, 12) for e in range(e0, e1 + 1) for m in subs]
+        ticks = [t for t in ticks if lo <= t <= hi]
+        if len(ticks) >= 3:
+            break
+    if len(ticks) > 7:
+        step = math.ceil(len(ticks) / 6)
+        ticks = ticks[::step]
+    return ticks
+
+
 def readable_log(axis):
     """Log-axis labels in plain numbers (0.2, 0.5, 1, 2, ...), not powers of ten, as many as a
-    one-column panel holds: 1-2-5 steps over less than a decade, 1-3 over up to two, else decades.
-    Call it after the data are drawn (it reads the axis range)."""
-    import math
-    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+    one-column panel holds. Call it after the data are drawn (it reads the axis range)."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
     ax = axis.axes
     lo, hi = sorted(ax.get_xlim() if axis is ax.xaxis else ax.get_ylim())  # triggers autoscaling
-    decades = math.log10(hi / lo) if lo > 0 and hi > lo else 1.0
-    subs = (1.0, 2.0, 5.0) if decades <= 1.0 else (1.0, 3.0) if decades <= 2.0 else (1.0,)
-    axis.set_major_locator(LogLocator(base=10, subs=subs, numticks=15))
+    ticks = nice_log_ticks(lo, hi)
+    if ticks:
+        axis.set_major_locator(FixedLocator(ticks))
     axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     axis.set_minor_formatter(NullFormatter())
 
 
-def draw_series(ax, xs, ys, los, his, comp, ls, label, estimates, c=None):
-    """A line with 95 % error bars; points estimated across N are hollow."""
-    c = c or style.colour(comp)
-    ax.plot(xs, ys, ls, color=c, lw=1.0, label=label, zorder=2)
-    for x, y, lo, hi, est in zip(xs, ys, los, his, estimates):
-        if lo is not None and hi is not None:
-            ax.errorbar([x], [y], yerr=[[max(0.0, y - lo)], [max(0.0, hi - y)]], fmt="none", ecolor=c,
-                        elinewidth=0.7, capsize=1.6, zorder=3)
-        hollow = est in ("interpolated", "extrapolated")
-        ax.plot([x], [y], style.marker(comp), color=c, markerfacecolor="white" if hollow else c,
-                markeredgewidth=0.8, zorder=4)
+def log_limits(values, bar_ends, bottom_room=False):
+    """y limits of a log axis: the values with a margin, widened for the error bars by at most a
+    factor 2.5 beyond the values (bars reaching further are clipped at the axis, and said so)."""
+    values = [v for v in values if v is not None and v > 0]
+    if not values:
+        return 0.5, 2.0
+    vmin, vmax = min(values), max(values)
+    ends = [b for b in bar_ends if b is not None and b > 0]
+    bmin, bmax = min(ends + [vmin]), max(ends + [vmax])
+    lo = max(bmin, vmin / 2.5) / 1.15
+    hi = min(bmax, vmax * 2.5) * 1.15
+    if hi / lo < 2.2:
+        mid = math.sqrt(hi * lo)
+        lo, hi = mid / 1.5, mid * 1.5
+    if bottom_room:
+        lo /= 1.4
+    return lo, hi
 
 
-def across_n_handles(rows):
-    from matplotlib.lines import Line2D
-    if not any(r["estimate"] in ("interpolated", "extrapolated") for r in rows if r["tta_s"] is not None):
+# ---------------------------------------------------------------------------------------------
+# How each TTA was obtained: per configuration, in the legend and in figures.txt.
+
+MARKS = [  # (flag, what figures.txt calls it, how the point figures draw it)
+    ("none", "target not reached (no TTA, no speedup)", "x at the panel bottom"),
+    ("partial", "partial: some seeds missed the target (TTA a censored estimate, the misses counted at their "
+                "budget)", "half-filled"),
+    ("extrapolated", "extrapolated across N", "hollow, dashed line into it"),
+    ("interpolated", "interpolated across N", "hollow"),
+    ("one_seed", "1 seed (no interval)", "ringed"),
+    ("no_tta", "no TTA", "not drawn"),
+]
+
+
+def where(sub, crow):
+    """"N=16, 32" (one GPU per node) or "16, 32 nodes (128, 256 ranks)": the node counts of `sub`
+    (rows of one configuration), with the bandwidths when not every bandwidth of that node count
+    in the figure is meant."""
+    by_n = {}
+    for r in sub:
+        by_n.setdefault(r["nodes"], set()).add(r["bandwidth_gbps"])
+    parts = []
+    for n in sorted(by_n):
+        every = {r["bandwidth_gbps"] for r in crow if r["nodes"] == n}
+        s = f"{int(n)}"
+        if by_n[n] != every:
+            s += " (" + ", ".join(f"{b:g}" for b in sorted(by_n[n])) + " Gbit/s)"
+        parts.append(s)
+    ranks = sorted({int(r["ranks"]) for r in sub if r.get("ranks")})
+    if not ranks or ranks == sorted({int(n) for n in by_n}):
+        return "N=" + ", ".join(parts)
+    return ", ".join(parts) + f" nodes ({', '.join(map(str, ranks))} ranks)"
+
+
+def seeds_text(sub):
+    pairs = sorted({(int(r["seeds_reached"]), int(r["seeds"])) for r in sub
+                    if r.get("seeds_reached") is not None and r.get("seeds")})
+    if not pairs:
+        return "some seeds reached"
+    ks, ns = sorted({k for k, _ in pairs}), sorted({n for _, n in pairs})
+    k = f"{ks[0]}" if len(ks) == 1 else f"{ks[0]}-{ks[-1]}"
+    n = f"{ns[0]}" if len(ns) == 1 else f"{ns[0]}-{ns[-1]}"
+    return f"{k} of {n} seeds reached"
+
+
+def no_tta_reason(crow):
+    note = " ".join((r.get("tta_note") or "") for r in crow).lower()
+    if "convergence log" in note:
+        return "no convergence log"
+    if "no target" in note:
+        return "no target"
+    if "failed" in note:
+        return "point failed"
+    return ""
+
+
+def config_notes(crow):
+    """What a configuration's legend entry says about its rows in a figure: [(flag, text)] for the
+    points that did not reach the target, partial points, and no TTA at all."""
+    if crow and all(r["no_tta"] for r in crow):
+        why = no_tta_reason(crow)
+        return [("no_tta", "no TTA" + (f": {why}" if why else ""))]
+    out = []
+    none = [r for r in crow if r["none"]]
+    if none:
+        out.append(("none", "did not reach the target" if len(none) == len(crow) else
+                    "target not reached at " + where(none, crow)))
+    part = [r for r in crow if r["partial"]]
+    if part:
+        at = "" if len(part) == len(crow) else " at " + where(part, crow)
+        out.append(("partial", f"partial{at}: {seeds_text(part)}"))
+    return out
+
+
+def status_report(rows, cfgs, metric="tta", drawn=True, only=None):
+    """figures.txt's account of how the TTAs of a figure were obtained: one line per kind (none,
+    partial, extrapolated, interpolated, 1 seed, no TTA), naming each configuration and where;
+    drawn: with how the point figures mark it; only: these kinds."""
+    if metric != "tta":
         return []
-    return [Line2D([], [], marker="o", ls="none", color="#444444", markerfacecolor="white",
-                   label="hollow: TTA estimated across N")]
+    per = {}
+    for label, comp, _ in cfgs:
+        crow = [r for r in rows if r["label"] == label]
+        if not crow:
+            continue
+        name = style.display(comp, label)
+        if all(r["no_tta"] for r in crow):
+            why = no_tta_reason(crow)
+            per.setdefault("no_tta", []).append(name + (f" ({why})" if why else ""))
+            continue
+        for flag, _, _ in MARKS:
+            sub = [r for r in crow if r[flag]]
+            if not sub:
+                continue
+            extra = ""
+            if flag == "partial":
+                extra = f": {seeds_text(sub)}"
+            elif flag == "extrapolated":
+                held = sorted({int(r["convergence_nodes"]) for r in sub if r.get("convergence_nodes")})
+                extra = f": steps recorded at {', '.join(map(str, held))} ranks" if held else ""
+            per.setdefault(flag, []).append(f"{name} at {where(sub, crow)}{extra}")
+    return [f"{what}{f' [{how}]' if drawn else ''}: " + " | ".join(per[flag])
+            for flag, what, how in MARKS if flag in per and (only is None or flag in only)]
 
 
-def legend_handles(axes, rows, extra=(), markers=True):
-    """One entry per configuration drawn (colour, dash and marker as in the panels), then the
-    marks' meanings."""
+def legend_label(comp, label, crow, metric="tta"):
+    text = style.display(comp, label)
+    notes = [t for _, t in config_notes(crow)] if metric == "tta" else []
+    return text + (f" ({'; '.join(notes)})" if notes else "")
+
+
+def flags_in(rows, metric="tta"):
+    if metric != "tta":
+        return set()
+    return {flag for flag, _, _ in MARKS if any(r[flag] for r in rows)}
+
+
+def mark_handles(flags, one_seed_ringed=True, clipped=False, lines=True):
+    """The legend's key to the marks that a figure drew."""
     from matplotlib.lines import Line2D
-    drawn = set()
-    for a in axes:
-        drawn.update(l for l in a.get_legend_handles_labels()[1])
-    handles = [Line2D([], [], ls=ls, color=colour(comp, label), marker=style.marker(comp) if markers else None,
-                      label=style.display(comp, label))
-               for label, comp, ls in configs(rows) if style.display(comp, label) in drawn]
-    return handles + (across_n_handles(rows) if markers else []) + list(extra)
+    h = []
+    if "none" in flags:
+        h.append(Line2D([], [], marker="x", ls="none", color=GREY, markeredgewidth=1.0,
+                        label="x: target not reached"))
+    if "partial" in flags:
+        h.append(Line2D([], [], marker="o", ls="none", color=GREY, fillstyle="bottom", markerfacecoloralt="white",
+                        label="half-filled: partial"))
+    if "interpolated" in flags:
+        h.append(Line2D([], [], marker="o", ls="none", color=GREY, markerfacecolor="white",
+                        label="hollow: interpolated in N"))
+    if "extrapolated" in flags:
+        h.append(Line2D([], [], marker="o", ls=(0, (2, 1.5)) if lines else "none", color=GREY, alpha=0.8,
+                        markerfacecolor="white", label="dashed: extrapolated in N"))
+    if "one_seed" in flags and one_seed_ringed:
+        h.append(Line2D([], [], marker="o", ls="none", markersize=7, markerfacecolor="none",
+                        markeredgecolor="#888888", markeredgewidth=0.6, label="ringed: 1 seed, no interval"))
+    if clipped:
+        h.append(Line2D([], [], marker="^", ls="none", color=GREY, markersize=3,
+                        label="arrow: bar clipped at axis"))
+    return h
 
 
-# The two speed-up figures are one figure with the axes swapped: x is one of (nodes, bandwidth),
+# ---------------------------------------------------------------------------------------------
+# Legend, notes and footer under the panels.
+
+def _wrap(text, width):
+    return textwrap.wrap(text, width=width, break_on_hyphens=False) or [""]
+
+
+def _legend_layout(labels, width_in, max_cols):
+    """(ncol, wrapped labels, height in pt) of a legend of `labels` across width_in inches."""
+    if not labels:
+        return 1, [], 0.0
+    per_char, entry_pad = 3.4, 25.0  # pt per character at 6.5 pt; handle + spacing
+    avail = width_in * 72 - 8
+    longest = max(len(l) for l in labels)
+    ncol = max(1, min(max_cols, len(labels), int(avail // (longest * per_char + entry_pad))))
+    fit = max(20, int((avail / ncol - entry_pad) / per_char))
+    wrapped = ["\n".join(_wrap(l, fit)) for l in labels]
+    rows = [wrapped[i:i + ncol] for i in range(0, len(wrapped), ncol)]
+    height = sum(max(w.count("\n") + 1 for w in row) * 7.6 + 1.6 for row in rows) + 4
+    return ncol, wrapped, height
+
+
+def finish(fig, rows, notes=(), cfg_handles=(), marks=()):
+    """Under the panels, from the top: the configurations' legend, the key to the marks, notes,
+    and the two-line footer. The figure grows by what they take, so the panels keep their size."""
+    W, H = fig.get_size_inches()
+    wide = W > 5
+    cfg_handles, marks = list(cfg_handles), list(marks)
+    c_ncol, c_labels, c_h = _legend_layout([h.get_label() for h in cfg_handles], W, 6 if wide else 4)
+    m_ncol, m_labels, m_h = _legend_layout([h.get_label() for h in marks], W, 4 if wide else 3)
+    note_chars = int(W * 72 / 2.6)
+    note_lines = [l for n in notes if n for l in _wrap(n, note_chars)]
+    foot_lines = [l for n in footer_lines(rows) for l in _wrap(n, int(W * 72 / 2.45))]
+    foot_h = len(foot_lines) * 6.0 + 2
+    note_h = (len(note_lines) * 6.4 + 4) if note_lines else 0
+    block = (foot_h + note_h + m_h + c_h) / 72
+    Hn = H + block
+    fig.set_figheight(Hn)
+    fy = lambda pt: pt / 72 / Hn  # noqa: E731
+    fig.text(0.5, 0.0, "\n".join(foot_lines), ha="center", va="bottom", fontsize=4.8, color="#555555",
+             linespacing=1.15)
+    if note_lines:
+        fig.text(0.5, fy(foot_h), "\n".join(note_lines), ha="center", va="bottom", fontsize=5, color="#555555",
+                 linespacing=1.2)
+    for handles, labels, ncol, y in ((marks, m_labels, m_ncol, foot_h + note_h),
+                                     (cfg_handles, c_labels, c_ncol, foot_h + note_h + m_h)):
+        if handles:
+            for h, l in zip(handles, labels):
+                h.set_label(l)
+            fig.legend(handles=handles, loc="lower center", ncol=ncol, frameon=False, borderaxespad=0.1,
+                       bbox_to_anchor=(0.5, fy(y)), handlelength=2.2, columnspacing=1.0, labelspacing=0.35)
+    fig.tight_layout(rect=(0, fy(foot_h + note_h + m_h + c_h) + 0.005, 1, 1), h_pad=0.6, w_pad=0.6)
+
+
+# ---------------------------------------------------------------------------------------------
+# Points with intervals: speed-ups and time to accuracy.
+
+def draw_interval(ax, x, lo, hi, c, ylim):
+    """A 95 % interval from lo to hi, clipped to the axis: a clipped end is an arrow head."""
+    ymin, ymax = ylim
+    lo_c, hi_c = max(lo, ymin), min(hi, ymax)
+    if hi_c <= lo_c:
+        return
+    ax.plot([x, x], [lo_c, hi_c], color=c, lw=0.7, zorder=3, solid_capstyle="butt")
+    for end, clipped, m in ((lo_c, lo < ymin, "v"), (hi_c, hi > ymax, "^")):
+        if clipped:
+            ax.plot([x], [end], marker=m, color=c, markersize=3, ls="none", clip_on=False, zorder=3)
+        else:
+            ax.plot([x], [end], marker="_", color=c, markersize=3.2, markeredgewidth=0.7, ls="none", zorder=3)
+    if lo < ymin or hi > ymax:
+        CLIPPED[0] += 1
+
+
+def draw_points(ax, pts, all_xs, none_xs, c, ls, mk, ylim, ring_one_seed, shift=1.0, none_shift=1.0):
+    """One configuration's points: pts {x: (y, lo, hi, row)} (row None: no marks), joined where
+    they are neighbours (a point missing between two breaks the line); a line into an
+    extrapolated point is dashed and paler; marks as mark_handles() explains; an x at the bottom
+    of the panel at each x of none_xs (target not reached)."""
+    from matplotlib.transforms import blended_transform_factory
+    xs = sorted(all_xs)
+
+    def ext(x):
+        return pts[x][3] is not None and pts[x][3]["extrapolated"]
+
+    def flush(run):
+        if len(run) > 1:
+            ax.plot([x * shift for x in run], [pts[x][0] for x in run], ls=ls, color=c, lw=1.0, zorder=2)
+
+    run = []
+    for a, b in zip(xs, xs[1:]):
+        if a in pts and b in pts and not (ext(a) or ext(b)):
+            run = (run or [a]) + [b]
+            continue
+        flush(run)
+        run = []
+        if a in pts and b in pts:
+            ax.plot([a * shift, b * shift], [pts[a][0], pts[b][0]], ls=(0, (2, 1.5)), color=c, lw=0.8, alpha=0.75,
+                    zorder=2)
+    flush(run)
+    for x, (y, lo, hi, r) in pts.items():
+        X = x * shift
+        kw = dict(marker=mk, ls="none", color=c, markeredgewidth=0.8, zorder=4)
+        if r is not None and r["partial"]:
+            kw.update(fillstyle="bottom", markerfacecoloralt="white", markersize=4.6)
+        elif r is not None and (r["interpolated"] or r["extrapolated"]):
+            kw.update(markerfacecolor="white")
+        ax.plot([X], [y], **kw)
+        if r is not None and r["one_seed"] and ring_one_seed:
+            ax.plot([X], [y], marker="o", markersize=7.5, markerfacecolor="none", markeredgecolor="#888888",
+                    markeredgewidth=0.6, ls="none", zorder=3.5)
+        if lo is not None and hi is not None:
+            draw_interval(ax, X, lo, hi, c, ylim)
+    trans = blended_transform_factory(ax.transData, ax.transAxes)
+    for x in none_xs:
+        ax.plot([x * none_shift], [0.045], transform=trans, marker="x", color=c, markersize=4, markeredgewidth=1.0,
+                ls="none", clip_on=False, zorder=5)
+
+
+# The speed-up figures are one figure with the axes swapped: x is one of (nodes, bandwidth),
 # one panel per value of the other; break-even marks are drawn where breakeven.csv's axis is x.
 AXES = {
-    "nodes": {"col": "nodes", "breakeven": "nodes", "xlabel": "nodes", "draw": log2_nodes_axis,
-              "title": lambda v: f"{int(v)} nodes", "omitted": ("node counts", lambda v: f"{int(v)}")},
-    "bandwidth": {"col": "bandwidth_gbps", "breakeven": "bandwidth", "xlabel": "bandwidth (Gbit/s)",
-                  "draw": bandwidth_axis, "title": fmt_bw, "omitted": ("bandwidths", fmt_bw)},
+    "nodes": {"col": "nodes", "breakeven": "nodes", "xlabel": nodes_xlabel, "draw": log2_nodes_axis,
+              "title": node_title, "key": lambda rows, v: node_title(rows, v),
+              "omitted": ("node counts", lambda v: f"{int(v)}")},
+    "bandwidth": {"col": "bandwidth_gbps", "breakeven": "bandwidth",
+                  "xlabel": lambda rows: "bandwidth per NIC (Gbit/s)", "draw": bandwidth_axis,
+                  "title": lambda rows, v: fmt_bw(v), "key": lambda rows, v: fmt_bw(v),
+                  "omitted": ("bandwidths", lambda v: f"{v:g} Gbit/s")},
 }
 
 
-def fig_speedup_over(x, rows, stem, breakeven):
-    """Speed-up against x ("nodes" or "bandwidth"), one panel per value of the other axis."""
+def tta_unit(rows):
+    have = [r["tta_s"] for r in rows if r["tta_s"] is not None]
+    peak = max(have) if have else 1.0
+    return (3600.0, "h") if peak > 3 * 3600 else ((60.0, "min") if peak > 180 else (1.0, "s"))
+
+
+def fig_points(kind, x, rows, stem, breakeven=None):
+    """kind "speedup" (over dense, against x = "nodes" or "bandwidth") or "tta" (time to accuracy
+    against nodes). A few configurations: one panel per value of the other axis, one line per
+    configuration. The family (FAMILY_AT or more): one panel per configuration, one line per value
+    of the other axis (dark to light). Every panel on one log y scale."""
     xa, pa = AXES[x], AXES["bandwidth" if x == "nodes" else "nodes"]
-    col, lo_c, hi_c, ylabel, metric = speedup_columns(rows)
+    if kind == "speedup":
+        col, lo_c, hi_c, ylabel, metric = speedup_columns(rows)
+        div = 1.0
+    else:
+        col, lo_c, hi_c, metric = "tta_s", "tta_s_lo", "tta_s_hi", "tta"
+        div, unit = tta_unit(rows)
+        ylabel = f"time to accuracy ({unit})"
+    cfgs = configs(rows)
+    fam = is_family(cfgs)
     xs = sorted({r[xa["col"]] for r in rows})
-    all_panels = sorted({r[pa["col"]] for r in rows})
-    panels = pick(all_panels)
-    fig, axes = style.grid(len(panels))
-    extra = []
-    for ax, v in zip(axes, panels):
-        for label, comp, ls in configs(rows):
-            pts = sorted((r[xa["col"]], r[col], r.get(lo_c) if lo_c else None, r.get(hi_c) if hi_c else None,
-                          r["estimate"] if metric == "tta" else "recorded")
-                         for r in rows if r["label"] == label and r[pa["col"]] == v and r[col] is not None)
-            if pts:
-                draw_series(ax, [p[0] for p in pts], [p[1] for p in pts], [p[2] for p in pts],
-                            [p[3] for p in pts], comp, ls, style.display(comp, label), [p[4] for p in pts],
-                            colour(comp, label))
-        if breakeven and breakeven["axis"] == xa["breakeven"]:
-            extra = mark_crossings(ax, breakeven, metric, lambda r, v=v: r.get(pa["col"]) == v, rows) or extra
-        ax.axhline(1.0, color="#999999", lw=0.6, zorder=0)
-        xa["draw"](ax, xs)
-        ax.set_title(pa["title"](v))
-        ax.set_xlabel(xa["xlabel"])
-        ax.set_ylabel(ylabel)
-        ax.set_ylim(bottom=0)
+    all_outer = sorted({r[pa["col"]] for r in rows})
+    outer = pick(all_outer)
+    shown = [r for r in rows if r[pa["col"]] in outer]
+    panels = []  # (title, [(label, comp, colour, linestyle, rows, outer value)])
+    if fam:
+        for label, comp, _ in cfgs:
+            if kind == "speedup" and comp == "dense":
+                continue  # the reference line at 1
+            panels.append((style.display(comp, label), [
+                (label, comp, style.series_shade(colour(comp, label), i, len(outer)),
+                 style.LINESTYLES[i % len(style.LINESTYLES)],
+                 [r for r in shown if r["label"] == label and r[pa["col"]] == v], v) for i, v in enumerate(outer)]))
+    else:
+        for v in outer:
+            panels.append((pa["title"](rows, v), [
+                (label, comp, colour(comp, label), ls, [r for r in shown if r["label"] == label and r[pa["col"]] == v], v)
+                for label, comp, ls in cfgs]))
+    plan, values, ends, any_none = [], [], [], False
+    for pi, (_, series) in enumerate(panels):
+        for si, (label, comp, c, ls, srows, v) in enumerate(series):
+            pts = {}
+            for r in srows:
+                if r[col] is None:
+                    continue
+                lo = r.get(lo_c) if lo_c else None
+                hi = r.get(hi_c) if hi_c else None
+                if lo is None or hi is None:
+                    lo = hi = None
+                pts[r[xa["col"]]] = (r[col] / div, None if lo is None else lo / div, None if hi is None else hi / div,
+                                     r if metric == "tta" else None)
+            none_xs = [r[xa["col"]] for r in srows if metric == "tta" and r["none"]]
+            values += [p[0] for p in pts.values()]
+            ends += [e for p in pts.values() for e in p[1:3] if e is not None]
+            any_none = any_none or bool(none_xs)
+            plan.append((pi, si, len(series), label, comp, c, ls, pts, sorted({r[xa["col"]] for r in srows}),
+                         none_xs, v))
+    if kind == "speedup":
+        values.append(1.0)
+    ylim = log_limits(values, ends, any_none)
+    if fam:
+        ncols = 4 if len(panels) > 6 else 3
+        fig, axes = style.grid(len(panels), ncols=ncols, sharey=True, width=style.PAGE_WIDTH_IN, panel_height=1.3)
+    else:
+        ncols = 2
+        fig, axes = style.grid(len(panels), sharey=True)
+    ncols = 1 if len(panels) == 1 else min(ncols, len(panels))
+    got = [r for r in shown if r["tta_s"] is not None]
+    one_seed_all = metric == "tta" and bool(got) and all(r["one_seed"] for r in got)
+    spread = 0.09 if (kind == "tta" or fam) else 0.05
+    for ax in axes:
+        ax.set_yscale("log")
+        ax.set_ylim(*ylim)
+    extra_handles = []
+    for pi, si, ns, label, comp, c, ls, pts, all_xs, none_xs, v in plan:
+        ax = axes[pi]
+        off = si - (ns - 1) / 2
+        draw_points(ax, pts, all_xs, none_xs, c, ls, style.marker(comp), ylim, not one_seed_all,
+                    shift=2 ** (off * spread), none_shift=2 ** (off * 0.07))
+        if kind == "speedup" and breakeven and breakeven["axis"] == xa["breakeven"]:
+            sel = (lambda r, v=v, label=label: r.get(pa["col"]) == v and r["label"] == label)
+            extra_handles = mark_crossings(ax, breakeven, metric, sel, rows, c) or extra_handles
+    for i, ax in enumerate(axes):
+        prow = [r for series in panels[i][1] for r in series[4]]
+        if not any(item[7] or item[9] for item in plan if item[0] == i):  # an empty panel says why
+            why = no_tta_reason(prow) if prow and all(r["no_tta"] for r in prow) else ""
+            ax.text(0.5, 0.5, "no TTA" + (f"\n({why})" if why else "") if metric == "tta" else "no data",
+                    transform=ax.transAxes, ha="center", va="center", fontsize=6, color="#777777")
+        if kind == "speedup":
+            ax.axhline(1.0, color="#999999", lw=0.6, zorder=0)
+        xa["draw"](ax, xs, rows)
+        ax.set_title(panels[i][0])
+        if i + ncols >= len(axes):
+            ax.set_xlabel(xa["xlabel"](rows))
+        if i % ncols == 0:
+            ax.set_ylabel(ylabel)
+        readable_log(ax.yaxis)
+        ax.set_ylim(*ylim)
+    # The legend: configurations (few) or the other axis' values (family), then the marks.
+    if fam:
+        cfg_handles = [_line(style.LINESTYLES[i % len(style.LINESTYLES)], style.series_shade(GREY, i, len(outer)),
+                             "o", pa["key"](rows, v)) for i, v in enumerate(outer)]
+    else:
+        cfg_handles = [_line(ls, colour(comp, label), style.marker(comp),
+                             legend_label(comp, label, [r for r in shown if r["label"] == label], metric))
+                       for label, comp, ls in cfgs if any(r["label"] == label for r in shown)]
+    marks = mark_handles(flags_in(shown, metric) - {"no_tta"}, not one_seed_all, CLIPPED[0] > 0) + extra_handles
+    notes = []
+    if ends or lo_c:
+        notes.append("error bars: 95 % interval over seeds (on log TTA), where one exists" if kind == "tta" else
+                     "error bars: 95 % interval over paired seeds, where one exists")
+    if one_seed_all:
+        notes.append("every point is one seed: no intervals")
+    if fam:
+        for label, comp, _ in cfgs:
+            said = [t for _, t in config_notes([r for r in shown if r["label"] == label])] if metric == "tta" else []
+            if said:
+                notes.append(f"{style.display(comp, label)}: {'; '.join(said)}")
+    nobase = [r for r in shown if kind == "speedup" and metric == "tta" and r["tta_s"] is not None and r[col] is None]
+    if nobase:
+        why = sorted({r.get("speedup_note") for r in nobase if r.get("speedup_note")})
+        notes.append("no speedup (TTA but no baseline to pair with) at " + where(nobase, shown) +
+                     (f": {why[0]}" if len(why) == 1 else " (speedup_note says why)"))
+    clipped = f"{CLIPPED[0]} error bar(s) clipped at the axis (arrow heads)" if CLIPPED[0] else ""
     what, fmt = pa["omitted"]
-    note = omitted(all_panels, panels, what, fmt)
-    finish(fig, axes, rows, note, legend_handles(axes, rows, extra))
-    return style.save(fig, stem), note
+    left = omitted(all_outer, outer, what, fmt)
+    if left and fam:
+        left = left.replace("not drawn as panels", "not drawn")
+    note = "; ".join(n for n in (left, clipped, notes[-1] if nobase else "") if n)
+    finish(fig, rows, notes + [n for n in (clipped, left) if n], cfg_handles, marks)
+    return style.save(fig, stem), note, status_report(shown, cfgs, metric)
+
+
+def _line(ls, c, mk, label):
+    from matplotlib.lines import Line2D
+    return Line2D([], [], ls=ls, color=c, marker=mk, label=label)
 
 
 def same_group(r, rows):
@@ -338,24 +879,187 @@ def same_group(r, rows):
     return r.get("topology") == g["topology"] and r.get("profile") == g["profile"] and lat == g["latency_us"]
 
 
-def mark_crossings(ax, breakeven, metric, select, rows):
-    """Break-even points from breakeven.csv at speedup 1, in each compressor's colour."""
+def mark_crossings(ax, breakeven, metric, select, rows, c=None):
+    """Break-even points from breakeven.csv at speedup 1, in each configuration's colour (or c)."""
     from matplotlib.lines import Line2D
     drawn = 0
     labels = {r["label"] for r in rows}
     for r in breakeven["rows"]:
         if r["metric"] != metric or not select(r) or not same_group(r, rows) or r["label"] not in labels:
             continue
-        c = colour(r["compressor"], r["label"])
-        ax.axvline(r["value"], color=c, lw=0.6, ls=(0, (1, 1.5)), zorder=1)
-        ax.plot([r["value"]], [1.0], marker="X", color=c, markersize=4.5, markeredgecolor="white",
+        cc = c or colour(r["compressor"], r["label"])
+        ax.axvline(r["value"], color=cc, lw=0.6, ls=(0, (1, 1.5)), zorder=1)
+        ax.plot([r["value"]], [1.0], marker="X", color=cc, markersize=4.5, markeredgecolor="white",
                 markeredgewidth=0.5, zorder=5)
         drawn += 1
     MARKED[0] += drawn
     if not drawn:
         return []
-    return [Line2D([], [], marker="X", ls=(0, (1, 1.5)), color="#444444", markersize=4.5,
+    return [Line2D([], [], marker="X", ls=(0, (1, 1.5)), color=GREY, markersize=4.5,
                    label=f"break-even ({'TTA' if metric == 'tta' else 'iteration'}, bisection)")]
+
+
+# ---------------------------------------------------------------------------------------------
+# Where the time goes: the steady iteration, and the warm-up/ramp share of the TTA.
+
+PARTS = [("compute_s", 0.30, None, "compute (pale)"),
+         ("compression_s", 0.30, "//////", "compression (hatched)"),
+         ("exposed_comm_s", 1.0, None, "exposed comm. (full)")]
+
+
+def bar_cap(heights):
+    """Where to cut the tallest bars so that the others stay readable: None when none stands out."""
+    hs = sorted(h for h in heights if h is not None)
+    if not hs:
+        return None
+    q = hs[int(0.8 * (len(hs) - 1))]
+    cap = max(2.5, 1.25 * q)
+    return cap if hs[-1] > 1.1 * cap else None
+
+
+def fig_breakdown(rows, stem):
+    """Per bandwidth panel: stacked compute, compression and exposed communication of each
+    configuration's steady iteration, relative to dense's at the same point (one y scale for every
+    panel; bars far above the rest are cut, their value written on them), grouped by node count
+    (dense's own time under each group). Under each panel, on one scale, the share of the time to
+    accuracy spent in the dense warm-up and the ratio-ramp steps."""
+    from matplotlib.patches import Patch
+    from matplotlib.transforms import blended_transform_factory
+    cfgs = configs(rows)
+    fam = is_family(cfgs)
+    all_bws = sorted({r["bandwidth_gbps"] for r in rows})
+    bws = pick(all_bws)
+    all_nodes = sorted({r["nodes"] for r in rows})
+    nodes = pick(all_nodes, max(2, MAX_BARS // max(1, len(cfgs))))
+    shown = [r for r in rows if r["bandwidth_gbps"] in bws and r["nodes"] in nodes]
+    at = {(r["label"], r["nodes"], r["bandwidth_gbps"]): r for r in shown}
+    base = next((label for label, comp, _ in cfgs if comp == "dense"), None)
+    norm = base is not None and any((base, n, bw) in at for n in nodes for bw in bws)
+    div, unit = time_unit(max(r["iteration_s"] for r in shown))
+
+    def denom(n, bw):
+        if not norm:
+            return div
+        d = at.get((base, n, bw))
+        return d["iteration_s"] if d and d.get("iteration_s") else None
+
+    heights = [r["iteration_s"] / denom(r["nodes"], r["bandwidth_gbps"]) for r in shown
+               if r.get("iteration_s") is not None and denom(r["nodes"], r["bandwidth_gbps"])]
+    cap = bar_cap(heights) if norm else None
+    top = (cap * 1.22) if cap else max(heights + [1.0 if norm else 0.0]) * 1.08
+    if norm:
+        top = max(top, 1.5)  # room for dense's own time over its bar
+    shares = [r["warmup_ramp_share"] for r in shown if r["tta_s"] is not None and r.get("warmup_ramp_share") is not None]
+    has_share = bool(shares) and max(shares) > 0
+    ncols = 1 if len(bws) == 1 else 2
+    nrows = (len(bws) + ncols - 1) // ncols
+    ratios = [1.35, 0.62] * nrows if has_share else [1.35] * nrows
+    fig = plt.figure(figsize=(style.PAGE_WIDTH_IN if fam else style.COLUMN_WIDTH_IN, 0.35 + sum(ratios)))
+    gs = fig.add_gridspec(len(ratios), ncols, height_ratios=ratios)
+    tops, lows = [], []
+    width = 0.82 / max(1, len(cfgs))
+    trans_cache = {}
+    for i, bw in enumerate(bws):
+        rr, cc = divmod(i, ncols)
+        grow = rr * 2 if has_share else rr
+        ax = fig.add_subplot(gs[grow, cc], sharey=tops[0] if (tops and norm) else None)
+        tops.append(ax)
+        sax = None
+        if has_share:
+            sax = fig.add_subplot(gs[grow + 1, cc], sharey=lows[0] if lows else None)
+            lows.append(sax)
+            trans_cache[i] = blended_transform_factory(sax.transData, sax.transAxes)
+        for ci, (label, comp, _) in enumerate(cfgs):
+            c = colour(comp, label)
+            for gi, n in enumerate(nodes):
+                r = at.get((label, n, bw))
+                d = denom(n, bw)
+                if r is None or not d:
+                    continue
+                x = gi + (ci - (len(cfgs) - 1) / 2) * width
+                bottom, cut = 0.0, False
+                for key, alpha, hatch, _ in PARTS:
+                    h = max(0.0, r[key] or 0.0) / d
+                    if cap and bottom + h > cap:
+                        h, cut = max(0.0, cap - bottom), True
+                    ax.bar(x, h, width * 0.92, bottom=bottom, color=c, alpha=alpha, linewidth=0)
+                    if hatch and h > 0:  # the hatch drawn opaque over the pale fill, so it stays visible
+                        ax.bar(x, h, width * 0.92, bottom=bottom, facecolor="none", hatch=hatch, edgecolor=c,
+                               linewidth=0)
+                    bottom += h
+                    if cut:
+                        break
+                if cut:
+                    CLIPPED[0] += 1
+                    ax.plot([x - width * 0.5, x + width * 0.5], [cap * 0.9, cap * 0.95], color="white", lw=1.2,
+                            zorder=5, solid_capstyle="butt")
+                    total = r["iteration_s"] / d
+                    ax.text(x, cap * 1.01, f"{total:.3g}x", rotation=90, ha="center", va="bottom", fontsize=4.6,
+                            color=c)
+                if norm and label == base:  # dense's own time, over its bar
+                    ax.text(x, 1.04, fmt_time(d), rotation=90, ha="center", va="bottom", fontsize=4.6, color=GREY)
+                if sax is not None:
+                    if r["tta_s"] is not None and r.get("warmup_ramp_share") is not None:
+                        sax.bar(x, 100 * r["warmup_ramp_share"], width * 0.92, color=c, alpha=0.85, linewidth=0)
+                    elif r["none"]:
+                        sax.plot([x], [0.08], transform=trans_cache[i], marker="x", color=c, markersize=3.2,
+                                 markeredgewidth=0.9, ls="none", clip_on=False, zorder=5)
+        ax.set_xlim(-0.5, len(nodes) - 0.5)
+        ax.set_xticks(range(len(nodes)))
+        ax.set_xticklabels(node_ticklabels(rows, nodes))
+        ax.grid(axis="x", visible=False)
+        ax.set_title(fmt_bw(bw))
+        ax.set_ylim(0, top)
+        if cc == 0:
+            ax.set_ylabel("iteration time\n(x dense's)" if norm else f"iteration time ({unit})")
+        elif norm:
+            ax.tick_params(labelleft=False)
+        if norm:
+            ax.axhline(1.0, color="#999999", lw=0.5, ls=(0, (3, 2)), zorder=0)
+        if sax is not None:
+            sax.set_xlim(-0.5, len(nodes) - 0.5)
+            sax.set_xticks(range(len(nodes)))
+            sax.set_xticklabels(node_ticklabels(rows, nodes))
+            sax.grid(axis="x", visible=False)
+            if cc == 0:
+                sax.set_ylabel("warm-up+ramp\n(% of TTA)")
+            else:
+                sax.tick_params(labelleft=False)
+            if i + ncols >= len(bws):
+                sax.set_xlabel(nodes_xlabel(rows))
+        elif i + ncols >= len(bws):
+            ax.set_xlabel(nodes_xlabel(rows))
+    if lows:
+        lows[0].set_ylim(0, max(5.0, 100 * max(shares) * 1.2))
+    comp_handles = [Patch(color=colour(c, l), label=style.display(c, l)) for l, c, _ in cfgs]
+    # Parts in a neutral hue that no compressor uses, so "exposed comm." is not read as Dense.
+    part_handles = [Patch(facecolor="#8a6d3b", alpha=a, label=name) if not h else
+                    Patch(facecolor="#e8e0d0", hatch=h, edgecolor="#8a6d3b", linewidth=0, label=name)
+                    for _, a, h, name in PARTS]
+    marks = mark_handles({"none"} if has_share and any(r["none"] for r in shown) else set())
+    notes, facts = [], []
+    if norm:
+        notes.append("bars: steady-state iteration time over dense's at the same point (dense's own time written "
+                     "over its bar)")
+    comp_share = max((r["compression_s"] or 0.0) / r["iteration_s"] for r in shown if r.get("iteration_s"))
+    if comp_share < 0.01:
+        notes.append(f"compression kernels take at most {100 * comp_share:.2g} % of any iteration (too thin to see)")
+    if CLIPPED[0]:
+        facts.append(f"{CLIPPED[0]} bar(s) cut at {cap:.3g}x dense, their value written on them")
+    if has_share:
+        notes.append("lower panels: share of the time to accuracy spent in the dense warm-up and ratio-ramp steps")
+    elif shares:
+        facts.append("no configuration spends time in warm-up or ramp steps (every TTA is steady-state steps)")
+    elif has_tta(shown):
+        facts.append("warm-up/ramp share of TTA: not in these results (warmup_ramp_share missing)")
+    facts.append(omitted(all_bws, bws, "bandwidths", lambda v: f"{v:g} Gbit/s"))
+    if nodes != all_nodes:
+        facts.append("node counts not drawn (too many bars): " + ", ".join(f"{int(n)}" for n in all_nodes
+                                                                        if n not in nodes))
+    facts = [f for f in facts if f]
+    finish(fig, rows, notes + facts, comp_handles, part_handles + marks)
+    report = status_report(shown, cfgs, drawn=False, only=("none", "partial", "no_tta")) if has_share else []
+    return style.save(fig, stem), "; ".join(facts), report
 
 
 def time_unit(seconds):
@@ -367,52 +1071,8 @@ def time_unit(seconds):
     return 1.0, "s"
 
 
-PARTS = [("compute_s", 0.30, None, "compute (pale)"),
-         ("compression_s", 0.30, "//////", "compression kernels (hatched)"),
-         ("exposed_comm_s", 1.0, None, "exposed comm. (full colour)")]
-
-
-def fig_breakdown(rows, stem):
-    from matplotlib.patches import Patch
-    all_bws = sorted({r["bandwidth_gbps"] for r in rows})
-    bws = pick(all_bws)
-    nodes = sorted({r["nodes"] for r in rows})
-    cfgs = configs(rows)
-    peak = max(r["iteration_s"] for r in rows)
-    div, unit = time_unit(peak)
-    fig, axes = style.grid(len(bws))
-    width = 0.8 / max(1, len(cfgs))
-    for ax, bw in zip(axes, bws):
-        for ci, (label, comp, _) in enumerate(cfgs):
-            for ni, n in enumerate(nodes):
-                match = [r for r in rows if r["label"] == label and r["nodes"] == n and r["bandwidth_gbps"] == bw]
-                if not match:
-                    continue
-                r = match[0]
-                x = ni + (ci - (len(cfgs) - 1) / 2) * width
-                bottom = 0.0
-                for key, alpha, hatch, _ in PARTS:
-                    h = max(0.0, r[key] or 0.0) / div
-                    ax.bar(x, h, width * 0.92, bottom=bottom, color=colour(comp, label), alpha=alpha, linewidth=0)
-                    if hatch and h > 0:  # the hatch drawn opaque over the pale fill, so it stays visible
-                        ax.bar(x, h, width * 0.92, bottom=bottom, facecolor="none", hatch=hatch,
-                               edgecolor=colour(comp, label), linewidth=0)
-                    bottom += h
-        ax.set_xticks(range(len(nodes)))
-        ax.set_xticklabels([f"{int(n)}" for n in nodes])
-        ax.grid(axis="x", visible=False)
-        ax.set_title(fmt_bw(bw))
-        ax.set_xlabel("nodes")
-        ax.set_ylabel(f"iteration time ({unit})")
-    comp_handles = [Patch(color=colour(c, l), label=style.display(c, l)) for l, c, _ in cfgs]
-    # Parts in a neutral hue that no compressor uses, so "exposed comm." is not read as Dense.
-    part_handles = [Patch(facecolor="#8a6d3b", alpha=a, label=name) if not h else
-                    Patch(facecolor="#e8e0d0", hatch=h, edgecolor="#8a6d3b", linewidth=0, label=name)
-                    for _, a, h, name in PARTS]
-    note = omitted(all_bws, bws, "bandwidths", fmt_bw)
-    finish(fig, axes, rows, note, comp_handles + part_handles)
-    return style.save(fig, stem), note
-
+# ---------------------------------------------------------------------------------------------
+# Accuracy curves.
 
 def metric_name(target):
     m = (target or {}).get("metric", "accuracy")
@@ -452,41 +1112,139 @@ def tta_figure_rows(rows):
     return [r for r in rows if r["curves"]]
 
 
-def fig_accuracy_vs_time(rows, stem, target):
-    with_curve = tta_figure_rows(rows)
-    all_bws = sorted({r["bandwidth_gbps"] for r in with_curve})
-    bws = pick(all_bws)
-    n_plot = max(r["nodes"] for r in with_curve)
+def draw_curve(ax, r, band, c, ls, label=None):
+    """A configuration's mean curve with its seed band (when it has several seeds)."""
+    xs = [b[0] for b in band]
+    ax.plot(xs, [b[1] for b in band], ls=ls, color=c, label=label, zorder=3)
+    if len(r["curves"]) > 1:
+        ax.fill_between(xs, [b[2] for b in band], [b[3] for b in band], color=c, alpha=0.18, linewidth=0, zorder=2)
+
+
+def accuracy_panels(rows, stem, target, xkey_of, xlabel, to_target, per_bw, note_bits, need_shapes=False):
+    """The two accuracy figures. per_bw: one panel per bandwidth (time; at the largest node count)
+    or per node count (bytes; at the lowest bandwidth, bytes do not depend on it). The family: one
+    panel per configuration at the largest node count and the lowest bandwidth, the others' mean
+    curves in grey behind it. to_target(r): x of the mark at the target (or None); a time is a
+    dotted vertical, an amount of traffic a marker."""
+    with_curve = [r for r in tta_figure_rows(rows) if r["shapes"] or not need_shapes]
+    cfgs = configs(rows)
+    fam = is_family(cfgs)
     _, ylabel = metric_name(target)
-    fig, axes = style.grid(len(bws))
-    for ax, bw in zip(axes, bws):
-        for label, comp, ls in configs(rows):
-            match = [r for r in with_curve if r["label"] == label and r["nodes"] == n_plot and r["bandwidth_gbps"] == bw]
-            if not match:
-                continue
-            r = match[0]
-            band = seed_band(r["curves"], target, lambda step, wall: wall)
-            if not band:
-                continue
+    n_max = max(r["nodes"] for r in with_curve)
+    bw_min = min(r["bandwidth_gbps"] for r in with_curve)
+    if fam:
+        sel = [r for r in with_curve if r["nodes"] == n_max and r["bandwidth_gbps"] == bw_min]
+        cfgs_here = [c for c in cfgs if any(r["label"] == c[0] for r in sel)]
+        panels = []
+        for label, comp, _ in cfgs_here:
+            mine = [r for r in sel if r["label"] == label]
+            said = "target not reached" if any(r["none"] for r in mine) else (
+                seeds_text(mine) if any(r["partial"] for r in mine) else "")
+            panels.append((style.display(comp, label) + (f": {said}" if said else ""), mine))
+        fig, axes = style.grid(len(panels), ncols=4 if len(panels) > 6 else 3, sharey=True,
+                               width=style.PAGE_WIDTH_IN, panel_height=1.3)
+        ncols = 1 if len(panels) == 1 else (4 if len(panels) > 6 else 3)
+        left = ""
+        where_txt = f"{fmt_bw(bw_min)}, {node_title(rows, n_max)}" if per_bw else node_title(rows, n_max)
+    else:
+        if per_bw:
+            all_v = sorted({r["bandwidth_gbps"] for r in with_curve})
+            vs = pick(all_v)
+            panels = [(fmt_bw(v), [r for r in with_curve if r["nodes"] == n_max and r["bandwidth_gbps"] == v])
+                      for v in vs]
+            left = omitted(all_v, vs, "bandwidths", lambda v: f"{v:g} Gbit/s")
+            where_txt = node_title(rows, n_max)
+        else:
+            all_v = sorted({r["nodes"] for r in with_curve})
+            vs = pick(all_v)
+            panels = [(node_title(rows, v), [r for r in with_curve if r["nodes"] == v and r["bandwidth_gbps"] == bw_min])
+                      for v in vs]
+            left = omitted(all_v, vs, "node counts", lambda v: f"{int(v)}")
+            where_txt = ""
+        fig, axes = style.grid(len(panels), sharey=True)
+        ncols = 1 if len(panels) == 1 else 2
+    bands = {}
+    for pi, (_, prow) in enumerate(panels):
+        for r in prow:
+            band = seed_band(r["curves"], target, lambda step, wall, r=r: xkey_of(r, step, wall))
+            if band:
+                bands[(pi, r["label"])] = (r, band)
+    used = [r for (_, _), (r, _) in bands.items()]
+    style_of = {label: (comp, ls) for label, comp, ls in cfgs}
+    for pi, ax in enumerate(axes):
+        mine = {k[1]: v for k, v in bands.items() if k[0] == pi}
+        if fam:  # the rest of the family in grey, behind
+            label = panels[pi][1][0]["label"]
+            for (_, other), (_, band2) in bands.items():
+                if other != label:
+                    ax.plot([b[0] for b in band2], [b[1] for b in band2], color="#bbbbbb", lw=0.6, zorder=1)
+        for label, (r, band) in mine.items():
+            comp, ls = style_of[label]
             c = colour(comp, label)
-            xs = [b[0] for b in band]
-            ax.plot(xs, [b[1] for b in band], ls, color=c, label=style.display(comp, label))
-            if len(r["curves"]) > 1:
-                ax.fill_between(xs, [b[2] for b in band], [b[3] for b in band], color=c, alpha=0.18, linewidth=0)
-            if r["tta_s"] is not None:
-                ax.axvline(r["tta_s"], color=c, lw=0.6, ls=":", zorder=0)
+            draw_curve(ax, r, band, c, ls, label=style.display(comp, label))
+            x_t = to_target(r) if r["tta_s"] is not None else None
+            if x_t:
+                if per_bw:
+                    ax.axvline(x_t, color=c, lw=0.6, ls=":", zorder=0)
+                elif target:  # marked as in the point figures: half-filled partial, hollow across N
+                    kw = ({"fillstyle": "bottom", "markerfacecoloralt": "white"} if r["partial"] else
+                          {"markerfacecolor": "white"} if (r["interpolated"] or r["extrapolated"]) else {})
+                    ax.plot([x_t], [metric_value(target, target["value"])], style.marker(comp), color=c,
+                            markeredgewidth=0.8, zorder=4, **kw)
         if target:
             ax.axhline(metric_value(target, target["value"]), color="#999999", lw=0.6, ls="--", zorder=0)
         ax.set_xscale("log")
         readable_log(ax.xaxis)
-        ax.set_title(f"{fmt_bw(bw)}, {int(n_plot)} nodes")
-        ax.set_xlabel("predicted wall-clock (s)")
-        ax.set_ylabel(ylabel)
-    note = omitted(all_bws, bws, "bandwidths", fmt_bw)
-    seeds = max(len(r["curves"]) for r in with_curve)
-    band_note = f"line: mean of {seeds} seeds, band: their range; dotted: TTA" if seeds > 1 else "one seed; dotted: TTA"
-    finish(fig, axes, rows, "; ".join(x for x in (band_note, note) if x), legend_handles(axes, rows, markers=False))
-    return style.save(fig, stem), note
+        ax.set_title(panels[pi][0])
+        if pi + ncols >= len(axes):
+            ax.set_xlabel(xlabel)
+        if pi % ncols == 0:
+            ax.set_ylabel(ylabel)
+    if fam:  # one x range for every panel
+        lo = min(ax.get_xlim()[0] for ax in axes)
+        hi = max(ax.get_xlim()[1] for ax in axes)
+        for ax in axes:
+            ax.set_xlim(lo, hi)
+            readable_log(ax.xaxis)
+    seeds = max((len(r["curves"]) for r in used), default=1)
+    notes = [(f"line: mean of {seeds} seeds, band: their range" if seeds > 1 else "one seed per curve")
+             + ("; dotted: TTA" if per_bw else "; marker: mean over seeds at the target")]
+    if where_txt:
+        notes.append(("every panel: " if not fam else "at ") + where_txt +
+                     ("; grey: the other configurations" if fam else ""))
+    from_other = sorted({(style.display(style_of[r["label"]][0], r["label"]), int(r["convergence_nodes"]))
+                         for r in used if r.get("convergence_nodes") and r["convergence_nodes"] != r["ranks"]})
+    if from_other:
+        notes.append("curves recorded at other ranks: " + ", ".join(f"{n} ({k} ranks)" for n, k in from_other))
+    cfg_handles = []
+    if fam:
+        for label, comp, _ in cfgs:
+            said = [t for _, t in config_notes([r for r in used if r["label"] == label])]
+            if said:
+                notes.append(f"{style.display(comp, label)}: {'; '.join(said)}")
+    else:
+        cfg_handles = [_line(ls, colour(comp, label), None,
+                             legend_label(comp, label, [r for r in used if r["label"] == label]))
+                       for label, comp, ls in cfgs if any(r["label"] == label for r in used)]
+    notes += [n for n in note_bits if n]
+    if left:
+        notes.append(left)
+    marks = []
+    if not per_bw:  # the markers at the target are marked as in the point figures
+        from matplotlib.lines import Line2D
+        flags = flags_in([r for r in used if r["tta_s"] is not None])
+        marks = mark_handles(flags & {"partial"})
+        if flags & {"interpolated", "extrapolated"}:
+            marks.append(Line2D([], [], marker="o", ls="none", color=GREY, markerfacecolor="white",
+                                label="hollow: estimated across N"))
+    finish(fig, rows, notes, cfg_handles, marks)
+    return style.save(fig, stem), left, used
+
+
+def fig_accuracy_vs_time(rows, stem, target):
+    files, note, used = accuracy_panels(rows, stem, target, lambda r, step, wall: wall, "predicted wall-clock (s)",
+                                        lambda r: r["tta_s"], True, [])
+    return files, note, status_report(used, configs(rows), drawn=False)
 
 
 def cumulative_traffic(row, step, traffic):
@@ -518,87 +1276,32 @@ def traffic_ratio_note(rows, nodes):
     if not q:
         return ""
     lo, hi = min(q), max(q)
-    span = f"{lo:.2f}" if abs(hi - lo) < 0.005 else f"{lo:.2f}-{hi:.2f}"
-    return f"authors' convention: 8N x {span} x these bytes (--traffic authors)"
+    span_ = f"{lo:.2f}" if abs(hi - lo) < 0.005 else f"{lo:.2f}-{hi:.2f}"
+    return f"authors' convention: 8N x {span_} x these bytes (--traffic authors)"
 
 
 def fig_accuracy_vs_bytes(rows, stem, target, traffic="simulated"):
     with_curve = [r for r in tta_figure_rows(rows) if r["shapes"]]
-    all_nodes = sorted({r["nodes"] for r in with_curve})
-    nodes = pick(all_nodes)
-    bw = min(r["bandwidth_gbps"] for r in with_curve)  # bytes do not depend on the bandwidth
-    _, ylabel = metric_name(target)
     to_target = "bits_to_target_authors" if traffic == "authors" else "bytes_per_node_to_target"
-    fig, axes = style.grid(len(nodes))
-    for ax, n in zip(axes, nodes):
-        for label, comp, ls in configs(rows):
-            match = [r for r in with_curve if r["label"] == label and r["nodes"] == n and r["bandwidth_gbps"] == bw]
-            if not match:
-                continue
-            r = match[0]
-            band = seed_band(r["curves"], target, lambda step, wall, r=r: cumulative_traffic(r, step, traffic))
-            if not band:
-                continue
-            c = colour(comp, label)
-            xs = [b[0] for b in band]
-            ax.plot(xs, [b[1] for b in band], ls, color=c, label=style.display(comp, label))
-            if len(r["curves"]) > 1:
-                ax.fill_between(xs, [b[2] for b in band], [b[3] for b in band], color=c, alpha=0.18, linewidth=0)
-            if target and r.get(to_target):
-                ax.plot([r[to_target] / 1e9], [metric_value(target, target["value"])], style.marker(comp), color=c,
-                        markeredgewidth=0.8, zorder=4)
-        if target:
-            ax.axhline(metric_value(target, target["value"]), color="#999999", lw=0.6, ls="--", zorder=0)
-        ax.set_xscale("log")
-        readable_log(ax.xaxis)
-        ax.set_title(f"{int(n)} nodes")
-        ax.set_xlabel("Gbit, all ranks (authors)" if traffic == "authors" else "GB sent per node")
-        ax.set_ylabel(ylabel)
-    note = omitted(all_nodes, nodes, "node counts", lambda v: f"{int(v)}")
-    marks = "marker: mean over seeds at the target"
+    nodes = pick(sorted({r["nodes"] for r in with_curve}))
     other = "" if traffic == "authors" else traffic_ratio_note(with_curve, nodes)
-    finish(fig, axes, rows, "; ".join(x for x in ("band: seed range", marks, note, other) if x),
-           legend_handles(axes, rows, markers=False))
+    files, note, used = accuracy_panels(
+        rows, stem, target, lambda r, step, wall: cumulative_traffic(r, step, traffic),
+        "Gbit, all ranks (authors)" if traffic == "authors" else "GB sent per node",
+        lambda r: (r[to_target] / 1e9) if (target and r.get(to_target)) else None, False, [other], need_shapes=True)
     if other:  # figures.txt says it in full
         note = "; ".join(x for x in (note, other.replace("authors' convention:", "the authors' convention (global "
                                      "bits of all ranks, 2(N-1)b per all-reduce, N(N-1)b per all-gather) counts"))
                          if x)
-    return style.save(fig, stem), note
+    return files, note, status_report(used, configs(rows), drawn=False)
 
 
 def fig_tta_vs_nodes(rows, stem):
-    all_bws = sorted({r["bandwidth_gbps"] for r in rows})
-    bws = pick(all_bws)
-    nodes = sorted({r["nodes"] for r in rows})
-    cfgs = configs(rows)
-    have = [r["tta_s"] for r in rows if r["tta_s"] is not None]
-    div, unit = (3600.0, "h") if max(have) > 3 * 3600 else ((60.0, "min") if max(have) > 180 else (1.0, "s"))
-    fig, axes = style.grid(len(bws))
-    spread = 0.09
-    for ax, bw in zip(axes, bws):
-        for ci, (label, comp, ls) in enumerate(cfgs):
-            pts = []
-            for r in rows:
-                if r["label"] != label or r["bandwidth_gbps"] != bw or r["tta_s"] is None:
-                    continue
-                shift = 2 ** ((ci - (len(cfgs) - 1) / 2) * spread)  # side by side on the log2 axis
-                pts.append((r["nodes"] * shift, r["tta_s"] / div,
-                            None if r["tta_s_lo"] is None else r["tta_s_lo"] / div,
-                            None if r["tta_s_hi"] is None else r["tta_s_hi"] / div, r["estimate"]))
-            pts.sort()
-            if pts:
-                draw_series(ax, [p[0] for p in pts], [p[1] for p in pts], [p[2] for p in pts], [p[3] for p in pts],
-                            comp, ls, style.display(comp, label), [p[4] for p in pts], colour(comp, label))
-        ax.set_yscale("log")
-        readable_log(ax.yaxis)
-        log2_nodes_axis(ax, nodes)
-        ax.set_title(fmt_bw(bw))
-        ax.set_xlabel("nodes")
-        ax.set_ylabel(f"time to accuracy ({unit})")
-    note = omitted(all_bws, bws, "bandwidths", fmt_bw)
-    finish(fig, axes, rows, "; ".join(x for x in ("error bars: 95 % t-interval over seeds", note) if x),
-           legend_handles(axes, rows))
-    return style.save(fig, stem), note
+    return fig_points("tta", "nodes", rows, stem)
+
+
+def fig_speedup_over(x, rows, stem, breakeven):
+    return fig_points("speedup", x, rows, stem, breakeven)
 
 
 def groups(rows):
@@ -610,6 +1313,21 @@ def groups(rows):
     return keys
 
 
+def failed_note(failed):
+    """The points that failed (not drawn), one clause."""
+    if not failed:
+        return ""
+    by = {}
+    for r in failed:
+        by.setdefault(r.get("label") or r.get("compressor") or "?", []).append(r)
+    parts = []
+    for label, rs in by.items():
+        pts = ", ".join(f"N={int(r['nodes'])} {r['bandwidth_gbps']:g} Gbit/s" if r.get("nodes") is not None and
+                        r.get("bandwidth_gbps") is not None else f"point {int(r['point'])}" for r in rs)
+        parts.append(f"{label} at {pts}")
+    return "failed points (not drawn; see results.csv error): " + "; ".join(parts)
+
+
 def main(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("results_dir")
@@ -618,7 +1336,7 @@ def main(argv):
                     help="x axis of accuracy_vs_bytes: GB one node sent as simulated (default), or Gbit of "
                          "all ranks in the ARC-Top-K authors' convention")
     args = ap.parse_args(argv)
-    rows, target, breakeven = load(args.results_dir)
+    rows, failed, target, breakeven = load(args.results_dir)
     if args.traffic == "authors" and not any(r.get("bits_per_step_authors") for r in rows):
         fail(f"{os.path.join(args.results_dir, 'results.csv')}: bits_per_step_authors: no values (results of an "
              "older arcsim?); re-run arcsim sweep, or plot with --traffic simulated")
@@ -635,18 +1353,22 @@ def main(argv):
                 ("speedup_vs_bandwidth", lambda s: fig_speedup_over("bandwidth", sub, s, breakeven)),
                 ("iteration_breakdown", lambda s: fig_breakdown(sub, s))]
         lines.append(f"footer{suffix}: {footer_text(sub)}")
+        fail_here = failed_note([r for r in failed if (r.get("topology"), r.get("profile"), r.get("latency_us")) == key])
+        if fail_here:
+            lines.append(f"points{suffix}: {fail_here}")
         conv = has_tta(sub) and tta_figure_rows(sub)
         if conv:
             figs += [("accuracy_vs_time", lambda s: fig_accuracy_vs_time(sub, s, target)),
                      ("accuracy_vs_bytes", lambda s: fig_accuracy_vs_bytes(sub, s, target, args.traffic)),
                      ("tta_vs_nodes", lambda s: fig_tta_vs_nodes(sub, s))]
         for name, draw in figs:
-            MARKED[0] = 0
-            files, note = draw(p(name))
+            MARKED[0] = CLIPPED[0] = 0
+            files, note, report = draw(p(name))
             if MARKED[0]:
                 note = "; ".join(x for x in (note, f"{MARKED[0]} break-even crossing(s) from breakeven.csv marked") if x)
             written += files
             lines.append(f"{name}{suffix}: drawn" + (f"; {note}" if note else ""))
+            lines += [f"  {r}" for r in report]
         if not conv:
             lines.append(f"accuracy_vs_time{suffix}, accuracy_vs_bytes{suffix}, tta_vs_nodes{suffix}: not drawn: "
                          "no time to accuracy in these results (the trace has no convergence log that reaches the "

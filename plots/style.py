@@ -4,6 +4,7 @@ Configurations of one compressor keep its hue: the ratio sets the shade (darker 
 lighter for denser than 0.2), so "topk-0.05" is a dark Top-K blue in every figure.
 tests/python/test_plot_style.py checks that every name of the compressor registry is here."""
 import math
+import os
 import zlib
 
 import matplotlib
@@ -14,6 +15,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 # A single column of a two-column paper is about 3.3-3.5 in wide; fonts stay >= 7 pt there.
 COLUMN_WIDTH_IN = 3.4
 PANEL_HEIGHT_IN = 1.55
+# A figure spanning both columns (figure* in LaTeX): the family's small multiples.
+PAGE_WIDTH_IN = 7.0
 
 COLOURS = {
     "dense": "#444444",
@@ -101,24 +104,41 @@ def apply():
     })
 
 
-def grid(n_panels, ncols=2):
-    """A figure one column wide with n panels, two per row (one when there is only one)."""
-    ncols = 1 if n_panels == 1 else ncols
+def grid(n_panels, ncols=2, sharey=False, width=None, panel_height=None):
+    """A figure one column wide (or `width` inches) with n panels, `ncols` per row (one when there
+    is only one). sharey: every panel on one y scale, tick labels only on the left column."""
+    ncols = 1 if n_panels == 1 else min(ncols, n_panels)
     nrows = (n_panels + ncols - 1) // ncols
-    fig, axes = plt.subplots(nrows, ncols, figsize=(COLUMN_WIDTH_IN, 0.55 + PANEL_HEIGHT_IN * nrows),
-                             squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, squeeze=False, sharey=sharey,
+                             figsize=(width or COLUMN_WIDTH_IN, 0.55 + (panel_height or PANEL_HEIGHT_IN) * nrows))
     flat = [a for row in axes for a in row]
     for a in flat[n_panels:]:
         a.set_visible(False)
+    if sharey:
+        for i, a in enumerate(flat[:n_panels]):
+            if i % ncols:
+                a.tick_params(labelleft=False)
     return fig, flat[:n_panels]
 
 
 def save(fig, path_stem):
-    """Writes <stem>.pdf and <stem>.png; no creation dates, so re-plotting gives the same PDF."""
-    fig.savefig(path_stem + ".pdf", bbox_inches="tight", metadata={"CreationDate": None, "Creator": None})
-    fig.savefig(path_stem + ".png", bbox_inches="tight", metadata={"Software": None})
+    """Writes <stem>.pdf and <stem>.png, each to a temporary file in the same directory renamed
+    over the final name, so a reader never sees half a figure; no creation dates, so re-plotting
+    gives the same PDF."""
+    out = []
+    for ext, kw in (("pdf", {"metadata": {"CreationDate": None, "Creator": None}}),
+                    ("png", {"metadata": {"Software": None}})):
+        final = f"{path_stem}.{ext}"
+        tmp = os.path.join(os.path.dirname(final) or ".", f".{os.path.basename(final)}.tmp")
+        try:
+            fig.savefig(tmp, format=ext, bbox_inches="tight", **kw)
+            os.replace(tmp, final)
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+        out.append(final)
     plt.close(fig)
-    return [path_stem + ".pdf", path_stem + ".png"]
+    return out
 
 
 def variant(colour_hex, n):
@@ -133,4 +153,20 @@ def variant(colour_hex, n):
     else:
         t = f - 1
         r, g, b = r + (1 - r) * t, g + (1 - g) * t, b + (1 - b) * t
+    return "#%02x%02x%02x" % tuple(round(min(1, max(0, v)) * 255) for v in (r, g, b))
+
+
+def series_shade(colour_hex, i, n):
+    """The i-th of n series of one configuration (one per bandwidth or node count in the family's
+    small multiples): from a dark shade of its colour (i = 0) to a light one (i = n - 1)."""
+    if n <= 1:
+        return colour_hex
+    t = i / (n - 1)
+    r, g, b = (int(colour_hex[k:k + 2], 16) / 255 for k in (1, 3, 5))
+    if t < 0.5:
+        f = 0.55 + 0.9 * t          # 0.55 .. 1.0 of the brightness
+        r, g, b = r * f, g * f, b * f
+    else:
+        w = (t - 0.5) * 1.0          # 0 .. 0.5 white
+        r, g, b = r + (1 - r) * w, g + (1 - g) * w, b + (1 - b) * w
     return "#%02x%02x%02x" % tuple(round(min(1, max(0, v)) * 255) for v in (r, g, b))

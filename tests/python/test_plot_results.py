@@ -74,7 +74,7 @@ def make_results(d, with_curves=True, failed_point=True, new_columns=False, gpus
                     r.update(iteration_s=it, compute_s=compute, compression_s=kernel_s, exposed_comm_s=exposed,
                              comm_s=comm, bytes_per_node=sent, steps_to_target=steps[name], tta_s=tta,
                              steps_to_target_sd=20, seeds=3, tta_s_lo=0.9 * tta, tta_s_hi=1.1 * tta,
-                             convergence_nodes=min(n, 32), convergence_config=name,
+                             convergence_nodes=min(n, 32) * gpus, convergence_config=name,
                              bits_per_step_authors=8 * n * sent, bytes_per_node_to_target=steps[name] * sent,
                              bits_to_target_authors=steps[name] * 8 * n * sent,
                              tta_note="extrapolated: steps to target of N=32 held constant" if n > 32 else "")
@@ -328,10 +328,10 @@ def test_not_reached_partial_extrapolated_and_one_seed_are_said_in_figures_txt(t
                 break
             block.append(l)
         text = "\n".join(block)
-        assert "target not reached" in text and "Rand-K at N=64" in text, (fig, text)
-        assert "partial" in text and "Top-K at N=16 (2 of 3 seeds reached)" in text, (fig, text)
-        assert "extrapolated across N" in text and "at N=64" in text, (fig, text)
-        assert "1 seed" in text and "ARC-Top-K at N=8" in text, (fig, text)
+        assert "target not reached" in text and "Rand-K at 64 nodes (512 ranks)" in text, (fig, text)
+        assert "partial" in text and "Top-K at 16 nodes (128 ranks): 2 of 3 seeds reached" in text, (fig, text)
+        assert "extrapolated across N" in text and "at 64 nodes (512 ranks): steps recorded at 256 ranks" in text
+        assert "1 seed" in text and "ARC-Top-K at 8 nodes (64 ranks)" in text, (fig, text)
     # Dense's interval at N=16, 1 Gbit/s is 10^4 wide: clipped at the axis, and said so.
     tta = next(l for l in lines if l.startswith("tta_vs_nodes:"))
     assert "error bar(s) clipped at the axis" in tta, tta
@@ -352,8 +352,9 @@ def test_legend_names_configurations_that_did_not_reach_the_target(tmp_path, mon
     plot_results.fig_points("tta", "nodes", rows, str(tmp_path / "t"))
     for got in seen:
         labels = got["labels"]
-        assert any(l.startswith("Rand-K") and "target not reached at N=64" in l for l in labels), labels
-        assert any(l.startswith("Top-K") and "partial at N=16: 2 of 3 seeds reached" in l for l in labels), labels
+        assert any(l.startswith("Rand-K") and "target not reached at 64 nodes (512 ranks)" in l for l in labels), labels
+        assert any(l.startswith("Top-K") and "partial at 16 nodes (128 ranks): 2 of 3 seeds reached" in l
+                   for l in labels), labels
         for mark in ("x: target not reached", "half-filled: partial", "dashed: extrapolated in N",
                      "ringed: 1 seed, no interval"):
             assert mark in got["marks"], got["marks"]
@@ -461,3 +462,21 @@ def test_warmup_ramp_share_from_older_results_json():
          "seed_tta": [{"seed": 1, "steps": 15.5}, {"seed": 2, "steps": 40}]}
     # Seed 1: 10 x 2 + 5.5 x 1; seed 2: 10 x 2 + 10 x 1; mean 27.75.
     assert plot_results.warmup_ramp_from_shapes(p) == pytest.approx(27.75)
+
+
+def test_speedup_without_its_baseline_is_said(tmp_path, monkeypatch):
+    plot_results = _plot_module()
+    d = make_results(tmp_path / "res", new_columns=True)
+    rows, _, _, _ = plot_results.load(str(d))
+    for r in rows:  # dense reaches the target at no seed at N=8, 1 Gbit/s: no speedup for anyone there
+        if r["nodes"] == 8 and r["bandwidth_gbps"] == 1.0:
+            r.update(speedup_vs_dense=None, speedup_vs_dense_lo=None, speedup_vs_dense_hi=None,
+                     speedup_note="vs dense: the baseline has no seed that reached the target")
+            if r["compressor"] == "dense":
+                r.update(tta_s=None, none=True, one_seed=False, partial=False)
+    seen = _spy(monkeypatch, plot_results)
+    plot_results.fig_points("speedup", "nodes", rows, str(tmp_path / "s"))
+    notes = seen[0]["notes"]
+    assert any(n.startswith("no speedup") and "N=8 (1 Gbit/s)" in n and "baseline has no seed" in n
+               for n in notes), notes
+    assert any(l.startswith("Dense (target not reached at N=8 (1 Gbit/s))") for l in seen[0]["labels"])
