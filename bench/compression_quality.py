@@ -67,9 +67,10 @@ def quality_entries(names, ratios):
     entries = []
     for n in names:
         if n == "dense":
-            entries.append({"name": "dense"})
+            entries.append({"name": "dense", "convergence": "none"})
         else:
-            entries += [{"name": n, "ratio": r, "label": f"{n}-{r:g}"} for r in ratios]
+            # Quality and iteration times only: no convergence log stands for these configurations.
+            entries += [{"name": n, "ratio": r, "label": f"{n}-{r:g}", "convergence": "none"} for r in ratios]
     return entries
 
 
@@ -94,7 +95,7 @@ def run_quality(arcsim, base, names, ratios, work, jobs):
         name = entries[i]["name"]
         if field == "ratio" and "ratio" in entries[i]:
             print(f"compression_quality.py: note: {name} takes no ratio; measured at its defaults", file=sys.stderr)
-            entries = [e for e in entries if e["name"] != name] + [{"name": name}]
+            entries = [e for e in entries if e["name"] != name] + [{"name": name, "convergence": "none"}]
         else:
             print(f"compression_quality.py: warning: {name} not measured: {last}", file=sys.stderr)
             skipped[name] = last

@@ -85,6 +85,7 @@ std::string describe(const json& c) {
 
 std::vector<const traces::ConvergenceLog*> matching_logs(const traces::Trace& trace, const CompressorConfig& c) {
   std::vector<const traces::ConvergenceLog*> out;
+  if (c.convergence == kNoConvergence) return out;
   for (const auto& log : trace.convergence) {
     const bool ok = c.convergence.empty() ? matches(log.compressor, c) : log.config == c.convergence;
     if (ok) out.push_back(&log);
@@ -242,6 +243,7 @@ int StepsEstimate::reached() const {
 }
 
 std::string no_match_note(const traces::Trace& trace, const CompressorConfig& c) {
+  if (c.convergence == kNoConvergence) return "no TTA asked for (\"convergence\": \"none\")";
   json mine = identity_options(c);
   mine["compressor"] = c.name;
   std::string note = "no convergence log for " + c.label + " (" +
@@ -277,7 +279,7 @@ bool has_logs_of(const traces::Trace& trace, const std::string& compressor) {
 }
 
 std::string mismatch_warning(const traces::Trace& trace, const CompressorConfig& c) {
-  if (!matching_logs(trace, c).empty()) return "";
+  if (c.convergence == kNoConvergence || !matching_logs(trace, c).empty()) return "";
   json mine = identity_options(c);
   mine["compressor"] = c.name;
   const std::string head = c.label + " (" + (c.convergence.empty() ? describe(mine) : "convergence " + c.convergence) +

@@ -47,7 +47,7 @@ const std::vector<Column>& result_columns() {
   static const std::vector<Column> columns = [] {
   std::vector<Column> cols = {
       {"point", "-", "row number in the sweep's product order (topology, profile, latency, bandwidth, nodes, compressor)"},
-      {"compressor", "-", "compressor name: dense, topk, randk, arctopk"},
+      {"compressor", "-", "compressor name: a registry name (arcsim compressors)"},
       {"label", "-", "the configuration's label, unique in the experiment (colour and legend key)"},
       {"ratio", "fraction", "fraction kept in the steady state (Top-K/Rand-K: of elements, ARC-Top-K: of rows; dense: 1)"},
       {"rank", "-", "rank: ARC-Top-K's sketch rank r, PowerSGD's approximation rank (empty for compressors without one)"},

@@ -35,7 +35,7 @@ struct CompressorConfig {
   std::string sketch_allreduce = "tensor";  // ARC: one sketch all-reduce per tensor | per bucket
   std::string row_scores = "sketch";        // ARC: sketch | exact (the paper's ablation)
   bool rescale = false;           // Rand-K: unbiased d/k rescale
-  std::string convergence;        // trace convergence config id to use; empty = match by options
+  std::string convergence;        // trace convergence config id to use; empty = match by options; "none": no TTA
   // The whole configuration as the kernels take it (kernels/compressor_config.hpp), parsed through
   // the registry's option table; the typed fields above are its classic options, copied out.
   kernels::CompressorConfig options;
@@ -48,6 +48,9 @@ struct CompressorConfig {
   // Canonical JSON of every option (for provenance, result rows and cache keys).
   nlohmann::json to_json() const;
 };
+
+// The `convergence` value that asks for iteration times only: no log stands for the configuration.
+inline constexpr const char* kNoConvergence = "none";
 
 // A topology is a preset name ("star") or an inline spec object; `name` labels result rows.
 struct TopologyChoice {

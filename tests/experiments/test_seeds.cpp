@@ -303,3 +303,21 @@ TEST(Seeds, EveryOptionThatChangesTrainingIsPartOfTheIdentity) {
   const std::string w = ex::mismatch_warning(trace, powersgd(8));
   EXPECT_NE(w.find("rank: the trace's powersgd logs were recorded with rank 2 (the spec has 8)"), std::string::npos) << w;
 }
+
+TEST(Seeds, LogsAreMatchedOnRanksNotNodes) {
+  // 8 nodes of 8 GPUs are 64 data-parallel ranks: the 64-worker logs stand for them, and 16 nodes
+  // (128 ranks), beyond every recorded world, are extrapolated and say so.
+  const std::vector<tr::ConvergenceLog> logs = {linear_log("dense", 8, 1, 100), linear_log("dense", 64, 1, 400)};
+  ex::ResultRow r = steady_row(8, 0.01);
+  r.shapes[0].times.ranks = 64;
+  ex::fill_row_convergence(r, ptrs(logs), "none", std::nullopt);
+  EXPECT_EQ(ex::row_ranks(r), 64);
+  EXPECT_EQ(*r.convergence_nodes, 64);
+  EXPECT_EQ(r.convergence_estimate, "recorded");
+  EXPECT_NEAR(*r.steps_to_target, 400, 1e-9);
+  ex::ResultRow far = steady_row(16, 0.01);
+  far.shapes[0].times.ranks = 128;
+  ex::fill_row_convergence(far, ptrs(logs), "none", std::nullopt);
+  EXPECT_EQ(far.tta_status, "extrapolated");
+  EXPECT_EQ(far.convergence_estimate, "extrapolated");
+}

@@ -172,14 +172,27 @@ def test_documented_columns_are_the_written_ones(arcsim_bin, tmp_path):
     assert set(required) <= set(header)
 
 
-def test_mismatched_compressor_is_warned_at_start(arcsim_bin, tmp_path):
+def test_mismatched_compressor_is_refused_at_start_unless_it_names_a_stand_in(arcsim_bin, tmp_path):
     spec = small_spec(tmp_path, nodes=[8], bandwidths=["10Gbps"],
                       compressors=[{"name": "dense"}, {"name": "topk", "ratio": 0.2, "ef": "ef14"}])
     r = sweep(arcsim_bin, spec, tmp_path / "w", "--jobs", "2")
-    assert r.returncode == 0, r.stderr
-    warn = [l for l in r.stderr.splitlines() if "warning" in l]
-    assert len(warn) == 1, r.stderr
-    assert "ramp: the trace's topk logs were recorded with ramp true" in warn[0]
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    assert "compressors[1]" in lines[0] and "ramp: the trace's topk logs were recorded with ramp true" in lines[0]
+    assert not (tmp_path / "w" / "results.csv").exists()
+    # Named, the ramp-on logs stand in and the results say so; "none" asks for iteration times only.
+    for convergence, config in (("topk-0.2-ef14", "topk-0.2-ef14"), ("none", "")):
+        spec = small_spec(tmp_path, nodes=[8], bandwidths=["10Gbps"],
+                          compressors=[{"name": "dense"},
+                                       {"name": "topk", "ratio": 0.2, "ef": "ef14", "convergence": convergence}])
+        out = tmp_path / ("w-" + convergence)
+        r = sweep(arcsim_bin, spec, out, "--jobs", "2")
+        assert r.returncode == 0, r.stderr
+        with open(out / "results.csv") as f:
+            topk = list(csv.DictReader(f))[1]
+        assert topk["convergence_config"] == config
+        assert (topk["tta_s"] != "") == (convergence != "none")
 
 
 def test_init_writes_a_spec_with_tta_for_every_recorded_configuration(arcsim_bin, tmp_path):
