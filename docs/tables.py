@@ -1,0 +1,200 @@
+#!/usr/bin/env python3
+"""Regenerates the tables in the docs that come from data, so none goes stale by hand.
+
+    /usr/bin/python3 docs/tables.py [--arcsim build/arcsim] [--check] [--work DIR] [NAME ...]
+
+A table lives between two marker lines in a Markdown file:
+
+    <!-- arcsim-table NAME -->
+    ...generated lines...
+    <!-- /arcsim-table -->
+
+NAME is one of TABLES below (no NAME: all). Without --check every named table is rewritten in
+place (each file written to a temporary file, then renamed); with --check nothing is written and
+the exit status is 1 when a table differs from what the current code and data give (the diff is
+printed). tests/python/test_docs_tables.py runs --check on the tables that take seconds.
+"""
+import argparse
+import csv
+import difflib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BEGIN, END = "<!-- arcsim-table {} -->", "<!-- /arcsim-table -->"
+
+
+def fail(msg):
+    print(f"docs/tables.py: error: {msg}", file=sys.stderr)
+    sys.exit(2)
+
+
+# ---- the default trace's steps to target (docs/traces.md section 7)
+
+def default_steps(_args):
+    path = os.path.join(ROOT, "traces", "default", "trace.json")
+    with open(path) as f:
+        doc = json.load(f)
+    runs = {}  # config -> world -> [(seed, steps or None, best, last step)]
+    order = []
+    for log in doc["convergence"]:
+        cfg, world = log["config"], log["world"]
+        if cfg not in runs:
+            order.append(cfg)
+        pts = [p for p in log["points"] if p.get("accuracy") is not None]
+        best = max((p["accuracy"] for p in pts), default=None)
+        runs.setdefault(cfg, {}).setdefault(world, []).append(
+            (log.get("seed", 1), log.get("steps_to_target"), best, pts[-1]["step"] if pts else 0))
+    worlds = sorted({w for c in runs.values() for w in c})
+    lines = ["| config | " + " | ".join(f"N = {w}" for w in worlds) + " |", "|---|" + "---|" * len(worlds)]
+    for cfg in order:
+        cells = []
+        for w in worlds:
+            rs = sorted(runs[cfg].get(w, []))
+            if not rs:
+                cells.append("")
+                continue
+            reached = [s for _, s, _, _ in rs if s is not None]
+            if len(rs) == 1:
+                _, s, best, last = rs[0]
+                cells.append(str(s) if s is not None else f"not reached ({best:.3f} at {last})")
+                continue
+            text = f"{statistics.median(reached):g} [{min(reached)}-{max(reached)}]" if reached else "none"
+            cells.append(f"{text} ({len(reached)}/{len(rs)})")
+        lines.append(f"| {cfg} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+# ---- the paper specs' iteration times (docs/traces.md section 9)
+
+def sweep(args, spec_name):
+    spec = os.path.join(ROOT, "experiments", spec_name + ".json")
+    out = os.path.join(args.work, spec_name)
+    r = subprocess.run([args.arcsim, "sweep", spec, "--out", out, "--quiet", "--jobs", str(args.jobs)],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        fail(f"arcsim sweep {spec} failed (exit {r.returncode}): {r.stderr.strip().splitlines()[-1:]}")
+    with open(os.path.join(out, "results.csv")) as f:
+        rows = list(csv.DictReader(f))
+    with open(spec) as f:
+        doc = json.load(f)
+    return rows, doc
+
+
+def label_legend(doc):
+    """What each label runs: its shape rule and error feedback (the docs never leave them implied)."""
+    parts = []
+    for c in doc["compressors"]:
+        c = {"name": c} if isinstance(c, str) else c
+        label = c.get("label", c["name"])
+        if c["name"] == "dense":
+            parts.append(f"`{label}`: dense")
+            continue
+        bits = [f"{c['name']} ratio {c.get('ratio', 0.2):g}", f"EF {c.get('ef', 'none')}"]
+        if c["name"] in ("arctopk", "powersgd"):
+            bits.append(f"rank {c.get('rank', 4)}")
+        if c["name"] == "arctopk" or "shape_rule" in c:
+            bits.append(f"shape rule {c.get('shape_rule', 'rows')}")
+        if c.get("ramp"):
+            bits.append("ramp")
+        if c.get("preset"):
+            bits.append(f"preset {c['preset']}")
+        parts.append(f"`{label}`: " + ", ".join(bits))
+    return "; ".join(parts)
+
+
+def paper_table(spec_name):
+    def make(args):
+        rows, doc = sweep(args, spec_name)
+        labels = list(dict.fromkeys(r["label"] for r in rows))
+        status = sorted({r["status"] for r in rows})
+        lines = [f"ms per iteration (`iteration_s`), status {', '.join(status)}. " + label_legend(doc) + ".", "",
+                 "| Gb/s | N | " + " | ".join(labels) + " |", "|---|---|" + "---|" * len(labels)]
+        points = list(dict.fromkeys((float(r["bandwidth_gbps"]), int(r["nodes"])) for r in rows))
+        for bw, n in sorted(points):
+            cells = []
+            for l in labels:
+                v = [r for r in rows if r["label"] == l and float(r["bandwidth_gbps"]) == bw and int(r["nodes"]) == n]
+                cells.append(f"{float(v[0]['iteration_s']) * 1e3:.1f}" if v and v[0]["iteration_s"] else "")
+            lines.append(f"| {bw:g} | {n} | " + " | ".join(cells) + " |")
+        return "\n".join(lines)
+    return make
+
+
+# name -> (file, generator). Seconds: default-steps, paper-resnet18, paper-resnet50; minutes: the rest.
+TABLES = {
+    "default-steps": ("docs/traces.md", default_steps),
+    **{f"paper-{m}": ("docs/traces.md", paper_table(f"paper-{m}"))
+       for m in ("llama-60m", "llama-130m", "llama-350m", "llama-1b", "resnet18", "resnet50", "roberta-base")},
+}
+
+
+def replace_table(text, name, body, path):
+    begin = BEGIN.format(name)
+    if text.count(begin) != 1:
+        fail(f"{path}: expected exactly one line '{begin}'")
+    head, rest = text.split(begin + "\n", 1)
+    if END not in rest:
+        fail(f"{path}: table {name}: no '{END}' after its start")
+    old, tail = rest.split(END, 1)
+    return head + begin + "\n" + body + "\n" + END + tail, old.rstrip("\n")
+
+
+def write_atomic(path, text):
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tables-")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def main(argv):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    ap.add_argument("names", nargs="*", metavar="NAME", help="tables to make: " + ", ".join(TABLES) + " (default: all)")
+    ap.add_argument("--arcsim", default=os.path.join(ROOT, "build", "arcsim"), help="the arcsim binary")
+    ap.add_argument("--check", action="store_true", help="write nothing; exit 1 when a table is stale")
+    ap.add_argument("--work", default=None, help="where the sweeps run (default: a temporary directory)")
+    ap.add_argument("--jobs", type=int, default=2, help="sweep --jobs")
+    args = ap.parse_args(argv)
+    for n in args.names:
+        if n not in TABLES:
+            fail(f"NAME: expected one of {', '.join(TABLES)}, got {n!r}")
+    names = args.names or list(TABLES)
+    tmp = None
+    if args.work is None:
+        tmp = tempfile.TemporaryDirectory(prefix="arcsim-tables-")
+        args.work = tmp.name
+    stale = []
+    texts = {}
+    for name in names:
+        rel, make = TABLES[name]
+        path = os.path.join(ROOT, rel)
+        text = texts.get(path) or open(path).read()
+        print(f"docs/tables.py: {name} ...", file=sys.stderr)
+        body = make(args)
+        texts[path], old = replace_table(text, name, body, rel)
+        if old != body:
+            stale.append(name)
+            if args.check:
+                sys.stdout.writelines(difflib.unified_diff(old.splitlines(True), (body + "\n").splitlines(True),
+                                                           f"{rel} ({name}, as written)", f"{name} (as generated)"))
+    if args.check:
+        print(f"docs/tables.py: {len(stale)} of {len(names)} table(s) stale" + (": " + ", ".join(stale) if stale else ""))
+        return 1 if stale else 0
+    for path, text in texts.items():
+        write_atomic(path, text)
+    print(f"docs/tables.py: wrote {len(names)} table(s), {len(stale)} changed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
