@@ -94,15 +94,21 @@ def label_legend(doc):
         if c["name"] == "dense":
             parts.append(f"`{label}`: dense")
             continue
+        # The reference preset's values where the entry does not override them
+        # (kernels/compressor_registry.cpp preset_options).
+        ref = c.get("preset") == "reference"
         bits = [f"{c['name']} ratio {c.get('ratio', 0.2):g}", f"EF {c.get('ef', 'none')}"]
         if c["name"] in ("arctopk", "powersgd"):
             bits.append(f"rank {c.get('rank', 4)}")
         if c["name"] == "arctopk" or "shape_rule" in c:
-            bits.append(f"shape rule {c.get('shape_rule', 'rows')}")
-        if c.get("ramp"):
-            bits.append("ramp")
-        if c.get("preset"):
-            bits.append(f"preset {c['preset']}")
+            bits.append(f"shape rule {c.get('shape_rule', 'reference' if ref else 'rows')}")
+        warmup = c.get("warmup", 10 if ref else 0)
+        if warmup:
+            bits.append(f"warm-up {warmup}")
+        if c.get("ramp", ref and c["name"] in ("topk", "randk")):
+            bits.append("ramp 0.8 -> ratio")
+        if ref:
+            bits.append("preset reference")
         parts.append(f"`{label}`: " + ", ".join(bits))
     return "; ".join(parts)
 

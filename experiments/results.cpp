@@ -49,7 +49,7 @@ const std::vector<Column>& result_columns() {
       {"point", "-", "row number in the sweep's product order (topology, profile, latency, bandwidth, nodes, compressor)"},
       {"compressor", "-", "compressor name: a registry name (arcsim compressors)"},
       {"label", "-", "the configuration's label, unique in the experiment (colour and legend key)"},
-      {"ratio", "fraction", "fraction kept in the steady state (Top-K/Rand-K: of elements, ARC-Top-K: of rows; dense: 1)"},
+      {"ratio", "fraction", "fraction kept in the steady state (of elements; ARC-Top-K: of rows; dense: 1; empty for a method whose k is a rank, PowerSGD)"},
       {"rank", "-", "rank: ARC-Top-K's sketch rank r, PowerSGD's approximation rank (empty for compressors without one)"},
       {"ef", "-", "error feedback: none, ef14, ef21, ef21m (empty for dense)"},
       {"warmup_steps", "steps", "dense steps before compression starts"},
@@ -175,7 +175,6 @@ json columns_of(const ResultRow& r) {
   j["point"] = r.point;
   j["compressor"] = c.value("name", "");
   j["label"] = c.value("label", "");
-  j["ratio"] = dense ? json(1) : c.value("ratio", json(nullptr));
   const kernels::CompressorConfig* full = nullptr;
   kernels::CompressorConfig built;
   try {  // every option's value, defaults included, from the row's configuration
@@ -190,6 +189,9 @@ json columns_of(const ResultRow& r) {
     if (!full || !kernels::compressor_entry(full->compressor).takes(name)) return nullptr;
     return kernels::get_option(*full, name);
   };
+  // A method whose k counts a rank (PowerSGD) has no ratio to show, whatever its config holds.
+  const bool k_is_rank = full && kernels::compressor_entry(full->compressor).k_unit == "rank";
+  j["ratio"] = dense ? json(1) : k_is_rank ? json(nullptr) : c.value("ratio", json(nullptr));
   j["rank"] = option("rank");
   for (const auto& o : kernels::option_table())
     if (!has_fixed_column(o.name)) j[o.name] = option(o.name);
