@@ -175,12 +175,13 @@ def quality_table(rows, nodes, skipped):
 
 
 def tta_table(rows):
-    head = ["configuration", "N", "seeds", "steps to target (sd)", "TTA s [95 %]", "speedup vs dense [95 %]",
+    head = ["configuration", "N", "seeds reached", "status", "steps to target (sd)", "TTA s [95 %]", "speedup vs dense [95 %]",
             "MB/node to target", "authors' Gbit to target", "note"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         steps, sd = num(r["steps_to_target"]), num(r["steps_to_target_sd"])
-        cells = [r["label"], r["nodes"], r["seeds"] or "-",
+        cells = [r["label"], r["nodes"], f"{r.get('seeds_reached') or 0} of {r['seeds']}" if r["seeds"] else "-",
+                 r.get("tta_status") or "-",
                  "-" if steps is None else f"{steps:.0f}" + (f" ({sd:.0f})" if sd is not None else ""),
                  interval(num(r["tta_s"]), num(r["tta_s_lo"]), num(r["tta_s_hi"]), lambda v: f"{v:.3g}"),
                  interval(num(r["speedup_vs_dense"]), num(r["speedup_vs_dense_lo"]), num(r["speedup_vs_dense_hi"]),
@@ -257,8 +258,10 @@ def main(argv):
         "",
         "Each compressor with its own defaults (no error feedback, no warm-up, no ramp) at each ratio "
         "(Top-K, Rand-K: of elements; ARC-Top-K: of rows). Relative error = ||aggregate - mean||^2 / "
-        "||mean||^2 and retained energy are measured on every replayed gradient sample of the trace "
-        "(averaged; the same at every N); bytes are what one node sends per iteration in the simulated "
+        "||mean||^2 and retained energy are measured on the replayed gradient samples of the trace, "
+        "aggregated over the workers the trace recorded (the gradients line above says how many and at "
+        "which steps: the default trace samples workers 0 and 1, so the aggregate is over 2 workers, "
+        "not over N; the same at every N); bytes are what one node sends per iteration in the simulated "
         "collectives; the iteration is the simulated steady-state step (per-node bytes and times are "
         "the `bytes_per_node` and `iteration_s` columns of `arcsim sweep`).",
         "",
@@ -267,8 +270,9 @@ def main(argv):
         "## Time to accuracy (the trace's convergence logs)",
         "",
         "One configuration per convergence log of the trace, with its recorded options (`arcsim init`); "
-        "mean over seeds with a 95 % Student-t interval; steps recorded at other worker counts are "
-        "marked in the note. MB/node to target: bytes one node sends in steps 1..steps to target, as "
+        "TTA is the log-normal centre over seeds with its 95 % interval, seeds that missed the target "
+        "counted as censored at their budget (status partial), and the speedup is over paired seeds "
+        "(docs/experiments.md section 3); steps recorded at other worker counts are marked in the note. MB/node to target: bytes one node sends in steps 1..steps to target, as "
         "simulated; authors' Gbit: the ARC-Top-K authors' global counter over the same steps (all "
         "ranks: 2(N-1) x bits per all-reduce, N(N-1) x bits per all-gather).",
         "",

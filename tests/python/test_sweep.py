@@ -304,3 +304,24 @@ def test_init_and_breakeven_bad_input_is_one_line(arcsim_bin, tmp_path):
     r = subprocess.run([arcsim_bin, "breakeven", str(spec), "--over", "bandwidth", "--out", str(tmp_path / "b"),
                         "--range", "10Gbps"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and "--range" in r.stderr and r.stderr.strip().count("\n") == 0
+
+
+def test_shipped_demo_has_no_bound_outside_the_possible(arcsim_bin, tmp_path):
+    """Every interval of the demo's results is positive and holds its centre; statuses and seed
+    counts are filled wherever there is a TTA, and ranks are nodes on the one-GPU star."""
+    out = tmp_path / "demo"
+    r = sweep(arcsim_bin, os.path.join(ROOT, "experiments", "default.json"), out, "--jobs", "2", timeout=600)
+    assert r.returncode == 0, r.stderr
+    with open(out / "results.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert rows
+    for row in rows:
+        assert row["ranks"] == row["nodes"]
+        for v, lo, hi in (("tta_s", "tta_s_lo", "tta_s_hi"),
+                          ("speedup_vs_dense", "speedup_vs_dense_lo", "speedup_vs_dense_hi"),
+                          ("speedup_vs_topk", "speedup_vs_topk_lo", "speedup_vs_topk_hi")):
+            if row[lo]:
+                assert 0 < float(row[lo]) <= float(row[v]) <= float(row[hi]), (row["label"], v, row[lo], row[v], row[hi])
+        if row["tta_s"]:
+            assert row["tta_status"] in ("ok", "partial", "extrapolated")
+            assert 0 < int(row["seeds_reached"]) <= int(row["seeds"])
