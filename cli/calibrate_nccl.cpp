@@ -14,6 +14,7 @@
 #include <stdexcept>
 
 #include "common/atomic_file.hpp"
+#include "common/output_guard.hpp"
 #include "common/units.hpp"
 #include "sim/nccl_calibrate.hpp"
 #include "sim/nccl_tests_log.hpp"
@@ -78,6 +79,12 @@ int calibrate_nccl_tests(int argc, char** argv) {
   po::notify(vm);
   if (logs.empty()) throw std::invalid_argument("--nccl-tests: expected at least one nccl-tests log file");
   if (output.empty()) throw std::invalid_argument("--output: expected the topology file to write");
+  {  // before any work: the written topology must not replace a log or the base topology file
+    io::OutputGuard guard("calibrate");
+    for (const auto& l : logs) guard.input("--nccl-tests", l);
+    if (std::filesystem::exists(base)) guard.input("--topology", base);
+    guard.output("--output", output).check();
+  }
   if (vm.count("gpus-per-node") && gpus_per_node < 1)
     throw std::invalid_argument("--gpus-per-node: expected a positive integer, got " + std::to_string(gpus_per_node));
   for (int n : predict_nodes)

@@ -14,6 +14,7 @@
 #include "common/atomic_file.hpp"
 #include "common/format.hpp"
 #include "common/units.hpp"
+#include "experiment_guard.hpp"
 #include "experiments/breakeven.hpp"
 #include "experiments/spec.hpp"
 
@@ -74,6 +75,7 @@ int cmd_breakeven(int argc, char** argv) {
       throw std::runtime_error("options: --range: expected 0 < LO < HI");
   }
   const ex::ExperimentSpec spec = ex::parse_spec_file(vm["experiment"].as<std::string>());
+  guard_experiment_outputs("breakeven", spec, vm["experiment"].as<std::string>(), bo.out_dir);
   const auto t0 = std::chrono::steady_clock::now();
   const ex::BreakevenResult res = ex::run_breakeven(spec, bo);
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -20,6 +20,7 @@
 #include "kernels/catalogue.hpp"
 #include "kernels/timing.hpp"
 #include "common/atomic_file.hpp"
+#include "common/output_guard.hpp"
 
 #if ARCSIM_HAVE_CUDA
 #include "kernels/cuda/calibrate_gpu.hpp"
@@ -97,6 +98,7 @@ int cmd_calibrate(int argc, char** argv) {
     return 0;
   }
   po::notify(vm);
+  io::OutputGuard("calibrate").output("--output", output).check();  // never into a trace, before any work
   if (runs < 20) throw std::invalid_argument("--runs: expected >= 20, got " + std::to_string(runs));
   if (min_log2 < 4 || max_log2 > 30 || min_log2 > max_log2)
     throw std::invalid_argument("--min-log2/--max-log2: expected 4 <= min <= max <= 30, got " +

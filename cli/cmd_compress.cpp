@@ -26,6 +26,7 @@
 #include "kernels/backend.hpp"
 #include "kernels/compressor.hpp"
 #include "common/atomic_file.hpp"
+#include "common/output_guard.hpp"
 #include "common/npy.hpp"
 
 namespace arcsim::cli {
@@ -121,6 +122,7 @@ int cmd_compress(int argc, char** argv) {
   }
   po::notify(vm);
   const std::uint64_t seed = parse_unsigned("--seed", seed_text);
+  io::OutputGuard("compress").input("--input", input).output("--output", output).output("--report", report_path).check();
   io::check_output_path(output);
   if (!report_path.empty()) io::check_output_path(report_path);
   if (vm.count("steps")) {

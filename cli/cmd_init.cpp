@@ -11,6 +11,7 @@
 #include "commands.hpp"
 #include "parse_options.hpp"
 #include "common/atomic_file.hpp"
+#include "common/output_guard.hpp"
 #include "experiments/init_spec.hpp"
 #include "experiments/spec.hpp"
 #include "traces/trace.hpp"
@@ -38,6 +39,7 @@ int cmd_init(int argc, char** argv) {
   if (!vm.count("trace")) throw std::runtime_error("options: expected TRACE (a trace directory; arcsim init --help)");
   if (!vm.count("out")) throw std::runtime_error("options: --out: expected the spec file to write (arcsim init --help)");
   const std::string trace_dir = vm["trace"].as<std::string>(), out = vm["out"].as<std::string>();
+  io::OutputGuard("init").input_trace("TRACE", trace_dir).output("--out", out).check();  // before reading
   const traces::Trace trace = traces::read_trace(trace_dir);
   ex::InitOptions io;
   if (vm.count("nodes")) io.nodes = vm["nodes"].as<std::vector<int>>();

@@ -19,6 +19,7 @@
 #include "commands.hpp"
 #include "parse_options.hpp"
 #include "common/atomic_file.hpp"
+#include "common/output_guard.hpp"
 #include "common/json_fields.hpp"
 
 namespace arcsim::cli {
@@ -160,6 +161,13 @@ int cmd_plot(int argc, char** argv) {
   const std::string traffic = vm["traffic"].as<std::string>();
   if (std::find(traffic_choices.begin(), traffic_choices.end(), traffic) == traffic_choices.end())
     throw std::runtime_error("--traffic: expected simulated or authors, got '" + traffic + "'");
+  // The figures' directory: never an input file (results.csv, results.json) nor inside a trace.
+  io::OutputGuard("plot")
+      .input("RESULTS_DIR", (fs::path(results) / "results.csv").string())
+      .input("RESULTS_DIR", (fs::path(results) / "results.json").string())
+      .input("RESULTS_DIR", (fs::path(results) / "breakeven.csv").string())
+      .output_dir("--out", out)
+      .check();
   check_inputs(results);
   check_out_dir(out);
   if (::access(python.c_str(), X_OK) != 0 || fs::is_directory(python))

@@ -20,6 +20,7 @@
 #include "kernels/timing.hpp"
 #include "common/units.hpp"
 #include "common/atomic_file.hpp"
+#include "common/output_guard.hpp"
 #include "traces/buckets.hpp"
 #include "traces/trace.hpp"
 
@@ -72,6 +73,14 @@ int cmd_replay(int argc, char** argv) {
   if (!vm.count("trace")) throw std::runtime_error("options: expected TRACE_DIR (arcsim replay --help)");
   if (!vm.count("compressor")) throw std::runtime_error("--compressor: expected one of " + compressor_flag_help());
 
+  {  // before any work: the plan must not replace the trace, one of its files or the calibration file
+    io::OutputGuard guard("replay");
+    guard.input_trace("TRACE_DIR", vm["trace"].as<std::string>());
+    const std::string timing = vm["kernel-timing"].as<std::string>(), cal = "calibration:";
+    if (timing.rfind(cal, 0) == 0) guard.input("--kernel-timing", timing.substr(cal.size()));
+    if (vm.count("plan-out")) guard.output("--plan-out", vm["plan-out"].as<std::string>());
+    guard.check();
+  }
   if (vm.count("plan-out")) io::check_output_path(vm["plan-out"].as<std::string>());  // before any work
   kernels::CompressorConfig cfg;
   try {

@@ -16,6 +16,7 @@
 #include <string>
 
 #include "commands.hpp"
+#include "experiment_guard.hpp"
 #include "parse_options.hpp"
 #include "experiments/limits.hpp"
 #include "common/format.hpp"
@@ -231,6 +232,7 @@ int cmd_sweep(int argc, char** argv) {
   if (vm.count("shard")) shard = ex::parse_shard(vm["shard"].as<std::string>());
 
   const ex::ExperimentSpec spec = ex::parse_spec_file(vm["experiment"].as<std::string>());
+  guard_experiment_outputs("sweep", spec, vm["experiment"].as<std::string>(), vm["out"].as<std::string>());
   ex::check_sweep_start(spec, vm["out"].as<std::string>(), vm.count("force") > 0, vm.count("replace") > 0);
   if (vm.count("slurm")) return slurm(spec, vm);
   ex::SweepOptions so;

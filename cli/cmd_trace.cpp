@@ -10,6 +10,7 @@
 
 #include "commands.hpp"
 #include "common/atomic_file.hpp"
+#include "common/output_guard.hpp"
 #include "traces/buckets.hpp"
 #include "common/npy.hpp"
 #include "traces/synthetic.hpp"
@@ -137,8 +138,9 @@ int info(const Options& o) {
 }
 
 int synth(const Options& o) {
-  const tr::Trace t = tr::read_trace(o.dir);
   if (o.out.empty()) throw std::invalid_argument("command line: --out: expected an output .npy path");
+  io::OutputGuard("trace").input_trace("DIR", o.dir).output("--out", o.out).check();  // before reading
+  const tr::Trace t = tr::read_trace(o.dir);
   if (o.workers < 1) throw std::invalid_argument("command line: --workers: expected at least 1");
   std::vector<std::string> tensors;
   if (!o.tensors.empty()) {
@@ -173,6 +175,8 @@ int copy(const Options& o) {
   if (o.out.empty()) throw std::invalid_argument("command line: --out: expected a destination directory");
   if (!o.dtype.empty() && o.dtype != "float32" && o.dtype != "float16")
     throw std::invalid_argument("command line: --dtype: expected float32 or float16, got " + o.dtype);
+  // The destination is a new trace: never the source, inside it, or over another trace.
+  io::OutputGuard("trace").input_trace("DIR", o.dir).output_dir("--out", o.out).check();
   tr::Trace t = tr::validate_trace(o.dir);
   for (std::size_t i = 0; i < t.samples.size(); ++i) {
     auto& s = t.samples[i];

@@ -1,9 +1,13 @@
 // arcsim: the single entry point. Dispatches to one subcommand; turns any error into one line on
 // stderr and exit status 2 (3 when the requested kernel backend is not available here, e.g.
-// --backend cuda without a device).
+// --backend cuda without a device). What a command printed is flushed and checked before the exit
+// status is decided: a write to standard output that failed (a full disk, /dev/full, a closed
+// pipe) is one line on stderr and exit status 1, never a success.
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <iostream>
 #include <new>
 #include <stdexcept>
 #include <string>
@@ -45,6 +49,26 @@ void usage(FILE* out) {
   for (const auto& c : kCommands) std::fprintf(out, "  %-10s %s\n", c.name, c.summary);
 }
 
+// Flushes std::cout and stdout and checks that every write to them succeeded. A command's exit
+// status `rc` of 0 becomes 1, with one line on stderr, when something it printed was lost; a
+// failing command keeps its own status and its own error line.
+int finish_stdout(const char* command, int rc) {
+  errno = 0;
+  std::cout.flush();
+  int err = std::fflush(stdout) != 0 ? errno : 0;
+  if (!std::ferror(stdout) && std::cout.good() && err == 0) return rc;
+  if (err == 0) {
+    // An earlier write failed and its data was dropped: write once more to learn why.
+    std::clearerr(stdout);
+    std::fputc('\n', stdout);
+    if (std::fflush(stdout) != 0) err = errno;
+  }
+  if (rc != 0) return rc;
+  std::fprintf(stderr, "arcsim %s: error: writing standard output: %s\n", command,
+               err ? std::strerror(err) : "a write failed");
+  return 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -55,16 +79,17 @@ int main(int argc, char** argv) {
   const std::string name = argv[1];
   if (name == "-h" || name == "--help" || name == "help") {
     usage(stdout);
-    return 0;
+    return finish_stdout("help", 0);
   }
   if (name == "--version") {
     std::printf("arcsim %s (%s)\n", arcsim::kVersion, arcsim::kGitCommit);
-    return 0;
+    return finish_stdout("--version", 0);
   }
   for (const auto& c : kCommands) {
     if (name != c.name) continue;
     try {
-      return c.run(argc - 1, argv + 1);
+      const int rc = c.run(argc - 1, argv + 1);
+      return finish_stdout(c.name, rc);
     } catch (const std::bad_alloc&) {
       // No library wording ("std::bad_alloc", "vector::_M_default_append") reaches the user.
       std::fflush(stdout);

@@ -201,7 +201,7 @@ void refuse_duplicates(const std::vector<T>& v, const std::string& file, const s
 
 }  // namespace
 
-std::int64_t CompressorConfig::effective_ramp_steps() const { return ramp ? warmup + 100 : 0; }
+std::int64_t CompressorConfig::effective_ramp_steps() const { return kernels::ramp_steps(options); }
 
 json CompressorConfig::to_json() const {
   json j = {{"label", label}, {"name", name}};

@@ -27,10 +27,9 @@ struct CompressorConfig {
   int rank = 4;                   // ARC-Top-K sketch columns r
   std::string ef = "none";        // none | ef14 | ef21 | ef21m
   std::int64_t warmup = 0;        // dense steps before compression starts
-  // Top-K/Rand-K gradual compression as the reference hooks and the kernels do it: the ratio falls
-  // linearly from ramp_from to ratio over warmup + 100 steps after the warm-up.
+  // Top-K/Rand-K gradual compression as the reference hooks and the kernels do it
+  // (kernels::ramp_ratio: the one schedule).
   bool ramp = false;
-  static constexpr double ramp_from = 0.8;
   std::string shape_rule = "rows";          // ARC: how tensors become matrices (kernels' rule names)
   std::string sketch_allreduce = "tensor";  // ARC: one sketch all-reduce per tensor | per bucket
   std::string row_scores = "sketch";        // ARC: sketch | exact (the paper's ablation)
@@ -43,7 +42,7 @@ struct CompressorConfig {
   // ef21_init, momentum, value_dtype, a method's own options): written with the others.
   nlohmann::json extra = nlohmann::json::object();
 
-  // Steps of the ramp: warmup + 100 when ramp is on, else 0.
+  // Steps of the ramp (kernels::ramp_steps of options): warmup + 100 when it is on, else 0.
   std::int64_t effective_ramp_steps() const;
   // Canonical JSON of every option (for provenance, result rows and cache keys).
   nlohmann::json to_json() const;

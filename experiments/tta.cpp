@@ -6,11 +6,7 @@
 
 namespace arcsim::experiments {
 
-double ramp_ratio(const CompressorConfig& c, double t) {
-  const std::int64_t L = c.effective_ramp_steps();
-  if (L <= 0 || t >= static_cast<double>(L)) return c.ratio;
-  return std::max(c.ratio, c.ramp_from - (c.ramp_from - c.ratio) * t / static_cast<double>(L));
-}
+double ramp_ratio(const CompressorConfig& c, double t) { return kernels::ramp_ratio(c.options, t); }
 
 StepSchedule step_schedule(const CompressorConfig& c, int ramp_shapes) {
   StepSchedule s;

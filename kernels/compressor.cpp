@@ -63,11 +63,7 @@ Compressor::Compressor(int workers, CompressorConfig config, Backend& backend)
 }
 
 double Compressor::ratio_at(std::uint32_t call) const {
-  const double rho = config_.ratio;
-  if (!config_.ramp || !compressor_entry(config_.compressor).takes("ramp")) return rho;
-  const double t0 = config_.warmup, c = static_cast<double>(call) - t0;
-  if (c >= t0 + 100.0) return rho;
-  return std::max(rho, 0.8 - (0.8 - rho) * c / (t0 + 100.0));
+  return ramp_ratio(config_, static_cast<double>(call) - config_.warmup);
 }
 
 nlohmann::json Compressor::plan_header() const { return plan::header_json(plan_of(*this)); }

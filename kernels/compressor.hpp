@@ -17,8 +17,7 @@
 //          numerical script); momentum heavy-ball: h_i = beta h_i + g_i (beta 0.5, their synthetic
 //          script). h_i starts at g_i (dense init) or 0 (zero init).
 // Warm-up: the first `warmup` calls of a bucket are dense (EF state untouched). Ramp (Top-K and
-// Rand-K only, when enabled): with c = call - warmup, ratio_c = max(ratio, 0.8 - (0.8 - ratio) c /
-// (warmup + 100)) while c < warmup + 100, then ratio.
+// Rand-K only, when enabled): ramp_ratio (compressor_config.hpp) of call - warmup.
 #include <cstddef>
 #include <cstdint>
 #include <map>

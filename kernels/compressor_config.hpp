@@ -43,4 +43,13 @@ struct CompressorConfig {
   nlohmann::json to_json() const;        // the plan's "compressor" object
 };
 
+// The Top-K/Rand-K ratio ramp (the reference hooks' gradual compression), the one schedule the
+// kernels run and time to accuracy counts: t compressed calls after the warm-up, the ratio is
+// max(ratio, kRampFrom - (kRampFrom - ratio) t / L) while t < L = warmup + kRampExtraSteps, then
+// ratio. Off (ramp false, or a compressor that does not take it): always ratio, L = 0.
+inline constexpr double kRampFrom = 0.8;
+inline constexpr int kRampExtraSteps = 100;
+std::int64_t ramp_steps(const CompressorConfig& c);
+double ramp_ratio(const CompressorConfig& c, double t);
+
 }  // namespace arcsim::kernels

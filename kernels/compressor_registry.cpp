@@ -152,6 +152,17 @@ json preset_options(const std::string& name, const std::string& preset) {
 
 // --- CompressorConfig ---------------------------------------------------------------------
 
+std::int64_t ramp_steps(const CompressorConfig& c) {
+  if (!c.ramp || !compressor_entry(c.compressor).takes("ramp")) return 0;
+  return static_cast<std::int64_t>(c.warmup) + kRampExtraSteps;
+}
+
+double ramp_ratio(const CompressorConfig& c, double t) {
+  const std::int64_t L = ramp_steps(c);
+  if (L <= 0 || t >= static_cast<double>(L)) return c.ratio;
+  return std::max(c.ratio, kRampFrom - (kRampFrom - c.ratio) * t / static_cast<double>(L));
+}
+
 namespace {
 const OptionSpec& param_spec(const CompressorConfig& c, const std::string& name) {
   // A method's own option first: two methods may each have an option of one name with their

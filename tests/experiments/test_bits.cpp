@@ -3,6 +3,8 @@
 // cumulative sum over a step schedule (warm-up, ramp, steady, fractional steps).
 #include <gtest/gtest.h>
 
+#include "kernels/compressor_options.hpp"
+
 #include <cmath>
 #include <stdexcept>
 
@@ -144,6 +146,7 @@ TEST(Bits, CumulativeOverTheScheduleMatchesAStepByStepSum) {
   c.ratio = 0.2;
   c.warmup = 5;
   c.ramp = true;  // 105 ramp steps after the 5 dense ones
+  c.options = arcsim::kernels::build_config("topk", {{"ratio", 0.2}, {"warmup", 5}, {"ramp", true}});
   const ex::StepSchedule s = ex::step_schedule(c, 3);
   ASSERT_EQ(s.shapes.size(), 5u);
   const std::vector<double> per_shape = {100, 50, 40, 30, 7};

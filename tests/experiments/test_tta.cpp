@@ -6,6 +6,7 @@
 
 #include "experiments/results.hpp"
 #include "experiments/tta.hpp"
+#include "kernels/compressor_options.hpp"
 
 namespace ex = arcsim::experiments;
 
@@ -17,6 +18,7 @@ ex::CompressorConfig topk_ramped(std::int64_t warmup) {
   c.ratio = 0.2;
   c.warmup = warmup;
   c.ramp = true;
+  c.options = arcsim::kernels::build_config("topk", {{"ratio", 0.2}, {"warmup", warmup}, {"ramp", true}});
   return c;
 }
 
@@ -63,7 +65,7 @@ TEST(Tta, RampRatioFormula) {
   EXPECT_DOUBLE_EQ(ex::ramp_ratio(c, 100), 0.2);
   EXPECT_DOUBLE_EQ(ex::ramp_ratio(c, 1000), 0.2);
   ex::CompressorConfig flat = c;
-  flat.ramp = false;
+  flat.ramp = flat.options.ramp = false;
   EXPECT_DOUBLE_EQ(ex::ramp_ratio(flat, 0), 0.2);
   EXPECT_EQ(ex::step_schedule(flat, 4).shapes.size(), 1u);
 }

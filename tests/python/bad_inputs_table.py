@@ -531,3 +531,82 @@ for flag, value, needle in [("--workers", "0", "--workers"), ("--lr", "nan", "--
                             ("--max-steps", "0", "--max-steps")]:
     row(f"record{flag}-{value.strip('/')}", ["record", "--out", "{d}/tr", flag, value], err=needle,
         unchanged=["tr/trace.json"])
+
+# ---------------------------------------------------------------------------------------------
+# The output guard (common/output_guard.hpp): an output that is an input (by name, symlink or
+# hard link), a file inside an input trace or any other trace, or another output of the same
+# command is refused before any work, and the input is left as it was.
+_SAMPLE = json.loads((__import__("pathlib").Path(__file__).resolve().parents[2] / "traces" / "default" /
+                      "trace.json").read_text())["samples"][0]["data"]["file"]  # the small trace's one sample
+TR = {"tr": TRACE()}
+TR_KEEP = ["tr/trace.json", "tr/" + _SAMPLE]
+G = {"g.npy": GOOD_NPY}
+CMP = ["compress", "--compressor", "topk", "--ratio", "0.1", "--input", "{d}/g.npy"]
+row("guard-init-out-trace-json", ["init", "{d}/tr", "--out", "{d}/tr/trace.json"], files=TR, unchanged=TR_KEEP,
+    err=["arcsim init:", "--out {d}/tr/trace.json: refused", "inside the input trace {d}/tr (TRACE)"])
+row("guard-init-out-in-trace", ["init", "{d}/tr", "--out", "{d}/tr/spec.json"], files=TR,
+    unchanged=TR_KEEP + ["tr/spec.json"], err=["--out", "inside the input trace", "(TRACE)"])
+row("guard-init-out-is-trace-dir", ["init", "{d}/tr", "--out", "{d}/tr"], files=TR, unchanged=TR_KEEP,
+    err=["--out", "it is the input trace", "(TRACE)"])
+row("guard-init-out-symlink-trace-json", ["init", "{d}/tr", "--out", "{d}/s.json"], unchanged=TR_KEEP,
+    files={**TR, "s.json": ("symlink", "tr/trace.json")}, err=["--out {d}/s.json: refused", "input trace"])
+row("guard-init-out-dotdot", ["init", "{d}/tr", "--out", "{d}/x/../tr/trace.json"], unchanged=TR_KEEP,
+    files={**TR, "x": DIR}, err=["--out", "inside the input trace"])
+row("guard-compress-output-is-input", CMP + ["--output", "{d}/g.npy"], files=G, unchanged=["g.npy"],
+    err=["arcsim compress:", "--output {d}/g.npy: refused: it is the input {d}/g.npy (--input)"])
+row("guard-compress-output-dotdot-input", CMP + ["--output", "{d}/x/../g.npy"], files={**G, "x": DIR},
+    unchanged=["g.npy"], err=["--output", "it is the input", "(--input)"])
+row("guard-compress-output-symlink-input", CMP + ["--output", "{d}/o.npy"], files={**G, "o.npy": ("symlink", "g.npy")},
+    unchanged=["g.npy"], err=["--output {d}/o.npy: refused", "(--input)", "symlink"])
+row("guard-compress-report-is-input", CMP + ["--output", "{d}/o.npy", "--report", "{d}/g.npy"], files=G,
+    unchanged=["g.npy", "o.npy"], err=["--report {d}/g.npy: refused", "(--input)"])
+row("guard-compress-report-is-output", CMP + ["--output", "{d}/o.npy", "--report", "{d}/o.npy"], files=G,
+    unchanged=["g.npy", "o.npy"], err=["--report {d}/o.npy: refused", "same file as --output {d}/o.npy"])
+row("guard-compress-report-is-output-existing", CMP + ["--output", "{d}/o.npy", "--report", "{d}/./o.npy"],
+    files={**G, "o.npy": GOOD_NPY}, unchanged=["g.npy", "o.npy"], err=["--report", "same file as --output"])
+row("guard-compress-output-in-trace", CMP + ["--output", "{d}/tr/" + _SAMPLE], files={**G, **TR}, unchanged=TR_KEEP,
+    err=["--output", "inside the trace"])
+row("guard-replay-plan-out-trace-json", ["replay", "{d}/tr", "--compressor", "dense", "--plan-out", "{d}/tr/trace.json"],
+    files=TR, unchanged=TR_KEEP, err=["arcsim replay:", "--plan-out {d}/tr/trace.json: refused", "(TRACE_DIR)"])
+row("guard-replay-plan-out-sample", ["replay", "{d}/tr", "--compressor", "dense", "--plan-out", "{d}/tr/" + _SAMPLE],
+    files=TR, unchanged=TR_KEEP, err=["--plan-out", "inside the input trace"])
+row("guard-replay-plan-out-calibration", RP + ["dense", "--kernel-timing", "calibration:{d}/cal.json",
+                                               "--plan-out", "{d}/cal.json"],
+    files={"cal.json": CAL}, unchanged=["cal.json"], err=["--plan-out {d}/cal.json: refused", "(--kernel-timing)"])
+row("guard-calibrate-nccl-output-is-log", ["calibrate", "--nccl-tests", "{d}/a.log", "--output", "{d}/a.log"],
+    files={"a.log": "# nccl-tests\n"}, unchanged=["a.log"],
+    err=["arcsim calibrate:", "--output {d}/a.log: refused: it is the input {d}/a.log (--nccl-tests)"])
+row("guard-calibrate-nccl-output-is-second-log",
+    ["calibrate", "--nccl-tests", "{d}/a.log", "{d}/b.log", "--output", "{d}/b.log"],
+    files={"a.log": "# a\n", "b.log": "# b\n"}, unchanged=["a.log", "b.log"], err=["--output", "(--nccl-tests)"])
+row("guard-calibrate-nccl-output-is-topology",
+    ["calibrate", "--nccl-tests", "{d}/a.log", "--topology", "{d}/t.json", "--output", "{d}/t.json"],
+    files={"a.log": "# a\n", "t.json": TOPO}, unchanged=["t.json"], err=["--output {d}/t.json: refused", "(--topology)"])
+row("guard-calibrate-model-output-in-trace", ["calibrate", "--model", "A100", "--output", "{d}/tr/cal.json"],
+    files=TR, unchanged=TR_KEEP + ["tr/cal.json"], err=["--output", "inside the trace"])
+row("guard-trace-synth-out-trace-json", ["trace", "synth", "{d}/tr", "--out", "{d}/tr/trace.json"], files=TR,
+    unchanged=TR_KEEP, err=["arcsim trace:", "--out {d}/tr/trace.json: refused", "input trace {d}/tr (DIR)"])
+row("guard-trace-synth-out-own-sample", ["trace", "synth", "{d}/tr", "--out", "{d}/tr/" + _SAMPLE], files=TR,
+    unchanged=TR_KEEP, err=["--out", "inside the input trace"])
+row("guard-trace-synth-out-other-trace", ["trace", "synth", "{trace}", "--out", "{d}/tr/" + _SAMPLE], files=TR,
+    unchanged=TR_KEEP, err=["--out", "inside the trace"])
+row("guard-trace-copy-out-self", ["trace", "copy", "{d}/tr", "--out", "{d}/tr", "--dtype", "float16"], files=TR,
+    unchanged=TR_KEEP, err=["--out {d}/tr: refused: it is the input trace {d}/tr (DIR)"])
+row("guard-trace-copy-out-inside-self", ["trace", "copy", "{d}/tr", "--out", "{d}/tr/samples"], files=TR,
+    unchanged=TR_KEEP, err=["--out", "inside the input trace"])
+row("guard-trace-copy-over-other-trace", ["trace", "copy", "{trace}", "--out", "{d}/tr"], files=TR,
+    unchanged=TR_KEEP, err=["--out {d}/tr: refused: it is the trace"])
+row("guard-trace-copy-out-symlink-self", ["trace", "copy", "{d}/tr", "--out", "{d}/l"],
+    files={**TR, "l": ("symlink", "tr")}, unchanged=TR_KEEP, err=["--out {d}/l: refused", "input trace"])
+row("guard-plot-out-is-results-csv", ["plot", "{d}/r", "--out", "{d}/r/results.csv"],
+    files={"r/results.csv": "point,compressor\n0,dense\n"}, unchanged=["r/results.csv"],
+    err=["arcsim plot:", "--out {d}/r/results.csv: refused", "(RESULTS_DIR)"])
+row("guard-plot-out-is-trace", ["plot", "{d}/r", "--out", "{d}/tr"],
+    files={"r/results.csv": "point,compressor\n0,dense\n", **TR}, unchanged=TR_KEEP, err=["--out", "it is the trace"])
+row("guard-sweep-out-in-trace", ["sweep", "{d}/s.json", "--out", "{d}/tr/out", "-q"],
+    files={**TR, "s.json": w(SPEC, trace="{d}/tr")}, unchanged=TR_KEEP,
+    err=["arcsim sweep:", "--out {d}/tr/out: refused", "(trace)"])
+row("guard-sweep-out-is-spec", ["sweep", "{d}/s.json", "--out", "{d}/s.json", "-q"],
+    files={"s.json": SPEC}, unchanged=["s.json"], err=["arcsim sweep:", "--out {d}/s.json: refused", "(EXPERIMENT)"])
+row("guard-breakeven-out-is-trace", ["breakeven", "{d}/s.json", "--over", "bandwidth", "--out", "{d}/tr"],
+    files={**TR, "s.json": w(SPEC, trace="{d}/tr")}, unchanged=TR_KEEP, err=["arcsim breakeven:", "--out {d}/tr: refused"])

@@ -98,3 +98,58 @@ def test_bad_input(arcsim_bin, tmp_path, case):
     assert snapshot(d, case["unchanged"]) == before, "a file that must be unchanged was changed"
     leftovers = [str(p) for p in d.rglob("*") if ".tmp." in p.name]
     assert not leftovers, leftovers
+
+
+def _one_refusal(r, *needles):
+    assert r.returncode == 2, (r.returncode, r.stdout[-500:], r.stderr[-2000:])
+    err = r.stderr.strip()
+    assert err.count("\n") == 0 and err.startswith("arcsim") and "refused" in err, r.stderr
+    for n in needles:
+        assert n in err, (n, err)
+
+
+@pytest.mark.parametrize("link", ["symlink", "hardlink"])
+def test_output_linked_to_an_input_is_refused(arcsim_bin, tmp_path, link):
+    """A symlink or a hard link to an input, given as the output, is the input: refused, input kept."""
+    from bad_inputs_table import GOOD_NPY
+    g = tmp_path / "g.npy"
+    g.write_bytes(GOOD_NPY)
+    tr = tmp_path / "tr"
+    small_trace(tr, TRACE())
+    sample = next((tr / "samples").iterdir())
+    before = {p: p.read_bytes() for p in (g, tr / "trace.json", sample)}
+    plant = os.symlink if link == "symlink" else os.link
+    plant(g, tmp_path / "o.npy")
+    plant(tr / "trace.json", tmp_path / "t.json")
+    plant(sample, tmp_path / "s.npy")
+    run = lambda *a: subprocess.run([arcsim_bin, *map(str, a)], capture_output=True, text=True, timeout=120,
+                                    stdin=subprocess.DEVNULL)
+    _one_refusal(run("compress", "--compressor", "topk", "--ratio", "0.1", "--input", g, "--output",
+                     tmp_path / "o.npy"), "--output", "(--input)", link.replace("hardlink", "hard link"))
+    _one_refusal(run("compress", "--compressor", "topk", "--ratio", "0.1", "--input", g, "--output",
+                     tmp_path / "x.npy", "--report", tmp_path / "o.npy"), "--report", "(--input)")
+    _one_refusal(run("init", tr, "--out", tmp_path / "t.json"), "--out", "input trace", "(TRACE)")
+    _one_refusal(run("replay", tr, "--compressor", "dense", "--plan-out", tmp_path / "t.json"), "--plan-out", "(TRACE_DIR)")
+    _one_refusal(run("trace", "synth", tr, "--out", tmp_path / "s.npy"), "--out", "input trace", "(DIR)")
+    for p, content in before.items():
+        assert p.read_bytes() == content, p
+    assert (tmp_path / "o.npy").read_bytes() == GOOD_NPY
+    if link == "symlink":
+        assert all((tmp_path / n).is_symlink() for n in ("o.npy", "t.json", "s.npy"))
+    leftovers = [str(p) for p in tmp_path.rglob("*") if ".tmp." in p.name]
+    assert not leftovers, leftovers
+
+
+@pytest.mark.parametrize("argv", [["compressors"], ["compressors", "--json"], ["--version"], ["--help"],
+                                  ["topology", "list"]])
+def test_lost_standard_output_is_a_failure(arcsim_bin, argv):
+    """A command whose standard output cannot be written (here /dev/full) fails with one line, exit 1."""
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full")
+    with open("/dev/full", "w") as full:
+        r = subprocess.run([arcsim_bin, *argv], stdout=full, stderr=subprocess.PIPE, text=True, timeout=120,
+                           stdin=subprocess.DEVNULL)
+    assert r.returncode == 1, (r.returncode, r.stderr)
+    err = r.stderr.strip()
+    assert err.count("\n") == 0, r.stderr
+    assert err.startswith("arcsim ") and "error: writing standard output: No space left on device" in err, err
