@@ -34,10 +34,14 @@ source (GPU), network profile, latency, topology, seeds. figures.txt lists every
 leaves out, and every point that did not reach the target, is partial, interpolated, extrapolated
 or one seed. When the sweep has several (topology, profile, latency) combinations, each figure is
 written once per combination with a suffix "--<topology>-<profile>-<latency>us". Every file is
-written to a temporary name and renamed. Prints the files it wrote.
+written through one exclusive atomic writer (style.Staged): all are rendered to new temporaries
+first and renamed together at the end, so an error (a full disk) keeps the previous figures. A
+damaged input is one error line naming the file and column or field, exit 2. Prints the files it
+wrote.
 """
 import argparse
 import csv
+import errno
 import json
 import math
 import os
@@ -48,6 +52,24 @@ import textwrap
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import style  # noqa: E402
 from style import plt  # noqa: E402
+
+
+def _textsafe():
+    """The Python side's one helper for input text in error lines (traces/recorder/textsafe.py),
+    loaded by path: plots/ runs without the recorder's package (and torch) importable."""
+    import importlib.util
+    here = os.path.dirname(os.path.abspath(__file__))
+    for cand in (os.path.join(here, "..", "traces", "recorder", "textsafe.py"), os.path.join(here, "textsafe.py")):
+        if os.path.isfile(cand):
+            spec = importlib.util.spec_from_file_location("arcsim_textsafe", cand)
+            mod = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(mod)
+            return mod
+    raise ImportError("traces/recorder/textsafe.py: not found next to plots/")
+
+
+_TS = _textsafe()
+shown, quoted, one_line = _TS.shown, _TS.quoted, _TS.one_line
 
 NUMERIC = ["point", "ratio", "nodes", "ranks", "bandwidth_gbps", "latency_us", "iteration_s", "compute_s",
            "compression_s", "exposed_comm_s", "comm_s", "bytes_per_node", "bits_per_step_authors",
@@ -67,9 +89,188 @@ SEEDS_RE = re.compile(r"(\d+) of (\d+) seeds reached")
 GREY = "#444444"
 
 
-def fail(msg):
-    print(f"plot_results.py: error: {msg}", file=sys.stderr)
-    sys.exit(2)
+class InputError(Exception):
+    """Bad content in an input file: '<file>: [line N: ]<column or field>: expected ..., got ...'."""
+
+
+def fail(msg, status=2):
+    """The script's one error exit: one line (escaped, capped), exit 2, no traceback."""
+    print(f"plot_results.py: error: {one_line(str(msg))}", file=sys.stderr)
+    sys.exit(status)
+
+
+def bad(path, where, field, expected, got):
+    """Raises InputError for `field` of `path` (where: "line N" of a CSV, "" else)."""
+    raise InputError(f"{path}: {where + ': ' if where else ''}{field}: expected {expected}, got {got}")
+
+
+def got_text(v):
+    """What an error line says was found: none, a quoted (escaped, capped) value or a JSON type."""
+    if v is None:
+        return "none"
+    if isinstance(v, str):
+        return "an empty value" if v == "" else quoted(v)
+    if isinstance(v, bool):
+        return "a boolean"
+    if isinstance(v, (int, float)):
+        return f"{v!r}"
+    return {dict: "an object", list: "an array"}.get(type(v), type(v).__name__)
+
+
+# results.csv: columns every row needs, and those an ok row needs a value in.
+CSV_REQUIRED = ["point", "compressor", "label", "status", "nodes", "bandwidth_gbps", "latency_us", "topology",
+                "profile"]
+CSV_OK_VALUES = ["compressor", "label", "nodes", "bandwidth_gbps", "latency_us", "topology", "profile",
+                 "iteration_s"]
+POSITIVE = {"nodes", "bandwidth_gbps", "ranks", "iteration_s"}
+NONNEGATIVE = {"point", "latency_us", "seeds", "seeds_reached", "compute_s", "compression_s", "exposed_comm_s",
+               "comm_s", "bytes_per_node", "tta_s", "tta_s_lo", "tta_s_hi", "steps_to_target"}
+# Columns of a newer arcsim that annotate() derives (from tta_note, results.json) when absent.
+DERIVED = {"ranks", "seeds_reached", "warmup_ramp_s", "warmup_ramp_share"}
+INTEGRAL = {"point", "nodes", "ranks", "seeds", "seeds_reached", "convergence_nodes"}
+
+
+def number(path, where, col, text):
+    """A CSV cell as a float (None when empty), finite and in the column's range."""
+    if text is None or text == "":
+        return None
+    try:
+        v = float(text)
+    except ValueError:
+        bad(path, where, col, "a number", got_text(text))
+    if not math.isfinite(v):
+        bad(path, where, col, "a finite number", got_text(text))
+    if col in POSITIVE and v <= 0:
+        bad(path, where, col, "a number > 0", got_text(text))
+    if col in NONNEGATIVE and v < 0:
+        bad(path, where, col, "a number >= 0", got_text(text))
+    if col in INTEGRAL and v != int(v):
+        bad(path, where, col, "an integer", got_text(text))
+    return v
+
+
+def read_csv(path):
+    """(header, [(line, row)]) of a CSV file; undecodable bytes kept (escaped in errors)."""
+    try:
+        with open(path, newline="", encoding="utf-8", errors="surrogateescape") as f:
+            reader = csv.DictReader(f)
+            out = []
+            for r in reader:
+                out.append((reader.line_num, r))
+            return list(reader.fieldnames or []), out
+    except csv.Error as e:
+        raise InputError(f"{path}: line {reader.line_num}: expected CSV, got {shown(str(e))}") from None
+    except OSError as e:
+        raise InputError(f"{path}: cannot read: {e.strerror or e}") from None
+
+
+def check_results_csv(path, header, lines):
+    """results.csv rows, checked and converted: NUMERIC columns to float or None."""
+    if not header or header[0] != "point":
+        bad(path, "line 1", "header", "the header of arcsim sweep's results.csv (point,compressor,...)",
+            got_text(",".join(header)) if header else "an empty file")
+    dup = sorted({c for c in header if header.count(c) > 1})
+    if dup:
+        bad(path, "line 1", dup[0], "each column once in the header", "it twice")
+    for col in CSV_REQUIRED:
+        if col not in header:
+            bad(path, "line 1", col, f"a column {col} in the header (arcsim sweep writes it)", "none")
+    rows = []
+    for line, r in lines:
+        where = f"line {line}"
+        if None in r:
+            bad(path, where, "row", f"{len(header)} values (as the header)", f"{len(header) + len(r[None])}")
+        for col in CSV_REQUIRED:
+            if r.get(col) is None:
+                bad(path, where, col, f"a value (a row of {len(header)} values)", "a short row")
+        for k in NUMERIC:
+            if k in r:
+                r[k] = number(path, where, k, r[k])
+            elif k not in DERIVED:  # a column this results.csv lacks: no value
+                r[k] = None
+        if r["point"] is None:
+            bad(path, where, "point", "a point number", "an empty value")
+        if r.get("status") == "ok":
+            for col in CSV_OK_VALUES:
+                if r.get(col) in (None, ""):
+                    bad(path, where, col, "a value in a row with status ok", "an empty value")
+        r["_line"] = line
+        rows.append(r)
+    return rows
+
+
+def expect(cond, path, field, expected, value):
+    if not cond:
+        bad(path, "", field, expected, got_text(value))
+
+
+def is_num(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def check_results_json(path, doc):
+    """What the figures read of results.json: points[] (point, curve, seed_curves, shapes),
+    provenance and experiment (target, trace)."""
+    expect(isinstance(doc, dict), path, "(root)", "a JSON object", doc)
+    for key in ("provenance", "experiment"):
+        v = doc.get(key)
+        expect(v is None or isinstance(v, dict), path, key, "an object", v)
+        t = (v or {}).get("target")
+        if t is not None:
+            expect(isinstance(t, dict), path, f"{key}.target", "an object {metric, value, mode}", t)
+            expect(t.get("value") is None or is_num(t["value"]), path, f"{key}.target.value", "a number",
+                   t.get("value"))
+            for f in ("metric", "mode"):
+                expect(t.get(f) is None or isinstance(t[f], str), path, f"{key}.target.{f}", "a string", t.get(f))
+        for f in ("trace", "trace_name"):
+            expect((v or {}).get(f) is None or isinstance(v[f], str), path, f"{key}.{f}", "a string", (v or {}).get(f))
+    pts = doc.get("points", [])
+    expect(isinstance(pts, list), path, "points", "an array", pts)
+    for i, p in enumerate(pts):
+        at = f"points[{i}]"
+        expect(isinstance(p, dict), path, at, "an object", p)
+        expect(is_num(p.get("point")) and p["point"] == int(p["point"]), path, f"{at}.point", "an integer",
+               p.get("point"))
+        curve = p.get("curve") or []
+        expect(isinstance(curve, list), path, f"{at}.curve", "an array", curve)
+        for j, c in enumerate(curve):
+            expect(isinstance(c, list) and len(c) >= 3 and all(is_num(x) or x is None for x in c) and
+                   is_num(c[0]) and is_num(c[1]), path, f"{at}.curve[{j}]", "[step, wall_s, metric, ...] numbers", c)
+        sc = p.get("seed_curves") or []
+        expect(isinstance(sc, list), path, f"{at}.seed_curves", "an array", sc)
+        for j, c in enumerate(sc):
+            expect(isinstance(c, dict) and isinstance(c.get("points"), list), path, f"{at}.seed_curves[{j}]",
+                   "an object with points", c)
+            for k, q in enumerate(c["points"]):
+                expect(isinstance(q, list) and len(q) >= 3 and is_num(q[0]) and is_num(q[1]) and
+                       all(is_num(x) or x is None for x in q), path, f"{at}.seed_curves[{j}].points[{k}]",
+                       "[step, wall_s, metric, ...] numbers", q)
+        shapes = p.get("shapes") or []
+        expect(isinstance(shapes, list), path, f"{at}.shapes", "an array", shapes)
+        for j, sh in enumerate(shapes):
+            f = f"{at}.shapes[{j}]"
+            expect(isinstance(sh, dict), path, f, "an object", sh)
+            for k in ("first_step", "last_step"):
+                expect(is_num(sh.get(k)), path, f"{f}.{k}", "a number", sh.get(k))
+            it = sh.get("iteration")
+            expect(isinstance(it, dict), path, f"{f}.iteration", "an object", it)
+            for k in ("bytes_per_node", "total_s", "ranks"):
+                expect(it.get(k) is None or is_num(it[k]), path, f"{f}.iteration.{k}", "a number", it.get(k))
+            expect(sh.get("kind") is None or isinstance(sh["kind"], str), path, f"{f}.kind", "a string",
+                   sh.get("kind"))
+            expect(sh.get("bits_per_step_authors") is None or is_num(sh["bits_per_step_authors"]), path,
+                   f"{f}.bits_per_step_authors", "a number", sh.get("bits_per_step_authors"))
+        for j, st in enumerate(p.get("seed_tta") or []):
+            expect(isinstance(st, dict) and (st.get("steps") is None or is_num(st["steps"])), path,
+                   f"{at}.seed_tta[{j}].steps", "a number", st)
+        init = p.get("ef21_init_authors")
+        if init is not None:
+            expect(isinstance(init, dict) and is_num(init.get("step")) and is_num(init.get("bits")), path,
+                   f"{at}.ef21_init_authors", "an object {step, bits} of numbers", init)
+        for k in ("convergence_estimate", "tta_status"):
+            expect(p.get(k) is None or isinstance(p[k], str), path, f"{at}.{k}", "a string", p.get(k))
+        for k in ("ranks", "seeds_reached", "warmup_ramp_s", "warmup_ramp_share"):
+            expect(p.get(k) is None or is_num(p[k]), path, f"{at}.{k}", "a number", p.get(k))
 
 
 def load(results_dir):
@@ -78,21 +279,18 @@ def load(results_dir):
     path = os.path.join(results_dir, "results.csv")
     if not os.path.exists(path):
         fail(f"{path}: no such file (run `arcsim sweep` first)")
-    rows = []
-    with open(path, newline="") as f:
-        for r in csv.DictReader(f):
-            for k in NUMERIC:
-                if k in r and r[k] is not None:
-                    try:
-                        r[k] = float(r[k]) if r[k] != "" else None
-                    except ValueError:
-                        fail(f"{path}: {k}: expected a number, got {r[k]!r}")
-            rows.append(r)
+    rows = check_results_csv(path, *read_csv(path))
     points, doc = {}, {}
     jpath = os.path.join(results_dir, "results.json")
     if os.path.exists(jpath):
-        with open(jpath) as f:
-            doc = json.load(f)
+        try:
+            with open(jpath, encoding="utf-8", errors="surrogateescape") as f:
+                doc = json.load(f)
+        except json.JSONDecodeError as e:
+            raise InputError(f"{jpath}: malformed JSON at line {e.lineno}, column {e.colno}: {e.msg}") from None
+        except (OSError, UnicodeError, RecursionError, ValueError) as e:
+            raise InputError(f"{jpath}: cannot read: {getattr(e, 'strerror', None) or type(e).__name__}") from None
+        check_results_json(jpath, doc)
         for p in doc.get("points", []):
             points[int(p["point"])] = p
     prov, spec = doc.get("provenance") or {}, doc.get("experiment") or {}
@@ -208,24 +406,40 @@ def warmup_ramp_from_shapes(p):
     return total / len(seeds)
 
 
+BREAKEVEN_REQUIRED = ["metric", "label", "compressor"]
+
+
 def load_breakeven(results_dir):
+    """breakeven.csv of `arcsim breakeven`: {axis, rows}, or None when there is none (or it has
+    no breakeven_<axis> column: nothing to mark). Each row: metric, label, compressor, its value
+    (a number > 0), and nodes / bandwidth_gbps / topology / profile / latency_us where given."""
     path = os.path.join(results_dir, "breakeven.csv")
     if not os.path.exists(path):
         return None
-    with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
-    axis = next((k[len("breakeven_"):] for k in (rows[0].keys() if rows else []) if k.startswith("breakeven_")), None)
+    header, lines = read_csv(path)
+    axis = next((k[len("breakeven_"):] for k in header if k.startswith("breakeven_")), None)
     if axis is None:
         return None
+    for col in BREAKEVEN_REQUIRED:
+        if col not in header:
+            bad(path, "line 1", col, f"a column {col} in the header (arcsim breakeven writes it)", "none")
     out = []
-    for r in rows:
+    for line, r in lines:
+        where = f"line {line}"
+        if None in r:
+            bad(path, where, "row", f"{len(header)} values (as the header)", f"{len(header) + len(r[None])}")
+        for col in BREAKEVEN_REQUIRED:
+            if r.get(col) is None:
+                bad(path, where, col, f"a value (a row of {len(header)} values)", "a short row")
         v = r.get("breakeven_" + axis, "")
-        if v == "":
+        if v in ("", None):
             continue
-        r["value"] = float(v)
-        for k in ("nodes", "bandwidth_gbps"):
-            if k in r and r[k] != "":
-                r[k] = float(r[k])
+        r["value"] = number(path, where, "breakeven_" + axis, v)
+        if r["value"] <= 0:
+            bad(path, where, "breakeven_" + axis, "a number > 0 (a crossing on a log axis)", got_text(v))
+        for k in ("nodes", "bandwidth_gbps", "latency_us"):
+            if k in r:
+                r[k] = number(path, where, k, r[k])
         out.append(r)
     return {"axis": axis, "rows": out}
 
@@ -872,9 +1086,8 @@ def _line(ls, c, mk, label):
 def same_group(r, rows):
     """A breakeven.csv row belongs to the figure's (topology, profile, latency)."""
     g = rows[0]
-    try:
-        lat = float(r.get("latency_us", "nan"))
-    except ValueError:
+    lat = r.get("latency_us")
+    if lat is None:
         return False
     return r.get("topology") == g["topology"] and r.get("profile") == g["profile"] and lat == g["latency_us"]
 
@@ -1336,6 +1549,25 @@ def main(argv):
                     help="x axis of accuracy_vs_bytes: GB one node sent as simulated (default), or Gbit of "
                          "all ranks in the ARC-Top-K authors' convention")
     args = ap.parse_args(argv)
+    try:
+        return plot(args)
+    except InputError as e:
+        fail(e)
+    except style.WriteError as e:  # a full disk, a refused link: the previous figures are kept
+        fail(f"{e.strerror}" + ("" if e.errno == errno.EEXIST else " (the previous figures are kept)"))
+    except OSError as e:
+        fail(f"{e.filename or args.out or args.results_dir}: {e.strerror or e}")
+    except KeyboardInterrupt:
+        fail("interrupted (the previous figures are kept)", 130)
+    except Exception as e:  # a case the checks of load() miss: still one line naming the inputs
+        fail(f"{args.results_dir}: results.csv / results.json / breakeven.csv: expected what arcsim sweep and "
+             f"arcsim breakeven write, got content the plot cannot draw ({type(e).__name__}: {e})")
+    finally:
+        style.STAGED.discard()
+
+
+def plot(args):
+    """Every figure and figures.txt, rendered to temporaries first and renamed together at the end."""
     rows, failed, target, breakeven = load(args.results_dir)
     if args.traffic == "authors" and not any(r.get("bits_per_step_authors") for r in rows):
         fail(f"{os.path.join(args.results_dir, 'results.csv')}: bits_per_step_authors: no values (results of an "
@@ -1374,10 +1606,8 @@ def main(argv):
                          "no time to accuracy in these results (the trace has no convergence log that reaches the "
                          "target for them); speedups are per iteration")
             print("plot_results.py: note: " + lines[-1], file=sys.stderr)
-    tmp = os.path.join(out, ".figures.txt.tmp")
-    with open(tmp, "w") as f:
-        f.write("\n".join(lines) + "\n")
-    os.replace(tmp, os.path.join(out, "figures.txt"))
+    style.STAGED.stage_text(os.path.join(out, "figures.txt"), "\n".join(lines) + "\n")
+    style.STAGED.commit()
     for w in written:
         print(w)
     return 0

@@ -3,8 +3,11 @@ and marker per compressor, so a compressor looks the same in every figure of eve
 Configurations of one compressor keep its hue: the ratio sets the shade (darker for sparser,
 lighter for denser than 0.2), so "topk-0.05" is a dark Top-K blue in every figure.
 tests/python/test_plot_style.py checks that every name of the compressor registry is here."""
+import errno
 import math
 import os
+import secrets
+import stat
 import zlib
 
 import matplotlib
@@ -121,23 +124,119 @@ def grid(n_panels, ncols=2, sharey=False, width=None, panel_height=None):
     return fig, flat[:n_panels]
 
 
-def save(fig, path_stem):
-    """Writes <stem>.pdf and <stem>.png, each to a temporary file in the same directory renamed
-    over the final name, so a reader never sees half a figure; no creation dates, so re-plotting
-    gives the same PDF."""
-    out = []
-    for ext, kw in (("pdf", {"metadata": {"CreationDate": None, "Creator": None}}),
-                    ("png", {"metadata": {"Software": None}})):
-        final = f"{path_stem}.{ext}"
-        tmp = os.path.join(os.path.dirname(final) or ".", f".{os.path.basename(final)}.tmp")
+class WriteError(OSError):
+    """A figure (or figures.txt) could not be written: one line naming the file."""
+
+
+class Staged:
+    """Every file of one `plot` run, written by one exclusive atomic writer and made visible
+    together: stage() writes a file's bytes to a temporary created with O_CREAT | O_EXCL |
+    O_NOFOLLOW (an unpredictable name in the target's own directory: a symlink planted at the
+    temporary's path is never followed, it makes the create fail and another name is drawn) and
+    fsyncs it; nothing is renamed until commit(), which renames every temporary over its final
+    name (os.replace: a link at the final name is replaced, never followed; a final name that is a
+    symlink, directory, FIFO or device is refused at stage time, before anything changes).
+    discard() removes the temporaries: an error while rendering or writing (a full disk) leaves
+    the previous figures as they were."""
+
+    def __init__(self):
+        self.pending = []  # (temporary, final)
+
+    def _check_final(self, final):
         try:
-            fig.savefig(tmp, format=ext, bbox_inches="tight", **kw)
-            os.replace(tmp, final)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-        out.append(final)
-    plt.close(fig)
+            st = os.lstat(final)
+        except FileNotFoundError:
+            return
+        if not stat.S_ISREG(st.st_mode):
+            what = "a symlink" if stat.S_ISLNK(st.st_mode) else "a directory" if stat.S_ISDIR(st.st_mode) else \
+                "a FIFO, socket or device"
+            raise WriteError(errno.EEXIST, f"{final}: expected a regular file to write (or none), found {what}: "
+                                           "refusing to replace it")
+        if any(f == final for _, f in self.pending):
+            raise WriteError(errno.EEXIST, f"{final}: written twice by one plot run")
+
+    def _create(self, final):
+        d = os.path.dirname(final) or "."
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+        for _ in range(64):
+            tmp = os.path.join(d, f".{os.path.basename(final)}.tmp.{secrets.token_hex(6)}")
+            try:
+                return os.open(tmp, flags, 0o666), tmp
+            except FileExistsError:  # taken (or a planted link): another name
+                continue
+            except OSError as e:
+                raise WriteError(e.errno, f"{final}: cannot create a temporary file in {d}: {e.strerror}") from None
+        raise WriteError(errno.EEXIST, f"{final}: cannot create a temporary file in {d}: every name tried exists")
+
+    def stage(self, final, produce):
+        """Writes what produce(binary file) writes to a new temporary for `final`; returns final."""
+        self._check_final(final)
+        fd, tmp = self._create(final)
+        self.pending.append((tmp, final))
+        try:
+            with os.fdopen(fd, "wb") as f:
+                produce(f)
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError as e:
+            raise WriteError(e.errno, f"{final}: cannot write: {e.strerror or e}") from None
+        return final
+
+    def stage_text(self, final, text):
+        return self.stage(final, lambda f: f.write(text.encode("utf-8")))
+
+    def commit(self):
+        """Renames every temporary over its final name (the old files stay until this point)."""
+        dirs = set()
+        try:
+            while self.pending:
+                tmp, final = self.pending[0]
+                os.replace(tmp, final)
+                self.pending.pop(0)
+                dirs.add(os.path.dirname(final) or ".")
+        except OSError as e:
+            raise WriteError(e.errno, f"{final}: cannot rename {tmp} over it: {e.strerror}") from None
+        for d in dirs:  # the renames themselves on disk
+            try:
+                dfd = os.open(d, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+            except OSError:
+                continue
+            try:
+                os.fsync(dfd)
+            except OSError:
+                pass
+            finally:
+                os.close(dfd)
+
+    def discard(self):
+        for tmp, _ in self.pending:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+        self.pending = []
+
+
+# The current plot run's files: save() stages into it; plot_results.main() commits or discards.
+STAGED = Staged()
+
+_META = {"pdf": {"metadata": {"CreationDate": None, "Creator": None}}, "png": {"metadata": {"Software": None}}}
+
+
+def save(fig, path_stem, staged=None):
+    """Renders <stem>.pdf and <stem>.png through the run's exclusive atomic writer (Staged):
+    each to its own new temporary, fsynced; they replace the final names only at commit(), with
+    every other figure of the run, so a reader never sees half a figure or a mix of old and new
+    ones. No creation dates, so re-plotting gives the same PDF."""
+    staged = staged or STAGED
+    out = []
+    try:
+        for ext, kw in _META.items():
+            final = f"{path_stem}.{ext}"
+            staged.stage(final, lambda f, ext=ext, kw=kw: fig.savefig(f, format=ext, bbox_inches="tight", **kw))
+            out.append(final)
+    finally:
+        plt.close(fig)
     return out
 
 

@@ -480,3 +480,92 @@ def test_speedup_without_its_baseline_is_said(tmp_path, monkeypatch):
     assert any(n.startswith("no speedup") and "N=8 (1 Gbit/s)" in n and "baseline has no seed" in n
                for n in notes), notes
     assert any(l.startswith("Dense (target not reached at N=8 (1 Gbit/s))") for l in seen[0]["labels"])
+
+
+# ---------------------------------------------------------------------------------------------
+# Every figure through one exclusive atomic writer (plots/style.py Staged): links never followed,
+# the previous figures kept until every new one is complete, a full disk is one line.
+
+def _figures(d):
+    return {p.name: p.read_bytes() for p in sorted(d.iterdir())
+            if p.is_file() and not p.is_symlink() and (p.suffix in (".pdf", ".png") or p.name == "figures.txt")}
+
+
+def test_planted_links_at_figure_and_temporary_paths_are_never_followed(tmp_path):
+    d = make_results(tmp_path / "res", with_curves=False)
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"keep")
+    for name in (".speedup_vs_nodes.pdf.tmp", ".figures.txt.tmp", ".speedup_vs_nodes.png.tmp"):
+        os.symlink(victim, d / name)  # the old fixed temporary names: a planted link there
+    r = run_plot(d)
+    assert r.returncode == 0, r.stderr
+    assert victim.read_bytes() == b"keep"
+    assert (d / "speedup_vs_nodes.pdf").stat().st_size > 5000 and not (d / "speedup_vs_nodes.pdf").is_symlink()
+    assert not [p for p in d.iterdir() if ".tmp." in p.name]
+    before = _figures(d)
+    os.symlink(victim, d / "figures.txt.new")
+    (d / "figures.txt").unlink()
+    os.symlink(victim, d / "figures.txt")  # a link at a final path: refused, nothing replaced
+    r = run_plot(d)
+    assert r.returncode == 2 and r.stderr.strip().count("\n") == 0 and "Traceback" not in r.stderr, r.stderr
+    assert "figures.txt: expected a regular file" in r.stderr and "symlink" in r.stderr, r.stderr
+    assert victim.read_bytes() == b"keep" and (d / "figures.txt").is_symlink()
+    after = _figures(d)
+    before.pop("figures.txt")
+    assert after == before
+    assert not [p for p in d.iterdir() if ".tmp." in p.name]
+
+
+def test_full_disk_keeps_the_previous_figures(tmp_path):
+    """ENOSPC on a 200 KiB tmpfs: one line naming the file, the previous figures byte-identical."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    d = make_results(tmp_path / "res", with_curves=False)
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=200k", "tmpfs", str(mnt)], capture_output=True).returncode:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        # Previous figures: tiny stand-ins, so that the new (larger) ones cannot all fit.
+        for name in ("speedup_vs_nodes", "speedup_vs_bandwidth", "iteration_breakdown"):
+            for ext in ("pdf", "png"):
+                (mnt / f"{name}.{ext}").write_bytes(f"old {name}.{ext}".encode())
+        (mnt / "figures.txt").write_text("old figures.txt\n")
+        (mnt / "filler").write_bytes(b"\0" * (120 << 10))
+        before = _figures(mnt)
+        r = run_plot(d, "--out", str(mnt))
+        assert r.returncode == 2, (r.returncode, r.stderr)
+        err = r.stderr.strip().splitlines()[-1]
+        assert "Traceback" not in r.stderr and err.startswith("plot_results.py: error: "), r.stderr
+        assert str(mnt) in err and "No space left on device" in err and "previous figures are kept" in err, err
+        assert _figures(mnt) == before
+        assert not [p for p in mnt.iterdir() if ".tmp." in p.name]
+    finally:
+        subprocess.run(["umount", str(mnt)], capture_output=True)
+
+
+@pytest.mark.parametrize("what,edit,needle", [
+    ("csv column", lambda d: _edit(d / "results.csv", lambda t: t.replace(",label,", ",lbl,", 1)),
+     "results.csv: line 1: label: expected a column label"),
+    ("csv value", lambda d: _edit(d / "results.csv", lambda t: t.replace(",star,", ",star,\x1b]0;x\x07", 1)),
+     None),
+    ("json field", lambda d: _edit(d / "results.json", lambda t: t.replace('"first_step": 1', '"first_step": "1"', 1)),
+     "results.json: points[0].shapes[0].first_step: expected a number, got '1'"),
+    ("breakeven", lambda d: (d / "breakeven.csv").write_text("metric,label,compressor,breakeven_nodes\ntta,topk,topk,-3\n"),
+     "breakeven.csv: line 2: breakeven_nodes: expected a number > 0"),
+])
+def test_damaged_inputs_are_one_line_naming_file_and_field(tmp_path, what, edit, needle):
+    d = make_results(tmp_path / "res", with_curves=False)
+    edit(d)
+    r = run_plot(d)
+    if needle is None:  # a control sequence in a topology name is drawn, never executed in an error
+        assert r.returncode == 0, r.stderr
+        return
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in r.stderr and needle in lines[0], r.stderr
+    assert not any(p.suffix == ".pdf" for p in d.iterdir())
+
+
+def _edit(p, f):
+    p.write_text(f(p.read_text()))

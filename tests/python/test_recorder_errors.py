@@ -241,3 +241,29 @@ def loss(output, target):
     assert "loss(output, target): expected a finite value, got nan at step" in err and "worker" in err
     doc = json.loads((out / "trace.json").read_text())
     assert [c["config"] for c in doc["convergence"]] == ["dense"]
+
+
+def test_help_to_a_full_disk_is_one_line(arcsim_bin):
+    """`record --help > /dev/full`: exit 1 and one line, not a traceback."""
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full")
+    with open("/dev/full", "w") as full:
+        r = subprocess.run([arcsim_bin, "record", "--help"], stdout=full, stderr=subprocess.PIPE, text=True,
+                           timeout=120)
+    assert r.returncode == 1, r.stderr
+    assert r.stderr.strip() == "arcsim record: error: writing standard output: No space left on device", r.stderr
+
+
+def test_interrupt_in_the_script_says_nothing_was_recorded(tmp_path, capsys):
+    p = script(tmp_path, "raise KeyboardInterrupt\n")
+    code, err, out = record(tmp_path, capsys, "--script", p, *ARGS)
+    assert code == 130 and err.count("\n") == 1 and "finished runs" not in err, err
+    assert "interrupted by a KeyboardInterrupt" in err and "nothing was recorded" in err and str(p) in err
+
+
+def test_error_text_from_input_is_escaped_and_capped(tmp_path, capsys):
+    from traces.recorder.textsafe import shown
+    assert shown("a\x1b[31mb\u202ec\n") == "a\\x1b[31mb\\u202ec\\x0a"
+    assert shown("x" * 500) == "x" * 200 + "..."
+    code, err, out = record(tmp_path, capsys, "--script", tmp_path / ("n\x1b[2J" + "y" * 300 + ".py"), *ARGS)
+    assert code == 2 and err.count("\n") == 1 and "\x1b" not in err and "\\x1b[2J" in err, err

@@ -2,6 +2,7 @@
 (`--script FILE.py`, docs/traces.md section 6) or a bundled example (`--model`)."""
 import argparse
 import json
+import os
 import pathlib
 import shlex
 import sys
@@ -12,8 +13,55 @@ from . import kernels, models
 from .api import add_costs, check_options, check_out, check_resume_options, options, record_task
 from .kernels import parse_compressor
 from .targets import parse_target
-from .task import ScriptError, load_script
+from .task import ScriptError, ScriptInterrupted, load_script
+from .textsafe import one_line
 from .trace_io import TraceError, read_trace
+
+PROG = "arcsim record"
+
+
+class UsageError(ValueError):
+    """A bad command line (argparse's message): one line, exit 2, no usage dump."""
+
+
+class OutputError(OSError):
+    """Standard output could not be written (--help > /dev/full): one line, exit 1."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with record's error path: a bad option is one line (not the 28-line usage), and
+    a help text that cannot be written is an OutputError, not a traceback."""
+
+    def error(self, message):
+        raise UsageError(message)
+
+    def _print_message(self, message, file=None):
+        try:
+            super()._print_message(message, file)
+            (file or sys.stdout).flush()
+        except OSError as e:
+            raise OutputError(e.errno, e.strerror) from None
+
+
+def error_line(message, status=2):
+    """record's one error exit: 'arcsim record: error: ...' (escaped, capped), the status."""
+    try:
+        print(f"{PROG}: error: {one_line(str(message))}", file=sys.stderr, flush=True)
+    except OSError:
+        pass
+    return status
+
+
+def stdout_failed(e):
+    """Standard output is lost (a full disk, /dev/full, a closed pipe): one line, exit 1; later
+    flushes (at exit) go to /dev/null so that Python adds no second message."""
+    try:
+        fd = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(fd, sys.stdout.fileno())
+        os.close(fd)
+    except (OSError, ValueError):
+        pass
+    return error_line(f"writing standard output: {e.strerror or e}", 1)
 
 
 def _value(text):
@@ -89,8 +137,8 @@ def _table_default(option):
 
 def parser():
     names, _ = kernels.registry()
-    p = argparse.ArgumentParser(
-        prog="arcsim record", formatter_class=_Help,
+    p = _Parser(
+        prog=PROG, formatter_class=_Help,
         description="Train a model with N emulated data-parallel workers and a compressor in the loop "
                     "(arcsim_kernels), and write a gradient trace (format v1, docs/traces.md): layout, "
                     "per-layer compute profile (times, FLOPs, bytes, launches), gradient samples, held-out "
@@ -221,7 +269,14 @@ def check_args(args):
 
 def main(argv=None):
     argv = list(argv if argv is not None else sys.argv[1:])
-    args = parser().parse_args(argv)
+    try:
+        args = parser().parse_args(argv)
+    except UsageError as e:
+        return error_line(f"{e} ({PROG} --help)")
+    except OutputError as e:
+        return stdout_failed(e)
+    except SystemExit as e:  # --help / --version printed
+        return e.code if isinstance(e.code, int) else 0
     logf = None
 
     def log(msg):
@@ -276,8 +331,14 @@ def main(argv=None):
         record_task(task, o, args.out, log=log)
         return 0
     except (ScriptError, ValueError, RuntimeError, TraceError, OSError) as e:
-        print(f"arcsim record: error: {e}", file=sys.stderr)
-        return 2
+        return error_line(e)
+    except ScriptInterrupted as e:  # at the script's import: says what the script did
+        return error_line(e, 130)
     except KeyboardInterrupt:
-        print("arcsim record: interrupted (finished runs are in trace.json; --resume continues)", file=sys.stderr)
-        return 130
+        trace = pathlib.Path(args.out) / "trace.json"
+        if trace.is_file():
+            return error_line(f"interrupted (the finished runs are in {trace}; --resume continues)", 130)
+        return error_line(f"interrupted before any run finished; nothing was recorded in {args.out}", 130)
+    except SystemExit as e:  # sys.exit() in the user's code outside a checked call (e.g. a DDP worker)
+        return error_line(f"{args.script or 'the model'}: called sys.exit({'' if e.code is None else repr(e.code)}) "
+                          "while recording; expected it to return", 2)

@@ -23,6 +23,16 @@ class ScriptError(ValueError):
     """One line: '<script>: <function>: expected ..., got ...'."""
 
 
+class ScriptInterrupted(KeyboardInterrupt):
+    """A KeyboardInterrupt in the user's code, with what it interrupted (str(e): one line)."""
+
+
+def _exit_text(e):
+    """What a SystemExit from user code did: 'called sys.exit(3)' / "called sys.exit('msg')"."""
+    code = e.code
+    return f"called sys.exit({'' if code is None else repr(code)})"
+
+
 def _user_location(exc):
     """'file:line' of the innermost traceback frame outside arcsim's recorder (the user's code)."""
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith(_OWN_DIR)]
@@ -88,6 +98,9 @@ class Task:
         except Exception as e:  # the user's own exception, shown with its place in the user's file
             msg = str(e).strip().splitlines()[0] if str(e).strip() else ""
             raise ScriptError(f"{self.source}: {what}: raised {type(e).__name__}: {msg}{_user_location(e)}") from None
+        except SystemExit as e:  # sys.exit() in model(), loss(), ...: an error, never a silent exit
+            raise ScriptError(f"{self.source}: {what}: {_exit_text(e)}{_user_location(e)}; expected it to return") \
+                from None
 
     def build_model(self, seed):
         """model() with torch seeded: same seed, same initial weights."""
@@ -237,6 +250,12 @@ def load_script(path, options=None):
         msg = str(e).strip().splitlines()[0] if str(e).strip() else ""
         loc = f" (line {e.lineno})" if isinstance(e, SyntaxError) else _user_location(e)
         raise ScriptError(f"{path}: importing the script: raised {type(e).__name__}: {msg}{loc}") from None
+    except SystemExit as e:
+        raise ScriptError(f"{path}: importing the script: {_exit_text(e)}{_user_location(e)}; expected a script "
+                          "that defines model(), train_data() and loss() without exiting; nothing was recorded") from None
+    except KeyboardInterrupt as e:
+        raise ScriptInterrupted(f"{path}: importing the script: interrupted by a KeyboardInterrupt{_user_location(e)} "
+                                "before any run started; nothing was recorded") from None
     g = lambda n: getattr(mod, n, None)  # noqa: E731
     return Task(path, g("model"), g("train_data"), g("loss"), evaluate=g("evaluate"), eval_data=g("eval_data"),
                 optimizer=g("optimizer"), micro_batch=g("micro_batch"), collate=g("collate"), name=g("name"),

@@ -101,7 +101,7 @@ class TraceWriter:
         """Continue an existing trace directory (read back its trace.json)."""
         w = cls.__new__(cls)
         w.root = pathlib.Path(root)
-        w.doc = json.loads((w.root / "trace.json").read_text())
+        w.doc = read_json(w.root / "trace.json")
         return w
 
     def set_compute(self, compute, notes=None):
@@ -147,18 +147,32 @@ class TraceWriter:
 
 # ---------------------------------------------------------------- reading and checking
 
+def read_json(path):
+    """A trace.json parsed, as an object; any problem is a TraceError naming the file."""
+    try:
+        doc = json.loads(pathlib.Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise TraceError(f"{path}: cannot open file") from None
+    except json.JSONDecodeError as e:
+        raise TraceError(f"{path}: malformed JSON at line {e.lineno}, column {e.colno}: {e.msg}") from None
+    except UnicodeDecodeError:
+        raise TraceError(f"{path}: expected UTF-8 JSON, got undecodable bytes") from None
+    except RecursionError:
+        raise TraceError(f"{path}: expected JSON, got nesting too deep to read") from None
+    except OSError as e:
+        raise TraceError(f"{path}: cannot read: {e.strerror or e}") from None
+    if not isinstance(doc, dict):
+        raise TraceError(f"{path}: (root): expected a JSON object, got {type(doc).__name__}")
+    return doc
+
+
 def read_trace(root, check_data=True):
     """Parses <root>/trace.json and checks the essentials (the C++ validator is the full one):
     version, sample shapes against the layout, and with check_data every file's sha256, header
     and finiteness. Raises TraceError naming the file and field."""
     root = pathlib.Path(root)
     path = root / "trace.json"
-    try:
-        doc = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise TraceError(f"{path}: cannot open file") from None
-    except json.JSONDecodeError as e:
-        raise TraceError(f"{path}: malformed JSON at line {e.lineno}: expected valid JSON") from None
+    doc = read_json(path)
     if doc.get("format") != FORMAT:
         raise TraceError(f"{path}: format: expected \"{FORMAT}\" (this reader reads trace format v1), "
                          f"got {json.dumps(doc.get('format'))}")
