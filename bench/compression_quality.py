@@ -63,10 +63,20 @@ def read_results(out):
     return rows, doc
 
 
-def quality_entries(names, ratios):
+def rank_methods(arcsim):
+    """Compressors whose k counts a rank (PowerSGD): the ratio does not change them."""
+    out = subprocess.run([arcsim, "compressors", "--json"], capture_output=True, text=True)
+    if out.returncode != 0:
+        fail(f"{arcsim} compressors --json failed: {out.stderr.strip()}")
+    return {c["name"] for c in json.loads(out.stdout)["compressors"] if c.get("k_unit") == "rank"}
+
+
+def quality_entries(names, ratios, by_rank=frozenset()):
     entries = []
     for n in names:
-        if n == "dense":
+        if n in by_rank:  # one configuration: its ratio is unused
+            entries.append({"name": n, "convergence": "none"})
+        elif n == "dense":
             entries.append({"name": "dense", "convergence": "none"})
         else:
             # Quality and iteration times only: no convergence log stands for these configurations.
@@ -77,7 +87,7 @@ def quality_entries(names, ratios):
 def run_quality(arcsim, base, names, ratios, work, jobs):
     """The quality sweep; compressors the spec refuses are dropped (with the reason) or, when only
     `ratio` is refused, run at their defaults."""
-    entries = quality_entries(names, ratios)
+    entries = quality_entries(names, ratios, rank_methods(arcsim))
     skipped = {}
     spec_path = os.path.join(work, "quality.json")
     out = os.path.join(work, "quality")

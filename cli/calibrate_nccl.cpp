@@ -15,6 +15,8 @@
 
 #include "common/atomic_file.hpp"
 #include "common/output_guard.hpp"
+#include "common/validated_write.hpp"
+#include "common/json_fields.hpp"
 #include "common/units.hpp"
 #include "sim/nccl_calibrate.hpp"
 #include "sim/nccl_tests_log.hpp"
@@ -187,7 +189,26 @@ int calibrate_nccl_tests(int argc, char** argv) {
   if (fit.intra_fitted) fitted.push_back("intra_achievable");
   out.calibrated_from = {{"logs", file_list}, {"rows", points.size()}, {"fitted", fitted}, {"nccl_algo", nccl_algo},
                          {"mean_abs_error", mean}, {"worst_abs_error", worst}, {"base", spec.name}};
-  io::write_file_atomic(output, topo::topology_to_json(out).dump(2) + "\n");
+  // The topology as `simulate --topology` will read it (its reader, then resolved at the logs'
+  // server counts and at every --predict-nodes), checked before the old file is replaced.
+  std::set<int> log_nodes;
+  for (const auto& p : points) log_nodes.insert(p.nodes);
+  std::vector<io::FlagFields> flags{{"--predict-nodes", {"--predict-nodes"}},
+                                    {"--nccl-tests", {"nic_achievable", "intra_achievable", "latency", "bandwidth"}}};
+  io::write_validated(
+      topo::topology_to_json(out).dump(2) + "\n",
+      [&](const std::string& text) {
+        const auto back = topo::parse_topology(json::parse_text(text, output), output);
+        for (int n : log_nodes) topo::resolve(back, n);
+        for (int n : predict_nodes) {
+          try {
+            topo::resolve(back, n);
+          } catch (const std::exception& e) {
+            throw std::invalid_argument(std::string(e.what()) + " (at --predict-nodes " + std::to_string(n) + ")");
+          }
+        }
+      },
+      {"--output", output}, flags, logs);
   std::printf("wrote %s\n", output.c_str());
   if (predict_nodes.empty()) return 0;
   // The prediction the user came for: the written topology at the server counts they do not have,

@@ -63,10 +63,9 @@ int cmd_breakeven(int argc, char** argv) {
         const double v = std::stod(s, &used);
         if (used != s.size()) throw std::invalid_argument("trailing text");
         return v;
-      } catch (const std::exception&) {
-        throw std::runtime_error("options: --range: expected " +
-                                 std::string(bo.axis == "bandwidth" ? "a bandwidth such as 10Gbps" : "a number") +
-                                 ", got \"" + s + "\"");
+      } catch (const std::exception& e) {
+        if (bo.axis == "bandwidth") throw std::runtime_error(std::string("options: --range: ") + e.what());
+        throw std::runtime_error("options: --range: expected a number, got \"" + s + "\"");
       }
     };
     bo.range_lo = value(r[0]);

@@ -3,6 +3,7 @@
 // before it is written (atomically).
 #include <boost/program_options.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <string>
@@ -11,9 +12,12 @@
 #include "commands.hpp"
 #include "parse_options.hpp"
 #include "common/atomic_file.hpp"
+#include "common/json_fields.hpp"
 #include "common/output_guard.hpp"
+#include "common/validated_write.hpp"
 #include "experiments/init_spec.hpp"
 #include "experiments/spec.hpp"
+#include "experiments/sweep_inputs.hpp"
 #include "traces/trace.hpp"
 
 namespace arcsim::cli {
@@ -41,19 +45,38 @@ int cmd_init(int argc, char** argv) {
   const std::string trace_dir = vm["trace"].as<std::string>(), out = vm["out"].as<std::string>();
   io::OutputGuard("init").input_trace("TRACE", trace_dir).output("--out", out).check();  // before reading
   const traces::Trace trace = traces::read_trace(trace_dir);
-  ex::InitOptions io;
-  if (vm.count("nodes")) io.nodes = vm["nodes"].as<std::vector<int>>();
-  if (vm.count("bandwidths")) io.bandwidths = vm["bandwidths"].as<std::vector<std::string>>();
-  io.compute = vm["compute"].as<std::string>();
+  ex::InitOptions iopt;
+  if (vm.count("nodes")) iopt.nodes = vm["nodes"].as<std::vector<int>>();
+  if (vm.count("bandwidths")) iopt.bandwidths = vm["bandwidths"].as<std::vector<std::string>>();
+  iopt.compute = vm["compute"].as<std::string>();
   // The trace path as the spec will resolve it: relative to the spec's directory.
   const fs::path spec_dir = fs::absolute(fs::path(out)).parent_path();
   const std::string rel = fs::relative(fs::absolute(trace_dir), spec_dir).lexically_normal().string();
   std::vector<std::string> skipped;
-  const nlohmann::json spec = ex::spec_from_trace(trace, rel, io, &skipped);
-  // The same checks a sweep makes (units, options, node ranges) before anything is written.
-  ex::parse_spec(spec, (spec_dir / fs::path(out).filename()).string());
+  const nlohmann::json spec = ex::spec_from_trace(trace, rel, iopt, &skipped);
+  // What the sweep checks before it starts (the spec parser on the text as written, then every
+  // input it names: trace, compute source, kernel timing, every topology at every node count),
+  // before anything is written; a refusal names the flag that caused it.
+  const std::string spec_path = (spec_dir / fs::path(out).filename()).string();
+  std::vector<io::FlagFields> flags;
+  if (vm["compute"].defaulted() == false) flags.push_back({"--compute", {"compute"}});
+  if (vm.count("bandwidths")) flags.push_back({"--bandwidths", {"bandwidth"}});
+  if (vm.count("nodes")) flags.push_back({"--nodes", {"nodes", "ranks"}});
   fs::create_directories(spec_dir);
-  io::write_file_atomic(out, spec.dump(2) + "\n");
+  io::write_validated(
+      spec.dump(2) + "\n",
+      [&](const std::string& text) {
+        const ex::ExperimentSpec parsed = ex::parse_spec(json::parse_text(text, spec_path), spec_path);
+        // check_inputs writes inline topologies under its directory: a scratch one, removed after.
+        std::string scratch = (fs::temp_directory_path() / "arcsim-init.tmp.XXXXXX").string();
+        if (!::mkdtemp(scratch.data())) throw std::runtime_error("cannot create a scratch directory in /tmp");
+        struct Remove {
+          std::string dir;
+          ~Remove() { std::error_code ec; fs::remove_all(dir, ec); }
+        } remove{scratch};
+        ex::check_inputs(parsed, scratch);
+      },
+      {"--out", out}, flags, {trace_dir, rel, spec_path});
   for (const auto& s : skipped) std::fprintf(stderr, "arcsim init: left out %s\n", s.c_str());
   std::printf("arcsim init: wrote %s: %zu compressor(s) from %s, nodes %s\n", out.c_str(), spec["compressors"].size(),
               trace_dir.c_str(), spec["nodes"].dump().c_str());

@@ -30,7 +30,7 @@ double parse_bw(const std::string& s) {
 }
 double parse_lat(const std::string& s) {
   try {
-    return units::parse_time_s(s);
+    return units::parse_latency_s(s);
   } catch (const std::invalid_argument& e) {
     throw std::invalid_argument(std::string("--latency: ") + e.what());
   }

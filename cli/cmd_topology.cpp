@@ -59,7 +59,7 @@ int cmd_topology(int argc, char** argv) {
     throw std::invalid_argument(std::string("--bandwidth: ") + e.what());
   }
   try {
-    if (!latency.empty()) lat = units::parse_time_s(latency);
+    if (!latency.empty()) lat = units::parse_latency_s(latency);
   } catch (const std::invalid_argument& e) {
     throw std::invalid_argument(std::string("--latency: ") + e.what());
   }

@@ -1,6 +1,8 @@
 // arcsim trace validate|info|buckets|synth: check, describe and use a trace directory (format v1,
 // traces/trace.hpp). Bad input: one error line naming the file and field, exit status 2.
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <cstring>
 #include <iostream>
 #include <string>
@@ -11,6 +13,7 @@
 #include "commands.hpp"
 #include "common/atomic_file.hpp"
 #include "common/output_guard.hpp"
+#include "common/validated_write.hpp"
 #include "traces/buckets.hpp"
 #include "common/npy.hpp"
 #include "traces/synthetic.hpp"
@@ -178,17 +181,48 @@ int copy(const Options& o) {
   // The destination is a new trace: never the source, inside it, or over another trace.
   io::OutputGuard("trace").input_trace("DIR", o.dir).output_dir("--out", o.out).check();
   tr::Trace t = tr::validate_trace(o.dir);
+  // Validation before writing: the copy is staged in a temporary directory beside --out, read back
+  // with the reader every consumer uses (validate_trace), and renamed to --out only when it passes;
+  // a refused copy (float16 of gradients above 65504) leaves nothing and names the flag.
+  namespace fs = std::filesystem;
+  const fs::path dest = fs::path(o.out).lexically_normal();
+  if (fs::exists(dest) && !(fs::is_directory(dest) && fs::is_empty(dest)))
+    throw std::invalid_argument("--out " + o.out + ": expected a new or empty directory for the copied trace");
+  std::string stage = (dest.has_filename() ? dest : dest.parent_path()).string() + ".tmp.XXXXXX";
+  if (!::mkdtemp(stage.data())) throw std::runtime_error("--out " + o.out + ": cannot create a staging directory beside it");
+  struct Remove {
+    std::string dir;
+    bool keep = false;
+    ~Remove() { if (!keep) { std::error_code ec; fs::remove_all(dir, ec); } }
+  } remove{stage};
   for (std::size_t i = 0; i < t.samples.size(); ++i) {
     auto& s = t.samples[i];
     const std::string at = "samples[" + std::to_string(i) + "]";
-    s.data = tr::write_data_file(o.out, s.data.file, s.data.shape, tr::load_file(t, s.data, at + ".data"),
+    s.data = tr::write_data_file(stage, s.data.file, s.data.shape, tr::load_file(t, s.data, at + ".data"),
                                  o.dtype.empty() ? s.data.dtype : o.dtype);
     if (s.aggregate)
-      s.aggregate = tr::write_data_file(o.out, s.aggregate->file, s.aggregate->shape,
+      s.aggregate = tr::write_data_file(stage, s.aggregate->file, s.aggregate->shape,
                                         tr::load_file(t, *s.aggregate, at + ".aggregate"),
                                         o.dtype.empty() ? s.aggregate->dtype : o.dtype);
   }
-  tr::write_trace(o.out, t);
+  tr::write_trace(stage, t);
+  std::vector<io::FlagFields> flags;
+  if (!o.dtype.empty()) flags.push_back({"--dtype " + o.dtype, {"samples", "finite", "float16"}});
+  io::check_before_writing(
+      [&] {
+        try {
+          tr::validate_trace(stage);
+        } catch (const std::exception& e) {
+          std::string m = e.what();  // the staging directory, as the copy would have been named
+          for (std::size_t at = m.find(stage); at != std::string::npos; at = m.find(stage, at + o.out.size()))
+            m.replace(at, stage.size(), o.out);
+          throw std::runtime_error(m);
+        }
+      },
+      {"--out", o.out}, flags, {o.dir});
+  if (fs::exists(dest)) fs::remove(dest);  // an empty directory (checked above)
+  fs::rename(stage, dest);
+  remove.keep = true;
   std::printf("%s: copied %s (%zu data files)\n", o.out.c_str(), o.dir.c_str(), t.samples.size());
   return 0;
 }

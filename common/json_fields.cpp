@@ -214,6 +214,20 @@ double Fields::time_or(const std::string& key, double fallback) {
   return has(key) ? time(key) : (used_.insert(key), fallback);
 }
 
+double Fields::latency(const std::string& key) {
+  const auto& v = required(key);
+  if (!v.is_string()) fail(key, "a latency string with a unit such as \"5us\"");
+  try {
+    return units::parse_latency_s(v.get<std::string>());
+  } catch (const std::invalid_argument& e) {
+    throw ConfigError(file_ + ": " + field(key) + ": " + e.what());
+  }
+}
+
+double Fields::latency_or(const std::string& key, double fallback) {
+  return has(key) ? latency(key) : (used_.insert(key), fallback);
+}
+
 double Fields::size(const std::string& key) {
   const auto& v = required(key);
   if (v.is_number()) {

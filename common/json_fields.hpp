@@ -56,6 +56,8 @@ class Fields {
   double bandwidth(const std::string& key);     // "100Gbps" -> bytes/s
   double time(const std::string& key);          // "5us" -> seconds
   double time_or(const std::string& key, double fallback);
+  double latency(const std::string& key);       // "5us" -> seconds, in units::kLatencyRange
+  double latency_or(const std::string& key, double fallback);
   double size(const std::string& key);          // "25MiB" or a number -> bytes
   double size_or(const std::string& key, double fallback);
 

@@ -26,7 +26,32 @@ std::pair<double, std::string> split(std::string_view text, const char* what) {
   return {v, unit};
 }
 
+double parse_time_in(std::string_view text, const Range& range, const char* quantity) {
+  const char* what = "a time with a unit such as \"5us\", \"1ms\" or \"2s\"";
+  auto [v, unit] = split(text, what);
+  static const std::pair<const char*, double> kUnits[] = {
+      {"s", 1.0}, {"ms", 1e-3}, {"us", 1e-6}, {"ns", 1e-9}, {"ps", 1e-12}, {"min", 60.0}, {"h", 3600.0}};
+  for (auto& [name, factor] : kUnits)
+    if (unit == name) {
+      if (v < 0) throw std::invalid_argument(std::string("expected a non-negative time, got \"") +
+                                             io::printable(text) + "\"");
+      if (!std::isfinite(v * factor))
+        throw std::invalid_argument(std::string("expected a finite time, got \"") + io::printable(text) + "\"");
+      check_range(v * factor, range, quantity, text);
+      return v * factor;
+    }
+  throw std::invalid_argument(std::string("expected ") + what + ", got \"" + io::printable(text) + "\"");
+}
+
 }  // namespace
+
+void check_range(double v, const Range& r, const char* what, std::string_view given) {
+  if ((r.zero_ok && v == 0) || (v >= r.lo && v <= r.hi)) return;
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  throw std::invalid_argument(std::string("expected a ") + what + " of " + r.text + ", got \"" +
+                              (given.empty() ? std::string(buf) : io::printable(given)) + "\" (docs/limits.md)");
+}
 
 double parse_bandwidth_Bps(std::string_view text) {
   const char* what = "a bandwidth with a unit such as \"100Gbps\" or \"12.5GBps\"";
@@ -42,26 +67,15 @@ double parse_bandwidth_Bps(std::string_view text) {
                                                 io::printable(text) + "\"");
       if (!std::isfinite(v * factor))
         throw std::invalid_argument(std::string("expected a finite bandwidth, got \"") + io::printable(text) + "\"");
+      check_range(v * factor, kBandwidthRange, "bandwidth", text);
       return v * factor;
     }
   throw std::invalid_argument(std::string("expected ") + what + ", got \"" + io::printable(text) + "\"");
 }
 
-double parse_time_s(std::string_view text) {
-  const char* what = "a time with a unit such as \"5us\", \"1ms\" or \"2s\"";
-  auto [v, unit] = split(text, what);
-  static const std::pair<const char*, double> kUnits[] = {
-      {"s", 1.0}, {"ms", 1e-3}, {"us", 1e-6}, {"ns", 1e-9}, {"ps", 1e-12}, {"min", 60.0}, {"h", 3600.0}};
-  for (auto& [name, factor] : kUnits)
-    if (unit == name) {
-      if (v < 0) throw std::invalid_argument(std::string("expected a non-negative time, got \"") +
-                                             io::printable(text) + "\"");
-      if (!std::isfinite(v * factor))
-        throw std::invalid_argument(std::string("expected a finite time, got \"") + io::printable(text) + "\"");
-      return v * factor;
-    }
-  throw std::invalid_argument(std::string("expected ") + what + ", got \"" + io::printable(text) + "\"");
-}
+double parse_time_s(std::string_view text) { return parse_time_in(text, kTimeRange, "time"); }
+
+double parse_latency_s(std::string_view text) { return parse_time_in(text, kLatencyRange, "latency"); }
 
 double parse_size_bytes(std::string_view text) {
   const char* what = "a size such as \"25MiB\", \"1MB\" or a number of bytes";

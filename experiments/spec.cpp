@@ -289,9 +289,9 @@ ExperimentSpec parse_spec(const json& j, const std::string& file) {
   }
   if (!own_latency)
   for (const auto& [field, v] : list_of(f, "latencies", true, nullptr)) {
-    if (!v->is_string()) fail_at(file, field, "a time string with a unit such as \"5us\"", *v);
+    if (!v->is_string()) fail_at(file, field, "a latency string with a unit such as \"5us\"", *v);
     try {
-      s.latencies_s.push_back(units::parse_time_s(v->get<std::string>()));
+      s.latencies_s.push_back(units::parse_latency_s(v->get<std::string>()));
     } catch (const std::invalid_argument& e) {
       throw ConfigError(file + ": " + field + ": " + e.what());
     }

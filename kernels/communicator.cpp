@@ -27,14 +27,6 @@ const char* dtype_name(DType t) {
   return "float32";
 }
 
-const char* scaling_name(SizeScaling s) {
-  switch (s) {
-    case SizeScaling::kShare: return "share";
-    case SizeScaling::kPerPair: return "per_pair";
-    default: return "per_rank";
-  }
-}
-
 EmulatedCommunicator::EmulatedCommunicator(int workers) : workers_(workers) {
   if (workers < 1) throw std::invalid_argument("EmulatedCommunicator: workers must be >= 1, got " + std::to_string(workers));
 }

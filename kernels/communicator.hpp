@@ -25,7 +25,6 @@ const char* dtype_name(DType t);  // "float32", "int32", "float16", "bfloat16", 
 // total that does not grow with the rank count (Ok-Topk's global top-k, split P ways); kPerPair,
 // a fixed amount per pair of ranks (a size exchange).
 enum class SizeScaling : std::uint8_t { kPerRank, kShare, kPerPair };
-const char* scaling_name(SizeScaling s);  // "per_rank" | "share" | "per_pair"
 
 // A kernel launched between collectives, as the compressor announces it. Sizes are per worker.
 struct KernelRecord {

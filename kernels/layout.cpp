@@ -40,7 +40,6 @@ std::string BucketLayout::name(std::size_t tensor) const {
   return names.empty() ? "t" + std::to_string(tensor) : names.at(tensor);
 }
 
-const char* shape_rule_name(ShapeRule r) { return r == ShapeRule::kReference ? "reference" : "rows"; }
 
 ShapeRule parse_shape_rule(const std::string& s) {
   if (s == "reference") return ShapeRule::kReference;

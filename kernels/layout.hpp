@@ -29,7 +29,6 @@ struct BucketLayout {
 //              sketch rank (m <= r) the matrix is its own sketch (exact row scores, n*m <= n*r
 //              floats) instead of a sketch larger than the tensor (the reference's 1x1-conv case).
 enum class ShapeRule { kReference, kRows };
-const char* shape_rule_name(ShapeRule r);
 ShapeRule parse_shape_rule(const std::string& s);  // "reference" | "rows"
 
 struct RowView {

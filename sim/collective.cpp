@@ -9,6 +9,7 @@
 #include <simgrid/s4u.hpp>
 
 #include "sim/closed_form.hpp"
+#include "sim/limits.hpp"
 #include "sim/collectives.hpp"
 #include "sim/nccl_flows.hpp"
 #include "sim/nccl_model.hpp"
@@ -152,7 +153,8 @@ CollectiveCall with_shares(const CollectiveCall& c, int p) {
 }
 }  // namespace
 
-ResolvedCall resolve_call(const Context& ctx, const CollectiveCall& asked) {
+namespace {
+ResolvedCall resolve_call_unchecked(const Context& ctx, const CollectiveCall& asked) {
   const CollectiveCall call = with_shares(asked, ctx.platform.topology.ranks);
   if (!valid_for(call.op, call.algorithm))
     throw std::invalid_argument(std::string("algorithm \"") + call.algorithm + "\" does not exist for " +
@@ -244,6 +246,23 @@ ResolvedCall resolve_call(const Context& ctx, const CollectiveCall& asked) {
     r.start_latency_s = r.inter.start_latency_s;
     if (call.op == CollectiveOp::broadcast && a == "chain")
       r.chain_chunks = std::max(1, static_cast<int>(std::ceil(total / r.inter.chunk_bytes)));
+  }
+  return r;
+}
+}  // namespace
+
+// Message level: the number of messages is bounded before any is allocated (sim/limits.hpp).
+ResolvedCall resolve_call(const Context& ctx, const CollectiveCall& asked) {
+  ResolvedCall r = resolve_call_unchecked(ctx, asked);
+  if (!r.flows) {
+    double chunk = 0;
+    for (double c : {r.inter.chunk_bytes, r.intra.chunk_bytes})
+      if (c > 0 && (chunk == 0 || c < chunk)) chunk = c;
+    const int p = ctx.platform.topology.ranks;
+    const double total = r.call.op == CollectiveOp::alltoallv ? 0.0 : total_bytes(r.call, p);
+    check_message_count(total, chunk, p,
+                        ctx.fidelity == Fidelity::message ? std::string("--fidelity message")
+                                                          : "algorithm " + r.algorithm + " (simulated message by message)");
   }
   return r;
 }

@@ -9,8 +9,17 @@
 #include <stdexcept>
 
 #include "common/atomic_file.hpp"
+#include "common/format.hpp"
+#include "common/units.hpp"
+#include "sim/limits.hpp"
 
 namespace arcsim::sim {
+
+namespace {
+// The shortest time a row may report: nccl-tests prints microseconds with two decimals.
+constexpr double kMinLogTime_s = 1e-9;
+}  // namespace
+
 
 namespace {
 
@@ -181,6 +190,13 @@ NcclTestsLog parse_nccl_tests_log(const std::string& text, const std::string& fi
       bad("expected size, count, type, then time (us), algbw, busbw, #wrong for out-of-place (and in-place)");
     }
     if (!(r.time_us > 0)) bad("expected a positive out-of-place time (us), got " + std::to_string(r.time_us));
+    // The bounds every input quantity has (docs/limits.md): a size no collective can have or a
+    // time no network takes (1e-320 us) would be fitted into a topology SimGrid cannot run.
+    if (!(r.bytes <= kMaxMessageBytes))
+      bad("expected a size of at most 1 TiB (2^40 bytes) per collective, got " + io::format_number(r.bytes));
+    for (double us : {r.time_us, r.ip_time_us})
+      if (us != 0 && !(us * 1e-6 >= kMinLogTime_s && us * 1e-6 <= units::kTimeRange.hi))
+        bad("expected times (us) of 0.001 (1 ns) .. 1e15 (1e9 s), got " + io::format_number(us));
     log.rows.push_back(r);
   }
   end_run();

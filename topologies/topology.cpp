@@ -84,7 +84,7 @@ TopologySpec parse_topology(const nlohmann::json& j, const std::string& file) {
   s.type = f.choice("type", kTypes, "");
   if (f.has("nodes")) s.fixed_nodes = positive_int(f, "nodes", 0, kMaxRanks);
   s.bandwidth_Bps = f.bandwidth("bandwidth");
-  s.latency_s = f.time("latency");
+  s.latency_s = f.latency("latency");
 
   if (const auto* ft = f.optional("fattree")) {
     if (s.type != "fattree") f.fail("fattree", "no fattree section for type " + s.type);
@@ -120,7 +120,7 @@ TopologySpec parse_topology(const nlohmann::json& j, const std::string& file) {
     if (s.nics_per_node > s.gpus_per_node) g.fail("nics", "1.." + std::to_string(s.gpus_per_node) + " NICs");
     if (g.has("intra_bandwidth")) s.intra_bandwidth_Bps = g.bandwidth("intra_bandwidth");
     g.optional("intra_bandwidth");
-    s.intra_latency_s = g.time_or("intra_latency", s.intra_latency_s);
+    s.intra_latency_s = g.latency_or("intra_latency", s.intra_latency_s);
     g.finish();
   }
   if (const auto* n = f.optional("nccl")) {
@@ -133,7 +133,7 @@ TopologySpec parse_topology(const nlohmann::json& j, const std::string& file) {
     g.optional("intra_achievable");
     s.latency_scale = g.number_or("latency_scale", 1.0);
     if (!(s.latency_scale > 0 && s.latency_scale <= 100)) g.fail("latency_scale", "a number in (0, 100]");
-    s.proxy_overhead_s = g.time_or("proxy_overhead", 0);
+    s.proxy_overhead_s = g.latency_or("proxy_overhead", 0);
     s.gpu_arch = g.string_or("gpu_arch", "");
     if (s.gpu_arch != "" && s.gpu_arch != "volta" && s.gpu_arch != "ampere" && s.gpu_arch != "hopper" &&
         s.gpu_arch != "blackwell")
@@ -248,6 +248,25 @@ Resolved resolve(const TopologySpec& spec_in, int nodes, double bandwidth_Bps, d
   }
   if (latency_s >= 0) s.latency_s = latency_s;
   if (!(s.bandwidth_Bps > 0) || !std::isfinite(s.bandwidth_Bps)) bad("expected a positive bandwidth");
+  // Every quantity that reaches SimGrid, in the bounds table's range (common/units.hpp), whatever
+  // set it: a file, a flag, an override or a fit (calibrate). Optional ones are 0 when unset.
+  auto in_range = [&](const char* field, double v, const units::Range& range, const char* what, bool optional) {
+    if (optional && v == 0) return;
+    try {
+      units::check_range(v, range, what);
+    } catch (const std::invalid_argument& e) {
+      bad(std::string(field) + ": " + e.what());
+    }
+  };
+  in_range("bandwidth", s.bandwidth_Bps, units::kBandwidthRange, "bandwidth", false);
+  in_range("latency", s.latency_s, units::kLatencyRange, "latency", false);
+  in_range("node.intra_bandwidth", s.intra_bandwidth_Bps, units::kBandwidthRange, "bandwidth", s.gpus_per_node == 1);
+  in_range("node.intra_latency", s.intra_latency_s, units::kLatencyRange, "latency", false);
+  in_range("nccl.nic_achievable", s.nic_achievable_Bps, units::kBandwidthRange, "bandwidth", true);
+  in_range("nccl.pcie", s.pcie_Bps, units::kBandwidthRange, "bandwidth", true);
+  in_range("nccl.intra_achievable", s.intra_achievable_Bps, units::kBandwidthRange, "bandwidth", true);
+  in_range("nccl.proxy_overhead", s.proxy_overhead_s, units::kLatencyRange, "latency", false);
+  in_range("nccl.latency_scale x latency", s.latency_s * s.latency_scale, units::kLatencyRange, "latency", false);
   r.nodes = nodes;
   r.ranks = nodes * s.gpus_per_node;
 

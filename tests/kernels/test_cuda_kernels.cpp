@@ -368,7 +368,7 @@ TEST(CudaRuntime, BadArgumentsAreRejectedBeforeAnyLaunch) {
 
 #else
 
-TEST_F(CudaKernels, SkippedWithoutCuda) {}
+TEST_F(CudaKernels, SkippedWithoutCuda) { GTEST_SKIP() << "built without CUDA (no nvcc at configure time)"; }
 
 #endif  // ARCSIM_HAVE_CUDA
 

@@ -610,3 +610,155 @@ row("guard-sweep-out-is-spec", ["sweep", "{d}/s.json", "--out", "{d}/s.json", "-
     files={"s.json": SPEC}, unchanged=["s.json"], err=["arcsim sweep:", "--out {d}/s.json: refused", "(EXPERIMENT)"])
 row("guard-breakeven-out-is-trace", ["breakeven", "{d}/s.json", "--over", "bandwidth", "--out", "{d}/tr"],
     files={**TR, "s.json": w(SPEC, trace="{d}/tr")}, unchanged=TR_KEEP, err=["arcsim breakeven:", "--out {d}/tr: refused"])
+
+# ---------------------------------------------------------------------------------------------
+# Hardening classes 3, 6, 7/8 (Python side): plot's one error path for damaged results.csv /
+# results.json / breakeven.csv (file, column or field, what was expected), plot's atomic figure
+# writer refusing a link at a figure's path, record's one-line argument errors, a --script that
+# exits or is interrupted at import, --resume on a corrupt trace.json; input text escaped.
+PCSV = ("point,compressor,label,status,nodes,bandwidth_gbps,latency_us,topology,profile,iteration_s\n"
+        "0,dense,dense,ok,4,10,5,star,ideal,0.1\n1,topk,topk-0.1,ok,4,10,5,star,ideal,0.05\n")
+PJSON = {"format": "arcsim-results/1", "points": [{"point": 0, "shapes": [{"kind": "steady", "first_step": 1,
+                                                                           "last_step": -1, "iteration": {}}]}]}
+row("plot-csv-no-label-column", PL, err=["results.csv: line 1: label: expected a column label"],
+    files={"r/results.csv": PCSV.replace(",label,", ",lbl,")})
+row("plot-csv-nodes-not-number", PL, err=["results.csv: line 3: nodes: expected a number, got 'eight'"],
+    files={"r/results.csv": PCSV.replace("topk-0.1,ok,4", "topk-0.1,ok,eight")})
+row("plot-csv-nodes-nan", PL, err=["results.csv: line 2: nodes: expected a finite number"],
+    files={"r/results.csv": PCSV.replace("dense,ok,4", "dense,ok,nan")})
+row("plot-csv-value-escaped", PL, err=["nodes: expected a number, got '\\x1b[31m4\\u202e"],
+    files={"r/results.csv": PCSV.replace("dense,ok,4", "dense,ok,\x1b[31m4\u202e")})
+row("plot-csv-value-capped", PL, err=["bandwidth_gbps: expected a number", "..."],
+    files={"r/results.csv": PCSV.replace("dense,ok,4,10", "dense,ok,4," + "9x" * 400)})
+row("plot-csv-short-row", PL, err=["results.csv: line 2: topology: expected a value"],
+    files={"r/results.csv": PCSV.replace("0,dense,dense,ok,4,10,5,star,ideal,0.1", "0,dense,dense,ok,4,10,5")})
+row("plot-csv-ok-row-without-label", PL, err=["results.csv: line 2: label: expected a value in a row with status ok"],
+    files={"r/results.csv": PCSV.replace("0,dense,dense,", "0,dense,,")})
+row("plot-json-shape-iteration-number", PL,
+    err=["results.json: points[0].shapes[0].iteration: expected an object, got 5"],
+    files={"r/results.csv": PCSV, "r/results.json": w(PJSON, points=[{"point": 0, "shapes": [
+        {"first_step": 1, "last_step": -1, "iteration": 5}]}])})
+row("plot-json-points-object", PL, err=["results.json: points: expected an array, got an object"],
+    files={"r/results.csv": PCSV, "r/results.json": w(PJSON, points={"0": {}})})
+row("plot-json-point-id-string", PL, err=["results.json: points[0].point: expected an integer, got '0'"],
+    files={"r/results.csv": PCSV, "r/results.json": w(PJSON, points=[{"point": "0"}])})
+row("plot-json-target-value-string", PL, err=["results.json: provenance.target.value: expected a number"],
+    files={"r/results.csv": PCSV, "r/results.json": w(PJSON, provenance={"target": {"value": "high"}})})
+row("plot-breakeven-value-not-number", PL, err=["breakeven.csv: line 2: breakeven_bandwidth: expected a number"],
+    files={"r/results.csv": PCSV, "r/breakeven.csv": "metric,label,compressor,breakeven_bandwidth\ntta,topk,topk,abc\n"})
+row("plot-breakeven-no-label-column", PL, err=["breakeven.csv: line 1: label: expected a column label"],
+    files={"r/results.csv": PCSV, "r/breakeven.csv": "metric,breakeven_bandwidth\ntta,3\n"})
+row("plot-figure-path-is-symlink", PL, err=["iteration_breakdown.pdf: expected a regular file", "symlink", "refusing"],
+    files={"r/results.csv": PCSV, "r/iteration_breakdown.pdf": ("symlink", "../victim"), "victim": "keep"},
+    unchanged=["victim"])
+REC_GOOD = ("import torch, torch.nn as nn\ndef model(): return nn.Linear(4, 1)\n"
+            "def train_data():\n    x = torch.ones(64, 4)\n    return torch.utils.data.TensorDataset(x, x.sum(1, keepdim=True))\n"
+            "def loss(output, target): return ((output - target) ** 2).mean()\n"
+            "def evaluate(model): return {'loss': 1.0}\n")
+REC = ["record", "--script", "{d}/s.py", "--out", "{d}/o", "--target", "loss:0.1", "--workers", "2", "--max-steps", "2"]
+row("record-unknown-option-one-line", REC + ["--bogus"], err=["arcsim record: error: unrecognized arguments: --bogus",
+                                                             "(arcsim record --help)"], files={"s.py": REC_GOOD})
+row("record-missing-out-one-line", ["record"], err=["the following arguments are required: --out"])
+row("record-bad-choice-escaped", REC + ["--ef", "x\x1b[2J"], err=["--ef: invalid choice: 'x\\x1b[2J'"],
+    files={"s.py": REC_GOOD})
+row("record-script-sys-exit-0", REC, err=["s.py: importing the script: called sys.exit(0)", "nothing was recorded"],
+    files={"s.py": "import sys\nsys.exit(0)\n"}, unchanged=["o/trace.json"])
+row("record-script-sys-exit-3", REC, err=["s.py: importing the script: called sys.exit(3)"],
+    files={"s.py": "import sys\nsys.exit(3)\n"}, unchanged=["o/trace.json"])
+row("record-script-keyboard-interrupt", REC, rc=130,
+    err=["s.py: importing the script: interrupted by a KeyboardInterrupt", "nothing was recorded"],
+    files={"s.py": "raise KeyboardInterrupt\n"}, unchanged=["o/trace.json"])
+row("record-script-sys-exit-in-model", REC, err=["s.py: model(): called sys.exit(4)", "expected it to return"],
+    files={"s.py": REC_GOOD.replace("def model(): return nn.Linear(4, 1)", "def model():\n    import sys; sys.exit(4)")},
+    unchanged=["o/trace.json"])
+row("record-resume-corrupt-trace", REC + ["--resume"], err=["o/trace.json: malformed JSON at line 1"],
+    files={"s.py": REC_GOOD, "o/trace.json": raw('{"format": "arcsim-trace/1", ')}, unchanged=["o/trace.json"])
+row("record-resume-trace-not-object", REC + ["--resume"], err=["o/trace.json: (root): expected a JSON object"],
+    files={"s.py": REC_GOOD, "o/trace.json": [1, 2]}, unchanged=["o/trace.json"])
+
+# ---------------------------------------------------------------------------------------------
+# Validation before writing (docs/limits.md): every command checks what it writes with its
+# consumer's reader first; a refusal names the flag and leaves the old output as it was.
+row("validate-init-nodes-5000", ["init", "{trace}", "--out", "{d}/s.json", "--nodes", "5000"],
+    files={"s.json": "old spec\n"}, unchanged=["s.json"], err=["--nodes", "refused before writing", "1024"])
+row("validate-init-compute-unknown", ["init", "{trace}", "--out", "{d}/s.json", "--compute", "no-such-model"],
+    files={"s.json": "old spec\n"}, unchanged=["s.json"], err=["--compute", "refused before writing"])
+row("validate-init-compute-unknown-gpu", ["init", "{trace}", "--out", "{d}/s.json", "--compute", "model:Z80"],
+    unchanged=["s.json"], err=["--compute", "Z80"])
+row("validate-init-bandwidth-subnormal", ["init", "{trace}", "--out", "{d}/s.json", "--bandwidths", "1e-310Bps"],
+    unchanged=["s.json"], err=["--bandwidths", "1kbps..100Tbps"])
+
+
+def nccl_log(rows, hosts=2, time_text=None):
+    """An all_reduce_perf log of `hosts` 8-GPU servers; rows are (size, out-of-place us)."""
+    lines = ["# Collective test starting: all_reduce_perf", "#", "# Using devices"]
+    for h in range(hosts):
+        for g in range(8):
+            lines.append(f"#  Rank {h * 8 + g:2d} Group  0 Pid  1 on node{h} device  {g} [0x07] NVIDIA A100-SXM4-80GB")
+    lines.append("#       size         count      type   redop    root     time   algbw   busbw #wrong     time   algbw   busbw #wrong")
+    for size, t in rows:
+        tt = time_text or f"{t:.1f}"
+        lines.append(f"{size} {int(size) // 4}     float     sum      -1 {tt} 1.00 1.00      0 {tt} 1.00 1.00      0")
+    return "\n".join(lines) + "\n"
+
+
+GOOD_ROWS = [(1 << s, 30 + (1 << s) / 20e3) for s in range(20, 31, 2)]  # 20 GB/s + 30 us
+CN = ["calibrate", "--nccl-tests", "{d}/a.log", "--topology", "dgx-a100", "--gpus-per-node", "8",
+      "--output", "{d}/topo.json"]
+row("validate-calibrate-predict-nodes-5000", CN + ["--predict-nodes", "5000"],
+    files={"a.log": nccl_log(GOOD_ROWS), "topo.json": TOPO}, unchanged=["topo.json"],
+    err=["--predict-nodes", "refused before writing", "1024"])
+row("validate-calibrate-denormal-times", CN, files={"a.log": nccl_log(GOOD_ROWS, time_text="1e-320"), "topo.json": TOPO},
+    unchanged=["topo.json"], err=["a.log", "1 ns"])
+row("validate-calibrate-sizes-1e30", CN, files={"a.log": nccl_log([(1e30, 100.0), (2e30, 200.0)]), "topo.json": TOPO},
+    unchanged=["topo.json"], err=["a.log", "1 TiB"])
+
+
+def _big_sample():
+    """The default trace's first sample with every value 1e6 (above float16's 65504), and its sha."""
+    import hashlib
+    import pathlib
+    root = pathlib.Path(__file__).resolve().parents[2] / "traces" / "default"
+    doc = json.loads((root / "trace.json").read_text())
+    data = (root / doc["samples"][0]["data"]["file"]).read_bytes()
+    hlen = struct.unpack("<H", data[8:10])[0]
+    head = data[:10 + hlen].replace(b"'<f2'", b"'<f4'")  # a float32 sample (the shipped one is float16)
+    n = 1
+    for x in doc["samples"][0]["data"]["shape"]:
+        n *= x
+    big = head + struct.pack("<f", 1e6) * n
+    return big, hashlib.sha256(big).hexdigest()
+
+
+_BIG, _BIG_SHA = _big_sample()
+row("validate-trace-copy-float16-overflow", ["trace", "copy", "{d}/tr", "--out", "{d}/c", "--dtype", "float16"],
+    files={"tr": TRACE(lambda d: first_sample(d)["data"].update(sha256=_BIG_SHA, dtype="float32") or d,
+                       npy=lambda b: _BIG)},
+    unchanged=["c/trace.json"], err=["--dtype float16", "refused before writing"])
+
+# ---------------------------------------------------------------------------------------------
+# Values the engine cannot take: the bounds table (common/units.hpp) on every physical quantity,
+# and the message bound of message-level simulation (sim/limits.hpp).
+row("bounds-sim-bandwidth-subnormal", SIM[:6] + ["1e-310Bps", "--bytes", "1MiB"], err=["--bandwidth", "1kbps..100Tbps"])
+row("bounds-sim-bandwidth-huge", SIM[:6] + ["1e6Tbps", "--bytes", "1MiB"], err=["--bandwidth", "1kbps..100Tbps"])
+row("bounds-sim-latency-subnormal", ["simulate", "--collective", "allreduce", "--bytes", "1MiB", "--nodes", "8",
+                                     "--latency", "1e-320s"], err=["--latency", "0 or 1ns..10s"])
+row("bounds-sim-latency-hour", ["simulate", "--collective", "allreduce", "--bytes", "1MiB", "--nodes", "8",
+                                "--latency", "1h"], err=["--latency", "0 or 1ns..10s"])
+topo_row("bounds-topo-bandwidth-subnormal", w(TOPO, bandwidth="1e-310Bps"), ["t.json", "bandwidth", "1kbps..100Tbps"])
+topo_row("bounds-topo-latency-subnormal", w(TOPO, latency="1e-320s"), ["t.json", "latency", "0 or 1ns..10s"])
+topo_row("bounds-topo-intra-latency", w(TOPO, node={"gpus": 2, "intra_latency": "1e-310s"}),
+         ["node.intra_latency", "0 or 1ns..10s"])
+topo_row("bounds-topo-nic-achievable", w(TOPO, nccl={"nic_achievable": "1e-300Bps"}), ["nccl.nic_achievable", "1kbps"])
+row("bounds-topology-show-latency", ["topology", "show", "star", "--nodes", "4", "--latency", "1e-320s"],
+    err=["--latency", "0 or 1ns..10s"])
+row("bounds-spec-bandwidth-subnormal", ["sweep", "{d}/s.json", "--out", "{d}/r", "-q"],
+    files={"s.json": w(SPEC, bandwidths=["1e-310Bps"])}, err=["bandwidths[0]", "1kbps..100Tbps"])
+row("bounds-spec-latency-subnormal", ["sweep", "{d}/s.json", "--out", "{d}/r", "-q"],
+    files={"s.json": w(SPEC, latencies=["1e-320s"])}, err=["latencies[0]", "0 or 1ns..10s"])
+row("bounds-breakeven-range-subnormal", ["breakeven", "{d}/s.json", "--over", "bandwidth", "--range", "1e-310Bps",
+                                         "10Gbps", "--out", "{d}/r"],
+    files={"s.json": SPEC}, err=["--range", "1kbps..100Tbps"])
+row("bounds-sim-message-level-1TiB", ["simulate", "--collective", "allreduce", "--fidelity", "message", "--bytes",
+                                      "1099511627776", "--nodes", "64", "--bandwidth", "10Gbps", "--latency", "5us"],
+    err=["--fidelity message", "simulated messages", "--fidelity flow"])
