@@ -5,6 +5,7 @@
 
 #include <boost/program_options.hpp>
 
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -12,6 +13,7 @@
 #include <map>
 #include <set>
 #include <stdexcept>
+#include <tuple>
 
 #include "common/atomic_file.hpp"
 #include "common/output_guard.hpp"
@@ -98,10 +100,16 @@ int calibrate_nccl_tests(int argc, char** argv) {
   if (lo > hi) throw std::invalid_argument("--min-bytes: expected at most --max-bytes (" + max_bytes + "), got " + min_bytes);
   const auto spec = topo::load_topology(base);
 
-  std::vector<sim::FitPoint> points;
-  struct Meta { std::string file; int nodes, ranks; bool in_place; };
+  // One entry per log row (a few dozen bytes: no copy of the topology per row), and the fit's rows:
+  // rows of the same collective, server count and size are one row of the fit, weighted by their
+  // number, at the geometric mean of their times (the same minimum as fitting each).
+  struct Meta { int file, nodes, ranks; bool in_place; sim::CollectiveOp op; double bytes, measured_s; };
   std::vector<Meta> meta;
-  for (const auto& path : logs) {
+  using Key = std::tuple<int, int, double>;  // collective, servers, size
+  std::map<Key, std::size_t> fit_index;
+  std::vector<sim::FitRow> fit_rows;
+  for (std::size_t li = 0; li < logs.size(); ++li) {
+    const auto& path = logs[li];
     const auto log = sim::load_nccl_tests_log(path, collective);
     const int R = log.ranks > 0 ? log.ranks : ranks;
     if (R < 1) throw std::invalid_argument(path + ": no '#  Rank' lines: give the GPU count with --ranks");
@@ -118,13 +126,28 @@ int calibrate_nccl_tests(int argc, char** argv) {
       // nccl-tests times each size twice; an out-of-place time far above the in-place one is a
       // slow sample of the same collective, not what the network does.
       const bool in_place = r.ip_time_us > 0 && r.time_us > kSlowSample * r.ip_time_us;
-      points.push_back({spec, log.op, R / G, r.bytes, (in_place ? r.ip_time_us : r.time_us) * 1e-6, nccl_algo});
-      meta.push_back({path, R / G, R, in_place});
+      const double t = (in_place ? r.ip_time_us : r.time_us) * 1e-6;
+      meta.push_back({static_cast<int>(li), R / G, R, in_place, log.op, r.bytes, t});
+      const auto [it, fresh] = fit_index.try_emplace(Key{static_cast<int>(log.op), R / G, r.bytes}, fit_rows.size());
+      if (fresh) fit_rows.push_back({log.op, R / G, r.bytes, 0.0, 0.0});
+      auto& f = fit_rows[it->second];
+      f.measured_s += std::log(t);  // the sum of log times until all rows are read
+      f.weight += 1;
     }
   }
-  if (points.empty())
+  if (meta.empty())
     throw std::invalid_argument("--nccl-tests: no row of the logs lies within --min-bytes/--max-bytes");
-  const auto fit = sim::fit_constants(points);
+  for (auto& f : fit_rows) f.measured_s = std::exp(f.measured_s / f.weight);
+  // A fit of many distinct rows takes a while: say how far it is, every few seconds.
+  const auto started = std::chrono::steady_clock::now();
+  auto last = started;
+  const auto fit = sim::fit_constants(spec, fit_rows, nccl_algo, [&](int done, int most) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - started < std::chrono::seconds(3) || now - last < std::chrono::seconds(3)) return;
+    last = now;
+    std::fprintf(stderr, "arcsim calibrate: fitting %zu rows (%zu distinct): evaluation %d of at most %d\n",
+                 meta.size(), fit_rows.size(), done, most);
+  });
   auto out = sim::apply_fit(spec, fit);
   out.name = name.empty() ? spec.name + "-calibrated" : name;
   out.fixed_nodes = 0;
@@ -135,12 +158,12 @@ int calibrate_nccl_tests(int argc, char** argv) {
     files += (files.empty() ? "" : ", ") + std::filesystem::path(l).filename().string();
   }
   out.description = "calibrated from nccl-tests logs (" + files + ") on base " + spec.name;
-  const std::string by = "fitted by arcsim calibrate --nccl-tests to " + std::to_string(points.size()) + " rows of " + files;
+  const std::string by = "fitted by arcsim calibrate --nccl-tests to " + std::to_string(meta.size()) + " rows of " + files;
   if (fit.nic_fitted) out.nccl_sources["nic_achievable"] = by;
   if (fit.latency_fitted) out.nccl_sources["latency_scale"] = by;
   if (fit.intra_fitted) out.nccl_sources["intra_achievable"] = by;
 
-  std::printf("# arcsim calibrate --nccl-tests: %zu rows from %zu log(s), base topology %s\n", points.size(),
+  std::printf("# arcsim calibrate --nccl-tests: %zu rows from %zu log(s), base topology %s\n", meta.size(),
               logs.size(), spec.name.c_str());
   std::printf("# nic_achievable %s (%.3f of line rate)%s\n", units::format_bandwidth(out.nic_achievable_Bps).c_str(),
               fit.nic_eff, fit.nic_fitted ? "" : " [not determined by these logs: base value kept]");
@@ -152,19 +175,21 @@ int calibrate_nccl_tests(int argc, char** argv) {
   std::printf("#%-28s %-14s %5s %5s %14s %12s %12s %8s  %s\n", "log", "collective", "nodes", "ranks", "bytes",
               "measured_us", "model_us", "error_%", "algorithm");
   double sum = 0, worst = 0;
-  for (std::size_t i = 0; i < points.size(); ++i) {
-    std::string label;
-    const auto& p = points[i];
-    const double t = sim::predict_point(out, p.op, p.nodes, p.bytes, &label, p.algorithm);
-    const double e = t / p.measured_s - 1;
+  // The model's time once per (collective, servers, size), not once per row.
+  struct Predicted { double t; std::string label; };
+  std::vector<Predicted> predicted(fit_rows.size(), {-1, ""});
+  for (const auto& m : meta) {
+    auto& pr = predicted[fit_index.at(Key{static_cast<int>(m.op), m.nodes, m.bytes})];
+    if (pr.t < 0) pr.t = sim::predict_point(out, m.op, m.nodes, m.bytes, &pr.label, nccl_algo);
+    const double e = pr.t / m.measured_s - 1;
     sum += std::abs(e);
     worst = std::max(worst, std::abs(e));
     std::printf(" %-28s %-14s %5d %5d %14.0f %12.2f %12.2f %+8.2f  %s%s\n",
-                std::filesystem::path(meta[i].file).filename().string().substr(0, 28).c_str(), sim::to_string(p.op),
-                meta[i].nodes, meta[i].ranks, p.bytes, p.measured_s * 1e6, t * 1e6, 100 * e, label.c_str(),
-                meta[i].in_place ? "  (in-place time: the out-of-place sample was slow)" : "");
+                std::filesystem::path(logs[m.file]).filename().string().substr(0, 28).c_str(), sim::to_string(m.op),
+                m.nodes, m.ranks, m.bytes, m.measured_s * 1e6, pr.t * 1e6, 100 * e, pr.label.c_str(),
+                m.in_place ? "  (in-place time: the out-of-place sample was slow)" : "");
   }
-  const double mean = points.empty() ? 0 : sum / points.size();
+  const double mean = meta.empty() ? 0 : sum / meta.size();
   std::printf("# mean |error| %.2f %%, worst %.2f %%\n", 100 * mean, 100 * worst);
   // A constant at the edge of its range means the model cannot follow the logs there: say so.
   if (fit.nic_at_line_rate)
@@ -187,12 +212,12 @@ int calibrate_nccl_tests(int argc, char** argv) {
   if (fit.nic_fitted) fitted.push_back("nic_achievable");
   if (fit.latency_fitted) fitted.push_back("latency_scale");
   if (fit.intra_fitted) fitted.push_back("intra_achievable");
-  out.calibrated_from = {{"logs", file_list}, {"rows", points.size()}, {"fitted", fitted}, {"nccl_algo", nccl_algo},
+  out.calibrated_from = {{"logs", file_list}, {"rows", meta.size()}, {"fitted", fitted}, {"nccl_algo", nccl_algo},
                          {"mean_abs_error", mean}, {"worst_abs_error", worst}, {"base", spec.name}};
   // The topology as `simulate --topology` will read it (its reader, then resolved at the logs'
   // server counts and at every --predict-nodes), checked before the old file is replaced.
   std::set<int> log_nodes;
-  for (const auto& p : points) log_nodes.insert(p.nodes);
+  for (const auto& f : fit_rows) log_nodes.insert(f.nodes);
   std::vector<io::FlagFields> flags{{"--predict-nodes", {"--predict-nodes"}},
                                     {"--nccl-tests", {"nic_achievable", "intra_achievable", "latency", "bandwidth"}}};
   io::write_validated(
@@ -214,7 +239,7 @@ int calibrate_nccl_tests(int argc, char** argv) {
   // The prediction the user came for: the written topology at the server counts they do not have,
   // simulated at the logs' sizes (smallest to largest, by the smallest step between them).
   std::map<sim::CollectiveOp, std::set<double>> sizes;
-  for (const auto& p : points) sizes[p.op].insert(p.bytes);
+  for (const auto& f : fit_rows) sizes[f.op].insert(f.bytes);
   for (const auto& [op, sz] : sizes) {
     double step = 0;
     for (auto it = sz.begin(); std::next(it) != sz.end(); ++it) {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "common/fs_error.hpp"
 #include "commands.hpp"
 #include "parse_options.hpp"
 #include "common/atomic_file.hpp"
@@ -78,7 +79,7 @@ int cmd_breakeven(int argc, char** argv) {
   const auto t0 = std::chrono::steady_clock::now();
   const ex::BreakevenResult res = ex::run_breakeven(spec, bo);
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::filesystem::create_directories(bo.out_dir);
+  io::create_output_directory("--out", bo.out_dir);
   const std::string file = bo.out_dir + "/breakeven.csv";
   io::write_file_atomic(file, ex::breakeven_csv(res, bo.axis));
   std::printf("arcsim breakeven: %s over %s: %zu sweeps, %zu points simulated, %.0f s\n", spec.name.c_str(),

@@ -28,6 +28,8 @@
 #include "common/atomic_file.hpp"
 #include "common/output_guard.hpp"
 #include "common/npy.hpp"
+#include "common/format.hpp"
+#include "common/validated_write.hpp"
 
 namespace arcsim::cli {
 
@@ -192,6 +194,11 @@ int cmd_compress(int argc, char** argv) {
     std::vector<const float*> grads(W);
     for (std::size_t w = 0; w < W; ++w) grads[w] = in.values.data() + (static_cast<std::size_t>(s) * W + w) * n;
     last = comp.step(0, layout, grads, agg.data());
+    // The aggregate of finite inputs can still overflow float32 (a sum over workers): refused here,
+    // naming the input, step, bucket and element, before anything is written.
+    io::check_finite_values(agg.data(), n, io::escape_text(input) + ": step " + std::to_string(s) + ", bucket 0 (\"input\")",
+                            "the aggregate overflowed float32 (inputs too large to sum over " + std::to_string(W) +
+                                " workers)");
     nlohmann::json j = last.to_json(layout);
     per_step.push_back({{"step", s}, {"phase", j["phase"]}, {"k", j["k"]}, {"ratio", j["ratio"]},
                         {"relative_error", j["relative_error"]}, {"retained_energy", j["retained_energy"]}});

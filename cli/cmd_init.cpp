@@ -12,6 +12,7 @@
 #include "commands.hpp"
 #include "parse_options.hpp"
 #include "common/atomic_file.hpp"
+#include "common/fs_error.hpp"
 #include "common/json_fields.hpp"
 #include "common/output_guard.hpp"
 #include "common/validated_write.hpp"
@@ -46,7 +47,13 @@ int cmd_init(int argc, char** argv) {
   io::OutputGuard("init").input_trace("TRACE", trace_dir).output("--out", out).check();  // before reading
   const traces::Trace trace = traces::read_trace(trace_dir);
   ex::InitOptions iopt;
-  if (vm.count("nodes")) iopt.nodes = vm["nodes"].as<std::vector<int>>();
+  if (vm.count("nodes")) {
+    // Checked here, as the flag, not as "nodes[0]" of the spec it would write (the spec's bound).
+    iopt.nodes = vm["nodes"].as<std::vector<int>>();
+    for (const int n : iopt.nodes)
+      if (n < 2 || n > 65536)
+        throw std::runtime_error("--nodes: expected node counts, integers in [2, 65536], got " + std::to_string(n));
+  }
   if (vm.count("bandwidths")) iopt.bandwidths = vm["bandwidths"].as<std::vector<std::string>>();
   iopt.compute = vm["compute"].as<std::string>();
   // The trace path as the spec will resolve it: relative to the spec's directory.
@@ -62,7 +69,7 @@ int cmd_init(int argc, char** argv) {
   if (vm["compute"].defaulted() == false) flags.push_back({"--compute", {"compute"}});
   if (vm.count("bandwidths")) flags.push_back({"--bandwidths", {"bandwidth"}});
   if (vm.count("nodes")) flags.push_back({"--nodes", {"nodes", "ranks"}});
-  fs::create_directories(spec_dir);
+  io::create_output_directory("--out", spec_dir);
   io::write_validated(
       spec.dump(2) + "\n",
       [&](const std::string& text) {

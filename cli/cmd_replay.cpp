@@ -19,6 +19,7 @@
 #include "kernels/backend.hpp"
 #include "kernels/timing.hpp"
 #include "common/units.hpp"
+#include "common/format.hpp"
 #include "common/atomic_file.hpp"
 #include "common/output_guard.hpp"
 #include "traces/buckets.hpp"
@@ -95,11 +96,18 @@ int cmd_replay(int argc, char** argv) {
   if (sample < 0) throw std::runtime_error("--sample: expected an index >= 0, got " + std::to_string(sample));
 
   traces::BucketOptions bopt;
-  try {
-    bopt.cap_bytes = static_cast<std::int64_t>(units::parse_size_bytes(vm["bucket-cap"].as<std::string>()));
-    bopt.first_cap_bytes = static_cast<std::int64_t>(units::parse_size_bytes(vm["first-bucket-cap"].as<std::string>()));
-  } catch (const std::invalid_argument& e) {
-    throw std::runtime_error(std::string("--bucket-cap: ") + e.what());
+  // Each cap checked as its own flag (a zero cap used to surface as "bucket caps: expected positive").
+  for (const char* flag : {"bucket-cap", "first-bucket-cap"}) {
+    const std::string text = vm[flag].as<std::string>();
+    double v = 0;
+    try {
+      v = units::parse_size_bytes(text);
+    } catch (const std::invalid_argument& e) {
+      throw std::runtime_error(std::string("--") + flag + ": " + e.what());
+    }
+    if (!(v >= 1))
+      throw std::runtime_error(std::string("--") + flag + ": expected a positive size, got \"" + io::escape_text(text) + "\"");
+    (std::string(flag) == "bucket-cap" ? bopt.cap_bytes : bopt.first_cap_bytes) = static_cast<std::int64_t>(v);
   }
   std::optional<kernels::KernelTimeModel> timer;
   const std::string timing = vm["kernel-timing"].as<std::string>();

@@ -1,6 +1,8 @@
 // arcsim simulate: one collective (--collective) or one training iteration (--plan + --compute)
 // on a simulated cluster. Prints one JSON object on stdout.
+#include <algorithm>
 #include <cstdio>
+#include <vector>
 #include <iostream>
 #include <string>
 
@@ -14,6 +16,7 @@
 #include "sim/limits.hpp"
 #include "sim/profile.hpp"
 #include "common/units.hpp"
+#include "common/format.hpp"
 
 namespace arcsim::cli {
 
@@ -33,6 +36,34 @@ double parse_lat(const std::string& s) {
     return units::parse_latency_s(s);
   } catch (const std::invalid_argument& e) {
     throw std::invalid_argument(std::string("--latency: ") + e.what());
+  }
+}
+
+// Which option applies to which network profile / mode: an option given where it does not apply is
+// refused, never accepted and ignored (`--protocol` on ideal, `--fidelity` on tcp).
+struct OptionUse {
+  const char* option;
+  std::vector<std::string> profiles;  // empty: any profile
+  const char* mode;                   // nullptr: any mode; else "table" (needs --min/--max-bytes)
+};
+const OptionUse kOptionUses[] = {
+    {"protocol", {"nccl"}, nullptr},
+    {"fidelity", {"nccl"}, nullptr},
+    {"step-factor", {}, "table"},
+};
+
+void check_option_uses(const po::variables_map& vm, const std::string& profile, bool table_mode) {
+  for (const auto& u : kOptionUses) {
+    if (!vm.count(u.option)) continue;
+    if (!u.profiles.empty() && std::find(u.profiles.begin(), u.profiles.end(), profile) == u.profiles.end()) {
+      std::string list;
+      for (const auto& p : u.profiles) list += (list.empty() ? "" : ", ") + p;
+      throw std::invalid_argument(std::string("--") + u.option + ": applies only to the " + list + " profile, not " +
+                                  io::escape_text(profile));
+    }
+    if (u.mode && std::string(u.mode) == "table" && !table_mode)
+      throw std::invalid_argument(std::string("--") + u.option +
+                                  ": applies only to table mode (--min-bytes/--max-bytes), not a single size");
   }
 }
 
@@ -95,6 +126,8 @@ int cmd_simulate(int argc, char** argv) {
     throw std::invalid_argument("--bytes: applies to --collective only (a plan carries its own sizes)");
   if (vm.count("blocking") && vm.count("async"))
     throw std::invalid_argument("--blocking and --async exclude each other");
+  sim::parse_profile(profile);  // an unknown profile is named before what depends on it
+  check_option_uses(vm, profile, !collective.empty() && (!min_bytes.empty() || !max_bytes.empty()));
   if (!vm.count("nodes")) throw std::invalid_argument("--nodes: expected a positive node count (required)");
   if (nodes < 1) throw std::invalid_argument("--nodes: expected a positive node count, got " + std::to_string(nodes));
 

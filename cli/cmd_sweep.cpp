@@ -79,15 +79,16 @@ void print_table(const std::vector<ex::ResultRow>& rows) {
       if (std::find(labels.begin(), labels.end(), l) == labels.end()) labels.push_back(l);
     }
     int lw = 12;
-    for (const auto& l : labels) lw = std::max(lw, static_cast<int>(l.size()));
+    // Labels and topology names come from the spec: escaped (arcsim::io::escape_text) where printed.
+    for (const auto& l : labels) lw = std::max(lw, static_cast<int>(arcsim::io::escape_text(l).size()));
     std::printf("\nspeedup over dense, time to accuracy [95 %% interval] (per iteration) -- %s, %s, %s us:\n",
-                topo.c_str(), profile.c_str(), arcsim::io::format_number(std::round(lat * 1e6 * 1e6) / 1e6).c_str());
+                arcsim::io::escape_text(topo).c_str(), arcsim::io::escape_text(profile).c_str(), arcsim::io::format_number(std::round(lat * 1e6 * 1e6) / 1e6).c_str());
     for (double bw : bws) {
       std::printf("  %-*s", lw, (arcsim::io::format_number(std::round(bw * 8 / 1e9 * 1e6) / 1e6) + " Gbps").c_str());
       for (int n : nodes) std::printf(" %26s", ("N=" + std::to_string(n)).c_str());
       std::printf("\n");
       for (const auto& l : labels) {
-        std::printf("  %-*s", lw, l.c_str());
+        std::printf("  %-*s", lw, arcsim::io::escape_text(l).c_str());
         for (int n : nodes) {
           std::string text = "n/a";
           for (const auto& r : rows)
@@ -125,7 +126,8 @@ void print_failures(const ex::SweepSummary& sum) {
   for (const auto& r : sum.rows)
     if (r.status == "failed")
       std::fprintf(stderr, "arcsim sweep: point %zu (%s, %d nodes) failed: %s\n", r.point,
-                   r.compressor.value("label", "").c_str(), r.nodes, r.error.c_str());
+                   arcsim::io::escape_text(r.compressor.value("label", "")).c_str(), r.nodes,
+                   arcsim::io::escape_text(r.error, 4000).c_str());
 }
 
 // The spec's network points (its product without the compressors): the default number of Slurm
@@ -249,7 +251,7 @@ int cmd_sweep(int argc, char** argv) {
   if (vm.count("prepare")) {
     const ex::PrepareSummary p = ex::prepare_sweep(spec, so);
     std::printf("arcsim sweep: %s: prepared %s/plans: %zu distinct plan(s) (%zu shape(s) replayed, %zu reused) for "
-                "%zu points, %.0f s\n", spec.name.c_str(), so.out_dir.c_str(), p.plans, p.replayed, p.reused, p.points,
+                "%zu points, %.0f s\n", arcsim::io::escape_text(spec.name).c_str(), arcsim::io::escape_text(so.out_dir).c_str(), p.plans, p.replayed, p.reused, p.points,
                 elapsed());
     std::printf("gradients: %s\nnext: arcsim sweep %s --out %s --shard I/N  (I = 1..N, any hosts sharing %s), then --merge\n",
                 p.replay_note.c_str(), spec.file.c_str(), so.out_dir.c_str(), so.out_dir.c_str());
@@ -259,7 +261,7 @@ int cmd_sweep(int argc, char** argv) {
   const ex::SweepSummary sum = merge ? ex::merge_sweep(spec, so) : ex::run_sweep(spec, so);
   const std::string what = merge ? "merged" : shard ? "shard " + ex::shard_name(*shard) : "";
   std::printf("arcsim sweep: %s%s%s: %zu points (%zu ok, %zu failed, %zu reused from an earlier run), %zu simulations, %.0f s\n",
-              spec.name.c_str(), what.empty() ? "" : " ", what.c_str(), sum.points, sum.ok, sum.failed, sum.reused,
+              arcsim::io::escape_text(spec.name).c_str(), what.empty() ? "" : " ", what.c_str(), sum.points, sum.ok, sum.failed, sum.reused,
               sum.simulations, elapsed());
   std::printf("gradients: %s\n", sum.replay_note.c_str());
   if (!shard) print_table(sum.rows);  // a shard's speedups lack the baselines other shards hold

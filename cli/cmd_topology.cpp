@@ -5,6 +5,7 @@
 
 #include <boost/program_options.hpp>
 
+#include "common/format.hpp"
 #include "commands.hpp"
 #include "sim/profile.hpp"
 #include "topologies/builder.hpp"
@@ -45,11 +46,11 @@ int cmd_topology(int argc, char** argv) {
   if (action == "list") {
     for (const auto& p : topo::preset_names()) {
       const auto s = topo::load_topology(p);
-      std::printf("%-18s %s\n", p.c_str(), s.description.c_str());
+      std::printf("%-18s %s\n", io::escape_text(p).c_str(), io::escape_text(s.description).c_str());
     }
     return 0;
   }
-  if (action != "show") throw std::invalid_argument("expected show|list, got \"" + action + "\"");
+  if (action != "show") throw std::invalid_argument("expected show|list, got \"" + io::escape_text(action) + "\"");
   if (name.empty()) throw std::invalid_argument("show: expected a preset, type or topology file");
   if (nodes < 1) throw std::invalid_argument("--nodes: expected a positive node count");
   double bw = 0, lat = -1;
@@ -71,9 +72,11 @@ int cmd_topology(int argc, char** argv) {
     std::cout << j.dump(2) << std::endl;
     return 0;
   }
-  std::printf("topology %s: %s\n", j["name"].get<std::string>().c_str(), j["shape"].get<std::string>().c_str());
+  // Name and description come from the topology file: escaped (common/format.hpp escape_text).
+  std::printf("topology %s: %s\n", io::escape_text(j["name"].get<std::string>()).c_str(),
+              io::escape_text(j["shape"].get<std::string>()).c_str());
   if (!j["description"].get<std::string>().empty())
-    std::printf("  %s\n", j["description"].get<std::string>().c_str());
+    std::printf("  %s\n", io::escape_text(j["description"].get<std::string>()).c_str());
   std::printf("  nodes %d, ranks %d, SimGrid hosts %d, links %d\n", j["nodes"].get<int>(), j["ranks"].get<int>(),
               j["hosts"].get<int>(), j["links"].get<int>());
   std::printf("  bandwidth %s per NIC link, latency %s nearest pair (%s per link)\n",

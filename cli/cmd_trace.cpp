@@ -1,5 +1,6 @@
 // arcsim trace validate|info|buckets|synth: check, describe and use a trace directory (format v1,
 // traces/trace.hpp). Bad input: one error line naming the file and field, exit status 2.
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -9,6 +10,8 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "common/format.hpp"
 
 #include "commands.hpp"
 #include "common/atomic_file.hpp"
@@ -41,7 +44,64 @@ struct Options {
   bool json = false;
   std::int64_t first_cap = 1 << 20, cap = 25LL << 20, step = 0, bucket = -1;
   int workers = 1;
+  std::vector<std::string> given;  // the flags given, in order
 };
+
+// Which flag applies to which subcommand: any other use is refused, never ignored.
+struct FlagUse {
+  const char* flag;
+  std::vector<std::string> subs;
+};
+const FlagUse kFlagUses[] = {
+    {"--json", {"info", "buckets"}},
+    {"--first-cap", {"info", "buckets", "synth"}},
+    {"--cap", {"info", "buckets", "synth"}},
+    {"--rule", {"info", "buckets", "synth"}},
+    {"--out", {"synth", "copy"}},
+    {"--bucket", {"synth"}},
+    {"--tensors", {"synth"}},
+    {"--workers", {"synth"}},
+    {"--step", {"synth"}},
+    {"--dtype", {"copy"}},
+};
+// Pairs of flags that exclude each other.
+const std::pair<const char*, const char*> kExclusive[] = {{"--bucket", "--tensors"}};
+
+void check_flags(const std::string& sub, const Options& o) {
+  for (const auto& a : o.given)
+    for (const auto& u : kFlagUses) {
+      if (a != u.flag || std::find(u.subs.begin(), u.subs.end(), sub) != u.subs.end()) continue;
+      std::string subs;
+      for (const auto& s : u.subs) subs += (subs.empty() ? "" : ", ") + s;
+      throw std::invalid_argument("command line: " + a + ": applies only to trace " + subs + ", not " + sub);
+    }
+  for (const auto& [a, b] : kExclusive)
+    if (std::count(o.given.begin(), o.given.end(), a) && std::count(o.given.begin(), o.given.end(), b))
+      throw std::invalid_argument(std::string("command line: ") + a + " and " + b + " exclude each other (give one)");
+  for (const auto& a : o.given)
+    if (std::count(o.given.begin(), o.given.end(), a) > 1)
+      throw std::invalid_argument("command line: " + a + ": given more than once");
+}
+
+// A comma-separated list flag: empty lists, empty items and repeats are refused.
+std::vector<std::string> split_list(const std::string& flag, const std::string& text) {
+  if (text.empty()) throw std::invalid_argument("command line: " + flag + ": expected a comma-separated list, got an empty one");
+  std::vector<std::string> items;
+  std::size_t pos = 0;
+  while (pos <= text.size()) {
+    const std::size_t end = std::min(text.find(',', pos), text.size());
+    items.push_back(text.substr(pos, end - pos));
+    pos = end + 1;
+  }
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (items[i].empty())
+      throw std::invalid_argument("command line: " + flag + ": item " + std::to_string(i + 1) + " of \"" +
+                                  io::escape_text(text) + "\" is empty");
+    if (std::find(items.begin(), items.begin() + i, items[i]) != items.begin() + i)
+      throw std::invalid_argument("command line: " + flag + ": \"" + io::escape_text(items[i]) + "\" is listed twice");
+  }
+  return items;
+}
 
 std::int64_t to_int(const std::string& flag, const std::string& v) {
   try {
@@ -50,7 +110,13 @@ std::int64_t to_int(const std::string& flag, const std::string& v) {
     if (used == v.size() && x >= 0) return x;
   } catch (...) {
   }
-  throw std::invalid_argument("command line: " + flag + ": expected a non-negative integer, got \"" + v + "\"");
+  throw std::invalid_argument("command line: " + flag + ": expected a non-negative integer, got \"" + io::escape_text(v) + "\"");
+}
+
+std::int64_t to_positive(const std::string& flag, const std::string& v) {
+  const std::int64_t x = to_int(flag, v);
+  if (x < 1) throw std::invalid_argument("command line: " + flag + ": expected a positive byte count, got " + v);
+  return x;
 }
 
 Options parse(int argc, char** argv) {
@@ -61,9 +127,10 @@ Options parse(int argc, char** argv) {
       if (i + 1 >= argc) throw std::invalid_argument("command line: " + a + ": expected a value");
       return argv[++i];
     };
+    if (!a.empty() && a[0] == '-') o.given.push_back(a);
     if (a == "--json") o.json = true;
-    else if (a == "--first-cap") o.first_cap = to_int(a, value());
-    else if (a == "--cap") o.cap = to_int(a, value());
+    else if (a == "--first-cap") o.first_cap = to_positive(a, value());
+    else if (a == "--cap") o.cap = to_positive(a, value());
     else if (a == "--rule") o.rule = value();
     else if (a == "--out") o.out = value();
     else if (a == "--bucket") o.bucket = to_int(a, value());
@@ -76,6 +143,7 @@ Options parse(int argc, char** argv) {
     else throw std::invalid_argument("command line: " + a + ": expected one trace directory");
   }
   if (o.dir.empty()) throw std::invalid_argument("command line: DIR: expected a trace directory (arcsim trace --help)");
+  check_flags(argv[1], o);
   return o;
 }
 
@@ -107,14 +175,15 @@ int info(const Options& o) {
     std::cout << doc.dump(1) << "\n";
     return 0;
   }
+  // Names and paths come from the input: escaped (no terminal escapes, no bidi reordering, capped).
   std::printf("trace %s (%s): model %s, %zu tensors, %lld elements, %zu DDP buckets (%s rule)\n",
-              t.name.c_str(), o.dir.c_str(), t.layout.model.c_str(), t.layout.parameters.size(),
+              io::escape_text(t.name).c_str(), io::escape_text(o.dir).c_str(), io::escape_text(t.layout.model).c_str(), t.layout.parameters.size(),
               static_cast<long long>(t.layout.total_elements()), doc["buckets"]["buckets"].size(), o.rule.c_str());
   if (t.compute) {
     double bwd = 0;
     for (const auto& l : t.compute->layers) bwd += l.backward_s;
     std::printf("compute: %s, forward %.6g s, backward %.6g s, optimizer %.6g s, %zu layers\n",
-                t.compute->device.c_str(), t.compute->forward_s, bwd, t.compute->optimizer_s, t.compute->layers.size());
+                io::escape_text(t.compute->device).c_str(), t.compute->forward_s, bwd, t.compute->optimizer_s, t.compute->layers.size());
     double flops = 0;
     std::size_t counted = 0, unknown = 0;
     for (const auto& l : t.compute->layers) {
@@ -133,8 +202,8 @@ int info(const Options& o) {
   for (const auto& c : t.convergence) {
     const auto target = c.effective_target();
     std::printf("  %-24s N=%-3d seed %-3lld steps_to_target %s (target %s %s %.6g, budget %lld, %zu points)\n",
-                c.config.c_str(), c.world, static_cast<long long>(c.seed),
-                c.steps_to_target ? std::to_string(*c.steps_to_target).c_str() : "not reached", target.metric.c_str(),
+                io::escape_text(c.config).c_str(), c.world, static_cast<long long>(c.seed),
+                c.steps_to_target ? std::to_string(*c.steps_to_target).c_str() : "not reached", io::escape_text(target.metric).c_str(),
                 target.mode == "max" ? ">=" : "<=", target.value, static_cast<long long>(c.max_steps), c.points.size());
   }
   return 0;
@@ -146,13 +215,8 @@ int synth(const Options& o) {
   const tr::Trace t = tr::read_trace(o.dir);
   if (o.workers < 1) throw std::invalid_argument("command line: --workers: expected at least 1");
   std::vector<std::string> tensors;
-  if (!o.tensors.empty()) {
-    std::size_t pos = 0;
-    while (pos <= o.tensors.size()) {
-      const std::size_t end = std::min(o.tensors.find(',', pos), o.tensors.size());
-      tensors.push_back(o.tensors.substr(pos, end - pos));
-      pos = end + 1;
-    }
+  if (std::count(o.given.begin(), o.given.end(), "--tensors")) {
+    tensors = split_list("--tensors", o.tensors);
   } else {
     const auto bs = buckets_of(t, o);
     const std::int64_t b = o.bucket < 0 ? 0 : o.bucket;
@@ -166,7 +230,7 @@ int synth(const Options& o) {
   const auto g = tr::synthetic_gradients(t.layout, tensors, workers, o.step, spec);
   const std::int64_t elements = static_cast<std::int64_t>(g.size()) / o.workers;
   io::write_file_atomic(o.out, io::npy_bytes_f32({o.workers, elements}, g));
-  std::printf("%s: %d x %lld synthetic gradients (%s, seed %llu, step %lld)\n", o.out.c_str(), o.workers,
+  std::printf("%s: %d x %lld synthetic gradients (%s, seed %llu, step %lld)\n", io::escape_text(o.out).c_str(), o.workers,
               static_cast<long long>(elements), spec.distribution.c_str(),
               static_cast<unsigned long long>(spec.seed), static_cast<long long>(o.step));
   return 0;
@@ -223,7 +287,7 @@ int copy(const Options& o) {
   if (fs::exists(dest)) fs::remove(dest);  // an empty directory (checked above)
   fs::rename(stage, dest);
   remove.keep = true;
-  std::printf("%s: copied %s (%zu data files)\n", o.out.c_str(), o.dir.c_str(), t.samples.size());
+  std::printf("%s: copied %s (%zu data files)\n", io::escape_text(o.out).c_str(), io::escape_text(o.dir).c_str(), t.samples.size());
   return 0;
 }
 
@@ -243,7 +307,7 @@ int cmd_trace(int argc, char** argv) {
   if (sub == "validate") {
     const Options o = parse(argc, argv);
     const tr::Trace t = tr::validate_trace(o.dir);
-    std::printf("%s: valid %s trace: %zu tensors, %zu samples, %zu convergence logs\n", o.dir.c_str(),
+    std::printf("%s: valid %s trace: %zu tensors, %zu samples, %zu convergence logs\n", io::escape_text(o.dir).c_str(),
                 tr::kTraceFormat, t.layout.parameters.size(), t.samples.size(), t.convergence.size());
     return 0;
   }
@@ -259,8 +323,8 @@ int cmd_trace(int argc, char** argv) {
     } else {
       for (const auto& b : bs)
         std::printf("bucket %d: %zu tensors, %lld elements, %lld bytes (%s ... %s)\n", b.index, b.tensors.size(),
-                    static_cast<long long>(b.elements), static_cast<long long>(b.bytes), b.tensors.front().c_str(),
-                    b.tensors.back().c_str());
+                    static_cast<long long>(b.elements), static_cast<long long>(b.bytes), io::escape_text(b.tensors.front()).c_str(),
+                    io::escape_text(b.tensors.back()).c_str());
     }
     return 0;
   }

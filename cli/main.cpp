@@ -15,6 +15,7 @@
 #include "arcsim/version.hpp"
 #include "commands.hpp"
 #include "common/format.hpp"
+#include "common/fs_error.hpp"
 #include "kernels/backend.hpp"
 
 namespace {
@@ -100,6 +101,13 @@ int main(int argc, char** argv) {
       std::fflush(stdout);
       std::fprintf(stderr, "arcsim %s: error: a size derived from the input is too large to allocate "
                    "(sizes and limits: docs/limits.md)\n", c.name);
+      return 2;
+    } catch (const std::filesystem::filesystem_error& e) {
+      // Never the library's "filesystem error: status: File name too long [...]": the path and what
+      // its error code means, one line (common/fs_error.hpp).
+      std::fflush(stdout);
+      std::fprintf(stderr, "arcsim %s: error: %s\n", c.name,
+                   arcsim::io::printable(arcsim::io::describe(e), 4000).c_str());
       return 2;
     } catch (const arcsim::kernels::BackendUnavailable& e) {
       std::fflush(stdout);

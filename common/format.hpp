@@ -20,4 +20,12 @@ std::string safe_name(const std::string& text);
 // with "...", so a message stays one readable line whatever the input held.
 std::string printable(std::string_view text, std::size_t max = 60);
 
+// Untrusted text (a topology, trace, config or compressor name, a label, a path from input) shown
+// on a terminal, in a table or in an error line: UTF-8 is kept, but control characters, DEL, C1
+// controls, ESC (so no ANSI escape sequence) and bytes that are not valid UTF-8 are written as
+// \xNN, and the bidi controls U+202A..U+202E, U+2066..U+2069, U+200E/U+200F as \uNNNN (so text
+// cannot reorder what follows it). Cut after `max` characters with "..." (a 10 MB name is never
+// printed whole). The one function for this: docs/limits.md "Untrusted text".
+std::string escape_text(std::string_view text, std::size_t max = 200);
+
 }  // namespace arcsim::io

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <new>
 #include <vector>
 
 #include "atomic_file.hpp"
@@ -41,7 +42,35 @@ std::string line_column(const std::string& text, std::size_t byte) {
 
 }  // namespace
 
+namespace {
+// Most values (numbers, strings, arrays, objects...) in one JSON file: 2^25, about what 256 MiB of
+// numbers of 8 characters hold (a plan of 32 all-to-all-v matrices of 1024 x 1024 ranks). Counted
+// by one scan of the text before anything is parsed, so a 150 MB array of zeros (75 million
+// values, 16 bytes each in nlohmann::json and twice that while its vector grows) is refused in
+// one line instead of ending in std::bad_alloc.
+inline constexpr std::uint64_t kMaxJsonValues = std::uint64_t{1} << 25;
+}  // namespace
+
 nlohmann::json parse_text(const std::string& text, const std::string& file) {
+  {  // An upper bound of the values (each is first in its container or after a comma), before any
+     // allocation: kMaxJsonValues.
+    std::uint64_t values = 1;
+    bool in_string = false;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+      const char c = text[i];
+      if (in_string) {
+        if (c == '\\') ++i;
+        else if (c == '"') in_string = false;
+      } else if (c == '"') {
+        in_string = true;
+      } else if (c == ',' || c == '[' || c == '{') {
+        if (++values > kMaxJsonValues)
+          throw ConfigError(file + ": expected at most " + std::to_string(kMaxJsonValues) +
+                            " JSON values (docs/limits.md), got more by byte " + std::to_string(i + 1) + " of " +
+                            std::to_string(text.size()));
+      }
+    }
+  }
   using E = nlohmann::json::parse_event_t;
   std::vector<Frame> stack;
   auto after_value = [&] {
@@ -89,6 +118,10 @@ nlohmann::json parse_text(const std::string& text, const std::string& file) {
     throw ConfigError(file + ": " + path_of(stack) + ": expected a number a double can hold (magnitude below 1.8e308)" + got);
   } catch (const nlohmann::json::exception& e) {
     throw ConfigError(file + ": " + path_of(stack) + ": expected valid JSON");
+  } catch (const std::bad_alloc&) {
+    // Under kMaxJsonValues and still more than this machine's memory: name the file.
+    throw ConfigError(file + ": out of memory reading the JSON (docs/limits.md: at most " +
+                      std::to_string(kMaxJsonValues) + " values, " + std::to_string(kMaxJsonBytes >> 20) + " MiB)");
   }
 }
 

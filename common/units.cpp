@@ -78,11 +78,12 @@ double parse_time_s(std::string_view text) { return parse_time_in(text, kTimeRan
 double parse_latency_s(std::string_view text) { return parse_time_in(text, kLatencyRange, "latency"); }
 
 double parse_size_bytes(std::string_view text) {
-  const char* what = "a size such as \"25MiB\", \"1MB\" or a number of bytes";
+  const char* what = "a size such as \"25MiB\", \"1MB\", \"1TiB\" or a number of bytes (units B, KB, MB, GB, TB, PB, KiB, MiB, GiB, TiB, PiB)";
   auto [v, unit] = split(text, what);
   static const std::pair<const char*, double> kUnits[] = {
       {"", 1.0},   {"B", 1.0},      {"KB", 1e3},         {"kB", 1e3},           {"MB", 1e6},
-      {"GB", 1e9}, {"KiB", 1024.0}, {"MiB", 1048576.0}, {"GiB", 1073741824.0}};
+      {"GB", 1e9}, {"KiB", 1024.0}, {"MiB", 1048576.0}, {"GiB", 1073741824.0},
+      {"TB", 1e12}, {"TiB", 1099511627776.0}, {"PB", 1e15}, {"PiB", 1125899906842624.0}};
   for (auto& [name, factor] : kUnits)
     if (unit == name) {
       if (v < 0) throw std::invalid_argument(std::string("expected a non-negative size, got \"") +

@@ -2,7 +2,7 @@
 // Quantities with units, as users write them in JSON and on the command line.
 //   bandwidth: "100Gbps", "12.5GBps", "400Mbps", "1e9Bps"  (bit/s with lower-case b, byte/s with B)
 //   time:      "5us", "1.5ms", "2s", "100ns"
-//   size:      "25MiB", "1MB", "4096B", "1GiB"
+//   size:      "25MiB", "1MB", "4096B", "1GiB", "1TiB", "2PiB" (bounded by kMaxSizeBytes, 8 PiB)
 // A bare number is refused for bandwidth and time (a unit-less value is the classic silent
 // factor-of-8 or factor-of-1e6 error). Sizes accept a bare number of bytes.
 #include <string>

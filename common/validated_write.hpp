@@ -6,7 +6,10 @@
 //
 //   io::write_validated(out, spec.dump(2) + "\n", [&](const std::string& text) { parse_spec(...); },
 //                       {"--out", out}, {{"--nodes", {"nodes"}}, {"--compute", {"compute"}}});
+#include <cmath>
+#include <cstddef>
 #include <functional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -36,5 +39,17 @@ void check_before_writing(const std::function<void()>& check, const OutputFlag& 
 void write_validated(const std::string& text, const std::function<void(const std::string&)>& check,
                      const OutputFlag& output, const std::vector<FlagFields>& flags,
                      const std::vector<std::string>& hide = {});
+
+// A computed output is finite before it is written: throws std::runtime_error
+//   "<what>: element <i> of the result is <inf|-inf|nan>: <why>; nothing written"
+// naming the first element that is not (an aggregate whose sum overflowed float32 was written as
+// all inf with exit 0).
+inline void check_finite_values(const float* v, std::size_t n, const std::string& what, const std::string& why) {
+  for (std::size_t i = 0; i < n; ++i)
+    if (!std::isfinite(v[i]))
+      throw std::runtime_error(what + ": element " + std::to_string(i) + " of the result is " +
+                               (std::isnan(v[i]) ? "nan" : v[i] > 0 ? "inf" : "-inf") + ": " + why +
+                               "; nothing written");
+}
 
 }  // namespace arcsim::io

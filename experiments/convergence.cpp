@@ -403,11 +403,16 @@ void fill_row_convergence(ResultRow& r, const std::vector<const traces::Converge
   // Every seed, a miss censored at its run's last logged step (its TTA is at least that long).
   std::vector<TimeSample> times, steps;
   std::vector<double> reached_steps;
+  // A crossing before the first step (the target met at initialisation) counts as one step: the
+  // log-normal model needs positive times, and no run reaches a target in less than one step.
+  bool zero_time = false;
   for (const auto& s : est->seeds) {
-    const double t = time_for_fractional_steps(sched, step_s, s.steps);
-    r.seed_tta.push_back({s.seed, s.steps, t, 0, 0, s.reached});
+    const double n = std::max(s.steps, 1.0);
+    const double t = time_for_fractional_steps(sched, step_s, n);
+    zero_time = zero_time || !(t > 0);
+    r.seed_tta.push_back({s.seed, n, t, 0, 0, s.reached});
     times.push_back({t, s.reached});
-    steps.push_back({std::max(s.steps, 1.0), s.reached});
+    steps.push_back({n, s.reached});
     if (s.reached) reached_steps.push_back(s.steps);
   }
   r.seeds = static_cast<int>(est->seeds.size());
@@ -420,7 +425,9 @@ void fill_row_convergence(ResultRow& r, const std::vector<const traces::Converge
   // An estimate needs two seeds that reached the target (or the only seed there is): one reached
   // seed among misses says nothing about the centre that the model would not make up.
   const bool enough = r.seeds_reached >= 2 || (r.seeds == 1 && r.seeds_reached == 1);
-  if (r.seeds_reached == 0) {
+  if (zero_time) {
+    notes.insert(notes.begin(), "the simulated steps take no time: no TTA");
+  } else if (r.seeds_reached == 0) {
     notes.insert(notes.begin(), "no seed reached the target; " + est->unreached_note);
   } else if (!enough) {
     notes.insert(notes.begin(), "too few seeds reached the target to estimate TTA (" + counted + "); " +

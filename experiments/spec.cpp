@@ -137,6 +137,8 @@ CompressorConfig parse_compressor(const json& j, const std::string& file, const 
   return c;
 }
 
+constexpr std::size_t kMaxLabelFileBytes = 200;
+
 // Labels must tell the configurations apart in every file and figure.
 void assign_labels(std::vector<CompressorConfig>& cs, const std::string& file) {
   std::map<std::string, int> per_name;
@@ -151,6 +153,12 @@ void assign_labels(std::vector<CompressorConfig>& cs, const std::string& file) {
       c.label = per_name[c.name] == 1 || c.name == "dense"
                     ? c.name
                     : c.name + "-" + (by_rank ? "r" + std::to_string(c.options.rank) : io::format_number(c.ratio));
+    // The label names the replayed plans' files (<label>--<shape>[--s<k>].json and their
+    // temporaries): kept well under the 255-byte file-name limit of common file systems.
+    if (io::safe_name(c.label).size() > kMaxLabelFileBytes)
+      throw ConfigError(file + ": compressors[" + std::to_string(i) + "].label: expected a label of at most " +
+                        std::to_string(kMaxLabelFileBytes) + " bytes as a file name (characters outside " +
+                        "[A-Za-z0-9._-] count 3), got " + std::to_string(io::safe_name(c.label).size()));
     if (!seen.insert(c.label).second)
       throw ConfigError(file + ": compressors[" + std::to_string(i) + "].label: expected a label unique in " +
                         "the experiment (give each configuration a \"label\"), got \"" + c.label + "\"");

@@ -8,6 +8,7 @@
 // A constant the rows do not determine keeps the base topology's value. The fit minimises the sum
 // of squared log errors of the predicted time (NCCL's choice of algorithm and protocol, the cost
 // model the simulation agrees with on a contention-free network).
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -50,5 +51,21 @@ double predict_point(const topo::TopologySpec& spec, CollectiveOp op, int nodes,
 
 // Fits the constants shared by all points (every point's own spec supplies line rates).
 FitResult fit_constants(const std::vector<FitPoint>& points);
+
+// The same fit of many rows on one system `spec` (what `calibrate --nccl-tests` fits): no copy of
+// the spec per row. A row of weight w counts as w rows of that time: rows of the same collective,
+// server count, size and algorithm are fitted exactly as one row of weight n at the geometric mean
+// of their times (the sum of squared log errors differs by a constant). Each evaluation of the cost
+// resolves the topology once per server count, not once per row. `progress(done, most)` is
+// called after each evaluation of the cost (at most `most`).
+struct FitRow {
+  CollectiveOp op = CollectiveOp::allreduce;
+  int nodes = 1;
+  double bytes = 0;
+  double measured_s = 0;
+  double weight = 1;
+};
+FitResult fit_constants(const topo::TopologySpec& spec, const std::vector<FitRow>& rows, const std::string& algorithm,
+                        const std::function<void(int, int)>& progress = {});
 
 }  // namespace arcsim::sim

@@ -30,11 +30,21 @@ bool number(const std::string& t, double& v) {
   return end && *end == '\0';
 }
 
-std::vector<std::string> split(const std::string& line) {
-  std::istringstream is(line);
-  std::vector<std::string> out;
-  for (std::string t; is >> t;) out.push_back(t);
-  return out;
+// The whitespace-separated tokens of `line` into `out` (its strings and capacity reused from line
+// to line: no stream and no fresh vector per line).
+void split(const std::string& line, std::vector<std::string>& out) {
+  std::size_t n = 0, i = 0;
+  const std::size_t len = line.size();
+  while (true) {
+    while (i < len && std::isspace(static_cast<unsigned char>(line[i]))) ++i;
+    if (i >= len) break;
+    std::size_t j = i;
+    while (j < len && !std::isspace(static_cast<unsigned char>(line[j]))) ++j;
+    if (n == out.size()) out.emplace_back();
+    out[n++].assign(line, i, j - i);
+    i = j;
+  }
+  out.resize(n);
 }
 
 // "all_reduce_perf" (or a path containing it) -> the collective, "" if none.
@@ -110,8 +120,13 @@ NcclTestsLog parse_nccl_tests_log(const std::string& text, const std::string& fi
     rank_ids.clear();
     run_hosts.clear();
   };
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) {
+  std::string line;
+  std::vector<std::string> t;
+  for (std::size_t pos = 0; pos < text.size();) {
+    std::size_t eol = text.find('\n', pos);
+    if (eol == std::string::npos) eol = text.size();
+    line.assign(text, pos, eol - pos);
+    pos = eol + 1;
     ++lineno;
     if (!line.empty() && line.back() == '\r') line.pop_back();
     // Launcher prefixes: mpirun --tag-output "[1,0]<stdout>:", srun --label "0: ".
@@ -129,7 +144,7 @@ NcclTestsLog parse_nccl_tests_log(const std::string& text, const std::string& fi
       while (d < line.size() && std::isdigit(static_cast<unsigned char>(line[d]))) ++d;
       if (d > k && d + 1 < line.size() && line[d] == ':' && line[d + 1] == ' ') line = line.substr(d + 2);
     }
-    const auto t = split(line);
+    split(line, t);
     if (t.empty()) continue;
     if (t[0] == "#" || t[0][0] == '#') {
       if (line.find("Collective test starting:") != std::string::npos && op.empty()) op = op_of(line);
@@ -163,6 +178,9 @@ NcclTestsLog parse_nccl_tests_log(const std::string& text, const std::string& fi
     double size = 0, count = 0;
     if (t.size() < 3 || !number(t[0], size) || !number(t[1], count)) continue;
     if (!kTypes.count(t[2])) continue;
+    if (log.rows.size() == kMaxLogRows)
+      bad("more than " + std::to_string(kMaxLogRows) + " result rows: expected at most " +
+          std::to_string(kMaxLogRows) + " per log (docs/limits.md); split the log or fit a size range");
     end_run();
     std::vector<double> nums;
     for (std::size_t k = 3; k < t.size(); ++k) {
@@ -219,7 +237,7 @@ NcclTestsLog parse_nccl_tests_log(const std::string& text, const std::string& fi
 NcclTestsLog load_nccl_tests_log(const std::string& path, const std::string& op_hint) {
   std::string text;
   try {
-    text = io::read_file(path);
+    text = io::read_file(path, kMaxLogBytes);
   } catch (const std::exception& e) {
     throw std::invalid_argument(path + ": cannot read the nccl-tests log (" + e.what() + ")");
   }

@@ -4,6 +4,8 @@
 // file name, the caller, or else the table's busbw / algbw factor and redop column), ranks and
 // hosts (from the "#  Rank r ... on HOST device d" lines), and one row per size: size (B),
 // out-of-place and in-place time (us), algbw and busbw (GB/s).
+#include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -30,6 +32,13 @@ struct NcclTestsLog {
   std::string gpu_name;      // the device name of rank 0, if printed
   std::vector<NcclTestsRow> rows;
 };
+
+// Bounds of one log (docs/limits.md): a million result rows (a nccl-tests run prints one row per
+// size, a few dozen; a million is tens of thousands of runs appended), and 256 MiB of text (a
+// million rows of about 120 characters with room for headers and launcher prefixes). Both are
+// refused with one line naming the file before any fit starts.
+inline constexpr std::size_t kMaxLogRows = 1000000;
+inline constexpr std::uint64_t kMaxLogBytes = std::uint64_t{256} << 20;
 
 // `text` is the file's content; `file` names it in errors. `op_hint` ("" or a collective name)
 // is used when the log does not say which test it is. Throws json::ConfigError-like

@@ -105,3 +105,23 @@ TEST(Format, SafeNameIsOneToOne) {
   EXPECT_EQ(arcsim::io::safe_name("topk-0.2"), "topk-0.2");
   EXPECT_NE(arcsim::io::safe_name("a%2Fb"), arcsim::io::safe_name("a/b"));
 }
+
+TEST(Format, EscapeTextNeutralizesControlsAndBidiAndCaps) {
+  using arcsim::io::escape_text;
+  EXPECT_EQ(escape_text("plain name"), "plain name");
+  EXPECT_EQ(escape_text("\x1b[31mred"), "\\x1b[31mred");
+  EXPECT_EQ(escape_text("a\nb\x7f"), "a\\x0ab\\x7f");
+  EXPECT_EQ(escape_text("x\u202ey\u2066z\u200e"), "x\\u202ey\\u2066z\\u200e");
+  EXPECT_EQ(escape_text("caf\u00e9"), "caf\u00e9");     // UTF-8 text is kept
+  EXPECT_EQ(escape_text("\xc2\x9b" "1m"), "\\x9b1m");  // C1 CSI
+  EXPECT_EQ(escape_text("\xff\xc3"), "\\xff\\xc3");    // not UTF-8
+  EXPECT_EQ(escape_text(std::string(10000000, 'x')), std::string(200, 'x') + "...");
+}
+
+TEST(Units, SizesInTerabytesAndPetabytes) {
+  EXPECT_DOUBLE_EQ(arcsim::units::parse_size_bytes("1TiB"), 1099511627776.0);
+  EXPECT_DOUBLE_EQ(arcsim::units::parse_size_bytes("2TB"), 2e12);
+  EXPECT_DOUBLE_EQ(arcsim::units::parse_size_bytes("8PiB"), 9007199254740992.0);
+  EXPECT_THROW(arcsim::units::parse_size_bytes("9PiB"), std::invalid_argument);
+  EXPECT_DOUBLE_EQ(arcsim::units::parse_size_bytes("1PB"), 1e15);
+}

@@ -321,3 +321,15 @@ TEST(Seeds, LogsAreMatchedOnRanksNotNodes) {
   EXPECT_EQ(far.tta_status, "extrapolated");
   EXPECT_EQ(far.convergence_estimate, "extrapolated");
 }
+
+TEST(Seeds, ATargetMetAtInitialisationCountsOneStep) {
+  // Reached at the step-0 evaluation: one step, never a zero time the log-normal model cannot take.
+  std::vector<tr::ConvergenceLog> logs = {linear_log("dense", 8, 1, 100), linear_log("dense", 8, 2, 100)};
+  for (auto& l : logs)
+    for (auto& p : l.points) p.accuracy = 0.9;
+  ex::ResultRow r = steady_row(8, 0.01);
+  ex::fill_row_convergence(r, ptrs(logs), "none", std::nullopt);
+  ASSERT_TRUE(r.tta_s);
+  EXPECT_NEAR(*r.tta_s, 0.01, 1e-15);
+  EXPECT_EQ(r.tta_status, "ok");
+}

@@ -10,6 +10,7 @@
 // with a std::exception whose message is one non-empty line. A sanitizer report, any other
 // exception, a message of several lines or an input that runs longer than 10 s is a finding: the
 // input is written to --crash-dir and the run fails. Prints the executions per target.
+#include <algorithm>
 #include <sanitizer/common_interface_defs.h>
 #include <signal.h>
 #include <unistd.h>
@@ -329,6 +330,22 @@ std::vector<Target> make_targets(const std::string& tmp) {
                 (void)log.rows.size();
               }};
   ts.push_back(std::move(nccl));
+
+  // The log reader at scale: the mutated log appended to itself until about 2 MB (a run repeated
+  // thousands of times, as appended logs are; a second header with other ranks must be refused in
+  // one line), so a reader step that is quadratic in rows or lines shows up as a slow input.
+  Target nccl_scale{"nccl-tests-at-scale", {kNcclTestsSeed, kNcclTestsOldSeed}, [](const std::string& in) {
+                      std::string text;
+                      const std::size_t copies = in.empty() ? 1 : std::min<std::size_t>(5000, (2u << 20) / in.size() + 1);
+                      text.reserve(copies * (in.size() + 1));
+                      for (std::size_t i = 0; i < copies; ++i) {
+                        text += in;
+                        if (!in.empty() && in.back() != '\n') text += '\n';
+                      }
+                      const auto log = arcsim::sim::parse_nccl_tests_log(text, "run.log");
+                      if (log.rows.size() > arcsim::sim::kMaxLogRows) throw "row limit not applied";  // a finding
+                    }};
+  ts.push_back(std::move(nccl_scale));
   return ts;
 }
 

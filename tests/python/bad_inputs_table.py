@@ -467,6 +467,8 @@ spec_row("spec-nodes-dup", w(SPEC, nodes=[4, 4]), ["nodes[1]", "repeated"])
 spec_row("spec-seed-negative", w(SPEC, seed=-1), "seed")
 spec_row("spec-seed-uint64", w(SPEC, seed=18446744073709551615), "seed")
 spec_row("spec-rank-on-topk", w(SPEC, compressors=[{"name": "topk", "ratio": 0.1, "rank": 4}]), ["rank", "topk"])
+spec_row("spec-label-too-long-for-a-file-name", w(SPEC, compressors=[{"name": "topk", "label": "x" * 300}]),
+         ["compressors[0].label", "at most 200 bytes as a file name", "got 300"])
 spec_row("spec-label-collision", w(SPEC, compressors=[{"name": "topk", "label": "a"}, {"name": "randk", "label": "a"}]),
          ["label", "unique"])
 spec_row("spec-unknown-key", w(SPEC, colour="red"), ["colour", "unknown key"])
@@ -762,3 +764,50 @@ row("bounds-breakeven-range-subnormal", ["breakeven", "{d}/s.json", "--over", "b
 row("bounds-sim-message-level-1TiB", ["simulate", "--collective", "allreduce", "--fidelity", "message", "--bytes",
                                       "1099511627776", "--nodes", "64", "--bandwidth", "10Gbps", "--latency", "5us"],
     err=["--fidelity message", "simulated messages", "--fidelity flow"])
+
+# ---------------------------------------------------------------------------------------------
+# Class 5 (unbounded work) and class 4 (memory) of the hardening issue: an nccl-tests log over its
+# row limit (sim/nccl_tests_log.hpp kMaxLogRows, 1,000,000 rows) and a JSON file holding more
+# values than kMaxJsonValues (2^25, common/json_fields.cpp): one line naming the file, refused
+# before the fit or the parse allocates anything per row or value.
+_MANY_ROWS = "# Collective test starting: all_reduce_perf\n" + "8 2 float sum -1 1.0 0.01 0.01 0\n" * 1000001
+row("class5-calibrate-log-over-row-limit", CN, files={"a.log": _MANY_ROWS, "topo.json": TOPO},
+    unchanged=["topo.json"], err=["a.log:1000002", "at most 1000000", "split the log"])
+row("class4-spec-too-many-json-values", ["sweep", "{d}/s.json", "--out", "{d}/r", "-q"],
+    files={"s.json": '{"x": [' + "0," * (1 << 25) + "0]}"}, err=["s.json", "at most 33554432 JSON values"])
+
+# ---------------------------------------------------------------------------------------------
+# Classes 6-8 (remainder): options that do not apply (one table per command family), mutually
+# exclusive flags, empty lists, non-finite computed outputs; filesystem errors as one line; flags
+# named instead of spec fields; sizes in TB/TiB; untrusted text escaped (common/format escape_text).
+SIM1 = ["simulate", "--collective", "allreduce", "--nodes", "4", "--bytes", "1MiB"]
+row("apply-sim-protocol-on-ideal", SIM1 + ["--profile", "ideal", "--protocol", "LL"],
+    err=["--protocol", "applies only to the nccl profile, not ideal"])
+row("apply-sim-fidelity-on-tcp", SIM1 + ["--profile", "tcp", "--fidelity", "message"],
+    err=["--fidelity", "applies only to the nccl profile, not tcp"])
+row("apply-sim-step-factor-without-table", SIM1 + ["--step-factor", "4"], err=["--step-factor", "table mode"])
+row("apply-trace-synth-empty-tensors", ["trace", "synth", "{trace}", "--out", "{d}/g.npy", "--tensors", ""],
+    unchanged=["g.npy"], err=["--tensors", "empty"])
+row("apply-trace-synth-empty-tensor-item", ["trace", "synth", "{trace}", "--out", "{d}/g.npy", "--tensors", "a,,b"],
+    unchanged=["g.npy"], err=["--tensors", "item 2", "empty"])
+row("apply-trace-synth-bucket-and-tensors", ["trace", "synth", "{trace}", "--out", "{d}/g.npy", "--bucket", "0",
+                                            "--tensors", "a"], unchanged=["g.npy"], err=["--bucket and --tensors", "exclude"])
+row("apply-trace-validate-dtype", ["trace", "validate", "{trace}", "--dtype", "float16"],
+    err=["--dtype", "applies only to trace copy, not validate"])
+row("apply-trace-buckets-zero-cap", ["trace", "buckets", "{trace}", "--cap", "0"], err=["--cap", "positive"])
+row("apply-compress-overflowing-sum", CP + ["--compressor", "dense"],
+    files={"g.npy": npy((4, 8), payload=struct.pack("<f", 3e38) * 32)}, unchanged=["agg.npy"],
+    err=["g.npy", "step 0", "bucket 0", "element 0", "inf", "nothing written"])
+row("flag-init-nodes-zero", ["init", "{trace}", "--out", "{d}/s.json", "--nodes", "0"], unchanged=["s.json"],
+    err=["--nodes", "[2, 65536], got 0"])
+row("flag-replay-zero-bucket-cap", ["replay", "{trace}", "--compressor", "dense", "--bucket-cap", "0"],
+    err=["--bucket-cap", "positive"])
+row("units-bytes-1TiB-accepted-then-bounded", SIM1[:5] + ["--bytes", "2TiB"], err=["--bytes", "1 TiB"])
+row("units-bytes-16PiB", SIM1[:5] + ["--bytes", "16PiB"], err=["--bytes", "8 PiB"])
+row("fs-out-name-too-long", ["init", "{trace}", "--out", "{d}/" + "a" * 300 + "/s.json"],
+    err=["file name too long", "..."])
+row("fs-out-under-a-file", ["init", "{trace}", "--out", "{d}/f/sub/s.json"], files={"f": "x"},
+    err=["--out", "cannot create the directory", "not a directory"])
+row("escape-trace-tensors-ansi-bidi", ["trace", "synth", "{trace}", "--out", "{d}/g.npy", "--tensors",
+                                       "\x1b[31ma\u202e,\x1b[31ma\u202e"],
+    err=["--tensors", "\\x1b[31ma\\u202e", "listed twice"])

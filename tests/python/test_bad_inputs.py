@@ -153,3 +153,17 @@ def test_lost_standard_output_is_a_failure(arcsim_bin, argv):
     err = r.stderr.strip()
     assert err.count("\n") == 0, r.stderr
     assert err.startswith("arcsim ") and "error: writing standard output: No space left on device" in err, err
+
+
+def test_untrusted_names_are_escaped_on_the_terminal(arcsim_bin, tmp_path):
+    """A topology name with an ANSI escape, a bidi override and 10 MB of text is printed escaped and
+    capped (common/format.hpp escape_text), never raw."""
+    topo = {"format": "arcsim-topology/1", "name": "\x1b[31mred\u202eevil" + "x" * 10_000_000, "type": "star",
+            "bandwidth": "10Gbps", "latency": "5us"}
+    (tmp_path / "t.json").write_text(json.dumps(topo))
+    r = subprocess.run([arcsim_bin, "topology", "show", str(tmp_path / "t.json"), "--nodes", "2"],
+                       capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert r.returncode == 0, r.stderr
+    first = r.stdout.splitlines()[0]
+    assert "\x1b" not in r.stdout and "\u202e" not in r.stdout
+    assert "\\x1b[31mred\\u202eevil" in first and "..." in first and len(first) < 400, first[:500]

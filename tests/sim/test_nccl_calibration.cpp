@@ -135,6 +135,42 @@ TEST(NcclTestsLog, BadInputIsOneLineNamingTheFile) {
   EXPECT_THROW(arcsim::sim::parse_nccl_tests_log(header(1, 8, true), "what.log"), std::invalid_argument);
 }
 
+// At scale (docs/limits.md): a million rows are read in linear time; one more is refused in one
+// line naming the file; the weighted fit of repeated rows equals the fit of every row.
+TEST(NcclTestsLog, MillionRowsAreReadAndOneMoreIsRefused) {
+  std::string text = "# Collective test starting: all_reduce_perf\n";
+  const std::string row = "1048576 262144 float sum -1 80.0 13.1 24.6 0 80.0 13.1 24.6 0\n";
+  text.reserve(row.size() * (arcsim::sim::kMaxLogRows + 1) + 64);
+  for (std::size_t i = 0; i < arcsim::sim::kMaxLogRows; ++i) text += row;
+  EXPECT_EQ(arcsim::sim::parse_nccl_tests_log(text, "big.log").rows.size(), arcsim::sim::kMaxLogRows);
+  text += row;
+  try {
+    arcsim::sim::parse_nccl_tests_log(text, "big.log");
+    FAIL();
+  } catch (const std::invalid_argument& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("big.log:1000002"), std::string::npos) << m;
+    EXPECT_NE(m.find("at most 1000000"), std::string::npos) << m;
+    EXPECT_EQ(m.find('\n'), std::string::npos) << m;
+  }
+}
+
+TEST(NcclCalibration, WeightedRowsFitAsEveryRow) {
+  const auto base = arcsim::topo::load_topology("dgx-a100");
+  std::vector<arcsim::sim::FitPoint> pts;
+  std::vector<arcsim::sim::FitRow> rows;
+  for (double b = 1024; b <= 4294967296.0; b *= 8) {
+    const double t1 = 30e-6 + b / 15e9, t2 = 1.1 * t1;
+    pts.push_back({base, CollectiveOp::allreduce, 2, b, t1});
+    pts.push_back({base, CollectiveOp::allreduce, 2, b, t2});
+    rows.push_back({CollectiveOp::allreduce, 2, b, std::sqrt(t1 * t2), 2});
+  }
+  const auto a = arcsim::sim::fit_constants(pts);
+  const auto w = arcsim::sim::fit_constants(base, rows, "auto");
+  EXPECT_NEAR(a.nic_eff / w.nic_eff, 1, 1e-3);
+  EXPECT_NEAR(a.latency_scale / w.latency_scale, 1, 1e-3);
+}
+
 TEST(NcclCalibration, RecoversKnownConstantsAndPredictsMoreServers) {
   const auto base = arcsim::topo::load_topology("dgx-a100");
   arcsim::sim::FitResult truth = arcsim::sim::constants_of(base);
