@@ -440,6 +440,8 @@ def load_breakeven(results_dir):
         for k in ("nodes", "bandwidth_gbps", "latency_us"):
             if k in r:
                 r[k] = number(path, where, k, r[k])
+        for k in ("breakeven_ci_lo", "breakeven_ci_hi"):  # the crossing's 95 % interval (tta rows)
+            r[k] = number(path, where, k, r[k]) if r.get(k) not in ("", None) else None
         out.append(r)
     return {"axis": axis, "rows": out}
 
@@ -1104,12 +1106,18 @@ def mark_crossings(ax, breakeven, metric, select, rows, c=None):
         ax.axvline(r["value"], color=cc, lw=0.6, ls=(0, (1, 1.5)), zorder=1)
         ax.plot([r["value"]], [1.0], marker="X", color=cc, markersize=4.5, markeredgecolor="white",
                 markeredgewidth=0.5, zorder=5)
+        lo, hi = r.get("breakeven_ci_lo"), r.get("breakeven_ci_hi")
+        if lo is not None or hi is not None:  # the interval from the seeds; an open end runs to the axis
+            x0, x1 = ax.get_xlim()
+            ax.plot([lo if lo is not None else x0, hi if hi is not None else x1], [1.0, 1.0], color=cc, lw=2.4,
+                    alpha=0.4, solid_capstyle="butt", zorder=4)
+            ax.set_xlim(x0, x1)
         drawn += 1
     MARKED[0] += drawn
     if not drawn:
         return []
     return [Line2D([], [], marker="X", ls=(0, (1, 1.5)), color=GREY, markersize=4.5,
-                   label=f"break-even ({'TTA' if metric == 'tta' else 'iteration'}, bisection)")]
+                   label=f"break-even ({'TTA, bar: its 95 % interval' if metric == 'tta' else 'iteration'}, bisection)")]
 
 
 # ---------------------------------------------------------------------------------------------
