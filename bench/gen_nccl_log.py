@@ -9,15 +9,22 @@ Sizes cycle through 8 B .. 8 GiB by powers of 2 (as repeated runs appended to on
 import sys
 
 
-def main():
-    rows, out = int(sys.argv[1]), sys.argv[2]
-    distinct = "--distinct" in sys.argv[3:]
+def header(hosts=2):
+    """The lines of an all_reduce_perf log before its rows: `hosts` servers of 8 A100s (also the
+    tests' logs: tests/python/test_nccl_cli.py, bad_inputs_table.py)."""
     lines = ["# Collective test starting: all_reduce_perf", "#", "# Using devices"]
-    for h in range(2):
+    for h in range(hosts):
         for g in range(8):
             lines.append(f"#  Rank {h * 8 + g:2d} Group  0 Pid  1 on node{h} device  {g} [0x07] NVIDIA A100-SXM4-80GB")
     lines.append("#       size         count      type   redop    root     time   algbw   busbw #wrong"
                  "     time   algbw   busbw #wrong")
+    return lines
+
+
+def main():
+    rows, out = int(sys.argv[1]), sys.argv[2]
+    distinct = "--distinct" in sys.argv[3:]
+    lines = header(2)
     with open(out, "w") as f:
         f.write("\n".join(lines) + "\n")
         for i in range(rows):

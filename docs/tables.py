@@ -25,6 +25,8 @@ import sys
 import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+from compression_quality import write_atomic  # noqa: E402  (temporary file, then rename)
 BEGIN, END = "<!-- arcsim-table {} -->", "<!-- /arcsim-table -->"
 
 
@@ -148,18 +150,6 @@ def replace_table(text, name, body, path):
         fail(f"{path}: table {name}: no '{END}' after its start")
     old, tail = rest.split(END, 1)
     return head + begin + "\n" + body + "\n" + END + tail, old.rstrip("\n")
-
-
-def write_atomic(path, text):
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tables-")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def main(argv):

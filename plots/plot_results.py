@@ -164,6 +164,22 @@ def read_csv(path):
         raise InputError(f"{path}: cannot read: {e.strerror or e}") from None
 
 
+def checked_rows(path, header, lines, required, writer):
+    """(line number, row) of a CSV whose header has every `required` column and whose rows are whole:
+    one error line naming the file, line and column otherwise."""
+    for col in required:
+        if col not in header:
+            bad(path, "line 1", col, f"a column {col} in the header ({writer} writes it)", "none")
+    for line, r in lines:
+        where = f"line {line}"
+        if None in r:
+            bad(path, where, "row", f"{len(header)} values (as the header)", f"{len(header) + len(r[None])}")
+        for col in required:
+            if r.get(col) is None:
+                bad(path, where, col, f"a value (a row of {len(header)} values)", "a short row")
+        yield line, r
+
+
 def check_results_csv(path, header, lines):
     """results.csv rows, checked and converted: NUMERIC columns to float or None."""
     if not header or header[0] != "point":
@@ -172,17 +188,9 @@ def check_results_csv(path, header, lines):
     dup = sorted({c for c in header if header.count(c) > 1})
     if dup:
         bad(path, "line 1", dup[0], "each column once in the header", "it twice")
-    for col in CSV_REQUIRED:
-        if col not in header:
-            bad(path, "line 1", col, f"a column {col} in the header (arcsim sweep writes it)", "none")
     rows = []
-    for line, r in lines:
+    for line, r in checked_rows(path, header, lines, CSV_REQUIRED, "arcsim sweep"):
         where = f"line {line}"
-        if None in r:
-            bad(path, where, "row", f"{len(header)} values (as the header)", f"{len(header) + len(r[None])}")
-        for col in CSV_REQUIRED:
-            if r.get(col) is None:
-                bad(path, where, col, f"a value (a row of {len(header)} values)", "a short row")
         for k in NUMERIC:
             if k in r:
                 r[k] = number(path, where, k, r[k])
@@ -420,17 +428,9 @@ def load_breakeven(results_dir):
     axis = next((k[len("breakeven_"):] for k in header if k.startswith("breakeven_")), None)
     if axis is None:
         return None
-    for col in BREAKEVEN_REQUIRED:
-        if col not in header:
-            bad(path, "line 1", col, f"a column {col} in the header (arcsim breakeven writes it)", "none")
     out = []
-    for line, r in lines:
+    for line, r in checked_rows(path, header, lines, BREAKEVEN_REQUIRED, "arcsim breakeven"):
         where = f"line {line}"
-        if None in r:
-            bad(path, where, "row", f"{len(header)} values (as the header)", f"{len(header) + len(r[None])}")
-        for col in BREAKEVEN_REQUIRED:
-            if r.get(col) is None:
-                bad(path, where, col, f"a value (a row of {len(header)} values)", "a short row")
         v = r.get("breakeven_" + axis, "")
         if v in ("", None):
             continue

@@ -14,6 +14,11 @@ The runner also checks: stderr is one line, no Python traceback, no temporary fi
 import copy
 import json
 import struct
+import sys
+from pathlib import Path as _Path
+
+sys.path.insert(0, str(_Path(__file__).resolve().parents[2] / "bench"))
+from gen_nccl_log import header as nccl_log_header  # noqa: E402
 
 FIFO = "@fifo"
 DIR = "@dir"
@@ -693,11 +698,7 @@ row("validate-init-bandwidth-subnormal", ["init", "{trace}", "--out", "{d}/s.jso
 
 def nccl_log(rows, hosts=2, time_text=None):
     """An all_reduce_perf log of `hosts` 8-GPU servers; rows are (size, out-of-place us)."""
-    lines = ["# Collective test starting: all_reduce_perf", "#", "# Using devices"]
-    for h in range(hosts):
-        for g in range(8):
-            lines.append(f"#  Rank {h * 8 + g:2d} Group  0 Pid  1 on node{h} device  {g} [0x07] NVIDIA A100-SXM4-80GB")
-    lines.append("#       size         count      type   redop    root     time   algbw   busbw #wrong     time   algbw   busbw #wrong")
+    lines = nccl_log_header(hosts)
     for size, t in rows:
         tt = time_text or f"{t:.1f}"
         lines.append(f"{size} {int(size) // 4}     float     sum      -1 {tt} 1.00 1.00      0 {tt} 1.00 1.00      0")

@@ -2,6 +2,10 @@
 import json
 import pathlib
 import subprocess
+import sys
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "bench"))
+from gen_nccl_log import header as nccl_log_header  # noqa: E402
 
 
 def run(*args):
@@ -51,11 +55,7 @@ def test_table_text_and_bad_input(arcsim_bin):
 
 
 def write_log(path, hosts, rows):
-    lines = ["# Collective test starting: all_reduce_perf", "#", "# Using devices"]
-    for h in range(hosts):
-        for g in range(8):
-            lines.append(f"#  Rank {h * 8 + g:2d} Group  0 Pid  1 on node{h} device  {g} [0x07] NVIDIA A100-SXM4-80GB")
-    lines.append("#       size         count      type   redop    root     time   algbw   busbw #wrong     time   algbw   busbw #wrong")
+    lines = nccl_log_header(hosts)
     for size, t in rows:
         algbw = size / t / 1e3
         busbw = algbw * 2 * 15 / 16
