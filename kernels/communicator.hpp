@@ -5,7 +5,9 @@
 // is written once (`out`), and each local worker reads it from there.
 //  * EmulatedCommunicator: N workers in one process (recorder, replay, `arcsim compress`, tests).
 //  * RecordingCommunicator (recording_communicator.hpp): wraps another one and logs the plan.
-//  * Later a NcclCommunicator with one local worker per process and world_size() ranks.
+//  * ProcessGroupCommunicator (process_group_communicator.hpp): one local worker per process,
+//    world_size() ranks, the bytes carried by a real process group (torch.distributed).
+// Sparsifiers loop over local workers (the `in` spans) and size what they receive by world_size().
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -43,6 +45,9 @@ class Communicator {
   virtual int world_size() const = 0;
   // Workers held by this process: the length of every `in` span.
   virtual int local_workers() const = 0;
+  // Global rank of this process's first local worker (local worker w is rank first_rank() + w):
+  // what keys a per-worker random stream, so that every rank draws what it would draw emulated.
+  virtual int first_rank() const { return 0; }
 
   // out[i] = sum over ranks of in[rank][i], i < count. `out` may alias no input. `wire`: the
   // type on the wire (float32, float16 or bfloat16): each contribution and the sum are rounded to
@@ -52,7 +57,8 @@ class Communicator {
   // out = concatenation over ranks of in[rank][0..count) (count elements of `type` per rank).
   virtual void allgather(std::span<const void* const> in, std::size_t count, DType type, void* out,
                          bool blocking = true) = 0;
-  // As allgather with a per-rank count; out holds sum(counts) elements in rank order.
+  // As allgather with a per-rank count (counts: world_size() entries, every rank's, known to every
+  // rank, e.g. from an all-gather of the sizes); out holds sum(counts) elements in rank order.
   // `scaling` only annotates the plan (how a simulation at another rank count reads the sizes).
   virtual void allgatherv(std::span<const void* const> in, std::span<const std::size_t> counts, DType type,
                           void* out, bool blocking = true, SizeScaling scaling = SizeScaling::kPerRank) = 0;

@@ -6,6 +6,7 @@
 #include <optional>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <stdexcept>
 
 #include "kernels/compressor_registry.hpp"
@@ -56,7 +57,18 @@ nlohmann::json StepReport::to_json(const BucketLayout& layout) const {
 }
 
 Compressor::Compressor(int workers, CompressorConfig config, Backend& backend)
-    : workers_(workers), config_(std::move(config)), backend_(&backend), emulated_(workers), comm_(emulated_) {
+    : workers_(workers),
+      config_(std::move(config)),
+      backend_(&backend),
+      emulated_(std::make_unique<EmulatedCommunicator>(workers)),
+      comm_(*emulated_) {
+  config_.validate();
+  dense_ = make_dense();
+  sparsifier_ = compressor_entry(config_.compressor).make(config_);
+}
+
+Compressor::Compressor(CompressorConfig config, Communicator& comm, Backend& backend)
+    : workers_(comm.local_workers()), config_(std::move(config)), backend_(&backend), comm_(comm) {
   config_.validate();
   dense_ = make_dense();
   sparsifier_ = compressor_entry(config_.compressor).make(config_);
@@ -86,7 +98,9 @@ StepReport Compressor::step(std::uint32_t bucket, const BucketLayout& layout, st
   if (grads.size() != W)
     throw std::invalid_argument("grads: expected " + std::to_string(W) + " workers, got " + std::to_string(grads.size()));
   Backend& be = *backend_;
-  for (std::size_t w = 0; w < W; ++w) require_finite(grads[w], n, static_cast<int>(w));
+  for (std::size_t w = 0; w < W; ++w) require_finite(grads[w], n, comm_.first_rank() + static_cast<int>(w));
+  // The quality metrics compare with the mean of every rank's gradient: only where all are here.
+  const bool all_workers_here = comm_.local_workers() == comm_.world_size();
   BucketState& st = buckets_[bucket];
   if (st.calls > 0 && st.numel != n)
     throw std::invalid_argument("bucket " + std::to_string(bucket) + ": expected " + std::to_string(st.numel) +
@@ -182,7 +196,9 @@ StepReport Compressor::step(std::uint32_t bucket, const BucketLayout& layout, st
     // relative error's sums come from the same pass (agg is final: no EF update touches it), with
     // the bits of separate passes: the means differ at most in the sign of a zero, their squares
     // not at all, and ||mean||^2 is then `total` itself.
-    if (inputs_are_grads) {
+    if (!all_workers_here) {
+      rep.retained_energy = std::numeric_limits<double>::quiet_NaN();
+    } else if (inputs_are_grads) {
       const auto [total, kept, num] = metric_sums<3>(n, [&](std::size_t lo, std::size_t len, std::array<double*, 3>& t) {
         mean_into(grads, W, lo, len, t[0]);
         metric_terms(t[0], len, agg + lo, t[2], selected.data() + lo, t[1]);
@@ -211,6 +227,7 @@ StepReport Compressor::step(std::uint32_t bucket, const BucketLayout& layout, st
     }
   }
   // Relative error of the aggregate against the dense mean of the raw gradients.
+  if (!all_workers_here) error_sums = {std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::quiet_NaN()};
   if (!error_sums)
     error_sums = metric_sums<2>(n, [&](std::size_t lo, std::size_t len, std::array<double*, 2>& t) {
       mean_into(grads, W, lo, len, t[1]);
@@ -218,7 +235,7 @@ StepReport Compressor::step(std::uint32_t bucket, const BucketLayout& layout, st
     });
   const auto [num, den] = *error_sums;
   rep.grad_energy = den;
-  rep.relative_error = relative_error(num, den);
+  rep.relative_error = all_workers_here ? relative_error(num, den) : std::numeric_limits<double>::quiet_NaN();
   rep.ops = comm_.take_ops();
   ++st.calls;
   return rep;

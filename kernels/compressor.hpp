@@ -1,5 +1,6 @@
 #pragma once
-// Compressor: one configured compressor applied to the buckets of N emulated workers, with error
+// Compressor: one configured compressor applied to the buckets of N workers (emulated in this
+// process, or one per process over a real process group), with error
 // feedback per (worker, bucket), dense warm-up and the Top-K/Rand-K ratio ramp. Every step runs
 // through a RecordingCommunicator over an EmulatedCommunicator, so each call also yields the
 // bucket's `arcsim-plan/1` ops (docs/contracts.md). Used by `arcsim compress`, the Python binding
@@ -61,7 +62,14 @@ class Compressor {
  public:
   // `backend`: where the primitives run (kernels/backend.hpp); the reference backend by default.
   Compressor(int workers, CompressorConfig config, Backend& backend = reference_backend());
+  // The local workers of one process in real distributed training: `comm` (a
+  // ProcessGroupCommunicator, kernels/process_group_communicator.hpp) carries the collectives, and
+  // the aggregate is over comm.world_size() ranks. Error feedback holds the local workers' state.
+  // relative_error, retained_energy and row_recall need every rank's gradient: NaN / absent here.
+  Compressor(CompressorConfig config, Communicator& comm, Backend& backend = reference_backend());
+  // Local workers (the length of step()'s grads) and the ranks the aggregate is over.
   int workers() const { return workers_; }
+  int world_size() const { return comm_.world_size(); }
   Backend& backend() const { return *backend_; }
   const CompressorConfig& config() const { return config_; }
 
@@ -90,7 +98,7 @@ class Compressor {
   int workers_;
   CompressorConfig config_;
   Backend* backend_;
-  EmulatedCommunicator emulated_;
+  std::unique_ptr<EmulatedCommunicator> emulated_;  // null when the communicator is the caller's
   RecordingCommunicator comm_;
   std::unique_ptr<Sparsifier> sparsifier_;
   std::unique_ptr<Sparsifier> dense_;

@@ -83,7 +83,7 @@ void RecordingCommunicator::alltoallv(std::span<const void* const> in, std::span
                                       DType type, std::span<void* const> out, bool blocking,
                                       SizeScaling scaling) {
   inner_.alltoallv(in, counts, type, out, blocking, scaling);
-  const std::size_t W = in.size(), es = dtype_size(type);
+  const std::size_t W = static_cast<std::size_t>(world_size()), es = dtype_size(type);
   std::vector<std::vector<std::size_t>> m(W, std::vector<std::size_t>(W));
   for (std::size_t s = 0; s < W; ++s)
     for (std::size_t d = 0; d < W; ++d) m[s][d] = counts[s * W + d] * es;

@@ -44,6 +44,7 @@ class RecordingCommunicator final : public Communicator {
   explicit RecordingCommunicator(Communicator& inner) : inner_(inner) {}
   int world_size() const override { return inner_.world_size(); }
   int local_workers() const override { return inner_.local_workers(); }
+  int first_rank() const override { return inner_.first_rank(); }
   void allreduce_sum(std::span<const float* const> in, std::size_t count, float* out, bool blocking = true,
                      DType wire = DType::kFloat32) override;
   void allgather(std::span<const void* const> in, std::size_t count, DType type, void* out,

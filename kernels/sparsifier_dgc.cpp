@@ -44,8 +44,10 @@ class Dgc final : public Sparsifier {
 
   SparsifyResult run(Communicator& comm, const BucketLayout& layout, const SparsifyArgs& a) override {
     const std::size_t W = a.in.size(), T = layout.shapes.size(), n = layout.numel();
-    if (W > thr::kMaxSampleWorkers)
-      throw std::invalid_argument("dgc: at most 65536 workers (the sample's RNG stream), got " + std::to_string(W));
+    const auto first = static_cast<std::size_t>(comm.first_rank());  // local worker w is rank first + w
+    if (static_cast<std::size_t>(comm.world_size()) > thr::kMaxSampleWorkers)
+      throw std::invalid_argument("dgc: at most 65536 workers (the sample's RNG stream), got " +
+                                  std::to_string(comm.world_size()));
     Backend& be = a.be();
     State& st = state_[a.bucket];
     if (st.v.size() != W || (W && st.v[0].size() != n)) {
@@ -101,7 +103,7 @@ class Dgc final : public Sparsifier {
           if (m == 0) continue;
           buf.resize(m);
           be.sample_magnitudes(v[w] + layout.offset(t), layout.numel(t), m, seed_, a.step, tensor_id(a.bucket, t),
-                               static_cast<std::uint32_t>(w), buf.data());
+                               static_cast<std::uint32_t>(first + w), buf.data());
           const std::size_t ks = std::min(m, std::max<std::size_t>(1, static_cast<std::size_t>(std::floor(m * a.ratio))));
           top.resize(ks);
           be.topk_magnitude(buf.data(), m, ks, top.data());

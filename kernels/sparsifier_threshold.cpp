@@ -92,19 +92,21 @@ SparsifyResult exchange(Communicator& comm, Backend& be, const BucketLayout& lay
   const std::size_t W = sel.idx.size(), n = layout.numel();
   std::vector<std::size_t> counts(W);
   std::vector<std::int32_t> counts32(W);
-  std::size_t total = 0;
   for (std::size_t w = 0; w < W; ++w) {
     counts[w] = sel.idx[w].size();
     if (counts[w] > static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max()))
       throw std::invalid_argument("threshold exchange: a worker selected more than 2^31 - 1 elements");
     counts32[w] = static_cast<std::int32_t>(counts[w]);
-    total += counts[w];
   }
   // Sizes first: every receiver learns each sender's count (one int32 per rank).
   std::vector<const void*> cin(W);
   for (std::size_t w = 0; w < W; ++w) cin[w] = &counts32[w];
-  std::vector<std::int32_t> all_counts(W);
+  const std::size_t P = static_cast<std::size_t>(comm.world_size());  // ranks (W of them are local)
+  std::vector<std::int32_t> all_counts(P);
   comm.allgather(cin, 1, DType::kInt32, all_counts.data(), true);
+  std::vector<std::size_t> rank_counts(all_counts.begin(), all_counts.end());
+  std::size_t received = 0;
+  for (std::size_t c : rank_counts) received += c;
 
   std::vector<std::vector<std::uint8_t>> vwire(W), iwire(W);
   std::vector<const void*> vin(W), iin(W);
@@ -116,19 +118,19 @@ SparsifyResult exchange(Communicator& comm, Backend& be, const BucketLayout& lay
     // What was sent, as the receivers see it (and as error feedback must account for it).
     unpack_values(vwire[w].data(), counts[w], value_type, sel.vals[w].data());
   }
-  std::vector<std::uint8_t> all_v(total * dtype_size(value_type)), all_i(total * dtype_size(index_type));
-  comm.allgatherv(vin, counts, value_type, all_v.data(), true);
-  comm.allgatherv(iin, counts, index_type, all_i.data(), true);
-  std::vector<float> vals(total);
-  std::vector<std::uint32_t> idx(total);
-  unpack_values(all_v.data(), total, value_type, vals.data());
-  unpack_indices(all_i.data(), total, index_type, idx.data());
+  std::vector<std::uint8_t> all_v(received * dtype_size(value_type)), all_i(received * dtype_size(index_type));
+  comm.allgatherv(vin, rank_counts, value_type, all_v.data(), true);
+  comm.allgatherv(iin, rank_counts, index_type, all_i.data(), true);
+  std::vector<float> vals(received);
+  std::vector<std::uint32_t> idx(received);
+  unpack_values(all_v.data(), received, value_type, vals.data());
+  unpack_indices(all_i.data(), received, index_type, idx.data());
   {
     // Top-K's scatter-add kernel over all received entries (bytes 12 total + 8 n).
-    KernelTimer timer(comm, be, KernelId::kTopkScatterAdd, {.n = n, .k = total, .workers = 1});
+    KernelTimer timer(comm, be, KernelId::kTopkScatterAdd, {.n = n, .k = received, .workers = 1});
     be.zero(a.agg, n);
     std::size_t pos = 0;
-    for (std::size_t w = 0; w < W; ++w) {
+    for (std::size_t w = 0; w < P; ++w) {
       const std::size_t c = static_cast<std::size_t>(all_counts[w]);
       be.scatter_add(vals.data() + pos, idx.data() + pos, c, a.agg);
       pos += c;
@@ -144,9 +146,9 @@ SparsifyResult exchange(Communicator& comm, Backend& be, const BucketLayout& lay
     for (auto i : idx) (*a.selected)[i] = 1;
   }
   SparsifyResult r;
-  r.k_by_worker = counts;
-  r.k = W ? static_cast<std::size_t>(std::llround(static_cast<double>(total) / static_cast<double>(W))) : 0;
-  r.values_per_rank = W ? counts[0] : 0;
+  r.k_by_worker = rank_counts;  // every rank's count, as every rank learnt it
+  r.k = P ? static_cast<std::size_t>(std::llround(static_cast<double>(received) / static_cast<double>(P))) : 0;
+  r.values_per_rank = P ? rank_counts[0] : 0;
   return r;
 }
 

@@ -44,8 +44,9 @@ class TopK final : public Sparsifier {
       vin[w] = vals[w].data();
       iin[w] = idx[w].data();
     }
-    std::vector<float> all_vals(workers * total_k);
-    std::vector<std::uint32_t> all_idx(workers * total_k);
+    const std::size_t ranks = static_cast<std::size_t>(comm.world_size());  // blocks received
+    std::vector<float> all_vals(ranks * total_k);
+    std::vector<std::uint32_t> all_idx(ranks * total_k);
     if (a.value_wire == DType::kFloat32 && a.index_wire == DType::kInt32) {
       comm.allgather(vin, total_k, DType::kFloat32, all_vals.data(), true);
       comm.allgather(iin, total_k, DType::kInt32, all_idx.data(), true);
@@ -58,17 +59,17 @@ class TopK final : public Sparsifier {
         vin[w] = pv[w].data();
         iin[w] = pi[w].data();
       }
-      std::vector<std::uint8_t> gv(workers * total_k * dtype_size(a.value_wire)),
-          gi(workers * total_k * dtype_size(a.index_wire));
+      std::vector<std::uint8_t> gv(ranks * total_k * dtype_size(a.value_wire)),
+          gi(ranks * total_k * dtype_size(a.index_wire));
       comm.allgather(vin, total_k, a.value_wire, gv.data(), true);
       comm.allgather(iin, total_k, a.index_wire, gi.data(), true);
-      unpack_values(gv.data(), workers * total_k, a.value_wire, all_vals.data());
-      unpack_indices(gi.data(), workers * total_k, a.index_wire, all_idx.data());
+      unpack_values(gv.data(), ranks * total_k, a.value_wire, all_vals.data());
+      unpack_indices(gi.data(), ranks * total_k, a.index_wire, all_idx.data());
     }
     {
-      KernelTimer timer(comm, be, KernelId::kTopkScatterAdd, {.n = n, .k = total_k, .workers = workers});
+      KernelTimer timer(comm, be, KernelId::kTopkScatterAdd, {.n = n, .k = total_k, .workers = ranks});
       be.zero(a.agg, n);
-      for (std::size_t w = 0; w < workers; ++w)
+      for (std::size_t w = 0; w < ranks; ++w)
         be.scatter_add(all_vals.data() + w * total_k, all_idx.data() + w * total_k, total_k, a.agg);
       be.divide(a.agg, n, comm.world_size());
     }
