@@ -23,8 +23,16 @@
 //    tensors, bucket order) and separately its uncompressed values fill buffers of fgbuff_elements
 //    entries; buffer j is one collective, the same count on every worker while the counts agree
 //    (an all-gather), the real per-worker counts in the tail otherwise (all-gather-v).
+//  * One local worker per rank (ProcessGroupCommunicator): every rank's per-tensor counts are
+//    needed to size what it receives. Without threshold reuse (and on the 15 warm calls) they are
+//    the nominal counts, known to every rank. On later threshold-reuse calls they are data
+//    dependent: when the process holds fewer workers than there are ranks, one all-gather of the
+//    compressed tensors' counts (int32 each) precedes the exchange. The emulated communicator
+//    (every worker local) knows them already and records no such exchange.
 #include <algorithm>
+#include <climits>
 #include <cmath>
+#include <cstdint>
 #include <map>
 #include <stdexcept>
 #include <string>
@@ -53,6 +61,7 @@ struct ReuseState {
 
 // One selected stream of a worker: bucket-flat positions and the wire form of the indices.
 struct Message {
+  std::vector<std::size_t> per_tensor;  // entries selected from each tensor (0 for those not compressed)
   std::vector<std::uint32_t> flat;      // bucket-flat index of each entry (what the receiver decodes)
   std::vector<std::uint32_t> wire;      // what is sent as the index (row-local column or bucket-flat)
   std::vector<float> vals;              // the values, as computed (float32)
@@ -77,7 +86,12 @@ class AdTopK final : public Sparsifier {
   const char* name() const override { return "adtopk"; }
 
   SparsifyResult run(Communicator& comm, const BucketLayout& layout, const SparsifyArgs& a) override {
+    // W local workers (local worker w is rank r0 + w) of P ranks; what is received is sized by P.
     const std::size_t n = layout.numel(), W = a.in.size(), T = layout.shapes.size();
+    const std::size_t P = static_cast<std::size_t>(comm.world_size()), r0 = static_cast<std::size_t>(comm.first_rank());
+    if (W == 0 || r0 + W > P)
+      throw std::invalid_argument("adtopk: local workers " + std::to_string(r0) + ".." + std::to_string(r0 + W) +
+                                  " are not ranks of " + std::to_string(P));
     Backend& be = a.be();
     const std::uint32_t call = calls_[a.bucket];
     const bool global_call = interleave_ && call % 2 == 1;
@@ -110,16 +124,20 @@ class AdTopK final : public Sparsifier {
                          ? (global_call ? k_of(a.ratio, layout.numel(t)) : views[t].rows * k_of(a.ratio, views[t].cols))
                          : layout.numel(t);
       KernelTimer timer(comm, be, KernelId::kAdtopkSelect, {.n = n, .k = nominal_k}, W);
-      for (std::size_t w = 0; w < W; ++w)
+      for (std::size_t w = 0; w < W; ++w) {
+        sparse[w].per_tensor.assign(T, 0);
         for (std::size_t t = 0; t < T; ++t) {
           const std::size_t off = layout.offset(t), d = layout.numel(t);
           if (!compressed[t]) {
             for (std::size_t i = 0; i < d; ++i) dense[w].flat.push_back(static_cast<std::uint32_t>(off + i));
             continue;
           }
+          const std::size_t before = sparse[w].count();
           select_tensor(be, a.in[w] + off, off, views[t], a.ratio, global_call, call, reuse_ ? &states[w][t] : nullptr,
                         sparse[w]);
+          sparse[w].per_tensor[t] = sparse[w].count() - before;
         }
+      }
       for (std::size_t w = 0; w < W; ++w) {
         sparse[w].vals.resize(sparse[w].count());
         be.gather(a.in[w], sparse[w].flat.data(), sparse[w].count(), sparse[w].vals.data());
@@ -130,45 +148,55 @@ class AdTopK final : public Sparsifier {
     }
     if (reuse_) update_thresholds(a, layout, views, compressed, call, states, sparse);
 
-    // 2. Collectives: worker w's received values land in recv_vals[w] (its sparse entries, then its
-    //    dense ones), its received wire indices in recv_wire[w].
-    std::vector<std::vector<float>> recv_vals(W);
-    std::vector<std::vector<std::uint32_t>> recv_wire(W);
-    for (std::size_t w = 0; w < W; ++w) {
-      recv_vals[w].resize(sparse[w].count() + dense[w].count());
-      recv_wire[w].resize(sparse[w].count());
+    // 2. Every rank's sparse count per tensor (the dense ones are the tensors' sizes), then the
+    //    collectives: rank p's received values land in recv_vals[p] (its sparse entries, then its
+    //    dense ones), its received wire indices in recv_wire[p].
+    const std::vector<std::vector<std::size_t>> counts =
+        rank_counts(comm, a, layout, views, compressed, global_call, call, sparse);
+    const std::size_t dense_n = dense[0].count();  // the same tensors on every rank
+    std::vector<std::size_t> sparse_total(P, 0);
+    std::vector<std::vector<float>> recv_vals(P);
+    std::vector<std::vector<std::uint32_t>> recv_wire(P);
+    for (std::size_t p = 0; p < P; ++p) {
+      for (auto c : counts[p]) sparse_total[p] += c;
+      recv_vals[p].resize(sparse_total[p] + dense_n);
+      recv_wire[p].resize(sparse_total[p]);
     }
     if (fgbuff_) {
-      exchange_buffered(comm, sparse, true, recv_vals, recv_wire);
-      std::vector<std::size_t> dense_base(W);
-      for (std::size_t w = 0; w < W; ++w) dense_base[w] = sparse[w].count();
-      exchange_buffered(comm, dense, false, recv_vals, recv_wire, &dense_base);
+      exchange_buffered(comm, sparse, sparse_total, true, recv_vals, recv_wire);
+      exchange_buffered(comm, dense, std::vector<std::size_t>(P, dense_n), false, recv_vals, recv_wire, &sparse_total);
     } else {
-      exchange_per_tensor(comm, layout, compressed, sparse, dense, recv_vals, recv_wire);
+      exchange_per_tensor(comm, layout, compressed, counts, sparse, dense, recv_vals, recv_wire, sparse_total);
     }
 
-    // 3. Decode and aggregate: agg = (1/N) sum_w scatter_add(message_w), workers in order.
-    std::vector<std::vector<std::uint32_t>> decoded(W);
+    // 3. Decode and aggregate: agg = (1/P) sum_p scatter_add(message_p), ranks in order. On exact
+    //    per-row calls every rank's sparse message has the same layout (k_row entries per row), so
+    //    the local row bases decode every rank's columns; dense entries are the same tensors.
+    const std::vector<std::uint32_t>& row_base = sparse[0].row_base;
+    std::vector<std::vector<std::uint32_t>> decoded(P);
     std::size_t total = 0;
-    for (std::size_t w = 0; w < W; ++w) {
-      decoded[w].resize(recv_vals[w].size());
-      for (std::size_t i = 0; i < sparse[w].count(); ++i)
-        decoded[w][i] =
-            row_local_wire ? sparse[w].row_base[i] + recv_wire[w][i] : recv_wire[w][i];  // same bases on every worker
-      for (std::size_t i = 0; i < dense[w].count(); ++i) decoded[w][sparse[w].count() + i] = dense[w].flat[i];
-      total += decoded[w].size();
+    for (std::size_t p = 0; p < P; ++p) {
+      decoded[p].resize(recv_vals[p].size());
+      if (row_local_wire && sparse_total[p] != row_base.size())
+        throw std::logic_error("adtopk: rank " + std::to_string(p) + " sent " + std::to_string(sparse_total[p]) +
+                               " row-local entries, expected " + std::to_string(row_base.size()));
+      for (std::size_t i = 0; i < sparse_total[p]; ++i)
+        decoded[p][i] = row_local_wire ? row_base[i] + recv_wire[p][i] : recv_wire[p][i];
+      for (std::size_t i = 0; i < dense_n; ++i) decoded[p][sparse_total[p] + i] = dense[0].flat[i];
+      total += decoded[p].size();
     }
     {
-      KernelTimer timer(comm, be, KernelId::kAdtopkScatterAdd, {.n = n, .k = W ? decoded[0].size() : 0, .workers = W});
+      KernelTimer timer(comm, be, KernelId::kAdtopkScatterAdd, {.n = n, .k = decoded[0].size(), .workers = P});
       be.zero(a.agg, n);
-      for (std::size_t w = 0; w < W; ++w)
-        be.scatter_add(recv_vals[w].data(), decoded[w].data(), decoded[w].size(), a.agg);
+      for (std::size_t p = 0; p < P; ++p)
+        be.scatter_add(recv_vals[p].data(), decoded[p].data(), decoded[p].size(), a.agg);
       be.divide(a.agg, n, comm.world_size());
     }
-    // Each worker's own message as sent (values rounded to the wire type): what EF subtracts.
+    // Each local worker's own message as sent (values rounded to the wire type): what EF subtracts.
     for (std::size_t w = 0; w < a.local_out.size(); ++w) {
+      const std::size_t p = r0 + w;
       be.zero(a.local_out[w], n);
-      be.scatter(recv_vals[w].data(), decoded[w].data(), decoded[w].size(), a.local_out[w]);
+      be.scatter(recv_vals[p].data(), decoded[p].data(), decoded[p].size(), a.local_out[w]);
     }
     if (a.selected) {
       a.selected->assign(n, 0);
@@ -176,10 +204,10 @@ class AdTopK final : public Sparsifier {
         for (auto i : d) (*a.selected)[i] = 1;
     }
     SparsifyResult r;
-    r.values_per_rank = W ? decoded[0].size() : 0;
+    r.values_per_rank = decoded[0].size();  // rank 0's
     if (reuse_) {
-      for (const auto& d : decoded) r.k_by_worker.push_back(d.size());
-      r.k = W ? static_cast<std::size_t>(std::llround(static_cast<double>(total) / static_cast<double>(W))) : 0;
+      for (const auto& d : decoded) r.k_by_worker.push_back(d.size());  // every rank's
+      r.k = static_cast<std::size_t>(std::llround(static_cast<double>(total) / static_cast<double>(P)));
     } else {
       r.k = r.values_per_rank;
     }
@@ -264,14 +292,72 @@ class AdTopK final : public Sparsifier {
     }
   }
 
-  // One collective pair: entries [starts[w], starts[w] + counts[w]) of each worker's stream, values
-  // (and indices when `sparse`); entry i of worker w lands in recv_vals[w][base[w] + i] (and
-  // recv_wire[w][i]). Equal counts: all-gather; otherwise all-gather-v with the real counts.
+  // counts[p][t]: the entries rank p selected from tensor t (0 for tensors not compressed). Local
+  // workers' from their messages; the other ranks' are the nominal counts where the selection is
+  // exact (no threshold reuse, or a warm call), else learnt from one all-gather of the compressed
+  // tensors' counts: a real run needs it, so the emulated run (which knows them all) performs it too
+  // and its plan has it.
+  std::vector<std::vector<std::size_t>> rank_counts(Communicator& comm, const SparsifyArgs& a,
+                                                    const BucketLayout& layout, const std::vector<RowView>& views,
+                                                    const std::vector<bool>& compressed, bool global_call,
+                                                    std::uint32_t call, const std::vector<Message>& sparse) const {
+    const std::size_t W = sparse.size(), T = compressed.size();
+    const std::size_t P = static_cast<std::size_t>(comm.world_size()), r0 = static_cast<std::size_t>(comm.first_rank());
+    std::vector<std::vector<std::size_t>> counts(P);
+    for (std::size_t w = 0; w < W; ++w) counts[r0 + w] = sparse[w].per_tensor;
+    if (!reuse_ || call < kExactWarmCalls) {
+      std::vector<std::size_t> nominal(T, 0);
+      for (std::size_t t = 0; t < T; ++t)
+        if (compressed[t])
+          nominal[t] = global_call ? k_of(a.ratio, layout.numel(t)) : views[t].rows * k_of(a.ratio, views[t].cols);
+      for (std::size_t w = 0; w < W; ++w)
+        if (sparse[w].per_tensor != nominal)
+          throw std::logic_error("adtopk: an exact selection did not select the nominal count");
+      for (auto& c : counts) c = nominal;
+      return counts;
+    }
+    // Threshold-filtered counts: a size exchange, one int32 per compressed tensor per rank.
+    std::vector<std::size_t> which;
+    for (std::size_t t = 0; t < T; ++t)
+      if (compressed[t]) which.push_back(t);
+    const std::size_t C = which.size();
+    if (C == 0) {
+      for (auto& c : counts) c.assign(T, 0);
+      return counts;
+    }
+    std::vector<std::vector<std::int32_t>> mine(W, std::vector<std::int32_t>(C));
+    std::vector<const void*> in(W);
+    for (std::size_t w = 0; w < W; ++w) {
+      for (std::size_t j = 0; j < C; ++j) {
+        const std::size_t c = sparse[w].per_tensor[which[j]];
+        if (c > static_cast<std::size_t>(INT32_MAX))
+          throw std::invalid_argument("adtopk: a tensor's selection exceeds 2^31 - 1 entries");
+        mine[w][j] = static_cast<std::int32_t>(c);
+      }
+      in[w] = mine[w].data();
+    }
+    std::vector<std::int32_t> all(P * C);
+    comm.allgather(in, C, DType::kInt32, all.data(), true);
+    for (std::size_t p = 0; p < P; ++p) {
+      counts[p].assign(T, 0);
+      for (std::size_t j = 0; j < C; ++j) counts[p][which[j]] = static_cast<std::size_t>(all[p * C + j]);
+    }
+    for (std::size_t w = 0; w < W; ++w)
+      if (counts[r0 + w] != sparse[w].per_tensor)
+        throw std::logic_error("adtopk: the count exchange disagrees with what was selected");
+    return counts;
+  }
+
+  // One collective pair: entries [starts[w], starts[w] + counts[r0 + w]) of each local worker's
+  // stream, values (and indices when `sparse`); counts has one entry per rank, known to every
+  // rank. Entry i of rank p's range lands in recv_vals[p][base[p] + starts_p + i] (and
+  // recv_wire[p][starts_p + i]), starts_p = recv_at[p]. Equal counts: all-gather; otherwise
+  // all-gather-v with the real counts.
   void gather_range(Communicator& comm, const std::vector<Message>& msgs, bool sparse,
                     const std::vector<std::size_t>& starts, const std::vector<std::size_t>& counts,
-                    std::vector<std::vector<float>>& recv_vals, std::vector<std::vector<std::uint32_t>>& recv_wire,
-                    const std::vector<std::size_t>* base) {
-    const std::size_t W = msgs.size();
+                    const std::vector<std::size_t>& recv_at, std::vector<std::vector<float>>& recv_vals,
+                    std::vector<std::vector<std::uint32_t>>& recv_wire, const std::vector<std::size_t>* base) {
+    const std::size_t W = msgs.size(), P = counts.size(), r0 = static_cast<std::size_t>(comm.first_rank());
     bool equal = true;
     for (auto c : counts) equal = equal && c == counts[0];
     std::size_t total = 0;
@@ -281,7 +367,7 @@ class AdTopK final : public Sparsifier {
     std::vector<std::vector<std::uint8_t>> packed(W);
     std::vector<const void*> in(W);
     for (std::size_t w = 0; w < W; ++w) {
-      packed[w] = pack_values(msgs[w].vals.data() + starts[w], counts[w], vtype_);
+      packed[w] = pack_values(msgs[w].vals.data() + starts[w], counts[r0 + w], vtype_);
       in[w] = packed[w].data();
     }
     std::vector<std::uint8_t> out(total * dtype_size(vtype_));
@@ -290,15 +376,15 @@ class AdTopK final : public Sparsifier {
     else
       comm.allgatherv(in, counts, vtype_, out.data(), false);
     std::size_t at = 0;
-    for (std::size_t w = 0; w < W; ++w) {
-      const std::size_t b = (base ? (*base)[w] : 0) + starts[w];
-      unpack_values(out.data() + at * dtype_size(vtype_), counts[w], vtype_, recv_vals[w].data() + b);
-      at += counts[w];
+    for (std::size_t p = 0; p < P; ++p) {
+      const std::size_t b = (base ? (*base)[p] : 0) + recv_at[p];
+      unpack_values(out.data() + at * dtype_size(vtype_), counts[p], vtype_, recv_vals[p].data() + b);
+      at += counts[p];
     }
     if (!sparse) return;
     // Indices.
     for (std::size_t w = 0; w < W; ++w) {
-      packed[w] = pack_indices(msgs[w].wire.data() + starts[w], counts[w], itype_);
+      packed[w] = pack_indices(msgs[w].wire.data() + starts[w], counts[r0 + w], itype_);
       in[w] = packed[w].data();
     }
     out.assign(total * dtype_size(itype_), 0);
@@ -307,50 +393,49 @@ class AdTopK final : public Sparsifier {
     else
       comm.allgatherv(in, counts, itype_, out.data(), false);
     at = 0;
-    for (std::size_t w = 0; w < W; ++w) {
-      unpack_indices(out.data() + at * dtype_size(itype_), counts[w], itype_, recv_wire[w].data() + starts[w]);
-      at += counts[w];
+    for (std::size_t p = 0; p < P; ++p) {
+      unpack_indices(out.data() + at * dtype_size(itype_), counts[p], itype_, recv_wire[p].data() + recv_at[p]);
+      at += counts[p];
     }
   }
-  // Without fgbuff: per tensor in bucket order, its entries of every worker.
+  // Without fgbuff: per tensor in bucket order, its entries of every rank.
   void exchange_per_tensor(Communicator& comm, const BucketLayout& layout, const std::vector<bool>& compressed,
-                           const std::vector<Message>& sparse, const std::vector<Message>& dense,
-                           std::vector<std::vector<float>>& recv_vals,
-                           std::vector<std::vector<std::uint32_t>>& recv_wire) {
-    const std::size_t W = sparse.size();
-    std::vector<std::size_t> sp(W, 0), dp(W, 0), dense_base(W);
-    for (std::size_t w = 0; w < W; ++w) dense_base[w] = sparse[w].count();
+                           const std::vector<std::vector<std::size_t>>& counts, const std::vector<Message>& sparse,
+                           const std::vector<Message>& dense, std::vector<std::vector<float>>& recv_vals,
+                           std::vector<std::vector<std::uint32_t>>& recv_wire,
+                           const std::vector<std::size_t>& sparse_total) {
+    const std::size_t W = sparse.size(), P = counts.size(), r0 = static_cast<std::size_t>(comm.first_rank());
+    std::vector<std::size_t> sp(P, 0), dp(P, 0);  // per rank: entries of its stream already exchanged
     for (std::size_t t = 0; t < compressed.size(); ++t) {
-      const std::size_t off = layout.offset(t), end = off + layout.numel(t);
       const std::vector<Message>& msgs = compressed[t] ? sparse : dense;
       std::vector<std::size_t>& pos = compressed[t] ? sp : dp;
-      std::vector<std::size_t> counts(W);
-      for (std::size_t w = 0; w < W; ++w) {
-        std::size_t e = pos[w];
-        while (e < msgs[w].count() && msgs[w].flat[e] < end) ++e;
-        counts[w] = e - pos[w];
-      }
-      gather_range(comm, msgs, compressed[t], pos, counts, recv_vals, recv_wire, compressed[t] ? nullptr : &dense_base);
-      for (std::size_t w = 0; w < W; ++w) pos[w] += counts[w];
+      std::vector<std::size_t> c(P);
+      for (std::size_t p = 0; p < P; ++p) c[p] = compressed[t] ? counts[p][t] : layout.numel(t);
+      std::vector<std::size_t> starts(W);
+      for (std::size_t w = 0; w < W; ++w) starts[w] = pos[r0 + w];
+      gather_range(comm, msgs, compressed[t], starts, c, pos, recv_vals, recv_wire,
+                   compressed[t] ? nullptr : &sparse_total);
+      for (std::size_t p = 0; p < P; ++p) pos[p] += c[p];
     }
   }
 
-  // With fgbuff: buffers of buffer_ entries over each worker's stream.
-  void exchange_buffered(Communicator& comm, const std::vector<Message>& msgs, bool sparse,
-                         std::vector<std::vector<float>>& recv_vals, std::vector<std::vector<std::uint32_t>>& recv_wire,
+  // With fgbuff: buffers of buffer_ entries over each rank's stream (totals: every rank's length).
+  void exchange_buffered(Communicator& comm, const std::vector<Message>& msgs, const std::vector<std::size_t>& totals,
+                         bool sparse, std::vector<std::vector<float>>& recv_vals,
+                         std::vector<std::vector<std::uint32_t>>& recv_wire,
                          const std::vector<std::size_t>* base = nullptr) {
-    const std::size_t W = msgs.size();
+    const std::size_t W = msgs.size(), P = totals.size(), r0 = static_cast<std::size_t>(comm.first_rank());
     std::size_t longest = 0;
-    for (const auto& m : msgs) longest = std::max(longest, m.count());
+    for (auto c : totals) longest = std::max(longest, c);
     for (std::size_t b = 0; b * buffer_ < longest; ++b) {
-      std::vector<std::size_t> counts(W);
-      std::vector<std::size_t> starts(W);
-      for (std::size_t w = 0; w < W; ++w) {
-        const std::size_t c = msgs[w].count();
-        counts[w] = c > b * buffer_ ? std::min(buffer_, c - b * buffer_) : 0;
-        starts[w] = std::min(b * buffer_, c);
+      std::vector<std::size_t> counts(P), at(P), starts(W);
+      for (std::size_t p = 0; p < P; ++p) {
+        const std::size_t c = totals[p];
+        counts[p] = c > b * buffer_ ? std::min(buffer_, c - b * buffer_) : 0;
+        at[p] = std::min(b * buffer_, c);
       }
-      gather_range(comm, msgs, sparse, starts, counts, recv_vals, recv_wire, base);
+      for (std::size_t w = 0; w < W; ++w) starts[w] = at[r0 + w];
+      gather_range(comm, msgs, sparse, starts, counts, at, recv_vals, recv_wire, base);
     }
   }
 

@@ -15,11 +15,13 @@
 #include "kernels/compressor_registry.hpp"
 #include "kernels/cpu/fast.hpp"
 #include "kernels/primitives.hpp"
+#include "kernels/process_group_communicator.hpp"
 
 namespace py = pybind11;
 using arcsim::kernels::BucketLayout;
 using arcsim::kernels::Compressor;
 using arcsim::kernels::CompressorConfig;
+using arcsim::kernels::ProcessGroupCommunicator;
 
 namespace {
 
@@ -104,6 +106,115 @@ class PyCompressor {
   std::string backend() const { return c_->backend().name(); }
 
  private:
+  std::unique_ptr<Compressor> c_;
+};
+
+// A Transport whose byte collectives are a Python object's methods (arcsim/distributed.py's
+// TorchTransport calls torch.distributed). Buffers cross as numpy uint8 / float32 views of the
+// C++ memory: no copy on this side; a Python exception propagates to the caller of step().
+class PyTransport final : public arcsim::kernels::Transport {
+ public:
+  explicit PyTransport(py::object impl) : impl_(std::move(impl)) {
+    py::gil_scoped_acquire gil;
+    rank_ = impl_.attr("rank")().cast<int>();
+    size_ = impl_.attr("size")().cast<int>();
+  }
+  int rank() const override { return rank_; }
+  int size() const override { return size_; }
+  void allgatherv(const void* in, std::span<const std::size_t> bytes, void* out) override {
+    std::size_t total = 0;
+    for (std::size_t b : bytes) total += b;
+    py::gil_scoped_acquire gil;
+    impl_.attr("allgatherv")(view(in, bytes[static_cast<std::size_t>(rank_)]), sizes(bytes), view(out, total));
+  }
+  void alltoallv(const void* in, std::span<const std::size_t> send, void* out,
+                 std::span<const std::size_t> recv) override {
+    std::size_t sent = 0, got = 0;
+    for (std::size_t b : send) sent += b;
+    for (std::size_t b : recv) got += b;
+    py::gil_scoped_acquire gil;
+    impl_.attr("alltoallv")(view(in, sent), sizes(send), view(out, got), sizes(recv));
+  }
+  void broadcast(void* buf, std::size_t bytes, int root) override {
+    py::gil_scoped_acquire gil;
+    impl_.attr("broadcast")(view(buf, bytes), root);
+  }
+  void allreduce_sum_f32(float* buf, std::size_t count) override {
+    py::gil_scoped_acquire gil;
+    impl_.attr("allreduce_sum_f32")(
+        py::array_t<float>({static_cast<py::ssize_t>(count)}, {static_cast<py::ssize_t>(sizeof(float))}, buf, none_));
+  }
+
+ private:
+  // A writable numpy view of C++ memory (the `base` keeps numpy from owning or copying it).
+  py::array_t<std::uint8_t> view(const void* p, std::size_t bytes) const {
+    return py::array_t<std::uint8_t>({static_cast<py::ssize_t>(bytes)}, {static_cast<py::ssize_t>(1)},
+                                     static_cast<std::uint8_t*>(const_cast<void*>(p)), none_);
+  }
+  static py::list sizes(std::span<const std::size_t> v) {
+    py::list l;
+    for (std::size_t b : v) l.append(b);
+    return l;
+  }
+  py::object impl_;
+  py::none none_;
+  int rank_ = 0, size_ = 1;
+};
+
+// One rank of real distributed training: its own gradient in, the aggregate over all ranks out.
+class PyDistributedCompressor {
+ public:
+  PyDistributedCompressor(py::object transport, CompressorConfig cfg, const std::string& backend,
+                          const std::string& reduction)
+      : transport_(std::move(transport)) {
+    arcsim::kernels::Backend* be = nullptr;
+    try {
+      be = &arcsim::kernels::backend_by_name(backend);
+      comm_ = std::make_unique<ProcessGroupCommunicator>(transport_, arcsim::kernels::parse_reduction(reduction));
+      c_ = std::make_unique<Compressor>(std::move(cfg), *comm_, *be);
+    } catch (const std::invalid_argument& e) {
+      throw py::value_error(e.what());
+    }
+  }
+
+  py::tuple step(std::uint32_t bucket, const py::sequence& shapes, const py::object& grad, const py::object& names) {
+    const BucketLayout layout = layout_from(shapes, names);
+    auto g = as_float32(grad, "grad");
+    const auto n = static_cast<py::ssize_t>(layout.numel());
+    if (g.ndim() != 1 || g.shape(0) != n)
+      throw py::value_error("grad: expected float32 [numel=" + std::to_string(n) +
+                            "] (this rank's bucket; numel = sum of the shapes), got " + std::to_string(g.size()) +
+                            " elements in " + std::to_string(g.ndim()) + " dimensions");
+    const float* mine[] = {g.data()};
+    py::array_t<float> agg(n);
+    arcsim::kernels::StepReport rep;
+    try {
+      py::gil_scoped_release release;  // the transport takes the GIL back for each collective
+      rep = c_->step(bucket, layout, mine, agg.mutable_data());
+    } catch (const std::invalid_argument& e) {
+      throw py::value_error(e.what());
+    }
+    nlohmann::json j = rep.to_json(layout);
+    nlohmann::json calls = nlohmann::json::array(), kernels = nlohmann::json::array();
+    for (const auto& c : comm_->take_calls())
+      calls.push_back({{"op", c.op}, {"bytes", c.bytes}, {"wire_bytes", c.wire_bytes},
+                       {"dtype", arcsim::kernels::dtype_name(c.dtype)}, {"start_s", c.start_s}, {"end_s", c.end_s}});
+    for (const auto& k : comm_->take_kernels())
+      kernels.push_back({{"name", k.name}, {"start_s", k.start_s}, {"end_s", k.end_s}});
+    j["timeline"] = {{"collectives", calls}, {"kernels", kernels}};
+    return py::make_tuple(agg, json_to_py(j));
+  }
+
+  py::object config() const { return json_to_py(c_->config().to_json()); }
+  int world_size() const { return c_->world_size(); }
+  int rank() const { return transport_.rank(); }
+  std::string reduction() const { return arcsim::kernels::reduction_name(comm_->reduction()); }
+  std::string backend() const { return c_->backend().name(); }
+  py::object plan_header() const { return json_to_py(c_->plan_header()); }
+
+ private:
+  PyTransport transport_;
+  std::unique_ptr<ProcessGroupCommunicator> comm_;
   std::unique_ptr<Compressor> c_;
 };
 
@@ -210,6 +321,32 @@ PYBIND11_MODULE(arcsim_kernels, m) {
       .def_property_readonly("config", &PyCompressor::config)
       .def_property_readonly("workers", &PyCompressor::workers)
       .def_property_readonly("backend", &PyCompressor::backend);
+  py::class_<PyDistributedCompressor>(m, "DistributedCompressor")
+      .def(py::init([](py::object transport, const std::string& compressor, const py::object& ratio, std::uint64_t seed,
+                       const std::string& backend, const std::string& reduction, const py::kwargs& kwargs) {
+             return std::make_unique<PyDistributedCompressor>(std::move(transport),
+                                                              config_from(compressor, ratio, seed, kwargs), backend,
+                                                              reduction);
+           }),
+           py::arg("transport"), py::arg("compressor") = "dense", py::arg("ratio") = py::none(), py::arg("seed") = 1,
+           py::arg("backend") = arcsim::kernels::kDefaultBackend, py::arg("reduction") = "ordered",
+           "DistributedCompressor(transport, compressor='dense', ratio=None, seed=1, backend='auto',\n"
+           "reduction='ordered', **options): the compressor of one rank in real distributed training.\n"
+           "transport: an object with rank(), size(), allgatherv(inp, sizes, out), alltoallv(inp, send, out, recv),\n"
+           "broadcast(buf, root) and allreduce_sum_f32(buf) over numpy views (arcsim.distributed.TorchTransport).\n"
+           "reduction: ordered (sums in rank order: bit-identical to Compressor over the same gradients) | native\n"
+           "(the process group's all-reduce for float32 values).")
+      .def("step", &PyDistributedCompressor::step, py::arg("bucket"), py::arg("shapes"), py::arg("grad"),
+           py::arg("names") = py::none(),
+           "One compression call of this rank's bucket. grad: float32 [numel]. Returns (agg float32 [numel], report "
+           "dict as Compressor.step's, quality metrics None, plus timeline: collectives [{op, bytes, wire_bytes, dtype, "
+           "start_s, end_s}] and kernels [{name, start_s, end_s}], wall-clock seconds).")
+      .def("plan_header", &PyDistributedCompressor::plan_header)
+      .def_property_readonly("config", &PyDistributedCompressor::config)
+      .def_property_readonly("world_size", &PyDistributedCompressor::world_size)
+      .def_property_readonly("rank", &PyDistributedCompressor::rank)
+      .def_property_readonly("reduction", &PyDistributedCompressor::reduction)
+      .def_property_readonly("backend", &PyDistributedCompressor::backend);
   m.def("compressors", [] { return arcsim::kernels::compressor_names(); }, "the registry's compressor names");
   m.def("option_table", &option_table, "every compressor option: name, default, expected, help, compressors");
   m.def("backends", [] { return arcsim::kernels::backend_names(); }, "valid backend names");

@@ -319,7 +319,16 @@ TEST(AdTopK, FgbuffMergesTheCollectivesIntoBuffersOfEqualCountWithTheSameAggrega
     const auto r = run_step(reuse, one, draws(W, 64 * 256, 500 + call, Tail::kLogNormal));
     const auto& k = r.report.k_by_worker;
     ASSERT_EQ(k.size(), W);
-    const auto ops = collectives(r.report);
+    auto ops = collectives(r.report);
+    // After the 15 exact warm calls the counts depend on the data: one all-gather of each rank's
+    // int32 count (one compressed tensor) comes first.
+    if (call >= 15) {
+      ASSERT_FALSE(ops.empty());
+      EXPECT_EQ(ops[0].op, "allgather");
+      EXPECT_EQ(ops[0].dtype, DType::kInt32);
+      EXPECT_EQ(ops[0].bytes_per_rank, 4u);
+      ops.erase(ops.begin());
+    }
     const std::size_t longest = *std::max_element(k.begin(), k.end());
     ASSERT_EQ(ops.size(), 2 * ((longest + B - 1) / B)) << "call " << call;
     for (std::size_t j = 0; j < ops.size() / 2; ++j)

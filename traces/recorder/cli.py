@@ -226,7 +226,12 @@ def parser():
     p.add_argument("--log", default=None, help="also append progress lines to this file")
     p.add_argument("--ddp", type=int, default=0, metavar="P",
                    help="record from real DistributedDataParallel with P processes on localhost (gloo) "
-                        "instead of emulated workers; --workers is ignored")
+                        "instead of emulated workers, each rank compressing its own gradient and the compressor's "
+                        "collectives going through the process group (arcsim.distributed); per-rank timings are "
+                        "written to --out/timings/; --workers is ignored")
+    p.add_argument("--timeout", type=float, default=300.0, metavar="S",
+                   help="--ddp: seconds after which a collective that a rank waits for gives up (a lost or stuck "
+                        "peer), in (0, 86400]")
     return p
 
 
@@ -316,6 +321,8 @@ def main(argv=None):
             from .ddp import run_ddp
             if args.ddp < 1:
                 raise ValueError(f"--ddp: expected a number of processes >= 1, got {args.ddp}")
+            if not 0 < args.timeout <= 86400:
+                raise ValueError(f"--timeout: expected seconds in (0, 86400], got {args.timeout:g}")
             check_options(o)
             parse_target(o.target, o.target_mode)
             specs = [parse_compressor(c, o.ef, o.rank, 1, o.warmup, o.ramp, options=o.compressor_options)

@@ -290,15 +290,30 @@ BACKEND = "auto"  # where the binding runs the kernels (record --backend): auto 
 
 
 def make_compressor(spec, workers):
-    """The binding's Compressor for a configuration (parse_compressor's); the options that do
-    not apply under its ef (stated at their defaults) are not passed: the binding refuses them."""
+    """The binding's Compressor over `workers` emulated workers for a configuration
+    (parse_compressor's)."""
     ak = import_binding()
     if ak is None:
         if spec["compressor"] != "dense":
             raise RuntimeError("arcsim_kernels is not built (build target arcsim_kernels_py): "
                                f"compressor {spec['compressor']} needs it")
         return DenseMean()
+    return ak.Compressor(workers=workers, backend=BACKEND, **_binding_options(spec))
+
+
+def make_distributed_compressor(spec, transport, reduction="ordered"):
+    """The binding's DistributedCompressor of one rank for a configuration (parse_compressor's):
+    the same options as make_compressor, its collectives carried by `transport`
+    (traces/recorder/distributed.py's TorchTransport)."""
+    ak = import_binding()
+    if ak is None:
+        raise RuntimeError("arcsim_kernels is not built (build target arcsim_kernels_py): distributed training "
+                           "with arcsim's compressors needs it")
+    return ak.DistributedCompressor(transport, backend=BACKEND, reduction=reduction, **_binding_options(spec))
+
+
+def _binding_options(spec):
+    """The binding's keyword arguments of a configuration: the options that do not apply under
+    its ef (stated at their defaults) are left out, since the binding refuses them."""
     ef = spec.get("ef", "none")
-    kw = {k: v for k, v in spec.items() if k in ("compressor", "ratio", "seed") or
-          _applies(option_name(k), ef)}
-    return ak.Compressor(workers=workers, backend=BACKEND, **kw)
+    return {k: v for k, v in spec.items() if k in ("compressor", "ratio", "seed") or _applies(option_name(k), ef)}
