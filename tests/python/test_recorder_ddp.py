@@ -18,3 +18,9 @@ def test_ddp_two_processes_records_a_valid_trace(arcsim_bin, tmp_path):
         g = trace_io.load_file(t, s["data"])
         np.testing.assert_allclose(trace_io.load_file(t, s["aggregate"]), g.mean(0), rtol=1e-5, atol=1e-7)
         assert not np.allclose(g[0], g[1])  # each rank its own micro-batch
+    # Every rank's timings next to the trace, with the compressor's own collectives.
+    for cid, ops in (("dense", {"allreduce"}), ("arctopk-0.2-ef14", {"allreduce"})):
+        for rank in (0, 1):
+            rows = (tmp_path / "d" / "timings" / f"{cid}-n2-seed1" / f"rank{rank}.csv").read_text().splitlines()
+            coll = [r.split(",") for r in rows[1:] if r.split(",")[3] == "collective"]
+            assert coll and {c[5] for c in coll} == ops

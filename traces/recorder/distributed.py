@@ -26,7 +26,9 @@ What a run yields besides training:
   * with `out`, the run is also a trace (layout, optional compute profile, samples, the
     loss/accuracy curve from state.log(), closed by state.close()), as `arcsim record` writes.
 
-Faults: every error is one line naming the rank, step, bucket and cause (DistributedError). A
+Faults: every error is one line naming the rank, step, bucket and cause (DistributedError;
+autograd wraps what a comm hook raises into a RuntimeError from backward() whose first line is
+"DistributedError: <that line>", and state.failed holds the DistributedError itself). A
 rank that finds a local fault (a non-finite or non-float32 gradient, a compressor that does not
 fit the bucket) publishes it in the process group's store before raising, so the other ranks,
 whose collective then fails when that process exits (or times out after `timeout_s`), name it
@@ -174,6 +176,7 @@ class HookState:
         self.checked = set()  # bucket ids whose configuration and size every rank confirmed
         self.step, self._rows, self._bytes = 0, [], 0
         self._mark = None    # when the next bucket's compute began
+        self.failed = None   # the DistributedError that stopped this rank (autograd wraps what a hook raises)
         if module is not None:
             module.register_forward_pre_hook(self._forward_begins)
         self.trace = None
@@ -263,7 +266,8 @@ class HookState:
                 store.add(f"arcsim/fault/{self.index}/n", 1)
             except Exception:
                 pass  # the store's host is gone: the others report the lost peer instead
-        raise DistributedError(msg) from None
+        self.failed = DistributedError(msg)
+        raise self.failed from None
 
     def _fail_collective(self, bucket, err):
         """A collective failed: name the rank that published a cause, or say that a peer left."""
@@ -280,7 +284,8 @@ class HookState:
         else:
             msg = (f"{self._where(bucket, err.op)}: a peer left or the collective timed out (timeout "
                    f"{self.timeout_s:g} s): {err.cause}")
-        raise DistributedError(msg) from None
+        self.failed = DistributedError(msg)
+        raise self.failed from None
 
     def _check_ranks_agree(self, cid, numel):
         """First call of a bucket: every rank has the same compressor configuration, world and bucket size."""
@@ -294,8 +299,9 @@ class HookState:
         for r, theirs in enumerate(got):
             for f, a, b in zip(fields, mine.tolist(), theirs.tolist()):
                 if a != b:
-                    raise DistributedError(f"{self._where(cid)}: rank {r} has another {f} ({b} against this rank's "
-                                           f"{a}): every rank must build HookState and its model alike")
+                    self.failed = DistributedError(f"{self._where(cid)}: rank {r} has another {f} ({b} against this "
+                                                   f"rank's {a}): every rank must build HookState and its model alike")
+                    raise self.failed
         self.checked.add(cid)
 
     def hook(self, bucket):
