@@ -1,6 +1,6 @@
-// arcsim record: runs the PyTorch recorder (traces/recorder/, a Python package) with Debian's
-// /usr/bin/python3 and forwards every argument; `arcsim record --help` is the recorder's help.
-// The recorder imports arcsim_kernels (the pybind11 binding of kernels/) from this build.
+// arcsim record and arcsim testbed: Python programs (traces/recorder/, testbed/) run with Debian's
+// /usr/bin/python3, every argument forwarded; `arcsim record --help` is the recorder's help. They
+// import arcsim_kernels (the pybind11 binding of kernels/) from this build.
 #include <unistd.h>
 
 #include <cerrno>
@@ -15,21 +15,27 @@
 
 namespace arcsim::cli {
 
-int cmd_record(int argc, char** argv) {
+namespace {
+[[noreturn]] void exec_python_module(const char* module, int argc, char** argv) {
   const auto where = arcsim::traces::recorder_launch();
-  // The source root makes `traces.recorder` importable; the binding dir makes arcsim_kernels so.
+  // The source root makes the module importable; the binding dir makes arcsim_kernels so.
   std::string path = where.source_dir + ":" + where.binding_dir;
   if (const char* old = std::getenv("PYTHONPATH"); old && *old) path += std::string(":") + old;
   ::setenv("PYTHONPATH", path.c_str(), 1);
   ::setenv("ARCSIM_PYTHON_DIR", where.binding_dir.c_str(), 1);
-  std::vector<std::string> args = {where.python, "-m", "traces.recorder"};
+  std::vector<std::string> args = {where.python, "-m", module};
   for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
   std::vector<char*> cargs;
   for (auto& a : args) cargs.push_back(a.data());
   cargs.push_back(nullptr);
   ::execv(where.python.c_str(), cargs.data());
-  throw std::runtime_error(where.python + ": cannot run the recorder's Python: " + std::strerror(errno) +
+  throw std::runtime_error(where.python + ": cannot run " + module + "'s Python: " + std::strerror(errno) +
                            " (set ARCSIM_PYTHON to Debian's python3 with torch)");
 }
+}  // namespace
+
+int cmd_record(int argc, char** argv) { exec_python_module("traces.recorder", argc, argv); }
+
+int cmd_testbed(int argc, char** argv) { exec_python_module("testbed", argc, argv); }
 
 }  // namespace arcsim::cli

@@ -15,6 +15,7 @@ int cmd_trace(int argc, char** argv);      // trace validate | info
 int cmd_sweep(int argc, char** argv);      // experiment spec -> results/ + plots
 int cmd_plot(int argc, char** argv);       // results dir -> figures (matplotlib)
 int cmd_record(int argc, char** argv);     // PyTorch recorder (python), writes a trace
+int cmd_testbed(int argc, char** argv);    // emulated cluster: real compressed training, validation (python)
 int cmd_init(int argc, char** argv);       // trace -> an experiment spec matching its convergence logs
 int cmd_breakeven(int argc, char** argv);  // spec -> where each speedup over dense crosses 1
 

@@ -36,6 +36,7 @@ constexpr Command kCommands[] = {
     {"compressors", arcsim::cli::cmd_compressors, "the compressors, their options, defaults and accepted values"},
     {"replay", arcsim::cli::cmd_replay, "run the kernels on a trace: plans, kernel times, quality"},
     {"record", arcsim::cli::cmd_record, "record a gradient trace with PyTorch (emulated workers)"},
+    {"testbed", arcsim::cli::cmd_testbed, "run | validate | clean: real compressed training on an emulated cluster"},
     {"trace", arcsim::cli::cmd_trace, "validate | info: check or describe a trace directory"},
     {"topology", arcsim::cli::cmd_topology, "show: hosts, links and route hop counts of a topology"},
     {"calibrate", arcsim::cli::cmd_calibrate, "time the GPU kernels and write a calibration file"},

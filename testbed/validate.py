@@ -1,0 +1,253 @@
+"""`arcsim testbed validate DIR`: predictions of every run of a testbed directory against its
+measurements (docs/testbed.md section 3).
+
+The prediction of one iteration (per step, the slowest rank) =
+    compute + kernels + optimizer   the run's own measured compute phases, measured-cpu kernel
+                                    times and optimizer step (medians over steps, per rank),
+  + collectives                     the run's collectives (op and bytes: the compressor's plan,
+                                    identical by construction, docs/distributed.md) each timed by
+                                    the gloo model fitted on the cluster's micro-benchmark alone,
+  + hook overhead                   NOT MODELLED: the Python around the kernels and collectives
+                                    (reported in column `unmodelled_s`, measured, never added).
+The gloo model: per op (all-reduce, all-gather, broadcast, all-to-all) t(bytes) = a + bytes / b,
+least squares on the benchmark's median times (slowest rank) at every other size; the sizes held
+back are predicted and their error written to DIR/bench_validation.csv. The arcsim transport's
+collectives map onto gloo calls as TorchTransport issues them: an ordered all-reduce of B bytes =
+all-to-all of B (chunks) + all-gather of B/P per rank; all-gather(v) of equal blocks = all-gather;
+unequal blocks = all-to-all of the block repeated P times; all-to-all-v = all-to-all.
+TTA: predicted iteration x the run's own steps to the target; measured: training wall time (no
+evaluation) at the first evaluation that reached it, over seeds (log-normal centre and t interval)."""
+import csv
+import json
+import math
+import pathlib
+import statistics
+import sys
+
+COLUMNS = ("compressor", "label", "nodes", "bandwidth_gbps", "topology", "seeds", "measured_iteration_s",
+           "predicted_iteration_s", "iteration_error_pct", "measured_collectives_s", "predicted_collectives_s",
+           "unmodelled_s", "cpu_busy", "measured_tta_s", "measured_tta_lo", "measured_tta_hi", "predicted_tta_s",
+           "tta_inside", "not_modelled")
+NOT_MODELLED = "hook Python overhead; CPU contention between ranks; TCP dynamics beyond the fitted a + bytes/b"
+
+
+def _read(path):
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
+def fit_bench(bench_dir, ranks):
+    """Per op: (a, b) fitted on every other size, and the held-back sizes' relative errors."""
+    times = {}
+    per_rank = [_read(bench_dir / f"bench-rank{r}.csv") for r in range(ranks)]
+    for rows in zip(*per_rank):
+        op, size = rows[0]["op"], int(rows[0]["bytes"])
+        times.setdefault((op, size), []).append(max(float(r["seconds"]) for r in rows))
+    model, checks = {}, []
+    for op in sorted({op for op, _ in times}):
+        pts = sorted((s, statistics.median(v)) for (o, s), v in times.items() if o == op)
+        fit, held = pts[::2], pts[1::2]
+        if len(fit) < 2:
+            fit, held = pts, []
+        n = len(fit)
+        mx = sum(s for s, _ in fit) / n
+        my = sum(t for _, t in fit) / n
+        sxx = sum((s - mx) ** 2 for s, _ in fit)
+        slope = sum((s - mx) * (t - my) for s, t in fit) / sxx if sxx > 0 else 0.0
+        slope = max(slope, 1e-15)
+        a = max(0.0, my - slope * mx)
+        model[op] = (a, slope)
+        for s, t in held:
+            p = a + slope * s
+            checks.append({"op": op, "bytes": s, "measured_s": t, "predicted_s": p, "error_pct": 100 * (p - t) / t})
+    return model, checks
+
+
+def gloo_time(model, op, nbytes, P):
+    """Seconds of one arcsim collective of `nbytes` per rank (the plan's count) on gloo."""
+    def t(o, b):
+        a, s = model[o]
+        return a + s * b
+    if op == "allreduce":
+        return t("alltoall", nbytes) + t("allgather", nbytes / P)
+    if op == "allgather":
+        return t("allgather", nbytes)
+    if op == "allgatherv":
+        return t("alltoall", nbytes * P)
+    if op == "alltoallv":
+        return t("alltoall", nbytes * P / max(1, P - 1))
+    if op == "broadcast":
+        return t("broadcast", nbytes)
+    raise ValueError(f"collective op: expected allreduce, allgather, allgatherv, alltoallv or broadcast, got {op}")
+
+
+def predict_run(rdir, ranks, model, warm):
+    """(measured, predicted, measured collectives, predicted collectives, unmodelled) seconds per step."""
+    steps = {}
+    for r in range(ranks):
+        for row in _read(rdir / f"rank{r}.csv"):
+            s = int(row["step"])
+            if s < warm:
+                continue
+            d = steps.setdefault((s, r), {"known": 0.0, "coll": 0.0, "pred": 0.0, "hook": 0.0, "inside": 0.0})
+            dt = float(row["end_s"]) - float(row["start_s"])
+            ph = row["phase"]
+            if ph in ("compute", "optimizer"):
+                d["known"] += dt
+            elif ph in ("compress", "decompress"):
+                d["known"] += dt
+                d["inside"] += dt
+            elif ph == "collective":
+                d["coll"] += dt
+                d["inside"] += dt
+                d["pred"] += gloo_time(model, row["op"], float(row["bytes"]), ranks)
+            elif ph == "hook":
+                d["hook"] += dt
+    measured = {}
+    for r in range(ranks):
+        for row in _read(rdir / f"steps-rank{r}.csv"):
+            s = int(row["step"])
+            if s >= warm:
+                measured[s] = max(measured.get(s, 0.0), float(row["end_s"]) - float(row["start_s"]))
+    pred, coll_m, coll_p, unmod = {}, {}, {}, {}
+    for (s, r), d in steps.items():
+        p = d["known"] + d["pred"]
+        if p > pred.get(s, -1):
+            pred[s], coll_m[s], coll_p[s], unmod[s] = p, d["coll"], d["pred"], max(0.0, d["hook"] - d["inside"])
+    keys = sorted(set(measured) & set(pred))
+    med = lambda m: statistics.median(m[k] for k in keys)  # noqa: E731
+    return med(measured), med(pred), med(coll_m), med(coll_p), med(unmod)
+
+
+def measured_tta(rdir, target):
+    """Training seconds at the first evaluation reaching the target (None: not reached)."""
+    from traces.recorder.targets import parse_target
+    t = parse_target(target, None)
+    for row in _read(rdir / "curve.csv"):
+        point = {k: float(v) for k, v in row.items() if k not in ("step", "train_s")}
+        if t.reached(point):
+            return float(row["train_s"]), int(row["step"])
+    return None, None
+
+
+def _interval(xs):
+    """Geometric mean and the Student-t 95 % interval on log values (None with one value)."""
+    logs = [math.log(x) for x in xs]
+    m = sum(logs) / len(logs)
+    if len(logs) < 2:
+        return math.exp(m), None, None
+    from statistics import stdev
+    t95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
+    h = t95.get(len(logs) - 1, 2.0) * stdev(logs) / math.sqrt(len(logs))
+    return math.exp(m), math.exp(m - h), math.exp(m + h)
+
+
+def validate(out, log=print):
+    from traces.recorder.trace_io import write_atomic
+    from .run import WARM_STEPS, cluster_name
+    out = pathlib.Path(out)
+    spec = json.loads((out / "spec.json").read_text())
+    runs = _read(out / "runs.csv")
+    rows, checks, fits = [], [], {}
+    for topo in spec["topologies"]:
+        for nodes in spec["nodes"]:
+            for mbit in spec["bandwidths"]:
+                name = cluster_name(topo, nodes, mbit)
+                bench = out / name / "bench"
+                if not (bench / "bench-rank0.csv").exists():
+                    continue
+                fits[name], c = fit_bench(bench, nodes)
+                checks += [dict(x, cluster=name) for x in c]
+                for comp in spec["compressors"]:
+                    mine = [r for r in runs if r["label"] == comp["label"] and int(r["nodes"]) == nodes and
+                            r["topology"] == topo["name"] and math.isclose(float(r["bandwidth_gbps"]), mbit / 1000)
+                            and r["status"] == "ok"]
+                    if not mine:
+                        continue
+                    per_seed = [predict_run(out / r["dir"], nodes, fits[name], WARM_STEPS) for r in mine]
+                    m = statistics.median(p[0] for p in per_seed)
+                    p = statistics.median(p[1] for p in per_seed)
+                    ttas = [measured_tta(out / r["dir"], spec["target"]) for r in mine]
+                    reached = [t for t, _ in ttas if t is not None]
+                    centre, lo, hi = _interval(reached) if len(reached) == len(ttas) else (None, None, None)
+                    steps_to = [s for _, s in ttas if s is not None]
+                    ptta = p * statistics.median(steps_to) if len(steps_to) == len(ttas) else None
+                    inside = "" if lo is None or ptta is None else ("yes" if lo <= ptta <= hi else "no")
+                    rows.append({
+                        "compressor": comp["text"].partition(":")[0], "label": comp["label"], "nodes": nodes,
+                        "bandwidth_gbps": mbit / 1000, "topology": topo["name"], "seeds": len(mine),
+                        "measured_iteration_s": f"{m:.6f}", "predicted_iteration_s": f"{p:.6f}",
+                        "iteration_error_pct": f"{100 * (p - m) / m:.2f}",
+                        "measured_collectives_s": f"{statistics.median(x[2] for x in per_seed):.6f}",
+                        "predicted_collectives_s": f"{statistics.median(x[3] for x in per_seed):.6f}",
+                        "unmodelled_s": f"{statistics.median(x[4] for x in per_seed):.6f}",
+                        "cpu_busy": statistics.median(float(r["cpu_busy"]) for r in mine),
+                        "measured_tta_s": "" if centre is None else f"{centre:.4f}",
+                        "measured_tta_lo": "" if lo is None else f"{lo:.4f}",
+                        "measured_tta_hi": "" if hi is None else f"{hi:.4f}",
+                        "predicted_tta_s": "" if ptta is None else f"{ptta:.4f}", "tta_inside": inside,
+                        "not_modelled": NOT_MODELLED})
+    if not rows:
+        raise ValueError(f"{out}: runs.csv: expected at least one finished run with its benchmark, found none")
+    import io
+    for name, table, cols in (("validation.csv", rows, COLUMNS),
+                              ("bench_validation.csv", checks, ("cluster", "op", "bytes", "measured_s", "predicted_s",
+                                                                "error_pct"))):
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=cols, lineterminator="\n")
+        w.writeheader()
+        w.writerows(table)
+        write_atomic(out / name, buf.getvalue())
+    figure(rows, out)
+    errs = [abs(float(r["iteration_error_pct"])) for r in rows]
+    log(f"validation: {len(rows)} configurations, iteration |error| mean {statistics.mean(errs):.1f} %, worst "
+        f"{max(errs):.1f} %; benchmark held-back sizes |error| mean "
+        f"{statistics.mean(abs(c['error_pct']) for c in checks):.1f} % ({out / 'validation.csv'})" if checks else "")
+    return rows
+
+
+def figure(rows, out):
+    """Predicted against measured iteration time, y = x and +-10 % bands, one marker per compressor."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from traces.recorder.trace_io import write_atomic
+    fig, ax = plt.subplots(figsize=(4.6, 4.2))
+    xs = [float(r["measured_iteration_s"]) for r in rows]
+    ys = [float(r["predicted_iteration_s"]) for r in rows]
+    lo, hi = min(xs + ys) * 0.8, max(xs + ys) * 1.25
+    line = [lo, hi]
+    ax.plot(line, line, color="black", lw=0.8, label="y = x")
+    ax.fill_between(line, [v * 0.9 for v in line], [v * 1.1 for v in line], color="0.85", label="±10 %")
+    markers = "osD^vP*Xh<>"
+    for i, comp in enumerate(sorted({r["label"] for r in rows})):
+        pts = [(float(r["measured_iteration_s"]), float(r["predicted_iteration_s"])) for r in rows if r["label"] == comp]
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], markers[i % len(markers)], ms=5, label=comp, ls="none")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlim(lo, hi)
+    ax.set_ylim(lo, hi)
+    ax.set_xlabel("measured iteration time (s)")
+    ax.set_ylabel("predicted iteration time (s)")
+    ax.set_title("testbed: arcsim against real gloo training", fontsize=9)
+    ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    for ext in ("pdf", "png"):
+        import io
+        buf = io.BytesIO()
+        fig.savefig(buf, format=ext, dpi=150)
+        write_atomic(out / f"validation.{ext}", buf.getvalue())
+    plt.close(fig)
+
+
+def main_validate(argv):
+    import argparse
+    p = argparse.ArgumentParser(prog="arcsim testbed validate", description=__doc__.splitlines()[0])
+    p.add_argument("dir")
+    a = p.parse_args(argv)
+    try:
+        validate(a.dir, log=lambda m: print(m, file=sys.stderr))
+    except (OSError, ValueError, KeyError) as e:
+        print(f"arcsim testbed validate: {e}", file=sys.stderr)
+        return 2
+    return 0
