@@ -94,31 +94,47 @@ def train(job, rank, out):
 
 
 def bench(job, rank, out):
-    """Each op at each size: `repeats` timed calls after one warm-up, every rank timing its own
-    call (the slowest rank's time is the collective's)."""
+    """Each op at each size through arcsim's own transport (traces/recorder/distributed.py's
+    TorchTransport, as the comm hook calls it: numpy views, Python dispatch included): `repeats`
+    timed calls after one warm-up, each rank timing its own call (the slowest rank's time is the
+    collective's). Then `binding`: a dense DistributedCompressor step of a 1-element bucket minus
+    its all-reduce, the per-call cost of the binding and the C++ compressor around the collectives."""
     torch, dist = _init(job, rank)
+    import numpy as np
+    from traces.recorder import kernels
+    from traces.recorder.distributed import TorchTransport
+    tr = TorchTransport(None)
     rows = []
     P = job["world"]
     for op in job["ops"]:
         for size in job["sizes"]:
-            n = max(1, size // 4)
-            x = torch.ones(n)
-            outs = [torch.empty(n) for _ in range(P)]
+            n = max(1, size // 4) * 4
+            x = np.ones(n, dtype=np.uint8)
             for rep in range(job["repeats"] + 1):
                 dist.barrier()
                 t0 = time.time()
                 if op == "allreduce":
-                    dist.all_reduce(x)
+                    tr.allreduce_sum_f32(np.ones(n // 4, dtype=np.float32))
                 elif op == "allgather":
-                    dist.all_gather(outs, x)
+                    tr.allgatherv(x, [n] * P, np.empty(n * P, dtype=np.uint8))
                 elif op == "broadcast":
-                    dist.broadcast(x, src=0)
+                    tr.broadcast(x, 0)
                 elif op == "alltoall":
-                    dist.all_to_all_single(torch.empty(n * P), torch.ones(n * P))
+                    tr.alltoallv(np.ones(n * P, dtype=np.uint8), [n] * P, np.empty(n * P, dtype=np.uint8), [n] * P)
                 else:
                     raise ValueError(f"ops: expected allreduce, allgather, broadcast or alltoall, got {op}")
                 if rep:
-                    rows.append([op, n * 4, rep, f"{time.time() - t0:.6f}"])
+                    rows.append([op, n, rep, f"{time.time() - t0:.6f}"])
+    comp = kernels.make_distributed_compressor(kernels.parse_compressor("dense", "none"), tr)
+    g = np.ones(1, dtype=np.float32)
+    for rep in range(job["repeats"] * 4 + 1):
+        dist.barrier()
+        t0 = time.time()
+        _, r = comp.step(bucket=0, shapes=[(1,)], grad=g)
+        total = time.time() - t0
+        coll = sum(c["end_s"] - c["start_s"] for c in r["timeline"]["collectives"])
+        if rep:
+            rows.append(["binding", 4, rep, f"{max(0.0, total - coll):.6f}"])
     _csv(os.path.join(out, f"bench-rank{rank}.csv"), ["op", "bytes", "repeat", "seconds"], rows)
     dist.destroy_process_group()
 

@@ -1,17 +1,21 @@
 """`arcsim testbed validate DIR`: predictions of every run of a testbed directory against its
 measurements (docs/testbed.md section 3).
 
-The prediction of one iteration (per step, the slowest rank) =
-    compute + kernels + optimizer   the run's own measured compute phases, measured-cpu kernel
-                                    times and optimizer step (medians over steps, per rank),
+The prediction of one iteration (per step, the slowest rank; predict_run) =
+    compute                         the run's own measured time outside the comm hook (data,
+                                    forward, backward, optimizer), per rank and step,
+  + kernels                         the run's measured-cpu kernel times,
   + collectives                     the run's collectives (op and bytes: the compressor's plan,
                                     identical by construction, docs/distributed.md) each timed by
-                                    the gloo model fitted on the cluster's micro-benchmark alone,
-  + hook overhead                   NOT MODELLED: the Python around the kernels and collectives
-                                    (reported in column `unmodelled_s`, measured, never added).
-The gloo model: per op (all-reduce, all-gather, broadcast, all-to-all) t(bytes) = a + bytes / b,
-least squares on the benchmark's median times (slowest rank) at every other size; the sizes held
-back are predicted and their error written to DIR/bench_validation.csv. The arcsim transport's
+                                    the gloo model fitted on the cluster's micro-benchmark alone
+                                    (through arcsim's transport: Python dispatch included),
+  + binding                         the benchmark's cost of a compressor call around its
+                                    collectives, per hook call,
+  + hook Python                     NOT MODELLED: the rest of the hook (reported as `unmodelled_s`,
+                                    measured, never added).
+The gloo model: per op (all-reduce, all-gather, broadcast, all-to-all) the benchmark's median
+time (slowest rank) at each size, interpolated log-log between sizes (_interpolate); its check
+interpolates every other size from the rest, written to DIR/bench_validation.csv. The arcsim transport's
 collectives map onto gloo calls as TorchTransport issues them: an ordered all-reduce of B bytes =
 all-to-all of B (chunks) + all-gather of B/P per rank; all-gather(v) of equal blocks = all-gather;
 unequal blocks = all-to-all of the block repeated P times; all-to-all-v = all-to-all.
@@ -28,7 +32,7 @@ COLUMNS = ("compressor", "label", "nodes", "bandwidth_gbps", "topology", "seeds"
            "predicted_iteration_s", "iteration_error_pct", "measured_collectives_s", "predicted_collectives_s",
            "unmodelled_s", "cpu_busy", "measured_tta_s", "measured_tta_lo", "measured_tta_hi", "predicted_tta_s",
            "tta_inside", "not_modelled")
-NOT_MODELLED = "hook Python overhead; CPU contention between ranks; TCP dynamics beyond the fitted a + bytes/b"
+NOT_MODELLED = "hook Python overhead; CPU contention between ranks beyond what the benchmark saw"
 
 
 def _read(path):
@@ -36,38 +40,48 @@ def _read(path):
         return list(csv.DictReader(f))
 
 
+def _interpolate(pts, b):
+    """Time at b bytes on a measured curve [(bytes, s)]: log-log interpolation between sizes; below
+    the smallest, its time (the latency floor); above the largest, its last segment's slope."""
+    if b <= pts[0][0]:
+        return pts[0][1]
+    for (s0, t0), (s1, t1) in zip(pts, pts[1:]):
+        if b <= s1:
+            f = math.log(b / s0) / math.log(s1 / s0)
+            return math.exp(math.log(t0) + f * (math.log(t1) - math.log(t0)))
+    (s0, t0), (s1, t1) = pts[-2], pts[-1]
+    return t1 + (b - s1) * max(0.0, (t1 - t0) / (s1 - s0))
+
+
 def fit_bench(bench_dir, ranks):
-    """Per op: (a, b) fitted on every other size, and the held-back sizes' relative errors."""
+    """Per op: the measured curve of every other size (median of repeats, slowest rank), and the
+    held-back sizes' relative errors when interpolated from it."""
     times = {}
     per_rank = [_read(bench_dir / f"bench-rank{r}.csv") for r in range(ranks)]
     for rows in zip(*per_rank):
         op, size = rows[0]["op"], int(rows[0]["bytes"])
         times.setdefault((op, size), []).append(max(float(r["seconds"]) for r in rows))
     model, checks = {}, []
-    for op in sorted({op for op, _ in times}):
-        pts = sorted((s, statistics.median(v)) for (o, s), v in times.items() if o == op)
-        fit, held = pts[::2], pts[1::2]
-        if len(fit) < 2:
-            fit, held = pts, []
-        n = len(fit)
-        mx = sum(s for s, _ in fit) / n
-        my = sum(t for _, t in fit) / n
-        sxx = sum((s - mx) ** 2 for s, _ in fit)
-        slope = sum((s - mx) * (t - my) for s, t in fit) / sxx if sxx > 0 else 0.0
-        slope = max(slope, 1e-15)
-        a = max(0.0, my - slope * mx)
-        model[op] = (a, slope)
-        for s, t in held:
-            p = a + slope * s
-            checks.append({"op": op, "bytes": s, "measured_s": t, "predicted_s": p, "error_pct": 100 * (p - t) / t})
+    for op in sorted({op for op, _ in times} - {"binding"}):
+        pts = sorted((s, max(1e-9, statistics.median(v))) for (o, s), v in times.items() if o == op)
+        keep = pts[::2] if len(pts) >= 3 else pts
+        if keep[-1] != pts[-1]:
+            keep.append(pts[-1])  # the largest size stays: the slope beyond it
+        for s, t in pts:
+            if (s, t) not in keep:
+                p = _interpolate(keep, s)
+                checks.append({"op": op, "bytes": s, "measured_s": t, "predicted_s": p,
+                               "error_pct": 100 * (p - t) / t})
+        model[op] = pts  # predictions use every measured size; the check above used half of them
+    if any(op == "binding" for op, _ in times):
+        model["binding"] = statistics.median(v for (o, _), vs in times.items() if o == "binding" for v in vs)
     return model, checks
 
 
 def gloo_time(model, op, nbytes, P):
     """Seconds of one arcsim collective of `nbytes` per rank (the plan's count) on gloo."""
     def t(o, b):
-        a, s = model[o]
-        return a + s * b
+        return _interpolate(model[o], b)
     if op == "allreduce":
         return t("alltoall", nbytes) + t("allgather", nbytes / P)
     if op == "allgather":
@@ -82,38 +96,44 @@ def gloo_time(model, op, nbytes, P):
 
 
 def predict_run(rdir, ranks, model, warm):
-    """(measured, predicted, measured collectives, predicted collectives, unmodelled) seconds per step."""
-    steps = {}
+    """Per step (the slowest rank), medians over steps >= warm: (measured, predicted, measured
+    collectives, predicted collectives, unmodelled) seconds. Per rank and step, measured =
+    the step's wall time; predicted = its own measured time outside the hook (data, forward,
+    backward, optimizer: `compute` as the run measured it) + its measured kernel times + the gloo
+    model of each collective + the benchmark's binding cost per hook call; unmodelled = the hook's
+    time that is neither kernels nor collectives (Python in the hook), reported only."""
+    per = {}
     for r in range(ranks):
         for row in _read(rdir / f"rank{r}.csv"):
             s = int(row["step"])
             if s < warm:
                 continue
-            d = steps.setdefault((s, r), {"known": 0.0, "coll": 0.0, "pred": 0.0, "hook": 0.0, "inside": 0.0})
+            d = per.setdefault((s, r), {"hook": 0.0, "kernels": 0.0, "coll": 0.0, "pred": 0.0, "calls": 0})
             dt = float(row["end_s"]) - float(row["start_s"])
             ph = row["phase"]
-            if ph in ("compute", "optimizer"):
-                d["known"] += dt
+            if ph == "hook":
+                d["hook"] += dt
+                d["calls"] += 1
             elif ph in ("compress", "decompress"):
-                d["known"] += dt
-                d["inside"] += dt
+                d["kernels"] += dt
             elif ph == "collective":
                 d["coll"] += dt
-                d["inside"] += dt
                 d["pred"] += gloo_time(model, row["op"], float(row["bytes"]), ranks)
-            elif ph == "hook":
-                d["hook"] += dt
-    measured = {}
+    binding = model.get("binding", 0.0)
+    measured, pred, coll_m, coll_p, unmod = {}, {}, {}, {}, {}
     for r in range(ranks):
         for row in _read(rdir / f"steps-rank{r}.csv"):
             s = int(row["step"])
-            if s >= warm:
-                measured[s] = max(measured.get(s, 0.0), float(row["end_s"]) - float(row["start_s"]))
-    pred, coll_m, coll_p, unmod = {}, {}, {}, {}
-    for (s, r), d in steps.items():
-        p = d["known"] + d["pred"]
-        if p > pred.get(s, -1):
-            pred[s], coll_m[s], coll_p[s], unmod[s] = p, d["coll"], d["pred"], max(0.0, d["hook"] - d["inside"])
+            if s < warm or (s, r) not in per:
+                continue
+            d = per[(s, r)]
+            step = float(row["end_s"]) - float(row["start_s"])
+            outside = max(0.0, step - d["hook"])
+            p = outside + d["kernels"] + d["pred"] + binding * d["calls"]
+            measured[s] = max(measured.get(s, 0.0), step)
+            if p > pred.get(s, -1.0):
+                pred[s], coll_m[s], coll_p[s] = p, d["coll"], d["pred"]
+                unmod[s] = max(0.0, d["hook"] - d["kernels"] - d["coll"])
     keys = sorted(set(measured) & set(pred))
     med = lambda m: statistics.median(m[k] for k in keys)  # noqa: E731
     return med(measured), med(pred), med(coll_m), med(coll_p), med(unmod)
