@@ -14,8 +14,9 @@ The prediction of one iteration (per step, the slowest rank; predict_run) =
   + hook Python                     NOT MODELLED: the rest of the hook (reported as `unmodelled_s`,
                                     measured, never added).
 The gloo model: per op (all-reduce, all-gather, broadcast, all-to-all) the benchmark's median
-time (slowest rank) at each size, interpolated log-log between sizes (_interpolate); its check
-interpolates every other size from the rest, written to DIR/bench_validation.csv. The arcsim transport's
+time (slowest rank) at each size, made non-decreasing in size (_monotone) and interpolated
+log-log between sizes (_interpolate); its check interpolates every other size from the rest,
+written to DIR/bench_validation.csv. The arcsim transport's
 collectives map onto gloo calls as TorchTransport issues them: an ordered all-reduce of B bytes =
 all-to-all of B (chunks) + all-gather of B/P per rank; all-gather(v) of equal blocks = all-gather;
 unequal blocks = all-to-all of the block repeated P times; all-to-all-v = all-to-all.
@@ -53,6 +54,16 @@ def _interpolate(pts, b):
     return t1 + (b - s1) * max(0.0, (t1 - t0) / (s1 - s0))
 
 
+def _monotone(pts):
+    """A larger message never takes less time: each time is capped by every larger size's (a
+    small message's median that a scheduling delay inflated is replaced by the next size's)."""
+    out, cap = [], float("inf")
+    for s, t in reversed(pts):
+        cap = min(cap, t)
+        out.append((s, cap))
+    return out[::-1]
+
+
 def fit_bench(bench_dir, ranks):
     """Per op: the measured curve of every other size (median of repeats, slowest rank), and the
     held-back sizes' relative errors when interpolated from it."""
@@ -63,12 +74,14 @@ def fit_bench(bench_dir, ranks):
         times.setdefault((op, size), []).append(max(float(r["seconds"]) for r in rows))
     model, checks = {}, []
     for op in sorted({op for op, _ in times} - {"binding"}):
-        pts = sorted((s, max(1e-9, statistics.median(v))) for (o, s), v in times.items() if o == op)
-        keep = pts[::2] if len(pts) >= 3 else pts
+        raw = sorted((s, max(1e-9, statistics.median(v))) for (o, s), v in times.items() if o == op)
+        pts = _monotone(raw)
+        keep = _monotone(raw[::2]) if len(raw) >= 3 else pts
         if keep[-1] != pts[-1]:
             keep.append(pts[-1])  # the largest size stays: the slope beyond it
-        for s, t in pts:
-            if (s, t) not in keep:
+        kept_sizes = {s for s, _ in keep}
+        for s, t in raw:
+            if s not in kept_sizes:
                 p = _interpolate(keep, s)
                 checks.append({"op": op, "bytes": s, "measured_s": t, "predicted_s": p,
                                "error_pct": 100 * (p - t) / t})
