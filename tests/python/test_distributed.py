@@ -81,19 +81,24 @@ def test_ddp_training_with_the_hook_is_the_emulated_training(compressor):
         assert "losses" in got[r], got[r]
     spec = kernels.parse_compressor(compressor, "ef14")
     emulated = kernels.make_compressor(spec, world)
-    ids = {}
+    first = {}  # a bucket's tensors -> (id, the order first seen): the hook keeps that order
+    rebuilt_in_another_order = False
     for call in zip(*(got[r]["calls"] for r in range(world))):
         step, names, shapes, _, agg0 = call[0]
-        G = np.stack([c[3] for c in call])
-        agg, _ = emulated.step(bucket=ids.setdefault(tuple(names), len(ids)), shapes=shapes, grads=G, names=names)
+        cid, order = first.setdefault(frozenset(names), (len(first), list(zip(names, shapes))))
+        rebuilt_in_another_order |= [n for n, _ in order] != names
+        G = np.stack([permute(c[3], names, shapes, order) for c in call])
+        agg, _ = emulated.step(bucket=cid, shapes=[s for _, s in order], grads=G, names=[n for n, _ in order])
+        agg = permute(agg, [n for n, _ in order], [s for _, s in order], list(zip(names, shapes)))
         for c in call:
             assert c[4].tobytes() == agg.tobytes(), f"step {step}: aggregate differs from the emulated one"
+    assert len(first) == 1  # DDP's one bucket keeps one compressor bucket (and its EF) across its rebuild
     # One model trained on the emulated aggregates gives rank 0's loss curve.
     model = ranks.tiny_model()
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     params = dict(model.named_parameters())
     emulated = kernels.make_compressor(spec, world)
-    ids, losses = {}, []
+    losses = []
     for step in range(20):
         grads, loss0 = [], None
         for r in range(world):
@@ -102,9 +107,11 @@ def test_ddp_training_with_the_hook_is_the_emulated_training(compressor):
             loss0 = float(loss) if r == 0 else loss0
             grads.append(dict(zip(params, torch.autograd.grad(loss, list(params.values())))))
         losses.append(loss0)
-        for _, names, shapes, _, _ in [c for c in got[0]["calls"] if c[0] == step]:
+        for _, names, _, _, _ in [c for c in got[0]["calls"] if c[0] == step]:
+            cid, order = first[frozenset(names)]
+            names = [n for n, _ in order]
             G = np.stack([np.concatenate([grads[r][n].reshape(-1).numpy() for n in names]) for r in range(world)])
-            agg, _ = emulated.step(bucket=ids.setdefault(tuple(names), len(ids)), shapes=shapes, grads=G, names=names)
+            agg, _ = emulated.step(bucket=cid, shapes=[s for _, s in order], grads=G, names=names)
             at = 0
             for n in names:
                 k = params[n].numel()
@@ -112,6 +119,16 @@ def test_ddp_training_with_the_hook_is_the_emulated_training(compressor):
                 at += k
         opt.step()
     assert losses == got[0]["losses"]
+
+
+def permute(flat, names, shapes, order):
+    """A flat bucket in tensor order `names` rearranged into `order` [(name, shape)]."""
+    at, spans = 0, {}
+    for n, s in zip(names, shapes):
+        k = int(np.prod(s)) if s else 1
+        spans[n] = flat[at:at + k]
+        at += k
+    return np.concatenate([spans[n] for n, _ in order])
 
 
 def test_bytes_and_timings_of_a_run():

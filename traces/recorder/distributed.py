@@ -131,6 +131,32 @@ class TorchTransport:
             self._run("allreduce", lambda b: dist.all_reduce(b, group=self.group), buf)
 
 
+class Reorder:
+    """Moves a flat bucket between DDP's current tensor order and the order the compressor first
+    saw the same tensors in (one copy each way, only for a bucket DDP rebuilt in another order)."""
+
+    def __init__(self, now, first):
+        def spans(order):
+            at, out = 0, {}
+            for p in order:
+                out[id(p)] = (at, at + p.numel())
+                at += p.numel()
+            return out
+        self.now, self.first = spans(now), spans(first)
+        self.ids = [id(p) for p in first]
+
+    def to_first(self, flat):
+        import numpy as np
+        return np.concatenate([flat[slice(*self.now[i])] for i in self.ids]) if self.ids else flat
+
+    def from_first(self, flat):
+        import numpy as np
+        out = np.empty_like(flat)
+        for i in self.ids:
+            out[slice(*self.now[i])] = flat[slice(*self.first[i])]
+        return out
+
+
 class HookState:
     """State of comm_hook for one training run of one DDP model.
 
@@ -172,7 +198,10 @@ class HookState:
         self.fingerprint = zlib.crc32(repr(sorted(self.comp.config.items())).encode())
         module = model.module if hasattr(model, "module") else model
         self.names = {p: n for n, p in module.named_parameters()} if module is not None else {}
-        self.ids = {}        # tensor tuple -> compressor bucket id (DDP rebuilds its buckets after step 0)
+        # set of tensors -> (compressor bucket id, the tensor order it was first seen in): DDP rebuilds
+        # its buckets after step 0; a rebuilt bucket of the same tensors in another order is
+        # permuted into the first order, so its error feedback and warm-up carry on.
+        self.buckets = {}
         self.checked = set()  # bucket ids whose configuration and size every rank confirmed
         self.step, self._rows, self._bytes = 0, [], 0
         self._mark = None    # when the next bucket's compute began
@@ -308,7 +337,7 @@ class HookState:
         t_ready = time.time()
         params = bucket.parameters()
         key = tuple(id(p) for p in params)
-        cid = self.ids.setdefault(key, len(self.ids))
+        cid, first = self.buckets.setdefault(frozenset(key), (len(self.buckets), params))
         if self._mark is not None:
             self._row(self.step, cid, "compute", self._mark, t_ready)
         buf = bucket.buffer()
@@ -323,9 +352,12 @@ class HookState:
             self._check_ranks_agree(cid, buf.numel())
         host = buf.detach() if buf.device.type == "cpu" else buf.detach().cpu()  # the kernels take host memory
         grad = host.numpy()
-        names = [self.names.get(p, f"bucket{cid}.tensor{i}") for i, p in enumerate(params)]
+        order = Reorder(params, first) if key != tuple(id(p) for p in first) else None
+        if order is not None:
+            grad = order.to_first(grad)
+        names = [self.names.get(p, f"bucket{cid}.tensor{i}") for i, p in enumerate(first)]
         try:
-            agg, rep = self.comp.step(bucket=cid, shapes=[tuple(p.shape) for p in params], grad=grad, names=names)
+            agg, rep = self.comp.step(bucket=cid, shapes=[tuple(p.shape) for p in first], grad=grad, names=names)
         except CollectiveError as e:
             self._fail_collective(cid, e)
         except ValueError as e:  # the binding: non-finite values, a compressor that does not fit the bucket
@@ -334,11 +366,11 @@ class HookState:
         if self.trace is not None:
             t0 = time.time()
             try:
-                self.trace.sample(self.step, cid, key, names, grad, agg)
+                self.trace.sample(self.step, cid, tuple(id(p) for p in first), names, grad, agg)
             except RuntimeError as e:
                 self._fail_collective(cid, CollectiveError("gather (trace sample)", e))
             self._row(self.step, cid, "sample", t0, time.time())
-        out = torch.from_numpy(agg)
+        out = torch.from_numpy(agg if order is None else order.from_first(agg))
         if buf.device.type != "cpu":
             out = out.to(buf.device)
         t_out = time.time()
