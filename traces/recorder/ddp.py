@@ -122,8 +122,9 @@ def run_ddp(args, task=None):
         return
     causes = [m for m in failed.values() if "stopped because" not in m and "a peer left" not in m]
     first = causes[0] if causes else (next(iter(failed.values())) if failed else None)
-    others = len(failed) - (1 if first else 0)
-    parts = [first] if first else []
+    same = sum(1 for m in failed.values() if m == first)
+    others = len(failed) - same
+    parts = [first + (f" (on {same} ranks)" if same > 1 else "")] if first else []
     if others:
         parts.append(f"{others} other rank(s) stopped with it")
     if silent:

@@ -88,7 +88,8 @@ class TorchTransport:
     def _global(self, r):
         if self.group is None or self.group is dist.group.WORLD:
             return r
-        return dist.distributed_c10d._get_global_rank(self.group, r)
+        c10d = dist.distributed_c10d
+        return (c10d.get_global_rank if hasattr(c10d, "get_global_rank") else c10d._get_global_rank)(self.group, r)
 
     def _run(self, op, fn, *arrays):
         tensors = [torch.from_numpy(a) for a in arrays]
