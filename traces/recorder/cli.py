@@ -1,7 +1,6 @@
 """`arcsim record`: record a gradient trace with N emulated data-parallel workers, from a script
 (`--script FILE.py`, docs/traces.md section 6) or a bundled example (`--model`)."""
 import argparse
-import json
 import os
 import pathlib
 import shlex
@@ -10,10 +9,12 @@ import time
 
 from . import data as dataset
 from . import kernels, models
+from .args_task import task_of, trace_seed
+from .ddp import run_ddp
 from .api import add_costs, check_options, check_out, check_resume_options, options, record_task
 from .kernels import parse_compressor
 from .targets import parse_target
-from .task import ScriptError, ScriptInterrupted, load_script
+from .task import ScriptError, ScriptInterrupted
 from .textsafe import one_line
 from .trace_io import TraceError, read_trace
 
@@ -235,29 +236,6 @@ def parser():
     return p
 
 
-def _task(args):
-    if args.script and args.model:
-        raise ValueError("--script and --model: expected one of them, got both")
-    opts = {"data": args.data or dataset.DEFAULT_DIR, "eval_size": args.eval_size,
-            "train_subset": args.train_subset, "seed": trace_seed(args)}
-    if args.script:
-        return load_script(args.script, opts)
-    return models.load(args.model or "fmnist-cnn", opts)
-
-
-def trace_seed(args):
-    """The trace's seed: an existing trace's (with --resume), else --seed, else the first of --seeds."""
-    trace = pathlib.Path(args.out) / "trace.json"
-    if args.resume and trace.is_file():
-        try:
-            return int(json.loads(trace.read_text())["provenance"]["seed"])
-        except (ValueError, KeyError, TypeError):
-            pass
-    if args.seed is not None:
-        return args.seed
-    return args.seeds[0] if args.seeds else 1
-
-
 def check_args(args):
     if args.data is not None and not pathlib.Path(args.data).is_dir():
         raise ValueError(f"--data {args.data}: expected the Fashion-MNIST IDX directory, got no such directory")
@@ -300,7 +278,7 @@ def main(argv=None):
         check_args(args)
         if args.log:
             logf = open(args.log, "a")
-        task = _task(args)
+        task = task_of(args)
         if args.costs_only:
             add_costs(task, args.out, args.micro_batch, log=log)
             return 0
@@ -318,7 +296,6 @@ def main(argv=None):
                     f"fashion-mnist ({args.data or dataset.DEFAULT_DIR}): training images sharded over the workers, "
                     f"fixed {args.eval_size}-image test subset (seed {trace_seed(args)})")
         if args.ddp:
-            from .ddp import run_ddp
             if args.ddp < 1:
                 raise ValueError(f"--ddp: expected a number of processes >= 1, got {args.ddp}")
             if not 0 < args.timeout <= 86400:

@@ -14,7 +14,8 @@ import torch.distributed as dist
 
 from . import data as dataset
 from . import kernels
-from .distributed import DistributedError, HookState, comm_hook, default_timings_path
+from .args_task import task_of, trace_seed
+from .distributed import HookState, comm_hook, default_timings_path
 from .targets import parse_target
 from .task import ScriptError
 
@@ -33,13 +34,12 @@ def _worker(rank, world, port, args, out_queue):
 
 
 def _train(rank, world, port, args):
-    from .cli import _task, trace_seed
     from .profiler import profile_compute
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     kernels.BACKEND = getattr(args, "backend", kernels.BACKEND)  # a spawned process starts from the default
     torch.set_num_threads(max(1, args.threads // world))
     dist.init_process_group("gloo", rank=rank, world_size=world)
-    task = _task(args)
+    task = task_of(args)
     tseed = trace_seed(args)
     seeds = args.seeds or [tseed]
     micro_batch = args.micro_batch or task.micro_batch or 16
