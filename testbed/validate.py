@@ -1,25 +1,22 @@
 """`arcsim testbed validate DIR`: predictions of every run of a testbed directory against its
 measurements (docs/testbed.md section 3).
 
-The prediction of one iteration (per step, the slowest rank; predict_run) =
-    compute                         the run's own measured time outside the comm hook (data,
-                                    forward, backward, optimizer), per rank and step,
-  + kernels                         the run's measured-cpu kernel times,
-  + collectives                     the run's collectives (op and bytes: the compressor's plan,
-                                    identical by construction, docs/distributed.md) each timed by
-                                    the gloo model fitted on the cluster's micro-benchmark alone
-                                    (through arcsim's transport: Python dispatch included),
-  + binding                         the benchmark's cost of a compressor call around its
-                                    collectives, per hook call,
-  + hook Python                     NOT MODELLED: the rest of the hook (reported as `unmodelled_s`,
-                                    measured, never added).
+The prediction of one iteration (predict_run) replays each step: every rank runs its own
+measured local work between collectives (data, forward, backward, measured-cpu kernels, the
+hook's Python, the optimizer: the ranks' measured compute); each collective of the compressor's
+plan (op and bytes, identical by construction, docs/distributed.md) starts when the last rank
+arrives and lasts what the gloo model, fitted on the cluster's micro-benchmark alone (through
+arcsim's transport: Python dispatch included), says; plus the benchmark's binding cost per hook
+call. Not modelled: CPU contention that the ranks' collectives see but the isolated benchmark
+does not (column `not_modelled`).
 The gloo model: per op (all-reduce, all-gather, broadcast, all-to-all) the benchmark's median
 time (slowest rank) at each size, made non-decreasing in size (_monotone) and interpolated
 log-log between sizes (_interpolate); its check interpolates every other size from the rest,
 written to DIR/bench_validation.csv. The arcsim transport's
 collectives map onto gloo calls as TorchTransport issues them: an ordered all-reduce of B bytes =
-all-to-all of B (chunks) + all-gather of B/P per rank; all-gather(v) of equal blocks = all-gather;
-unequal blocks = all-to-all of the block repeated P times; all-to-all-v = all-to-all.
+all-to-all of B/P per peer + all-gather of B/P per rank; all-gather(v) of equal blocks =
+all-gather; unequal blocks = all-to-all of the rank's block to every peer; all-to-all-v =
+all-to-all of its bytes / (P - 1) per peer.
 TTA: predicted iteration x the run's own steps to the target; measured: training wall time (no
 evaluation) at the first evaluation that reached it, over seeds (log-normal centre and t interval)."""
 import csv
@@ -33,7 +30,7 @@ COLUMNS = ("compressor", "label", "nodes", "bandwidth_gbps", "topology", "seeds"
            "predicted_iteration_s", "iteration_error_pct", "measured_collectives_s", "predicted_collectives_s",
            "unmodelled_s", "cpu_busy", "measured_tta_s", "measured_tta_lo", "measured_tta_hi", "predicted_tta_s",
            "tta_inside", "not_modelled")
-NOT_MODELLED = "hook Python overhead; CPU contention between ranks beyond what the benchmark saw"
+NOT_MODELLED = "CPU contention inside collectives beyond what the isolated benchmark saw"
 
 
 def _read(path):
@@ -95,59 +92,78 @@ def gloo_time(model, op, nbytes, P):
     """Seconds of one arcsim collective of `nbytes` per rank (the plan's count) on gloo."""
     def t(o, b):
         return _interpolate(model[o], b)
-    if op == "allreduce":
-        return t("alltoall", nbytes) + t("allgather", nbytes / P)
+    # The benchmark's sizes are bytes per rank per peer block (all-gather: each rank's block;
+    # all-to-all: what a rank sends to each peer).
+    if op == "allreduce":  # ordered: chunks of B/P to every rank, then the reduced chunks gathered
+        return t("alltoall", nbytes / P) + t("allgather", nbytes / P)
     if op == "allgather":
         return t("allgather", nbytes)
-    if op == "allgatherv":
-        return t("alltoall", nbytes * P)
-    if op == "alltoallv":
-        return t("alltoall", nbytes * P / max(1, P - 1))
+    if op == "allgatherv":  # unequal blocks: this rank's block sent to every peer in one all-to-all
+        return t("alltoall", nbytes)
+    if op == "alltoallv":  # the plan counts what a rank sends to all others
+        return t("alltoall", nbytes / max(1, P - 1))
     if op == "broadcast":
         return t("broadcast", nbytes)
     raise ValueError(f"collective op: expected allreduce, allgather, allgatherv, alltoallv or broadcast, got {op}")
 
 
 def predict_run(rdir, ranks, model, warm):
-    """Per step (the slowest rank), medians over steps >= warm: (measured, predicted, measured
-    collectives, predicted collectives, unmodelled) seconds. Per rank and step, measured =
-    the step's wall time; predicted = its own measured time outside the hook (data, forward,
-    backward, optimizer: `compute` as the run measured it) + its measured kernel times + the gloo
-    model of each collective + the benchmark's binding cost per hook call; unmodelled = the hook's
-    time that is neither kernels nor collectives (Python in the hook), reported only."""
-    per = {}
+    """Per step, medians over steps >= warm: (measured, predicted, measured collectives,
+    predicted collectives, unmodelled) seconds.
+
+    Measured: the slowest rank's step time. Predicted: a replay of the step in which every rank
+    runs its own measured local work between collectives (the gaps: data, forward, backward,
+    kernels, the hook's Python, the optimizer), every collective starts when the last rank
+    arrives (so one rank's slower compute delays all, as in the real run) and lasts what the gloo
+    model says, plus the benchmark's binding cost per hook call. Collectives measured/predicted:
+    rank 0's sum. Unmodelled: the hook's time that is neither kernels nor collectives (already
+    inside the measured gaps; reported, not predicted)."""
+    binding = model.get("binding", 0.0)
+    events = {}  # (step, rank) -> [(start, end, op, bytes)] of collectives; hooks; kernels
     for r in range(ranks):
         for row in _read(rdir / f"rank{r}.csv"):
             s = int(row["step"])
             if s < warm:
                 continue
-            d = per.setdefault((s, r), {"hook": 0.0, "kernels": 0.0, "coll": 0.0, "pred": 0.0, "calls": 0})
-            dt = float(row["end_s"]) - float(row["start_s"])
-            ph = row["phase"]
-            if ph == "hook":
-                d["hook"] += dt
-                d["calls"] += 1
-            elif ph in ("compress", "decompress"):
-                d["kernels"] += dt
-            elif ph == "collective":
-                d["coll"] += dt
-                d["pred"] += gloo_time(model, row["op"], float(row["bytes"]), ranks)
-    binding = model.get("binding", 0.0)
-    measured, pred, coll_m, coll_p, unmod = {}, {}, {}, {}, {}
+            e = events.setdefault((s, r), {"coll": [], "hook": 0.0, "kernels": 0.0, "calls": 0})
+            a, b = float(row["start_s"]), float(row["end_s"])
+            if row["phase"] == "collective":
+                e["coll"].append((a, b, row["op"], float(row["bytes"])))
+            elif row["phase"] == "hook":
+                e["hook"] += b - a
+                e["calls"] += 1
+            elif row["phase"] in ("compress", "decompress"):
+                e["kernels"] += b - a
+    bounds = {}
     for r in range(ranks):
         for row in _read(rdir / f"steps-rank{r}.csv"):
-            s = int(row["step"])
-            if s < warm or (s, r) not in per:
-                continue
-            d = per[(s, r)]
-            step = float(row["end_s"]) - float(row["start_s"])
-            outside = max(0.0, step - d["hook"])
-            p = outside + d["kernels"] + d["pred"] + binding * d["calls"]
-            measured[s] = max(measured.get(s, 0.0), step)
-            if p > pred.get(s, -1.0):
-                pred[s], coll_m[s], coll_p[s] = p, d["coll"], d["pred"]
-                unmod[s] = max(0.0, d["hook"] - d["kernels"] - d["coll"])
-    keys = sorted(set(measured) & set(pred))
+            bounds[(int(row["step"]), r)] = (float(row["start_s"]), float(row["end_s"]))
+    measured, pred, coll_m, coll_p, unmod = {}, {}, {}, {}, {}
+    for s in sorted({s for s, _ in bounds if s >= warm}):
+        if not all((s, r) in bounds and (s, r) in events for r in range(ranks)):
+            continue
+        calls = [sorted(events[(s, r)]["coll"]) for r in range(ranks)]
+        if len({len(c) for c in calls}) != 1:
+            continue  # ranks disagree on the collectives of this step (not expected): left out
+        clock = [0.0] * ranks
+        last = [bounds[(s, r)][0] for r in range(ranks)]  # each rank's time of its previous collective's end
+        for k in range(len(calls[0])):
+            for r in range(ranks):
+                clock[r] += calls[r][k][0] - last[r]
+                last[r] = calls[r][k][1]
+            t = max(clock) + gloo_time(model, calls[0][k][2], calls[0][k][3], ranks)
+            clock = [t] * ranks
+        for r in range(ranks):
+            clock[r] += bounds[(s, r)][1] - last[r] + binding * events[(s, r)]["calls"]
+        measured[s] = max(bounds[(s, r)][1] - bounds[(s, r)][0] for r in range(ranks))
+        pred[s] = max(clock)
+        coll_m[s] = sum(b - a for a, b, _, _ in calls[0])
+        coll_p[s] = sum(gloo_time(model, op, n, ranks) for _, _, op, n in calls[0])
+        e0 = events[(s, 0)]
+        unmod[s] = max(0.0, e0["hook"] - e0["kernels"] - coll_m[s])
+    keys = sorted(pred)
+    if not keys:
+        raise ValueError(f"{rdir}: expected steps after the first {warm} with every rank's timings, found none")
     med = lambda m: statistics.median(m[k] for k in keys)  # noqa: E731
     return med(measured), med(pred), med(coll_m), med(coll_p), med(unmod)
 

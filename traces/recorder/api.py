@@ -91,15 +91,14 @@ def check_options(o):
 
 
 def check_out(out, resume):
-    """The output directory: writable; an existing trace only with resume (never overwritten)."""
+    """The output directory: writable; an existing trace only with resume (never overwritten).
+    With resume and no trace yet the recording starts one, so one resumable command serves the
+    first run and every rerun."""
     root = pathlib.Path(out)
     trace = root / "trace.json"
     if root.exists() and not root.is_dir():
         raise ValueError(f"--out {out}: expected a directory, got a file")
-    if resume:
-        if not trace.is_file():
-            raise ValueError(f"--out {out}: --resume: expected an existing trace ({trace} not found)")
-    elif trace.exists():
+    if not resume and trace.exists():
         try:
             doc = read_trace(root, check_data=False)
             what = f"{len(doc['convergence'])} convergence logs, {len(doc['samples'])} samples"
@@ -175,7 +174,7 @@ def record_task(task, o, out, log=print):
         torch.set_num_threads(o.threads)
     micro_batch = o.micro_batch or task.micro_batch or 16
 
-    writer = TraceWriter.resume(out) if o.resume else None
+    writer = TraceWriter.resume(out) if o.resume and (pathlib.Path(out) / "trace.json").is_file() else None
     if writer is not None:
         check_resume_options(writer.doc, specs, out)
     trace_seed = o.seed if o.seed is not None else seeds[0]

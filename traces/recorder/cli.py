@@ -219,8 +219,9 @@ def parser():
     p.add_argument("--first-bucket-cap", type=int, default=1 << 20, help="bytes")
     p.add_argument("--bucket-cap", type=int, default=25 << 20, help="bytes")
     p.add_argument("--resume", action="store_true",
-                   help="add to the trace in --out: keep its runs (config, N, seed), record the missing ones; "
-                        "without it, record refuses a directory that already holds a trace")
+                   help="add to the trace in --out: keep its runs (config, N, seed), record the missing ones (a "
+                        "directory without a trace yet is started); without it, record refuses a directory "
+                        "that already holds a trace")
     p.add_argument("--costs-only", action="store_true",
                    help="count the per-layer cost (FLOPs, bytes, launches) of the model into the compute profile "
                         "of the existing trace in --out; no training, no re-timing")
@@ -305,7 +306,7 @@ def main(argv=None):
             specs = [parse_compressor(c, o.ef, o.rank, 1, o.warmup, o.ramp, options=o.compressor_options)
                      for c in o.compressors]
             check_out(args.out, args.resume)
-            if args.resume:
+            if args.resume and (pathlib.Path(args.out) / "trace.json").is_file():
                 check_resume_options(read_trace(args.out, check_data=False), specs, args.out)
             args.argv = argv
             args.compressor_options_dict = o.compressor_options
