@@ -235,6 +235,10 @@ def record_task(task, o, out, log=print):
     # Each seed's model is built when its first run starts (model0 went through the checks above:
     # a forward in train mode could have moved buffers such as BatchNorm's running statistics).
     models0 = {}
+    total = len(o.workers) * len(seeds) * len(order)
+    todo = sum(1 for w in o.workers for sd in seeds for sp in order
+               if (kernels.config_id(dict(sp, seed=sd)), w, sd) not in done)
+    finished, spent = 0, 0.0  # runs of this process and their wall time: the ETA's rate
     for world in o.workers:
         for seed in seeds:
             if seed not in models0:
@@ -271,10 +275,22 @@ def record_task(task, o, out, log=print):
                 result["seed"] = seed
                 writer.add_convergence(result)
                 writer.save()
+                finished, spent = finished + 1, spent + result["wall_s"]
+                left = (todo - finished) * spent / finished
                 log(f"{tag}: {result['stopped']} at step {result['points'][-1]['step']} "
-                    f"(steps_to_target {result['steps_to_target']}, {result['wall_s']:.0f} s)")
+                    f"(steps_to_target {result['steps_to_target']}, {result['wall_s']:.0f} s); "
+                    f"{total - todo + finished}/{total} runs done, about {_duration(left)} left")
     log(f"trace written to {out}")
     return str(out)
+
+
+def _duration(seconds):
+    """'42 s', '7 min', '2.5 h': an estimate's precision."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def add_costs(task, out, micro_batch=None, log=print):
