@@ -189,6 +189,12 @@ def record_task(task, o, out, log=print):
     model0 = task.build_model(trace_seed)
     layout = model_layout(model0, task.name)
     buckets = bk.ddp_buckets(layout["parameters"], o.first_bucket_cap, o.bucket_cap)
+    norms = sorted({type(m).__name__ for m in model0.modules() if isinstance(m, torch.nn.modules.batchnorm._NormBase)})
+    if norms:
+        log(f"note: the model has {', '.join(norms)}: each emulated worker normalises with its own micro-batch's "
+            "statistics, as a DDP rank does, but the workers share one model, so the running statistics "
+            "(used in evaluation) see every worker's micro-batch in turn; in DDP each rank keeps its own and "
+            "rank 0's are evaluated (record --ddp P trains real ranks)")
     # One micro-batch through model and loss before anything is written: a broken script fails here.
     x0, y0 = task.batch(ds, torch.arange(micro_batch))
     task.loss(model0, x0, y0, where=" on the first micro-batch")
