@@ -35,7 +35,7 @@ constexpr Command kCommands[] = {
     {"compress", arcsim::cli::cmd_compress, "apply a compressor to per-worker .npy gradients"},
     {"compressors", arcsim::cli::cmd_compressors, "the compressors, their options, defaults and accepted values"},
     {"replay", arcsim::cli::cmd_replay, "run the kernels on a trace: plans, kernel times, quality"},
-    {"record", arcsim::cli::cmd_record, "record a gradient trace with PyTorch (emulated workers)"},
+    {"record", arcsim::cli::cmd_record, "record a gradient trace with PyTorch (emulated workers or real DDP ranks)"},
     {"testbed", arcsim::cli::cmd_testbed, "run | validate | clean: real compressed training on an emulated cluster"},
     {"trace", arcsim::cli::cmd_trace, "validate | info: check or describe a trace directory"},
     {"topology", arcsim::cli::cmd_topology, "show: hosts, links and route hop counts of a topology"},
@@ -48,7 +48,7 @@ void usage(FILE* out) {
                "usage: arcsim <command> [options]   (arcsim <command> --help for its options)\n\n"
                "commands:\n",
                arcsim::kVersion, arcsim::kGitCommit);
-  for (const auto& c : kCommands) std::fprintf(out, "  %-10s %s\n", c.name, c.summary);
+  for (const auto& c : kCommands) std::fprintf(out, "  %-12s %s\n", c.name, c.summary);
 }
 
 // Flushes std::cout and stdout and checks that every write to them succeeded. A command's exit

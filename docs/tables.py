@@ -133,9 +133,41 @@ def paper_table(spec_name):
     return make
 
 
-# name -> (file, generator). Seconds: default-steps, paper-resnet18, paper-resnet50; minutes: the rest.
+# ---- the shipped testbed validation (docs/testbed.md section 4)
+
+def testbed_validation(_args):
+    rows = []
+    for part in ("star", "two-level"):
+        path = os.path.join(ROOT, "bench", "results", "testbed", part, "validation.csv")
+        if not os.path.exists(path):
+            fail(f"{path}: not found; run the commands of docs/testbed.md section 4")
+        with open(path) as f:
+            rows += list(csv.DictReader(f))
+    lines = ["| topology | ranks | Gbit/s | compressor | measured s | predicted s | error % | "
+             "collectives measured / predicted s | measured TTA s [95 %] | predicted TTA s |",
+             "|---|---:|---:|---|---:|---:|---:|---|---|---:|"]
+    for r in rows:
+        tta = (f"{float(r['measured_tta_s']):.3g} [{float(r['measured_tta_lo']):.3g}, {float(r['measured_tta_hi']):.3g}]"
+               if r["measured_tta_lo"] else (r["measured_tta_s"] and f"{float(r['measured_tta_s']):.3g}") or "not reached")
+        ptta = f"{float(r['predicted_tta_s']):.3g}" if r["predicted_tta_s"] else ""
+        lines.append(f"| {r['topology']} | {r['nodes']} | {float(r['bandwidth_gbps']):g} | {r['label']} | "
+                     f"{float(r['measured_iteration_s']):.4f} | {float(r['predicted_iteration_s']):.4f} | "
+                     f"{float(r['iteration_error_pct']):+.1f} | {float(r['measured_collectives_s']):.4f} / "
+                     f"{float(r['predicted_collectives_s']):.4f} | {tta} | {ptta} |")
+    errs = [abs(float(r["iteration_error_pct"])) for r in rows]
+    inside = [r["tta_inside"] for r in rows if r["tta_inside"]]
+    lines.append("")
+    lines.append(f"{len(rows)} configurations: iteration |error| mean {statistics.mean(errs):.1f} %, worst "
+                 f"{max(errs):.1f} %, within 10 %: {sum(e <= 10 for e in errs)}; predicted TTA inside the "
+                 f"measured interval: {inside.count('yes')} of {len(inside)}.")
+    return "\n".join(lines)
+
+
+# name -> (file, generator). Seconds: default-steps, testbed-validation, paper-resnet18, paper-resnet50;
+# minutes: the rest.
 TABLES = {
     "default-steps": ("docs/traces.md", default_steps),
+    "testbed-validation": ("docs/testbed.md", testbed_validation),
     **{f"paper-{m}": ("docs/traces.md", paper_table(f"paper-{m}"))
        for m in ("llama-60m", "llama-130m", "llama-350m", "llama-1b", "resnet18", "resnet50", "roberta-base")},
 }
