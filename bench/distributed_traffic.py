@@ -56,19 +56,12 @@ def rank_main(rank, world, port, q):
     dist.destroy_process_group()
 
 
-def plan_bytes(op, rank):
-    if op["op"] == "allgatherv":
-        return op["bytes_by_rank"][rank]
-    if op["op"] == "alltoallv":
-        return sum(b for d, b in enumerate(op["bytes_matrix"][rank]) if d != rank)
-    return op["bytes_per_rank"]
-
-
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--ranks", type=int, default=4)
     P = p.parse_args().ranks
     from traces.recorder import kernels
+    from traces.recorder.distributed import plan_bytes
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

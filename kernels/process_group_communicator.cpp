@@ -69,12 +69,13 @@ void ProcessGroupCommunicator::ordered_sum(const float* in, std::size_t count, f
   const std::size_t es = dtype_size(wire);
   // 1. Reduce-scatter: chunk d of this rank's contribution (as sent) goes to rank d.
   const std::vector<std::uint8_t> mine = pack_values(in, count, wire);
-  std::vector<std::size_t> send(P), recv(P);
-  const std::size_t my_lo = chunk_lo(count, P, me), my_len = chunk_lo(count, P, me + 1) - my_lo;
-  for (std::size_t d = 0; d < P; ++d) send[d] = (chunk_lo(count, P, d + 1) - chunk_lo(count, P, d)) * es;
-  for (std::size_t s = 0; s < P; ++s) recv[s] = my_len * es;
+  // chunk_bytes[c]: chunk c's bytes on the wire, what rank c owns (sent to it here, gathered from it in 3.)
+  std::vector<std::size_t> chunk_bytes(P);
+  for (std::size_t c = 0; c < P; ++c) chunk_bytes[c] = (chunk_lo(count, P, c + 1) - chunk_lo(count, P, c)) * es;
+  const std::size_t my_len = chunk_bytes[me] / es;
+  const std::vector<std::size_t> recv(P, chunk_bytes[me]);
   std::vector<std::uint8_t> got(P * my_len * es);
-  transport_.alltoallv(mine.data(), send, got.data(), recv);
+  transport_.alltoallv(mine.data(), chunk_bytes, got.data(), recv);
   // 2. This rank's chunk summed over ranks 0, 1, ... in order: the EmulatedCommunicator's sum.
   std::vector<float> part(my_len), sum(my_len);
   for (std::size_t s = 0; s < P; ++s) {
@@ -86,12 +87,10 @@ void ProcessGroupCommunicator::ordered_sum(const float* in, std::size_t count, f
     for (auto& v : sum) v = round_to_wire(v, wire);
   // 3. All-gather of the reduced chunks (as sent: the wire type).
   const std::vector<std::uint8_t> reduced = pack_values(sum.data(), my_len, wire);
-  std::vector<std::size_t> bytes(P);
-  for (std::size_t c = 0; c < P; ++c) bytes[c] = (chunk_lo(count, P, c + 1) - chunk_lo(count, P, c)) * es;
   std::vector<std::uint8_t> all(count * es);
-  transport_.allgatherv(reduced.data(), bytes, all.data());
+  transport_.allgatherv(reduced.data(), chunk_bytes, all.data());
   unpack_values(all.data(), count, wire, out);
-  call.wire_bytes = (count * es - send[me]) + gather_wire(bytes[me], static_cast<int>(P));
+  call.wire_bytes = (count * es - chunk_bytes[me]) + gather_wire(chunk_bytes[me], static_cast<int>(P));
 }
 
 void ProcessGroupCommunicator::allreduce_sum(std::span<const float* const> in, std::size_t count, float* out, bool,

@@ -9,28 +9,13 @@ on every rank, OUT/steps-rank<R>.csv (step, start_s, end_s, cpu_s: the process's
 the step) and, on rank 0, OUT/curve.csv (step, train_s: training wall time so far, excluding
 evaluation, then the metrics). bench: gloo collectives of the given sizes, OUT/bench-rank<R>.csv.
 Every rank writes OUT/done-rank<R> ('ok' or the error line) last."""
-import csv
 import datetime
-import io
 import json
 import os
 import sys
 import time
 
-
-def _write(path, text):
-    tmp = f"{path}.tmp.{os.getpid()}"
-    with open(tmp, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
-
-
-def _csv(path, header, rows):
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(header)
-    w.writerows(rows)
-    _write(path, buf.getvalue())
+from traces.recorder.trace_io import write_atomic, write_csv_atomic
 
 
 def _init(job, rank):
@@ -86,10 +71,10 @@ def train(job, rank, out):
         train_s += t1 - t0
         step_rows.append([step, f"{t0:.6f}", f"{t1:.6f}", f"{time.process_time() - c0:.6f}"])
     state.write_timings(os.path.join(out, f"rank{rank}.csv"))
-    _csv(os.path.join(out, f"steps-rank{rank}.csv"), ["step", "start_s", "end_s", "cpu_s"], step_rows)
+    write_csv_atomic(os.path.join(out, f"steps-rank{rank}.csv"), ["step", "start_s", "end_s", "cpu_s"], step_rows)
     if rank == 0:
-        _csv(os.path.join(out, "curve.csv"), ["step", "train_s"] + names, curve)
-        _write(os.path.join(out, "target.json"), json.dumps({"target": job["target"], "metric": target.metric}))
+        write_csv_atomic(os.path.join(out, "curve.csv"), ["step", "train_s"] + names, curve)
+        write_atomic(os.path.join(out, "target.json"), json.dumps({"target": job["target"], "metric": target.metric}))
     dist.destroy_process_group()
 
 
@@ -135,7 +120,7 @@ def bench(job, rank, out):
         coll = sum(c["end_s"] - c["start_s"] for c in r["timeline"]["collectives"])
         if rep:
             rows.append(["binding", 4, rep, f"{max(0.0, total - coll):.6f}"])
-    _csv(os.path.join(out, f"bench-rank{rank}.csv"), ["op", "bytes", "repeat", "seconds"], rows)
+    write_csv_atomic(os.path.join(out, f"bench-rank{rank}.csv"), ["op", "bytes", "repeat", "seconds"], rows)
     dist.destroy_process_group()
 
 
@@ -145,10 +130,10 @@ def main():
     out = job["out"]
     try:
         (train if job["mode"] == "train" else bench)(job, rank, out)
-        _write(os.path.join(out, f"done-rank{rank}"), "ok")
+        write_atomic(os.path.join(out, f"done-rank{rank}"), "ok")
     except BaseException as e:  # one line for the driver, whatever stopped the rank
         text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        _write(os.path.join(out, f"done-rank{rank}"), text)
+        write_atomic(os.path.join(out, f"done-rank{rank}"), text)
         sys.exit(1)
 
 

@@ -11,7 +11,6 @@ DIR/
   runs.csv                             one row per run (columns RUN_COLUMNS)
 <cluster> = <topology>-n<N>-<mbit>mbit."""
 import csv
-import io
 import json
 import os
 import pathlib
@@ -20,6 +19,8 @@ import statistics
 import subprocess
 import sys
 import time
+
+from traces.recorder.trace_io import write_csv_atomic
 
 from . import cluster as cl
 from .spec import load
@@ -79,7 +80,7 @@ def _launch(k, job, out, python, log):
 def _iteration(out, ranks):
     """Per step, the slowest rank's duration; the median over steps after WARM_STEPS and the
     5th/95th percentiles; the mean CPU busy fraction (CPU seconds of all ranks per wall second and core)."""
-    per_step, cpu, wall = {}, 0.0, 0.0
+    per_step, cpu = {}, 0.0
     for r in range(ranks):
         with open(out / f"steps-rank{r}.csv") as f:
             for row in csv.DictReader(f):
@@ -94,14 +95,6 @@ def _iteration(out, ranks):
     wall = sum(times)
     q = statistics.quantiles(times, n=20) if len(times) >= 2 else [times[0]] * 19
     return statistics.median(times), q[0], q[-1], cpu / (wall * (os.cpu_count() or 1)) if wall > 0 else 0.0
-
-
-def _table(rows, columns):
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
-    w.writeheader()
-    w.writerows(rows)
-    return buf.getvalue()
 
 
 def run(spec_path, out, log=print, python=None):
@@ -167,8 +160,7 @@ def run(spec_path, out, log=print, python=None):
         for s, h in zip((signal.SIGINT, signal.SIGTERM), old):
             signal.signal(s, h)
         if rows:
-            from traces.recorder.trace_io import write_atomic
-            write_atomic(out / "runs.csv", _table(rows, RUN_COLUMNS))
+            write_csv_atomic(out / "runs.csv", RUN_COLUMNS, rows)
     return rows
 
 

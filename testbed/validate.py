@@ -192,7 +192,7 @@ def _interval(xs):
 
 
 def validate(out, log=print):
-    from traces.recorder.trace_io import write_atomic
+    from traces.recorder.trace_io import write_csv_atomic
     from .run import WARM_STEPS, cluster_name
     out = pathlib.Path(out)
     spec = json.loads((out / "spec.json").read_text())
@@ -238,15 +238,9 @@ def validate(out, log=print):
                         "not_modelled": NOT_MODELLED})
     if not rows:
         raise ValueError(f"{out}: runs.csv: expected at least one finished run with its benchmark, found none")
-    import io
-    for name, table, cols in (("validation.csv", rows, COLUMNS),
-                              ("bench_validation.csv", checks, ("cluster", "op", "bytes", "measured_s", "predicted_s",
-                                                                "error_pct"))):
-        buf = io.StringIO()
-        w = csv.DictWriter(buf, fieldnames=cols, lineterminator="\n")
-        w.writeheader()
-        w.writerows(table)
-        write_atomic(out / name, buf.getvalue())
+    write_csv_atomic(out / "validation.csv", COLUMNS, rows)
+    write_csv_atomic(out / "bench_validation.csv", ("cluster", "op", "bytes", "measured_s", "predicted_s", "error_pct"),
+                     checks)
     figure(rows, out)
     errs = [abs(float(r["iteration_error_pct"])) for r in rows]
     log(f"validation: {len(rows)} configurations, iteration |error| mean {statistics.mean(errs):.1f} %, worst "
@@ -257,11 +251,10 @@ def validate(out, log=print):
 
 def figure(rows, out):
     """Predicted against measured iteration time, y = x and +-10 % bands, one marker per compressor."""
-    import matplotlib
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from traces.recorder.trace_io import write_atomic
-    fig, ax = plt.subplots(figsize=(4.6, 4.2))
+    from plots import style
+    style.apply()  # the project's figure style (fonts, grid, 300 dpi PNG)
+    fig, ax = plt.subplots(figsize=(3.4, 3.2))
     xs = [float(r["measured_iteration_s"]) for r in rows]
     ys = [float(r["predicted_iteration_s"]) for r in rows]
     lo, hi = min(xs + ys) * 0.8, max(xs + ys) * 1.25
@@ -271,22 +264,22 @@ def figure(rows, out):
     markers = "osD^vP*Xh<>"
     for i, comp in enumerate(sorted({r["label"] for r in rows})):
         pts = [(float(r["measured_iteration_s"]), float(r["predicted_iteration_s"])) for r in rows if r["label"] == comp]
-        ax.plot([p[0] for p in pts], [p[1] for p in pts], markers[i % len(markers)], ms=5, label=comp, ls="none")
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], markers[i % len(markers)], label=comp, ls="none")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlim(lo, hi)
     ax.set_ylim(lo, hi)
     ax.set_xlabel("measured iteration time (s)")
     ax.set_ylabel("predicted iteration time (s)")
-    ax.set_title("testbed: arcsim against real gloo training", fontsize=9)
-    ax.legend(fontsize=7, loc="upper left")
+    ax.set_title("testbed: arcsim against real gloo training")
+    ax.legend(loc="upper left")
     fig.tight_layout()
-    for ext in ("pdf", "png"):
-        import io
-        buf = io.BytesIO()
-        fig.savefig(buf, format=ext, dpi=150)
-        write_atomic(out / f"validation.{ext}", buf.getvalue())
-    plt.close(fig)
+    staged = style.Staged()  # the project's figure writer: atomic, and no creation dates
+    try:
+        style.save(fig, str(out / "validation"), staged)
+        staged.commit()
+    finally:
+        staged.discard()
 
 
 def main_validate(argv):

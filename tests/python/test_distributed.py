@@ -13,6 +13,7 @@ import torch
 
 import distributed_ranks as ranks
 from traces.recorder import kernels
+from traces.recorder.distributed import plan_bytes
 
 pytestmark = pytest.mark.skipif(kernels.import_binding() is None, reason="arcsim_kernels is not built")
 
@@ -39,15 +40,6 @@ def launch(target, world, *args, timeout=240):
         p.join(max(1, deadline - time.time()))
         assert not p.is_alive(), "a rank did not finish in time"
     return out, [p.exitcode for p in procs]
-
-
-def plan_bytes(op, rank):
-    """Bytes `rank` hands to the process group for a plan collective (the plan's counting)."""
-    if op["op"] == "allgatherv":
-        return op["bytes_by_rank"][rank]
-    if op["op"] == "alltoallv":
-        return sum(b for d, b in enumerate(op["bytes_matrix"][rank]) if d != rank)
-    return op["bytes_per_rank"]
 
 
 @pytest.mark.parametrize("world", [2, 3, 4])

@@ -34,19 +34,18 @@ fit the bucket) publishes it in the process group's store before raising, so the
 whose collective then fails when that process exits (or times out after `timeout_s`), name it
 too. Collectives time out after `timeout_s` seconds: the group HookState makes is created with
 that timeout (a process group you pass keeps its own)."""
-import csv
 import datetime
-import io
 import itertools
 import os
 import time
 import zlib
 
+import numpy as np
 import torch
 import torch.distributed as dist
 
 from . import kernels
-from .trace_io import write_atomic
+from .trace_io import write_csv_atomic
 
 TIMING_COLUMNS = ("rank", "step", "bucket", "phase", "name", "op", "bytes", "wire_bytes", "start_s", "end_s")
 _STATE_INDEX = itertools.count()  # HookStates are made in the same order on every rank: a shared key
@@ -147,11 +146,9 @@ class Reorder:
         self.ids = [id(p) for p in first]
 
     def to_first(self, flat):
-        import numpy as np
         return np.concatenate([flat[slice(*self.now[i])] for i in self.ids]) if self.ids else flat
 
     def from_first(self, flat):
-        import numpy as np
         out = np.empty_like(flat)
         for i in self.ids:
             out[slice(*self.now[i])] = flat[slice(*self.first[i])]
@@ -233,12 +230,8 @@ class HookState:
 
     def write_timings(self, path):
         """The timings as CSV (columns TIMING_COLUMNS), written atomically."""
-        buf = io.StringIO()
-        w = csv.DictWriter(buf, fieldnames=TIMING_COLUMNS, lineterminator="\n")
-        w.writeheader()
-        for r in self._rows:
-            w.writerow({k: (f"{r[k]:.6f}" if k.endswith("_s") else r.get(k, "")) for k in TIMING_COLUMNS})
-        write_atomic(path, buf.getvalue())
+        write_csv_atomic(path, TIMING_COLUMNS, ({k: (f"{r[k]:.6f}" if k.endswith("_s") else r.get(k, ""))
+                                                 for k in TIMING_COLUMNS} for r in self._rows))
 
     def watch_optimizer(self, optimizer):
         """Times optimizer.step() as the step's `optimizer` phase; returns the optimizer."""
@@ -393,6 +386,17 @@ class HookState:
             self._bytes += c["bytes"]
             self._row(self.step, cid, "collective", c["start_s"], c["end_s"], op=c["op"], bytes=c["bytes"],
                       wire_bytes=c["wire_bytes"])
+
+
+def plan_bytes(op, rank):
+    """Bytes `rank` hands to the process group for one collective op of an arcsim-plan/1 bucket,
+    as state.bytes_sent counts them: an all-gather-v's own block, an all-to-all-v's bytes to the
+    other ranks, every other op's bytes_per_rank."""
+    if op["op"] == "allgatherv":
+        return op["bytes_by_rank"][rank]
+    if op["op"] == "alltoallv":
+        return sum(b for d, b in enumerate(op["bytes_matrix"][rank]) if d != rank)
+    return op["bytes_per_rank"]
 
 
 def comm_hook(state, bucket):

@@ -6,6 +6,7 @@ scripts). Mirrors traces/trace.hpp; docs/traces.md is the field-by-field descrip
     w.add_convergence({...}); w.save()                           # trace.json written atomically
     t = read_trace("out"); g = load_file(t, t["samples"][0]["data"])
 """
+import csv
 import hashlib
 import io
 import json
@@ -51,6 +52,17 @@ def write_atomic(path, data):
     finally:
         if os.path.lexists(tmp):
             os.unlink(tmp)
+
+
+def write_csv_atomic(path, columns, rows):
+    """A CSV file (header `columns`; each row a dict, missing keys empty, or a sequence in column
+    order) written with write_atomic."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(columns)
+    for r in rows:
+        w.writerow([r.get(c, "") for c in columns] if isinstance(r, dict) else r)
+    write_atomic(path, buf.getvalue())
 
 
 def _umask():
