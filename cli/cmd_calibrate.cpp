@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "arcsim/version.hpp"
+#include "calibrate_gloo.hpp"
 #include "calibrate_nccl.hpp"
 #include "commands.hpp"
 #include "kernels/catalogue.hpp"
@@ -72,13 +73,16 @@ kernels::CalibrationFile modelled_file(const std::string& gpu, int min_log2, int
 }  // namespace
 
 int cmd_calibrate(int argc, char** argv) {
-  // Network calibration from nccl-tests logs is its own command (cli/calibrate_nccl.cpp).
-  for (int i = 1; i < argc; ++i)
+  // Network calibrations are their own commands (cli/calibrate_nccl.cpp, cli/calibrate_gloo.cpp).
+  for (int i = 1; i < argc; ++i) {
     if (std::string(argv[i]) == "--nccl-tests") return calibrate_nccl_tests(argc, argv);
+    if (std::string(argv[i]) == "--gloo-bench") return calibrate_gloo_bench(argc, argv);
+  }
   po::options_description desc(
       "arcsim calibrate: time every GPU kernel over a grid of sizes and write a calibration file\n"
       "(the simulator uses it as the kernel-timing source calibration:FILE when no GPU is present)\n"
-      "Network: arcsim calibrate --nccl-tests LOG... --topology BASE --output TOPO.json (see --nccl-tests --help)\n\nOptions");
+      "Network: arcsim calibrate --nccl-tests LOG... --topology BASE --output TOPO.json (see --nccl-tests --help)\n"
+      "         arcsim calibrate --gloo-bench DIR --topology BASE --output TOPO.json (see --gloo-bench --help)\n\nOptions");
   std::string output, model;
   int runs = 20, min_log2 = 14, max_log2 = 26;
   double ratio = 0.01;

@@ -23,6 +23,12 @@ namespace {
   if (const char* old = std::getenv("PYTHONPATH"); old && *old) path += std::string(":") + old;
   ::setenv("PYTHONPATH", path.c_str(), 1);
   ::setenv("ARCSIM_PYTHON_DIR", where.binding_dir.c_str(), 1);
+  // This arcsim, for Python that runs its other commands (testbed validate: calibrate, simulate).
+  char exe[4096];
+  if (const ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1); n > 0) {
+    exe[n] = '\0';
+    ::setenv("ARCSIM_EXE", exe, 1);
+  }
   std::vector<std::string> args = {where.python, "-m", module};
   for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
   std::vector<char*> cargs;

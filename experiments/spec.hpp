@@ -84,7 +84,7 @@ struct ExperimentSpec {
   std::vector<double> bandwidths_Bps;
   std::vector<double> latencies_s;
   std::vector<TopologyChoice> topologies;
-  std::vector<std::string> profiles;  // ideal | nccl | tcp
+  std::vector<std::string> profiles;  // ideal | nccl | tcp | gloo
   std::string algorithm = "auto";     // collective algorithm (sim's names)
   double bucket_cap_bytes = 25.0 * 1024 * 1024;
   double first_bucket_cap_bytes = 1.0 * 1024 * 1024;

@@ -16,7 +16,8 @@ constexpr unsigned kRing = kAllReduce | kAllGather | kAllGatherV | kBroadcast | 
 constexpr unsigned kTree = kAllReduce | kBroadcast;  // broadcast "tree" is the binomial tree
 
 constexpr vocab::Entry<AlgorithmInfo> kAlgorithms[] = {
-    {"auto", "nccl profile: NCCL's choice by its cost model, ideal/tcp: the smallest closed form", {kEvery, false}},
+    {"auto", "nccl profile: NCCL's choice by its cost model, ideal/tcp: the smallest closed form, gloo: what arcsim.distributed runs",
+     {kEvery, false}},
     {"ring", "chunk-pipelined ring (all-reduce: reduce-scatter + all-gather), broadcast: the chain", {kRing, false}},
     {"tree", "all-reduce: double binary tree, broadcast: binomial tree", {kTree, false}},
     {"rabenseifner", "all-reduce: recursive halving reduce-scatter + recursive doubling all-gather",
@@ -31,6 +32,10 @@ constexpr vocab::Entry<AlgorithmInfo> kAlgorithms[] = {
     {"hier-binomial", "binomial across nodes between intra-node rings", {kBroadcast, true}},
     {"hier-chain", "chain across nodes between intra-node rings", {kBroadcast, true}},
     {"pairwise", "all-to-all-v: p - 1 pairwise exchange steps over all ranks (no hier- form)", {kAllToAllV, false}},
+    {"ordered", "gloo profile, all-reduce: direct all-to-all of chunks, summed in rank order, + ring all-gather",
+     {kAllReduce, false, true}},
+    {"direct", "gloo profile, all-gather-v, reduce-scatter, all-to-all-v: every message posted at once",
+     {kAllGatherV | kReduceScatter | kAllToAllV, false, true}},
 };
 
 }  // namespace

@@ -16,6 +16,7 @@ namespace arcsim::sim {
 struct AlgorithmInfo {
   unsigned ops = 0;           // bit (1 << CollectiveOp) for each collective it implements
   bool hierarchical = false;  // hier-*
+  bool gloo_only = false;     // exists in the gloo profile only (gloo's own algorithms)
   bool exists_for(CollectiveOp op) const { return (ops >> static_cast<unsigned>(op)) & 1u; }
 };
 

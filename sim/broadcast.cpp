@@ -21,10 +21,14 @@ void binomial_broadcast(Group& g, int me, double bytes, const Pipeline& pipe) {
     }
     mask <<= 1;
   }
+  bool first = true;  // this rank's first send: its links' token bucket is full
   for (mask >>= 1; mask > 0; mask >>= 1)
     if (me + mask < p) {
-      if (pipe.step_overhead_s > 0) sg4::this_actor::sleep_for(pipe.step_overhead_s);
-      g.send(me, me + mask, bytes, pipe.wire_factor)->wait();
+      if (pipe.step_overhead_s > 0 && !pipe.overlap_overhead) sg4::this_actor::sleep_for(pipe.step_overhead_s);
+      auto out = g.send(me, me + mask, bytes, first ? first_step_wire_factor(bytes, pipe) : pipe.wire_factor);
+      first = false;
+      if (pipe.step_overhead_s > 0 && pipe.overlap_overhead) sg4::this_actor::sleep_for(pipe.step_overhead_s);
+      out->wait();
     }
 }
 

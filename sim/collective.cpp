@@ -11,6 +11,8 @@
 #include "sim/closed_form.hpp"
 #include "sim/limits.hpp"
 #include "sim/collectives.hpp"
+#include "sim/gloo_model.hpp"
+#include "sim/gloo_run.hpp"
 #include "sim/nccl_flows.hpp"
 #include "sim/nccl_model.hpp"
 #include "sim/setup.hpp"
@@ -159,6 +161,9 @@ ResolvedCall resolve_call_unchecked(const Context& ctx, const CollectiveCall& as
   if (!valid_for(call.op, call.algorithm))
     throw std::invalid_argument(std::string("algorithm \"") + call.algorithm + "\" does not exist for " +
                                 to_string(call.op));
+  if (ctx.profile == ProfileKind::gloo) return gloo_resolve(ctx, call);
+  if (const auto* e = vocab::find(algorithms(), call.algorithm); e && e->value.gloo_only)
+    throw std::invalid_argument("algorithm \"" + call.algorithm + "\" exists in the gloo profile only (--profile gloo)");
   ResolvedCall r;
   r.call = call;
   const auto& t = ctx.platform.topology;
@@ -321,6 +326,10 @@ void run_collective(Context& ctx, int rank, const ResolvedCall& rc) {
   const auto& t = ctx.platform.topology;
   const int G = t.spec.gpus_per_node, N = t.nodes;
   const auto& c = rc.call;
+  if (ctx.profile == ProfileKind::gloo) {
+    gloo_run(ctx, rank, rc);
+    return;
+  }
   if (rc.start_latency_s > 0) sg4::this_actor::sleep_for(rc.start_latency_s);
   if (c.op == CollectiveOp::alltoallv) {
     pairwise_alltoallv(ctx.world(), rank, c.matrix, rc.inter);
@@ -429,8 +438,16 @@ CollectiveResult simulate_alltoallv(const NetworkConfig& net, const std::vector<
   const auto w1 = std::chrono::steady_clock::now();
   CollectiveResult res;
   for (double f : finish) res.simulated_s = std::max(res.simulated_s, f);
-  if (t.spec.gpus_per_node == 1 && ctx->profile != ProfileKind::nccl)
+  if (ctx->profile == ProfileKind::gloo) {
+    double most = 0;
+    for (const auto& row : rc.call.matrix)
+      for (double b : row) most = std::max(most, b);
+    // equal messages: (p - 1) of the largest, the closed form's bound
+    res.closed_form_s = gloo::seconds(gloo::part(gloo::Call::direct_alltoall, p, most), gloo::costs_of(t.spec),
+                                      alpha_of(t), t.spec.bandwidth_Bps);
+  } else if (t.spec.gpus_per_node == 1 && ctx->profile != ProfileKind::nccl) {
     res.closed_form_s = closed_form::pairwise_alltoallv(alpha_of(t), t.spec.bandwidth_Bps, rc.call.matrix);
+  }
   res.op = "alltoallv";
   res.algorithm = rc.algorithm;
   res.protocol = rc.protocol;
@@ -478,7 +495,10 @@ CollectiveResult simulate_collective(const NetworkConfig& net, CollectiveOp op, 
 
   CollectiveResult res;
   for (double f : finish) res.simulated_s = std::max(res.simulated_s, f);
-  if (!rc.hierarchical && t.spec.gpus_per_node == 1)
+  if (ctx->profile == ProfileKind::gloo)
+    res.closed_form_s = gloo::seconds(gloo::plan_parts(op, rc.algorithm, p, call.bytes), gloo::costs_of(t.spec),
+                                      alpha_of(t), t.spec.bandwidth_Bps);
+  else if (!rc.hierarchical && t.spec.gpus_per_node == 1)
     res.closed_form_s = closed_form::of(op, rc.algorithm, alpha_of(t), t.spec.bandwidth_Bps, p, bytes);
   res.nccl_model_s = rc.nccl_model_s;
   res.op = to_string(op);

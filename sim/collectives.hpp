@@ -36,6 +36,11 @@ void tree_allreduce(Group& g, int me, double bytes, const Pipeline& pipe);
 // Pairwise-exchange all-to-all-v: p - 1 steps, at step s rank r sends bytes[r][(r+s) mod p] to
 // (r+s) mod p and receives from (r-s) mod p (bytes[r][r] stays local).
 void pairwise_alltoallv(Group& g, int me, const std::vector<std::vector<double>>& bytes, const Pipeline& pipe);
+// Direct all-to-all-v (gloo): every send and receive at once; pipe.step_overhead_s once.
+// The wire factor of a rank's first message(s) when its links' token bucket lets
+// pipe.first_step_free_bytes of `bytes` pass at wire speed (all of Pipeline's runs use it).
+double first_step_wire_factor(double bytes, const Pipeline& pipe);
+void direct_alltoallv(Group& g, int me, const std::vector<std::vector<double>>& bytes, const Pipeline& pipe);
 // Broadcast from local rank 0: binomial tree (whole message per hop).
 void binomial_broadcast(Group& g, int me, double bytes, const Pipeline& pipe);
 // Broadcast from local rank 0: chain through the ranks in `chunks` pipelined pieces.

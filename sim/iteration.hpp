@@ -20,7 +20,7 @@ struct NetworkConfig {
   int nodes = 8;                  // machines; ranks = nodes x gpus_per_node of the topology
   double bandwidth_Bps = 0;       // per NIC link; <= 0: the topology's own value
   double latency_s = -1;          // end-to-end latency between two nearest nodes; < 0: topology's
-  std::string profile = "ideal";  // ideal | nccl | tcp
+  std::string profile = "ideal";  // ideal | nccl | tcp | gloo
   std::string algorithm = "auto"; // all-reduce algorithm: ring | tree | rabenseifner | hier-* | auto
   std::string protocol = "auto";  // nccl profile: LL | LL128 | Simple | auto (NCCL's choice)
   std::string fidelity = "flow";  // nccl profile: flow (aggregated steps) | message (every chunk)

@@ -7,6 +7,8 @@
 //           latency, and chunk pipelining with NCCL_STEPS slots in flight (constants: nccl_model.hpp).
 //   tcp   : SimGrid's default LV08 model (latency x13.01, bandwidth x0.97, 5 % reverse cross-traffic,
 //           TCP window gamma 4 MiB): what an untuned SimGrid user gets.
+//   gloo  : the ideal fluid network driven as arcsim.distributed drives gloo over TCP: gloo's
+//           algorithm per call, per-call and per-message costs, TCP efficiency (sim/gloo_model.hpp).
 #include <span>
 #include <string>
 
@@ -14,7 +16,7 @@
 
 namespace arcsim::sim {
 
-enum class ProfileKind { ideal, nccl, tcp };
+enum class ProfileKind { ideal, nccl, tcp, gloo };
 
 // The profiles, one row each: the spec's "profiles", --profile, its help and its errors read it.
 std::span<const vocab::Entry<ProfileKind>> profiles();
@@ -23,7 +25,7 @@ std::span<const vocab::Entry<ProfileKind>> profiles();
 // calibrated against measurements; `ideal` is the closed-form check, asked for by name.
 inline constexpr const char* kDefaultProfile = "nccl";
 
-// Throws std::invalid_argument "--profile: expected ideal|nccl|tcp, got \"x\"".
+// Throws std::invalid_argument "--profile: expected ideal|nccl|tcp|gloo, got \"x\"".
 ProfileKind parse_profile(const std::string& name);
 const char* to_string(ProfileKind p);
 
@@ -41,6 +43,12 @@ struct Pipeline {
   // link fairly, finish together, and every window pays the route latency again: a fluid-model
   // artefact that makes pipelining useless at ms latencies.
   bool pace = false;
+  // The step's software overhead runs while its bytes move (gloo: the next message's rendezvous
+  // alongside this one's bytes): a step takes max(overhead, transfer), not their sum. Unchunked only.
+  bool overlap_overhead = false;
+  // A link's token bucket: the first step's message(s) of this rank carry this many bytes fewer
+  // on the wire (they pass at wire speed after an idle gap). Unchunked only.
+  double first_step_free_bytes = 0;
   std::string protocol = "none";
 };
 

@@ -14,6 +14,10 @@ constexpr vocab::Entry<ProfileKind> kProfiles[] = {
      ProfileKind::nccl},
     {"tcp", "SimGrid's default LV08 model (latency and bandwidth factors, cross-traffic, TCP window)",
      ProfileKind::tcp},
+    {"gloo",
+     "arcsim.distributed over gloo and TCP: gloo's algorithms, per-call and per-message costs, TCP efficiency "
+     "(the topology's \"gloo\" section, arcsim calibrate --gloo-bench)",
+     ProfileKind::gloo},
 };
 
 }  // namespace

@@ -10,6 +10,11 @@ namespace arcsim::sim {
 
 namespace sg4 = simgrid::s4u;
 
+double first_step_wire_factor(double bytes, const Pipeline& pipe) {
+  if (pipe.first_step_free_bytes <= 0 || bytes <= 0) return pipe.wire_factor;
+  return pipe.wire_factor * std::max(0.0, 1.0 - pipe.first_step_free_bytes / bytes);
+}
+
 int chunks_of(double bytes, const Pipeline& pipe) {
   if (pipe.chunk_bytes <= 0 || bytes <= pipe.chunk_bytes) return 1;
   return static_cast<int>(std::ceil(bytes / pipe.chunk_bytes));
@@ -24,9 +29,11 @@ void ring_pipeline(Group& g, int me, int steps, const std::function<double(int, 
   if (pipe.chunk_bytes <= 0 && pipe.window <= 1 && !pipe.pace) {
     // Unchunked, one step at a time (ideal, tcp): the fast path, 2 activities per step.
     for (int s = 0; s < steps; ++s) {
-      if (pipe.step_overhead_s > 0) sg4::this_actor::sleep_for(pipe.step_overhead_s);
-      auto out = g.send(me, right, step_bytes(me, s), pipe.wire_factor);
+      if (pipe.step_overhead_s > 0 && !pipe.overlap_overhead) sg4::this_actor::sleep_for(pipe.step_overhead_s);
+      const double b = step_bytes(me, s);
+      auto out = g.send(me, right, b, s == 0 ? first_step_wire_factor(b, pipe) : pipe.wire_factor);
       auto in = g.recv(me, left);
+      if (pipe.step_overhead_s > 0 && pipe.overlap_overhead) sg4::this_actor::sleep_for(pipe.step_overhead_s);
       in->wait();
       out->wait();
     }

@@ -78,15 +78,61 @@ def train(job, rank, out):
     dist.destroy_process_group()
 
 
+class _Bucket:
+    """What the comm hook reads of DDP's GradBucket: one float32 matrix parameter of about `n`
+    elements (square-ish, so that PowerSGD compresses it as it does a layer's weight)."""
+
+    def __init__(self, torch, n):
+        rows = 1 << max(0, (n.bit_length() - 1) // 2)
+        self.param = torch.nn.Parameter(torch.zeros(rows, max(1, n // rows)))
+        self.flat = torch.ones(self.param.numel())
+
+    def parameters(self):
+        return [self.param]
+
+    def buffer(self):
+        return self.flat
+
+    def is_last(self):
+        return True
+
+
+HOOK_BYTES = (65536, 1048576)  # bucket sizes of the hook benchmark
+
+
+def _bench_hook(job, torch, dist):
+    """`hook:<label>` rows, one compressor of the spec each: the comm hook's own cost per call
+    (arcsim.distributed's HookState.hook: the checks, numpy views, the binding, the compressor's
+    work outside its timed kernels, the tensor back, the future), i.e. each call's time minus its
+    kernels and collectives, at two bucket sizes; `repeats` x 2 calls after one warm-up (which also
+    runs the ranks' configuration check)."""
+    from traces.recorder.distributed import HookState
+    rows = []
+    for comp in job["compressors"]:
+        state = HookState(None, comp["text"], comp["ef"], 1, options=comp["options"], timeout_s=job["timeout_s"])
+        for nbytes in HOOK_BYTES:
+            bucket = _Bucket(torch, nbytes // 4)
+            for rep in range(job["repeats"] * 2 + 1):
+                dist.barrier()
+                step = state.step
+                t0 = time.time()
+                state.hook(bucket).wait()
+                total = time.time() - t0
+                inner = sum(r["end_s"] - r["start_s"] for r in state.timings()
+                            if r["step"] == step and r["phase"] in ("compress", "decompress", "collective"))
+                if rep:
+                    rows.append([f"hook:{comp['label']}", bucket.flat.numel() * 4, rep,
+                                 f"{max(0.0, total - inner):.6f}"])
+    return rows
+
+
 def bench(job, rank, out):
     """Each op at each size through arcsim's own transport (traces/recorder/distributed.py's
     TorchTransport, as the comm hook calls it: numpy views, Python dispatch included): `repeats`
     timed calls after one warm-up, each rank timing its own call (the slowest rank's time is the
-    collective's). Then `binding`: a dense DistributedCompressor step of a 1-element bucket minus
-    its all-reduce, the per-call cost of the binding and the C++ compressor around the collectives."""
+    collective's). Then `hook:<label>`: the comm hook's own cost per call (_bench_hook)."""
     torch, dist = _init(job, rank)
     import numpy as np
-    from traces.recorder import kernels
     from traces.recorder.distributed import TorchTransport
     tr = TorchTransport(None)
     rows = []
@@ -110,16 +156,7 @@ def bench(job, rank, out):
                     raise ValueError(f"ops: expected allreduce, allgather, broadcast or alltoall, got {op}")
                 if rep:
                     rows.append([op, n, rep, f"{time.time() - t0:.6f}"])
-    comp = kernels.make_distributed_compressor(kernels.parse_compressor("dense", "none"), tr)
-    g = np.ones(1, dtype=np.float32)
-    for rep in range(job["repeats"] * 4 + 1):
-        dist.barrier()
-        t0 = time.time()
-        _, r = comp.step(bucket=0, shapes=[(1,)], grad=g)
-        total = time.time() - t0
-        coll = sum(c["end_s"] - c["start_s"] for c in r["timeline"]["collectives"])
-        if rep:
-            rows.append(["binding", 4, rep, f"{max(0.0, total - coll):.6f}"])
+    rows += _bench_hook(job, torch, dist)
     write_csv_atomic(os.path.join(out, f"bench-rank{rank}.csv"), ["op", "bytes", "repeat", "seconds"], rows)
     dist.destroy_process_group()
 

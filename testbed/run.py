@@ -125,8 +125,9 @@ def run(spec_path, out, log=print, python=None):
                         + (f", uplinks {uplink:g} Mbit/s" if topo["type"] == "two-level" else "") + ")")
                     bench_dir = out / name / "bench"
                     if not all((bench_dir / f"bench-rank{r}.csv").exists() for r in range(nodes)):
-                        said = _launch(k, dict(mode="bench", timeout_s=spec["timeout_s"], **spec["bench"]),
-                                       bench_dir, python, log)
+                        hooks = [{k_: c[k_] for k_ in ("text", "ef", "options", "label")} for c in spec["compressors"]]
+                        said = _launch(k, dict(mode="bench", timeout_s=spec["timeout_s"], compressors=hooks,
+                                               **spec["bench"]), bench_dir, python, log)
                         log(f"  benchmark: {'ok' if all(s == 'ok' for s in said) else said}")
                     for comp in spec["compressors"]:
                         for seed in spec["seeds"]:

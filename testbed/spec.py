@@ -11,7 +11,7 @@ KEYS = {"name", "description", "script", "compressors", "nodes", "bandwidths", "
 _RATE = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*(kbps|mbps|gbps)\s*$", re.I)
 _UNIT_MBIT = {"kbps": 1e-3, "mbps": 1.0, "gbps": 1e3}
 BENCH_DEFAULT = {"ops": ["allreduce", "allgather", "broadcast", "alltoall"],
-                 "sizes": [64, 512, 4096, 32768, 262144, 2097152], "repeats": 5}
+                 "sizes": [32 * 4 ** i for i in range(9)], "repeats": 7}
 
 
 class SpecError(ValueError):

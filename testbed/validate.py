@@ -1,36 +1,47 @@
 """`arcsim testbed validate DIR`: predictions of every run of a testbed directory against its
-measurements (docs/testbed.md section 3).
+measurements (docs/testbed.md section 4).
+
+The gloo profile of each cluster is fitted by `arcsim calibrate --gloo-bench` on the cluster's
+micro-benchmark alone (never on the training runs), and every collective is then timed by the
+SimGrid simulator under `--profile gloo` on the cluster's topology (gloo's algorithms, per-call and
+per-message costs, TCP efficiency; sim/gloo_model.hpp). The benchmark's held-back sizes, predicted
+by the fit of the others, are DIR/bench_validation.csv.
 
 The prediction of one iteration (predict_run) replays each step: every rank runs its own
 measured local work between collectives (data, forward, backward, measured-cpu kernels, the
-hook's Python, the optimizer: the ranks' measured compute); each collective of the compressor's
-plan (op and bytes, identical by construction, docs/distributed.md) starts when the last rank
-arrives and lasts what the gloo model, fitted on the cluster's micro-benchmark alone (through
-arcsim's transport: Python dispatch included), says; plus the benchmark's binding cost per hook
-call. Not modelled: CPU contention that the ranks' collectives see but the isolated benchmark
-does not (column `not_modelled`).
-The gloo model: per op (all-reduce, all-gather, broadcast, all-to-all) the benchmark's median
-time (slowest rank) at each size, made non-decreasing in size (_monotone) and interpolated
-log-log between sizes (_interpolate); its check interpolates every other size from the rest,
-written to DIR/bench_validation.csv. The arcsim transport's
-collectives map onto gloo calls as TorchTransport issues them: an ordered all-reduce of B bytes =
-all-to-all of B/P per peer + all-gather of B/P per rank; all-gather(v) of equal blocks =
-all-gather; unequal blocks = all-to-all of the rank's block to every peer; all-to-all-v =
-all-to-all of its bytes / (P - 1) per peer.
+optimizer: the ranks' measured compute); each collective of the compressor's plan (op and bytes,
+identical by construction, docs/distributed.md) starts when the last rank arrives and lasts what
+the simulator says; each hook call's own cost (Python, the binding, copies, the compressor's work
+outside its timed kernels) is the hook benchmark's for that compressor at the bucket's size, in
+place of the measured one. Not modelled: CPU contention that
+the ranks' collectives see but the isolated benchmark does not (column `not_modelled`).
 TTA: predicted iteration x the run's own steps to the target; measured: training wall time (no
 evaluation) at the first evaluation that reached it, over seeds (log-normal centre and t interval)."""
 import csv
 import json
 import math
+import os
 import pathlib
 import statistics
+import subprocess
 import sys
 
 COLUMNS = ("compressor", "label", "nodes", "bandwidth_gbps", "topology", "seeds", "measured_iteration_s",
            "predicted_iteration_s", "iteration_error_pct", "measured_collectives_s", "predicted_collectives_s",
-           "unmodelled_s", "cpu_busy", "measured_tta_s", "measured_tta_lo", "measured_tta_hi", "predicted_tta_s",
+           "measured_hook_s", "predicted_hook_s", "cpu_busy", "measured_tta_s", "measured_tta_lo", "measured_tta_hi", "predicted_tta_s",
            "tta_inside", "not_modelled")
+# DIR/gloo_fits.csv: each cluster's fitted gloo constants (its gloo-topology.json) and their check.
+GLOO_FIT_COLUMNS = ("cluster", "call_overhead", "message_overhead", "ring_efficiency", "direct_efficiency",
+                    "binomial_efficiency", "held_back_mean_abs_error_pct", "held_back_worst_abs_error_pct")
 NOT_MODELLED = "CPU contention inside collectives beyond what the isolated benchmark saw"
+# One message's latency between two namespaces (veth + bridge), nominal: the fitted per-message
+# cost holds the rest of a small message's time.
+LATENCY = "30us"
+# A benchmark point's time over its repeats: what a step's sum of collectives sees on average.
+STATISTIC = "mean"
+# The collectives `arcsim simulate --collective` times one by one (allgatherv and alltoallv need a
+# plan's per-rank sizes).
+SIMULATED_OPS = ("allreduce", "allgather", "broadcast", "reduce_scatter")
 
 
 def _read(path):
@@ -38,107 +49,132 @@ def _read(path):
         return list(csv.DictReader(f))
 
 
-def _interpolate(pts, b):
-    """Time at b bytes on a measured curve [(bytes, s)]: log-log interpolation between sizes; below
-    the smallest, its time (the latency floor); above the largest, its last segment's slope."""
-    if b <= pts[0][0]:
-        return pts[0][1]
-    for (s0, t0), (s1, t1) in zip(pts, pts[1:]):
-        if b <= s1:
-            f = math.log(b / s0) / math.log(s1 / s0)
-            return math.exp(math.log(t0) + f * (math.log(t1) - math.log(t0)))
-    (s0, t0), (s1, t1) = pts[-2], pts[-1]
-    return t1 + (b - s1) * max(0.0, (t1 - t0) / (s1 - s0))
+def _arcsim():
+    exe = os.environ.get("ARCSIM_EXE")
+    if not exe:
+        raise ValueError("ARCSIM_EXE is not set: run this as `arcsim testbed validate DIR`")
+    return exe
 
 
-def _monotone(pts):
-    """A larger message never takes less time: each time is capped by every larger size's (a
-    small message's median that a scheduling delay inflated is replaced by the next size's)."""
-    out, cap = [], float("inf")
-    for s, t in reversed(pts):
-        cap = min(cap, t)
-        out.append((s, cap))
-    return out[::-1]
+def _run(args):
+    r = subprocess.run([_arcsim(), *args], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise ValueError(f"arcsim {args[0]}: {(r.stderr.strip().splitlines() or ['failed'])[-1]}")
+    return r.stdout
 
 
-def fit_bench(bench_dir, ranks):
-    """Per op: the measured curve of every other size (median of repeats, slowest rank), and the
-    held-back sizes' relative errors when interpolated from it."""
-    times = {}
-    per_rank = [_read(bench_dir / f"bench-rank{r}.csv") for r in range(ranks)]
-    for rows in zip(*per_rank):
-        op, size = rows[0]["op"], int(rows[0]["bytes"])
-        times.setdefault((op, size), []).append(max(float(r["seconds"]) for r in rows))
-    model, checks = {}, []
-    for op in sorted({op for op, _ in times} - {"binding"}):
-        raw = sorted((s, max(1e-9, statistics.median(v))) for (o, s), v in times.items() if o == op)
-        pts = _monotone(raw)
-        keep = _monotone(raw[::2]) if len(raw) >= 3 else pts
-        if keep[-1] != pts[-1]:
-            keep.append(pts[-1])  # the largest size stays: the slope beyond it
-        kept_sizes = {s for s, _ in keep}
-        for s, t in raw:
-            if s not in kept_sizes:
-                p = _interpolate(keep, s)
-                checks.append({"op": op, "bytes": s, "measured_s": t, "predicted_s": p,
-                               "error_pct": 100 * (p - t) / t})
-        model[op] = pts  # predictions use every measured size; the check above used half of them
-    if any(op == "binding" for op, _ in times):
-        model["binding"] = statistics.median(v for (o, _), vs in times.items() if o == "binding" for v in vs)
-    return model, checks
+def _fit_hook(rows, cdir):
+    """label -> (a, b, smallest): each compressor's hook cost per call as a + b x bucket bytes, least
+    squares on the medians per size (every rank's calls), a and b >= 0."""
+    by = {}
+    for r in rows:
+        if r["op"].startswith("hook:"):
+            by.setdefault(r["op"][5:], {}).setdefault(int(r["bytes"]), []).append(float(r["seconds"]))
+    fits = {}
+    for label, sizes in by.items():
+        pts = sorted((x, statistics.median(v)) for x, v in sizes.items())
+        n = len(pts)
+        mx, my = sum(x for x, _ in pts) / n, sum(y for _, y in pts) / n
+        sxx = sum((x - mx) ** 2 for x, _ in pts)
+        b = max(0.0, sum((x - mx) * (y - my) for x, y in pts) / sxx) if sxx > 0 else 0.0
+        fits[label] = (max(0.0, my - b * mx), b, pts[0][0])
+    return fits
 
 
-def gloo_time(model, op, nbytes, P):
-    """Seconds of one arcsim collective of `nbytes` per rank (the plan's count) on gloo."""
-    def t(o, b):
-        return _interpolate(model[o], b)
-    # The benchmark's sizes are bytes per rank per peer block (all-gather: each rank's block;
-    # all-to-all: what a rank sends to each peer).
-    if op == "allreduce":  # ordered: chunks of B/P to every rank, then the reduced chunks gathered
-        return t("alltoall", nbytes / P) + t("allgather", nbytes / P)
-    if op == "allgather":
-        return t("allgather", nbytes)
-    if op == "allgatherv":  # unequal blocks: this rank's block sent to every peer in one all-to-all
-        return t("alltoall", nbytes)
-    if op == "alltoallv":  # the plan counts what a rank sends to all others
-        return t("alltoall", nbytes / max(1, P - 1))
-    if op == "broadcast":
-        return t("broadcast", nbytes)
-    raise ValueError(f"collective op: expected allreduce, allgather, allgatherv, alltoallv or broadcast, got {op}")
+class GlooModel:
+    """One cluster's collectives, simulated. The topology: the cluster's shape and link rate with
+    the gloo costs `arcsim calibrate --gloo-bench` fitted to its benchmark (written beside it as
+    gloo-topology.json, its held-back check as gloo-check.csv)."""
+
+    def __init__(self, cdir, ranks, mbit, topo):
+        self.ranks = ranks
+        base = {"format": "arcsim-topology/1", "name": cdir.name, "type": "star", "bandwidth": f"{mbit:g}Mbps",
+                "latency": LATENCY}
+        if topo["type"] == "two-level":
+            per_leaf = -(-ranks // topo["leaves"])
+            over = topo["oversubscription"]
+            if over != int(over) or per_leaf % int(over):
+                raise ValueError(f"{cdir.name}: the simulator's fat-tree needs the ranks per leaf ({per_leaf}) to be a "
+                                 f"multiple of the oversubscription ({over:g})")
+            base.update(type="fattree", fattree={"hosts_per_leaf": per_leaf, "oversubscription": int(over)})
+        (cdir / "gloo-base.json").write_text(json.dumps(base, indent=1) + "\n")
+        self.topology = cdir / "gloo-topology.json"
+        from .cluster import burst_bytes
+        _run(["calibrate", "--gloo-bench", str(cdir / "bench"), "--topology", str(cdir / "gloo-base.json"),
+              "--burst", str(burst_bytes(mbit)), "--statistic", STATISTIC, "--output", str(self.topology), "--check", str(cdir / "gloo-check.csv")])
+        self.checks = _read(cdir / "gloo-check.csv")
+        self.fitted = json.loads(self.topology.read_text())["gloo"]
+        self._hook = _fit_hook([r for q in range(ranks) for r in _read(cdir / "bench" / f"bench-rank{q}.csv")],
+                               cdir)
+        self._bench = cdir / "bench"
+        self._cache = {}
+
+    def hook_s(self, label, nbytes):
+        """The comm hook's own cost of one call of compressor `label` on a bucket of `nbytes` (None:
+        not known, the benchmark's smallest bucket)."""
+        if label not in self._hook:
+            raise ValueError(f"{self._bench}: no `hook:{label}` rows: the benchmark predates the hook benchmark of "
+                             "each compressor; rerun `arcsim testbed run` into a new directory")
+        a, b, smallest = self._hook[label]
+        return a + b * (smallest if nbytes is None else nbytes)
+
+    def seconds(self, op, nbytes):
+        """One arcsim collective of `nbytes` per rank (the plan's count) on this cluster."""
+        key = (op, nbytes)
+        if key not in self._cache:
+            if op not in SIMULATED_OPS:
+                raise ValueError(f"collective {op}: validate simulates {', '.join(SIMULATED_OPS)} call by call; "
+                                 f"{op} needs the plan's per-rank sizes (not built)")
+            size = nbytes * self.ranks if op == "allgather" else nbytes  # simulate's all-gather size: the total
+            out = _run(["simulate", "--collective", op, "--bytes", f"{size:.0f}", "--nodes", str(self.ranks),
+                        "--topology", str(self.topology), "--profile", "gloo", "--json"])
+            self._cache[key] = json.loads(out)["simulated_s"]
+        return self._cache[key]
 
 
-def predict_run(rdir, ranks, model, warm):
+def bucket_bytes(rdir, ranks):
+    """Bytes of each bucket of a dense run (its all-reduce per bucket is the whole bucket), the
+    sizes the hook benchmark's cost is read at; {} when there is no dense run."""
+    out = {}
+    for row in _read(rdir / "rank0.csv"):
+        if row["phase"] == "collective" and row["op"] == "allreduce":
+            b = int(row["bucket"])
+            out[b] = max(out.get(b, 0.0), float(row["bytes"]))
+    return out
+
+
+def predict_run(rdir, ranks, model, warm, buckets, label):
     """Per step, medians over steps >= warm: (measured, predicted, measured collectives,
-    predicted collectives, unmodelled) seconds.
+    predicted collectives, measured hook, predicted hook) seconds.
 
     Measured: the slowest rank's step time. Predicted: a replay of the step in which every rank
     runs its own measured local work between collectives (the gaps: data, forward, backward,
-    kernels, the hook's Python, the optimizer), every collective starts when the last rank
-    arrives (so one rank's slower compute delays all, as in the real run) and lasts what the gloo
-    model says, plus the benchmark's binding cost per hook call. Collectives measured/predicted:
-    rank 0's sum. Unmodelled: the hook's time that is neither kernels nor collectives (already
-    inside the measured gaps; reported, not predicted)."""
-    binding = model.get("binding", 0.0)
-    events = {}  # (step, rank) -> [(start, end, op, bytes)] of collectives; hooks; kernels
+    measured-cpu kernels, the optimizer) without the hook's own cost, every collective starts when
+    the last rank arrives (so one rank's slower compute delays all, as in the real run) and lasts
+    what the simulator says, and each hook call costs what the hook benchmark of compressor `label`
+    says at its bucket's size (`buckets`: bucket -> bytes). The hook's own cost: its time that is neither kernels nor
+    collectives. Collectives and hook, measured and predicted: rank 0's sums."""
+    events = {}  # (step, rank) -> collectives [(start, end, op, bytes)], hook calls' buckets, own cost
     for r in range(ranks):
         for row in _read(rdir / f"rank{r}.csv"):
             s = int(row["step"])
             if s < warm:
                 continue
-            e = events.setdefault((s, r), {"coll": [], "hook": 0.0, "kernels": 0.0, "calls": 0})
+            e = events.setdefault((s, r), {"coll": [], "own": 0.0, "calls": []})
             a, b = float(row["start_s"]), float(row["end_s"])
             if row["phase"] == "collective":
                 e["coll"].append((a, b, row["op"], float(row["bytes"])))
+                e["own"] -= b - a
             elif row["phase"] == "hook":
-                e["hook"] += b - a
-                e["calls"] += 1
-            elif row["phase"] in ("compress", "decompress"):
-                e["kernels"] += b - a
+                e["own"] += b - a
+                e["calls"].append(int(row["bucket"]))
+            elif row["phase"] in ("compress", "decompress", "sample"):
+                e["own"] -= b - a
     bounds = {}
     for r in range(ranks):
         for row in _read(rdir / f"steps-rank{r}.csv"):
             bounds[(int(row["step"]), r)] = (float(row["start_s"]), float(row["end_s"]))
-    measured, pred, coll_m, coll_p, unmod = {}, {}, {}, {}, {}
+    measured, pred, coll_m, coll_p, hook_m, hook_p = {}, {}, {}, {}, {}, {}
     for s in sorted({s for s, _ in bounds if s >= warm}):
         if not all((s, r) in bounds and (s, r) in events for r in range(ranks)):
             continue
@@ -151,21 +187,22 @@ def predict_run(rdir, ranks, model, warm):
             for r in range(ranks):
                 clock[r] += calls[r][k][0] - last[r]
                 last[r] = calls[r][k][1]
-            t = max(clock) + gloo_time(model, calls[0][k][2], calls[0][k][3], ranks)
+            t = max(clock) + model.seconds(calls[0][k][2], calls[0][k][3])
             clock = [t] * ranks
+        own_p = [sum(model.hook_s(label, buckets.get(c)) for c in events[(s, r)]["calls"]) for r in range(ranks)]
         for r in range(ranks):
-            clock[r] += bounds[(s, r)][1] - last[r] + binding * events[(s, r)]["calls"]
+            clock[r] += bounds[(s, r)][1] - last[r] - max(0.0, events[(s, r)]["own"]) + own_p[r]
         measured[s] = max(bounds[(s, r)][1] - bounds[(s, r)][0] for r in range(ranks))
         pred[s] = max(clock)
         coll_m[s] = sum(b - a for a, b, _, _ in calls[0])
-        coll_p[s] = sum(gloo_time(model, op, n, ranks) for _, _, op, n in calls[0])
-        e0 = events[(s, 0)]
-        unmod[s] = max(0.0, e0["hook"] - e0["kernels"] - coll_m[s])
+        coll_p[s] = sum(model.seconds(op, n) for _, _, op, n in calls[0])
+        hook_m[s] = max(0.0, events[(s, 0)]["own"])
+        hook_p[s] = own_p[0]
     keys = sorted(pred)
     if not keys:
         raise ValueError(f"{rdir}: expected steps after the first {warm} with every rank's timings, found none")
     med = lambda m: statistics.median(m[k] for k in keys)  # noqa: E731
-    return med(measured), med(pred), med(coll_m), med(coll_p), med(unmod)
+    return med(measured), med(pred), med(coll_m), med(coll_p), med(hook_m), med(hook_p)
 
 
 def measured_tta(rdir, target):
@@ -205,15 +242,22 @@ def validate(out, log=print):
                 bench = out / name / "bench"
                 if not (bench / "bench-rank0.csv").exists():
                     continue
-                fits[name], c = fit_bench(bench, nodes)
-                checks += [dict(x, cluster=name) for x in c]
+                fits[name] = GlooModel(out / name, nodes, mbit, topo)
+                checks += [dict(x, cluster=name) for x in fits[name].checks if x["role"] == "held-back"]
                 for comp in spec["compressors"]:
                     mine = [r for r in runs if r["label"] == comp["label"] and int(r["nodes"]) == nodes and
                             r["topology"] == topo["name"] and math.isclose(float(r["bandwidth_gbps"]), mbit / 1000)
                             and r["status"] == "ok"]
                     if not mine:
                         continue
-                    per_seed = [predict_run(out / r["dir"], nodes, fits[name], WARM_STEPS) for r in mine]
+                    try:
+                        dense = [r for r in runs if r["label"] == "dense" and r["status"] == "ok" and
+                                 pathlib.Path(r["dir"]).parts[0] == name]
+                        buckets = bucket_bytes(out / dense[0]["dir"], nodes) if dense else {}
+                        per_seed = [predict_run(out / r["dir"], nodes, fits[name], WARM_STEPS, buckets, comp["label"])
+                                    for r in mine]
+                    except ValueError as e:
+                        raise ValueError(f"{name}/{comp['label']}: {e}") from None
                     m = statistics.median(p[0] for p in per_seed)
                     p = statistics.median(p[1] for p in per_seed)
                     ttas = [measured_tta(out / r["dir"], spec["target"]) for r in mine]
@@ -229,7 +273,8 @@ def validate(out, log=print):
                         "iteration_error_pct": f"{100 * (p - m) / m:.2f}",
                         "measured_collectives_s": f"{statistics.median(x[2] for x in per_seed):.6f}",
                         "predicted_collectives_s": f"{statistics.median(x[3] for x in per_seed):.6f}",
-                        "unmodelled_s": f"{statistics.median(x[4] for x in per_seed):.6f}",
+                        "measured_hook_s": f"{statistics.median(x[4] for x in per_seed):.6f}",
+                        "predicted_hook_s": f"{statistics.median(x[5] for x in per_seed):.6f}",
                         "cpu_busy": statistics.median(float(r["cpu_busy"]) for r in mine),
                         "measured_tta_s": "" if centre is None else f"{centre:.4f}",
                         "measured_tta_lo": "" if lo is None else f"{lo:.4f}",
@@ -239,13 +284,18 @@ def validate(out, log=print):
     if not rows:
         raise ValueError(f"{out}: runs.csv: expected at least one finished run with its benchmark, found none")
     write_csv_atomic(out / "validation.csv", COLUMNS, rows)
-    write_csv_atomic(out / "bench_validation.csv", ("cluster", "op", "bytes", "measured_s", "predicted_s", "error_pct"),
-                     checks)
+    write_csv_atomic(out / "bench_validation.csv",
+                     ("cluster", "op", "bytes", "measured_s", "predicted_s", "error_pct", "role"), checks)
+    write_csv_atomic(out / "gloo_fits.csv", GLOO_FIT_COLUMNS,
+                     [dict({k: m.fitted.get(k, "") for k in GLOO_FIT_COLUMNS[1:-2]}, cluster=name,
+                           held_back_mean_abs_error_pct=f"{m.fitted['calibrated_from']['held_back_mean_abs_error_pct']:.1f}",
+                           held_back_worst_abs_error_pct=f"{m.fitted['calibrated_from']['held_back_worst_abs_error_pct']:.1f}")
+                      for name, m in fits.items()])
     figure(rows, out)
     errs = [abs(float(r["iteration_error_pct"])) for r in rows]
     log(f"validation: {len(rows)} configurations, iteration |error| mean {statistics.mean(errs):.1f} %, worst "
         f"{max(errs):.1f} %; benchmark held-back sizes |error| mean "
-        f"{statistics.mean(abs(c['error_pct']) for c in checks):.1f} % ({out / 'validation.csv'})" if checks else "")
+        f"{statistics.mean(abs(float(c['error_pct'])) for c in checks):.1f} % ({out / 'validation.csv'})" if checks else "")
     return rows
 
 

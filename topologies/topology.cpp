@@ -16,6 +16,11 @@
 
 namespace arcsim::topo {
 
+namespace {
+// The gloo section's efficiencies, in TopologySpec::gloo_efficiency's order.
+constexpr const char* kGlooPatterns[3] = {"ring", "direct", "binomial"};
+}  // namespace
+
 using arcsim::json::ConfigError;
 using arcsim::json::Fields;
 
@@ -155,6 +160,20 @@ TopologySpec parse_topology(const nlohmann::json& j, const std::string& file) {
       g.fail("intra_achievable", "at most node.intra_bandwidth (" +
                                      arcsim::units::format_bandwidth(s.intra_bandwidth_Bps) + ")");
   }
+  if (const auto* n = f.optional("gloo")) {
+    Fields g(*n, file, "gloo");
+    s.gloo_call_s = g.latency_or("call_overhead", 0);
+    s.gloo_message_s = g.latency_or("message_overhead", 0);
+    for (int i = 0; i < 3; ++i) {
+      const std::string key = std::string(kGlooPatterns[i]) + "_efficiency";
+      s.gloo_efficiency[i] = g.number_or(key, 0);
+      if (g.has(key) && !(s.gloo_efficiency[i] > 0 && s.gloo_efficiency[i] <= 1))
+        g.fail(key, "a number in (0, 1]: payload bytes per line-rate byte");
+    }
+    s.gloo_burst_bytes = g.size_or("burst", 0);
+    if (const auto* c = g.optional("calibrated_from")) s.gloo_calibrated_from = *c;
+    g.finish();
+  }
   f.finish();
   return s;
 }
@@ -197,6 +216,14 @@ nlohmann::json topology_to_json(const TopologySpec& s) {
   if (!s.nccl_sources.empty()) n["sources"] = s.nccl_sources;
   if (!s.calibrated_from.is_null()) n["calibrated_from"] = s.calibrated_from;
   if (!n.empty()) j["nccl"] = n;
+  nlohmann::json g;
+  if (s.gloo_call_s > 0) g["call_overhead"] = format_time(s.gloo_call_s);
+  if (s.gloo_message_s > 0) g["message_overhead"] = format_time(s.gloo_message_s);
+  for (int i = 0; i < 3; ++i)
+    if (s.gloo_efficiency[i] > 0) g[std::string(kGlooPatterns[i]) + "_efficiency"] = s.gloo_efficiency[i];
+  if (s.gloo_burst_bytes > 0) g["burst"] = s.gloo_burst_bytes;
+  if (!s.gloo_calibrated_from.is_null()) g["calibrated_from"] = s.gloo_calibrated_from;
+  if (!g.empty()) j["gloo"] = g;
   return j;
 }
 
@@ -266,6 +293,8 @@ Resolved resolve(const TopologySpec& spec_in, int nodes, double bandwidth_Bps, d
   in_range("nccl.pcie", s.pcie_Bps, units::kBandwidthRange, "bandwidth", true);
   in_range("nccl.intra_achievable", s.intra_achievable_Bps, units::kBandwidthRange, "bandwidth", true);
   in_range("nccl.proxy_overhead", s.proxy_overhead_s, units::kLatencyRange, "latency", false);
+  in_range("gloo.call_overhead", s.gloo_call_s, units::kLatencyRange, "latency", true);
+  in_range("gloo.message_overhead", s.gloo_message_s, units::kLatencyRange, "latency", true);
   in_range("nccl.latency_scale x latency", s.latency_s * s.latency_scale, units::kLatencyRange, "latency", false);
   r.nodes = nodes;
   r.ranks = nodes * s.gpus_per_node;

@@ -56,6 +56,18 @@ struct TopologySpec {
   std::string cpu_vendor = "intel";  // intel | amd (NCCL's multi-node LL cap depends on it)
   nlohmann::json nccl_sources = nlohmann::json::object();  // field -> where the number comes from
   nlohmann::json calibrated_from = nullptr;                // set by `arcsim calibrate --nccl-tests`
+
+  // What gloo over TCP costs here (the "gloo" section, read by the `gloo` profile,
+  // sim/gloo_model.hpp; 0 = not given, the model's default). Fitted by `arcsim calibrate --gloo-bench`.
+  double gloo_call_s = 0;       // per collective call: Python dispatch, the hand-off to gloo's worker thread
+  double gloo_message_s = 0;    // per message a rank posts: gloo's ready-notice rendezvous and its syscalls
+  // payload bytes per line-rate byte over TCP, in (0, 1], per traffic pattern: ring, direct
+  // (all-to-all: incast), binomial (broadcast tree)
+  double gloo_efficiency[3] = {0, 0, 0};
+  // bytes a link sends at wire speed after an idle gap (a token bucket, as tc tbf shapes the
+  // testbed's links); 0: none (a real link)
+  double gloo_burst_bytes = 0;
+  nlohmann::json gloo_calibrated_from = nullptr;
 };
 
 // The spec back as JSON (what `arcsim calibrate --nccl-tests` writes; parse_topology reads it).

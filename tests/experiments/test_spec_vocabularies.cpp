@@ -51,5 +51,5 @@ TEST(SpecVocabularies, EveryProfileIsAcceptedAndTheErrorListsThem) {
   json j = spec();
   j["profiles"] = {"nccl", "fast"};
   const std::string e = error_of(j);
-  EXPECT_NE(e.find("exp.json: profiles[1]: expected a network profile, one of ideal|nccl|tcp"), std::string::npos) << e;
+  EXPECT_NE(e.find("exp.json: profiles[1]: expected a network profile, one of ideal|nccl|tcp|gloo"), std::string::npos) << e;
 }

@@ -589,6 +589,25 @@ row("guard-calibrate-nccl-output-is-second-log",
 row("guard-calibrate-nccl-output-is-topology",
     ["calibrate", "--nccl-tests", "{d}/a.log", "--topology", "{d}/t.json", "--output", "{d}/t.json"],
     files={"a.log": "# a\n", "t.json": TOPO}, unchanged=["t.json"], err=["--output {d}/t.json: refused", "(--topology)"])
+GB_HEAD = "op,bytes,repeat,seconds\n"
+GB_OK = GB_HEAD + "".join(f"{op},{b},1,{0.001 + b / 1e8:.6f}\n" for op in ("allreduce", "allgather", "alltoall")
+                          for b in (64, 4096, 262144))
+GB = ["calibrate", "--gloo-bench", "{d}", "--output", "{d}/t.json"]
+row("calibrate-gloo-bench-header", GB, files={"bench-rank0.csv": "x,y\n", "bench-rank1.csv": GB_OK},
+    unchanged=["t.json"], err=["bench-rank0.csv: line 1: expected the header op,bytes,repeat,seconds"])
+row("calibrate-gloo-bench-op", GB, files={"bench-rank0.csv": GB_OK + "scatter,64,1,0.001\n", "bench-rank1.csv": GB_OK},
+    unchanged=["t.json"], err=["bench-rank0.csv: line 11: op: expected allreduce|allgather|alltoall|broadcast"])
+row("calibrate-gloo-bench-negative", GB, files={"bench-rank0.csv": GB_HEAD + "allreduce,64,1,-1\n",
+                                                "bench-rank1.csv": GB_OK},
+    unchanged=["t.json"], err=["bench-rank0.csv: line 2: expected positive bytes and seconds"])
+row("calibrate-gloo-bench-one-rank", GB, files={"bench-rank0.csv": GB_OK}, unchanged=["t.json"],
+    err=["--gloo-bench: {d}: expected bench-rank0.csv, bench-rank1.csv", "at least 2 ranks, found 1"])
+row("calibrate-gloo-bench-too-few-points", GB, files={"bench-rank0.csv": GB_HEAD + "allreduce,64,1,0.001\n",
+                                                      "bench-rank1.csv": GB_HEAD + "allreduce,64,1,0.001\n"},
+    unchanged=["t.json"], err=["--gloo-bench {d}: expected at least 3 benchmark points"])
+row("guard-calibrate-gloo-output-is-bench", ["calibrate", "--gloo-bench", "{d}", "--output", "{d}/bench-rank1.csv"],
+    files={"bench-rank0.csv": GB_OK, "bench-rank1.csv": GB_OK}, unchanged=["bench-rank1.csv"],
+    err=["--output {d}/bench-rank1.csv: refused", "(--gloo-bench)"])
 row("guard-calibrate-model-output-in-trace", ["calibrate", "--model", "A100", "--output", "{d}/tr/cal.json"],
     files=TR, unchanged=TR_KEEP + ["tr/cal.json"], err=["--output", "inside the trace"])
 row("guard-trace-synth-out-trace-json", ["trace", "synth", "{d}/tr", "--out", "{d}/tr/trace.json"], files=TR,

@@ -62,6 +62,16 @@ def test_tree_has_no_closed_form_and_profiles_are_named(arcsim_bin):
         assert d["simulated_s"] > 0
 
 
+def test_gloo_profile_runs_gloo_algorithms_and_names_them(arcsim_bin):
+    d = simulate(arcsim_bin, "--collective", "allreduce", "--bytes", "1MiB", "--nodes", "4", "--bandwidth", "1Gbps",
+                 "--latency", "30us", "--profile", "gloo", "--json")
+    assert (d["profile"], d["algorithm"], d["protocol"]) == ("gloo", "ordered", "tcp")
+    assert d["simulated_s"] == pytest.approx(d["closed_form_s"], rel=1e-6)
+    r = subprocess.run([arcsim_bin, "simulate", "--collective", "allreduce", "--algorithm", "tree", "--bytes", "1MiB",
+                        "--nodes", "4", "--profile", "gloo"], capture_output=True, text=True)
+    assert r.returncode != 0 and "expected auto|ordered|ring" in r.stderr
+
+
 def test_topologies_and_determinism(arcsim_bin):
     args = ["--collective", "allreduce", "--algorithm", "auto", "--bytes", "32MiB", "--nodes", "16",
             "--bandwidth", "100Gbps", "--latency", "5us", "--json"]

@@ -18,7 +18,10 @@ TEST(AlgorithmTable, ExistsForMatchesWhatEachCollectiveImplements) {
       {CollectiveOp::allgather, "bruck"},     {CollectiveOp::allgatherv, "ring"},
       {CollectiveOp::broadcast, "ring"},      {CollectiveOp::broadcast, "tree"},
       {CollectiveOp::broadcast, "binomial"},  {CollectiveOp::broadcast, "chain"},
-      {CollectiveOp::reduce_scatter, "ring"}, {CollectiveOp::alltoallv, "pairwise"}};
+      {CollectiveOp::reduce_scatter, "ring"}, {CollectiveOp::alltoallv, "pairwise"},
+      // gloo's own (the gloo profile only)
+      {CollectiveOp::allreduce, "ordered"},   {CollectiveOp::allgatherv, "direct"},
+      {CollectiveOp::reduce_scatter, "direct"}, {CollectiveOp::alltoallv, "direct"}};
   for (const auto& e : algorithms())
     for (const auto& o : arcsim::plan::collective_ops()) {
       const std::string name(e.name);
@@ -47,6 +50,6 @@ TEST(ProfileTable, ParsesAndNamesEveryRow) {
     EXPECT_EQ(parse_profile(std::string(e.name)), e.value);
     EXPECT_EQ(std::string(to_string(e.value)), e.name);
   }
-  EXPECT_EQ(arcsim::vocab::names(profiles()), "ideal|nccl|tcp");
+  EXPECT_EQ(arcsim::vocab::names(profiles()), "ideal|nccl|tcp|gloo");
   EXPECT_THROW(parse_profile("fast"), std::invalid_argument);
 }
