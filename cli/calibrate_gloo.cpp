@@ -1,5 +1,5 @@
 // arcsim calibrate --gloo-bench: reads the micro-benchmark a testbed cluster ran (DIR/bench-rank<R>.csv:
-// op, bytes, repeat, seconds), fits the gloo profile's three constants (sim/gloo_model.hpp), checks
+// op, bytes, repeat, seconds), fits the gloo profile's constants (sim/gloo_model.hpp), checks
 // the fit by predicting every other size from the rest, and writes a topology file whose "gloo"
 // section `simulate --profile gloo` and experiment specs read.
 #include "calibrate_gloo.hpp"
