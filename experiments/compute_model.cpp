@@ -1,6 +1,7 @@
 #include "compute_model.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <stdexcept>
 
 #include "common/format.hpp"
@@ -52,6 +53,19 @@ GpuCompute gpu_compute(const std::string& gpu, const std::string& dtype) {
 double roofline_seconds(const GpuCompute& g, double flops, double bytes, double launches) {
   const double roof = std::max(flops / (g.peak_flops * kFlopEfficiency), bytes / (g.hbm_Bps * kMemoryEfficiency));
   return std::max(roof, launches * g.launch_s);
+}
+
+std::string cpu_compute_warning(const std::string& compute, const traces::Trace& trace,
+                                const std::vector<std::string>& profiles) {
+  if (compute != "trace" || !trace.compute) return "";
+  std::string device = trace.compute->device;
+  std::transform(device.begin(), device.end(), device.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (device.rfind("cpu", 0) != 0) return "";
+  if (std::find(profiles.begin(), profiles.end(), "nccl") == profiles.end()) return "";
+  return "compute \"trace\" times every layer as recorded on the CPU (" + trace.compute->device +
+         ") while profile nccl models a GPU cluster's network: iteration times and speedups mix a CPU's compute "
+         "with a GPU cluster's communication; for a GPU cluster give \"compute\": \"model:GPU\" (e.g. "
+         "model:H100-SXM)";
 }
 
 ComputeChoice choose_compute(const std::string& compute, const traces::Trace& trace) {

@@ -12,6 +12,7 @@
 // A trace without costs, or with a layer whose cost is unknown, cannot be re-timed: that is an
 // error naming the layer, never a silent zero.
 #include <string>
+#include <vector>
 
 #include "sim/compute_profile.hpp"
 #include "traces/trace.hpp"
@@ -25,6 +26,12 @@ struct ComputeChoice {
 
 // Throws std::invalid_argument (one line, naming the layer or the GPU) when it cannot.
 ComputeChoice choose_compute(const std::string& compute, const traces::Trace& trace);
+
+// A one-line warning when compute `compute` is the trace's as recorded on a CPU while a network
+// profile in `profiles` is a GPU cluster's (nccl): a CPU's compute, often far slower than the GPU's,
+// then hides the communication the compressors save. Empty when there is nothing to say.
+std::string cpu_compute_warning(const std::string& compute, const traces::Trace& trace,
+                                const std::vector<std::string>& profiles);
 
 // The model's constants for one GPU and training dtype (for docs, tests and the source string).
 struct GpuCompute {

@@ -8,6 +8,7 @@
 
 #include "common/format.hpp"
 #include "common/json_fields.hpp"
+#include "experiments/compute_model.hpp"
 #include "experiments/limits.hpp"
 #include "experiments/convergence.hpp"
 #include "experiments/plan_cache.hpp"
@@ -129,6 +130,8 @@ SweepSummary run_sweep(const ExperimentSpec& spec, const SweepOptions& options) 
 
   const SweepInputs in = check_inputs(spec, out);
   if (options.check_convergence) check_convergence_match(spec, in.trace);
+  if (const auto w = cpu_compute_warning(spec.compute, in.trace, spec.profiles); !w.empty())
+    std::fprintf(stderr, "[sweep] warning: %s\n", w.c_str());
   // A shard only reads the plans: shards replaying at once could disagree (measured timings).
   const PlanSet plans = build_plan_cache(spec, in, {out + "/plans", !options.shard, &progress});
   std::vector<PointWork> points = plan_points(spec, in, plans);

@@ -80,3 +80,14 @@ TEST(ComputeModel, MissingOrUnknownCostIsAnErrorNamingTheLayer) {
   }
   EXPECT_THROW(ex::choose_compute("model:NoSuchGPU", trace_with(u)), std::invalid_argument);
 }
+
+TEST(ComputeModel, WarnsWhenACpuTraceTimesAGpuClusterNetwork) {
+  auto t = trace_with(std::nullopt);
+  const auto w = ex::cpu_compute_warning("trace", t, {"nccl"});
+  EXPECT_NE(w.find("recorded on the CPU (cpu: test (measured))"), std::string::npos) << w;
+  EXPECT_NE(w.find("model:GPU"), std::string::npos) << w;
+  EXPECT_EQ(ex::cpu_compute_warning("model:H100-SXM", t, {"nccl"}), "");  // re-timed for a GPU
+  EXPECT_EQ(ex::cpu_compute_warning("trace", t, {"gloo", "ideal"}), "");   // a CPU cluster's network
+  t.compute->device = "cuda: NVIDIA A100 (measured)";
+  EXPECT_EQ(ex::cpu_compute_warning("trace", t, {"nccl"}), "");            // recorded on a GPU
+}
