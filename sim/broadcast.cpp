@@ -24,10 +24,10 @@ void binomial_broadcast(Group& g, int me, double bytes, const Pipeline& pipe) {
   bool first = true;  // this rank's first send: its links' token bucket is full
   for (mask >>= 1; mask > 0; mask >>= 1)
     if (me + mask < p) {
-      if (pipe.step_overhead_s > 0 && !pipe.overlap_overhead) sg4::this_actor::sleep_for(pipe.step_overhead_s);
+      overhead_before_posting(pipe);
       auto out = g.send(me, me + mask, bytes, first ? first_step_wire_factor(bytes, pipe) : pipe.wire_factor);
       first = false;
-      if (pipe.step_overhead_s > 0 && pipe.overlap_overhead) sg4::this_actor::sleep_for(pipe.step_overhead_s);
+      overhead_while_moving(pipe);
       out->wait();
     }
 }

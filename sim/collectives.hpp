@@ -37,6 +37,10 @@ void tree_allreduce(Group& g, int me, double bytes, const Pipeline& pipe);
 // (r+s) mod p and receives from (r-s) mod p (bytes[r][r] stays local).
 void pairwise_alltoallv(Group& g, int me, const std::vector<std::vector<double>>& bytes, const Pipeline& pipe);
 // Direct all-to-all-v (gloo): every send and receive at once; pipe.step_overhead_s once.
+// A step's software overhead (pipe.step_overhead_s): before its messages are posted, or, with
+// pipe.overlap_overhead, after they are posted, while they move. Call both around the posting.
+void overhead_before_posting(const Pipeline& pipe);
+void overhead_while_moving(const Pipeline& pipe);
 // The wire factor of a rank's first message(s) when its links' token bucket lets
 // pipe.first_step_free_bytes of `bytes` pass at wire speed (all of Pipeline's runs use it).
 double first_step_wire_factor(double bytes, const Pipeline& pipe);

@@ -9,7 +9,7 @@ namespace arcsim::sim {
 
 void direct_alltoallv(Group& g, int me, const std::vector<std::vector<double>>& bytes, const Pipeline& pipe) {
   const int p = g.size();
-  if (pipe.step_overhead_s > 0 && !pipe.overlap_overhead) simgrid::s4u::this_actor::sleep_for(pipe.step_overhead_s);
+  overhead_before_posting(pipe);
   double sent = 0;  // the rank's link carries all of them: the token bucket shortens each alike
   for (int s = 1; s < p; ++s) sent += bytes[me][(me + s) % p];
   const double wire_factor = first_step_wire_factor(sent, pipe);
@@ -18,7 +18,7 @@ void direct_alltoallv(Group& g, int me, const std::vector<std::vector<double>>& 
     comms.push_back(g.send(me, (me + s) % p, bytes[me][(me + s) % p], wire_factor));
     comms.push_back(g.recv(me, (me - s + p) % p));
   }
-  if (pipe.step_overhead_s > 0 && pipe.overlap_overhead) simgrid::s4u::this_actor::sleep_for(pipe.step_overhead_s);
+  overhead_while_moving(pipe);
   for (auto& c : comms) c->wait();
 }
 

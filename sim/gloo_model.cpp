@@ -24,12 +24,17 @@ Costs costs_of(const topo::TopologySpec& s) {
 
 namespace {
 constexpr std::array<const char*, 4> kBenchOps = {"allreduce", "allgather", "alltoall", "broadcast"};
-constexpr std::array<const char*, kPatterns> kPatternNames = {"ring", "direct", "binomial"};
 constexpr double kSegmentBytes = 1 << 20;  // gloo/allreduce.cc: kMaxSegmentSize
 int ceil_lg(int p) {
   int r = 0;
   while ((1 << r) < p) ++r;
   return r;
+}
+// Segments per ring step of gloo's all-reduce of `bytes` at p ranks (its messages per step):
+// K = roundUp(max(ceil(n / 1 MiB), 2p), p) segments, K / p of them per step.
+int ring_segments_per_step(int p, double bytes) {
+  const int need = std::max(static_cast<int>(std::ceil(bytes / kSegmentBytes)), 2 * p);
+  return (need + p - 1) / p;
 }
 }  // namespace
 
@@ -49,14 +54,6 @@ Pattern pattern_of(Call c) {
     case Call::binomial_broadcast: return Pattern::binomial;
   }
   return Pattern::ring;
-}
-
-const char* pattern_name(Pattern p) { return kPatternNames[static_cast<std::size_t>(p)]; }
-
-int ring_segments_per_step(int p, double bytes) {
-  // K = roundUp(max(ceil(n / 1 MiB), 2p), p) segments, K / p of them per step.
-  const int need = std::max(static_cast<int>(std::ceil(bytes / kSegmentBytes)), 2 * p);
-  return (need + p - 1) / p;
 }
 
 Part part(Call c, int p, double bytes) {

@@ -62,7 +62,6 @@ enum class Call { ring_allreduce, ring_allgather, direct_alltoall, binomial_broa
 Call parse_bench_op(const std::string& name);
 const char* bench_op_name(Call c);
 Pattern pattern_of(Call c);
-const char* pattern_name(Pattern p);  // "ring" | "direct" | "binomial"
 
 // One gloo call in closed form: `steps` steps, each moving `bytes_per_step` through the busiest
 // link while its `messages_per_step` messages' software cost runs alongside (gloo keeps the next
@@ -74,9 +73,6 @@ struct Part {
   double steps = 0, messages_per_step = 0, bytes_per_step = 0;
 };
 Part part(Call c, int p, double bytes);
-
-// Segments per ring step of gloo's all-reduce of `bytes` at p ranks (its messages per step).
-int ring_segments_per_step(int p, double bytes);
 
 // The gloo calls of a plan's collective as arcsim.distributed runs it (`algorithm`: the resolved
 // one, "ordered" | "ring" | "direct" | "binomial"); `bytes` as the plan counts it (all-reduce:
@@ -99,9 +95,9 @@ struct Sample {
 // std::invalid_argument for fewer than 3 samples.
 Costs fit(const std::vector<Sample>& samples, int p, double latency_s, double bandwidth_Bps, double burst_bytes = 0);
 
-// The pipeline one step of `c` runs with in the simulation (message level, unchunked; step
-// overhead = the step's messages x message_s, overlapping its bytes; wire factor 1 / efficiency;
-// the token bucket as first_step_free_bytes).
+// The pipeline a call of `c` runs with in the simulation (message level, unchunked): the call's
+// cost as start latency; step overhead = the step's messages x message_s, overlapping its bytes;
+// wire factor 1 / efficiency; the token bucket as first_step_free_bytes.
 Pipeline pipeline(Call c, const Costs& costs, int p, double bytes);
 
 }  // namespace arcsim::sim::gloo

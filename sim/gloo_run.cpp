@@ -1,6 +1,5 @@
 #include "sim/gloo_run.hpp"
 
-#include <map>
 #include <stdexcept>
 
 #include <simgrid/s4u.hpp>
@@ -27,10 +26,6 @@ constexpr GlooChoice kChoices[] = {
     {CollectiveOp::alltoallv, "direct", ""},
     {CollectiveOp::broadcast, "binomial", ""},
 };
-
-void sleep(double s) {
-  if (s > 0) simgrid::s4u::this_actor::sleep_for(s);
-}
 
 // What rank r sends rank d when each rank's vector of `bytes` is cut into p pieces (the ordered
 // all-reduce's and the reduce-scatter's chunks).
@@ -81,19 +76,22 @@ void gloo_run(Context& ctx, int rank, const ResolvedCall& rc) {
   Group& w = ctx.world();
   const int p = w.size();
   const auto& c = rc.call;
+  // One gloo call: its software cost (the pipeline's start latency), then its algorithm.
+  auto start = [&](Call call, double bytes) {
+    const Pipeline pipe = gloo::pipeline(call, costs, p, bytes);
+    if (pipe.start_latency_s > 0) simgrid::s4u::this_actor::sleep_for(pipe.start_latency_s);
+    return pipe;
+  };
   auto direct = [&](const std::vector<std::vector<double>>& m) {
-    sleep(costs.call_s);
-    direct_alltoallv(w, rank, m, gloo::pipeline(Call::direct_alltoall, costs, p, 0));
+    direct_alltoallv(w, rank, m, start(Call::direct_alltoall, 0));
   };
   auto allgather = [&](const std::vector<double>& blocks) {
-    sleep(costs.call_s);
-    ring_allgather(w, rank, blocks, gloo::pipeline(Call::ring_allgather, costs, p, blocks[0]));
+    ring_allgather(w, rank, blocks, start(Call::ring_allgather, blocks[0]));
   };
   switch (c.op) {
     case CollectiveOp::allreduce:
       if (rc.algorithm == "ring") {
-        sleep(costs.call_s);
-        ring_allreduce(w, rank, c.bytes, gloo::pipeline(Call::ring_allreduce, costs, p, c.bytes));
+        ring_allreduce(w, rank, c.bytes, start(Call::ring_allreduce, c.bytes));
         return;
       }
       {  // ordered: each rank's chunk d to rank d, summed there in rank order, then gathered
@@ -107,10 +105,7 @@ void gloo_run(Context& ctx, int rank, const ResolvedCall& rc) {
     case CollectiveOp::allgatherv:
     case CollectiveOp::reduce_scatter:
     case CollectiveOp::alltoallv: direct(c.matrix); return;
-    case CollectiveOp::broadcast:
-      sleep(costs.call_s);
-      binomial_broadcast(w, rank, c.bytes, gloo::pipeline(Call::binomial_broadcast, costs, p, c.bytes));
-      return;
+    case CollectiveOp::broadcast: binomial_broadcast(w, rank, c.bytes, start(Call::binomial_broadcast, c.bytes)); return;
   }
 }
 

@@ -10,7 +10,7 @@ namespace arcsim::sim {
 void pairwise_alltoallv(Group& g, int me, const std::vector<std::vector<double>>& bytes, const Pipeline& pipe) {
   const int p = g.size();
   for (int s = 1; s < p; ++s) {
-    if (pipe.step_overhead_s > 0) simgrid::s4u::this_actor::sleep_for(pipe.step_overhead_s);
+    overhead_before_posting(pipe);
     const int to = (me + s) % p, from = (me - s + p) % p;
     auto out = g.send(me, to, bytes[me][to], pipe.wire_factor);
     auto in = g.recv(me, from);

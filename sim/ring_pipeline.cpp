@@ -10,6 +10,14 @@ namespace arcsim::sim {
 
 namespace sg4 = simgrid::s4u;
 
+void overhead_before_posting(const Pipeline& pipe) {
+  if (pipe.step_overhead_s > 0 && !pipe.overlap_overhead) sg4::this_actor::sleep_for(pipe.step_overhead_s);
+}
+
+void overhead_while_moving(const Pipeline& pipe) {
+  if (pipe.step_overhead_s > 0 && pipe.overlap_overhead) sg4::this_actor::sleep_for(pipe.step_overhead_s);
+}
+
 double first_step_wire_factor(double bytes, const Pipeline& pipe) {
   if (pipe.first_step_free_bytes <= 0 || bytes <= 0) return pipe.wire_factor;
   return pipe.wire_factor * std::max(0.0, 1.0 - pipe.first_step_free_bytes / bytes);
@@ -29,11 +37,11 @@ void ring_pipeline(Group& g, int me, int steps, const std::function<double(int, 
   if (pipe.chunk_bytes <= 0 && pipe.window <= 1 && !pipe.pace) {
     // Unchunked, one step at a time (ideal, tcp): the fast path, 2 activities per step.
     for (int s = 0; s < steps; ++s) {
-      if (pipe.step_overhead_s > 0 && !pipe.overlap_overhead) sg4::this_actor::sleep_for(pipe.step_overhead_s);
+      overhead_before_posting(pipe);
       const double b = step_bytes(me, s);
       auto out = g.send(me, right, b, s == 0 ? first_step_wire_factor(b, pipe) : pipe.wire_factor);
       auto in = g.recv(me, left);
-      if (pipe.step_overhead_s > 0 && pipe.overlap_overhead) sg4::this_actor::sleep_for(pipe.step_overhead_s);
+      overhead_while_moving(pipe);
       in->wait();
       out->wait();
     }

@@ -13,8 +13,8 @@ optimizer: the ranks' measured compute); each collective of the compressor's pla
 identical by construction, docs/distributed.md) starts when the last rank arrives and lasts what
 the simulator says; each hook call's own cost (Python, the binding, copies, the compressor's work
 outside its timed kernels) is the hook benchmark's for that compressor at the bucket's size, in
-place of the measured one. Not modelled: CPU contention that
-the ranks' collectives see but the isolated benchmark does not (column `not_modelled`).
+place of the measured one. Not modelled: CPU contention that the ranks' collectives see but the
+isolated benchmark does not (column `not_modelled`).
 TTA: predicted iteration x the run's own steps to the target; measured: training wall time (no
 evaluation) at the first evaluation that reached it, over seeds (log-normal centre and t interval)."""
 import csv
@@ -28,8 +28,8 @@ import sys
 
 COLUMNS = ("compressor", "label", "nodes", "bandwidth_gbps", "topology", "seeds", "measured_iteration_s",
            "predicted_iteration_s", "iteration_error_pct", "measured_collectives_s", "predicted_collectives_s",
-           "measured_hook_s", "predicted_hook_s", "cpu_busy", "measured_tta_s", "measured_tta_lo", "measured_tta_hi", "predicted_tta_s",
-           "tta_inside", "not_modelled")
+           "measured_hook_s", "predicted_hook_s", "cpu_busy", "measured_tta_s", "measured_tta_lo", "measured_tta_hi",
+           "predicted_tta_s", "tta_inside", "not_modelled")
 # DIR/gloo_fits.csv: each cluster's fitted gloo constants (its gloo-topology.json) and their check.
 GLOO_FIT_COLUMNS = ("cluster", "call_overhead", "message_overhead", "ring_efficiency", "direct_efficiency",
                     "binomial_efficiency", "held_back_mean_abs_error_pct", "held_back_worst_abs_error_pct")
@@ -63,7 +63,7 @@ def _run(args):
     return r.stdout
 
 
-def _fit_hook(rows, cdir):
+def _fit_hook(rows):
     """label -> (a, b, smallest): each compressor's hook cost per call as a + b x bucket bytes, least
     squares on the medians per size (every rank's calls), a and b >= 0."""
     by = {}
@@ -97,15 +97,16 @@ class GlooModel:
                 raise ValueError(f"{cdir.name}: the simulator's fat-tree needs the ranks per leaf ({per_leaf}) to be a "
                                  f"multiple of the oversubscription ({over:g})")
             base.update(type="fattree", fattree={"hosts_per_leaf": per_leaf, "oversubscription": int(over)})
-        (cdir / "gloo-base.json").write_text(json.dumps(base, indent=1) + "\n")
-        self.topology = cdir / "gloo-topology.json"
+        from traces.recorder.trace_io import write_atomic
         from .cluster import burst_bytes
+        write_atomic(cdir / "gloo-base.json", json.dumps(base, indent=1) + "\n")
+        self.topology = cdir / "gloo-topology.json"
         _run(["calibrate", "--gloo-bench", str(cdir / "bench"), "--topology", str(cdir / "gloo-base.json"),
-              "--burst", str(burst_bytes(mbit)), "--statistic", STATISTIC, "--output", str(self.topology), "--check", str(cdir / "gloo-check.csv")])
+              "--burst", str(burst_bytes(mbit)), "--statistic", STATISTIC, "--output", str(self.topology),
+              "--check", str(cdir / "gloo-check.csv")])
         self.checks = _read(cdir / "gloo-check.csv")
         self.fitted = json.loads(self.topology.read_text())["gloo"]
-        self._hook = _fit_hook([r for q in range(ranks) for r in _read(cdir / "bench" / f"bench-rank{q}.csv")],
-                               cdir)
+        self._hook = _fit_hook([r for q in range(ranks) for r in _read(cdir / "bench" / f"bench-rank{q}.csv")])
         self._bench = cdir / "bench"
         self._cache = {}
 
@@ -132,7 +133,7 @@ class GlooModel:
         return self._cache[key]
 
 
-def bucket_bytes(rdir, ranks):
+def bucket_bytes(rdir):
     """Bytes of each bucket of a dense run (its all-reduce per bucket is the whole bucket), the
     sizes the hook benchmark's cost is read at; {} when there is no dense run."""
     out = {}
@@ -152,8 +153,8 @@ def predict_run(rdir, ranks, model, warm, buckets, label):
     measured-cpu kernels, the optimizer) without the hook's own cost, every collective starts when
     the last rank arrives (so one rank's slower compute delays all, as in the real run) and lasts
     what the simulator says, and each hook call costs what the hook benchmark of compressor `label`
-    says at its bucket's size (`buckets`: bucket -> bytes). The hook's own cost: its time that is neither kernels nor
-    collectives. Collectives and hook, measured and predicted: rank 0's sums."""
+    says at its bucket's size (`buckets`: bucket -> bytes). The hook's own cost: its time that is
+    neither kernels nor collectives. Collectives and hook, measured and predicted: rank 0's sums."""
     events = {}  # (step, rank) -> collectives [(start, end, op, bytes)], hook calls' buckets, own cost
     for r in range(ranks):
         for row in _read(rdir / f"rank{r}.csv"):
@@ -244,16 +245,14 @@ def validate(out, log=print):
                     continue
                 fits[name] = GlooModel(out / name, nodes, mbit, topo)
                 checks += [dict(x, cluster=name) for x in fits[name].checks if x["role"] == "held-back"]
+                here = [r for r in runs if r["status"] == "ok" and pathlib.Path(r["dir"]).parts[0] == name]
+                dense = [r for r in here if r["label"] == "dense"]
+                buckets = bucket_bytes(out / dense[0]["dir"]) if dense else {}
                 for comp in spec["compressors"]:
-                    mine = [r for r in runs if r["label"] == comp["label"] and int(r["nodes"]) == nodes and
-                            r["topology"] == topo["name"] and math.isclose(float(r["bandwidth_gbps"]), mbit / 1000)
-                            and r["status"] == "ok"]
+                    mine = [r for r in here if r["label"] == comp["label"]]
                     if not mine:
                         continue
                     try:
-                        dense = [r for r in runs if r["label"] == "dense" and r["status"] == "ok" and
-                                 pathlib.Path(r["dir"]).parts[0] == name]
-                        buckets = bucket_bytes(out / dense[0]["dir"], nodes) if dense else {}
                         per_seed = [predict_run(out / r["dir"], nodes, fits[name], WARM_STEPS, buckets, comp["label"])
                                     for r in mine]
                     except ValueError as e:
