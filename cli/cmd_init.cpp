@@ -53,8 +53,8 @@ int cmd_init(int argc, char** argv) {
     // Checked here, as the flag, not as "nodes[0]" of the spec it would write (the spec's bound).
     iopt.nodes = vm["nodes"].as<std::vector<int>>();
     for (const int n : iopt.nodes)
-      if (n < 2 || n > 65536)
-        throw std::runtime_error("--nodes: expected node counts, integers in [2, 65536], got " + std::to_string(n));
+      if (n < 1 || n > 65536)
+        throw std::runtime_error("--nodes: expected node counts, integers in [1, 65536], got " + std::to_string(n));
   }
   if (vm.count("bandwidths")) iopt.bandwidths = vm["bandwidths"].as<std::vector<std::string>>();
   iopt.compute = vm["compute"].as<std::string>();

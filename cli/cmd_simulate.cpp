@@ -49,6 +49,7 @@ struct OptionUse {
 const OptionUse kOptionUses[] = {
     {"protocol", {"nccl"}, nullptr},
     {"fidelity", {"nccl"}, nullptr},
+    {"channels", {"nccl"}, nullptr},
     {"step-factor", {}, "table"},
 };
 
@@ -82,13 +83,14 @@ int cmd_simulate(int argc, char** argv) {
   std::string collective, algorithm = "auto", bytes, topology = "star", profile = sim::kDefaultProfile, bandwidth,
                           latency, plan, compute, protocol = "auto", fidelity = "flow", min_bytes, max_bytes;
   double step_factor = 2;
-  int nodes = 0;
+  int nodes = 0, channels = 0;
   opts.add_options()("help,h", "this help")
       ("collective", po::value(&collective),
        (vocab::names(plan::collective_ops()) + " (allgatherv needs per-rank sizes: --plan only)").c_str())
       ("algorithm", po::value(&algorithm), ("collective algorithm (default auto):\n" + vocab::help(sim::algorithms(), "\n")).c_str())
       ("protocol", po::value(&protocol), "nccl profile: LL|LL128|Simple|auto (default auto: NCCL's choice)")
       ("fidelity", po::value(&fidelity), "nccl profile: flow (default: aggregated steps) | message (every chunk)")
+      ("channels", po::value(&channels), "nccl profile: NCCL's channel count, as NCCL_MIN_NCHANNELS = NCCL_MAX_NCHANNELS set it (default: the topology's nccl.channels, else 2 per NIC)")
       ("min-bytes", po::value(&min_bytes), "table mode: smallest size (nccl-tests -b), e.g. 1MiB")
       ("max-bytes", po::value(&max_bytes), "table mode: largest size (nccl-tests -e), e.g. 4GiB")
       ("step-factor", po::value(&step_factor), "table mode: size multiplier between rows (nccl-tests -f, default 2)")
@@ -140,6 +142,7 @@ int cmd_simulate(int argc, char** argv) {
   net.algorithm = algorithm;
   net.protocol = protocol;
   net.fidelity = fidelity;
+  net.channels = channels;
 
   nlohmann::json out;
   if (!collective.empty() && (!min_bytes.empty() || !max_bytes.empty())) {

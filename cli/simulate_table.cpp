@@ -71,7 +71,8 @@ int simulate_table(const sim::NetworkConfig& net, sim::CollectiveOp op, double l
     nlohmann::json out;
     out["collective"] = sim::to_string(op);
     out["topology"] = topo.spec.name;
-    out["nodes"] = topo.nodes;
+    out["nodes"] = topo.hosts;
+    out["transport"] = topo.transport;
     out["ranks"] = n;
     out["profile"] = net.profile;
     out["busbw_factor"] = busbw_factor(op, n);
@@ -82,8 +83,8 @@ int simulate_table(const sim::NetworkConfig& net, sim::CollectiveOp op, double l
     std::cout << out.dump(2) << std::endl;
     return 0;
   }
-  std::printf("# arcsim simulate: %s on %s, %d nodes, %d ranks, profile %s (simulated, not measured)\n",
-              sim::to_string(op), topo.spec.name.c_str(), topo.nodes, n, net.profile.c_str());
+  std::printf("# arcsim simulate: %s on %s, %d nodes, %d ranks, transport %s, profile %s (simulated, not measured)\n",
+              sim::to_string(op), topo.spec.name.c_str(), topo.hosts, n, topo.transport.c_str(), net.profile.c_str());
   std::printf("# algbw = bytes / time; busbw = algbw x %.6g (nccl-tests' definition)\n", busbw_factor(op, n));
   std::printf("#%15s %12s %12s %12s  %-10s %s\n", "bytes", "time_us", "algbw_GBps", "busbw_GBps", "algorithm",
               "protocol");

@@ -71,8 +71,8 @@ BreakevenResult run_breakeven(const ExperimentSpec& spec, const BreakevenOptions
   const double lo = options.range_lo.value_or(0), hi = options.range_hi.value_or(0);
   if (options.range_lo && !(lo > 0 && hi > lo))
     throw std::invalid_argument("--range: expected 0 < LO < HI");
-  if (options.range_lo && axis == "nodes" && !(lo >= 2 && hi <= 65536))
-    throw std::invalid_argument("--range: expected node counts in [2, 65536]");
+  if (options.range_lo && axis == "nodes" && !(lo >= 1 && hi <= 65536))
+    throw std::invalid_argument("--range: expected node counts in [1, 65536]");
   if (options.range_lo && axis == "ratio" && !(hi <= 1))
     throw std::invalid_argument("--range: expected ratios in (0, 1]");
   if (axis == "ratio") {

@@ -59,6 +59,7 @@ const std::vector<Column>& result_columns() {
       {"bandwidth_gbps", "Gbit/s", "bandwidth of each NIC (a node with several NICs has this per NIC)"},
       {"latency_us", "us", "end-to-end latency of one message between two nearest nodes"},
       {"topology", "-", "topology preset or spec name"},
+      {"transport", "-", "how the GPUs of one node reach each other (topology node.transport): nvlink, pcie-p2p, shm, socket; none where every node holds one GPU"},
       {"profile", "-", "network-model profile: ideal, nccl, tcp"},
       {"algorithm", "-", "collective algorithm asked of the simulator (auto: by size, as NCCL)"},
       {"algorithms_used", "-", "algorithm/protocol pairs that ran in the steady-state iteration and how many collective calls each, e.g. ring/Simple:100;tree/LL128:1"},
@@ -203,6 +204,7 @@ json columns_of(const ResultRow& r) {
   j["bandwidth_gbps"] = tidy(r.bandwidth_Bps * 8 / 1e9);
   j["latency_us"] = tidy(r.latency_s * 1e6);
   j["topology"] = r.topology;
+  j["transport"] = r.transport;
   j["profile"] = r.profile;
   j["algorithm"] = r.algorithm;
   j["algorithms_used"] = ok_used(r);
@@ -411,6 +413,7 @@ ResultRow row_from_json(const json& j) {
   r.bandwidth_Bps = j.at("bandwidth_Bps").get<double>();
   r.latency_s = j.at("latency_s").get<double>();
   r.topology = j.at("topology").get<std::string>();
+  r.transport = j.value("transport", "");
   r.profile = j.at("profile").get<std::string>();
   r.algorithm = j.at("algorithm").get<std::string>();
   r.collectives = j.at("collectives").get<std::string>();

@@ -73,7 +73,7 @@ struct ResultRow {
   nlohmann::json compressor;      // CompressorConfig::to_json()
   int nodes = 0;
   double bandwidth_Bps = 0, latency_s = 0;
-  std::string topology, profile, algorithm, collectives, kernel_timing;
+  std::string topology, transport, profile, algorithm, collectives, kernel_timing;
   std::string compute_source;     // "trace (<device>)" or "model:<GPU> (...)"
   std::string status = status_name(RowStatus::pending);  // a name of kRowStatuses (result_status.hpp)
   std::string error;

@@ -14,6 +14,7 @@
 #include "kernels/compressor_registry.hpp"
 #include "sim/algorithms.hpp"
 #include "sim/profile.hpp"
+#include "topologies/limits.hpp"
 #include "topologies/topology.hpp"
 
 namespace arcsim::experiments {
@@ -247,6 +248,7 @@ json ExperimentSpec::to_json() const {
   for (const auto& t : topologies) j["topologies"].push_back({{"name", t.name}, {"spec", t.spec}});
   j["profiles"] = profiles;
   j["algorithm"] = algorithm;
+  if (nccl_channels > 0) j["nccl"] = {{"channels", nccl_channels}};
   j["bucket_cap_bytes"] = bucket_cap_bytes;
   j["first_bucket_cap_bytes"] = first_bucket_cap_bytes;
   j["collectives"] = collectives;
@@ -279,8 +281,8 @@ ExperimentSpec parse_spec(const json& j, const std::string& file) {
   assign_labels(s.compressors, file);
 
   for (const auto& [field, v] : list_of(f, "nodes", true, nullptr)) {
-    if (!v->is_number_integer() || v->get<std::int64_t>() < 2 || v->get<std::int64_t>() > 65536)
-      fail_at(file, field, "a node count, an integer in [2, 65536]", *v);
+    if (!v->is_number_integer() || v->get<std::int64_t>() < 1 || v->get<std::int64_t>() > 65536)
+      fail_at(file, field, "a node count, an integer in [1, 65536] (1: one host, whose topology's node has several GPUs)", *v);
     s.nodes.push_back(v->get<int>());
   }
   const bool own_bandwidth = !f.has("bandwidths"), own_latency = !f.has("latencies");
@@ -353,6 +355,16 @@ ExperimentSpec parse_spec(const json& j, const std::string& file) {
   refuse_duplicates(s.profiles, file, "profiles");
 
   s.algorithm = f.choice("algorithm", sim::algorithm_names(), "auto");
+  if (const auto* n = f.optional("nccl")) {
+    arcsim::json::Fields g(*n, file, "nccl");
+    const std::int64_t c = g.integer("channels");
+    if (c < 1 || c > topo::kMaxNcclChannels)
+      g.fail("channels", "NCCL's channel count, an integer in 1.." + std::to_string(topo::kMaxNcclChannels));
+    s.nccl_channels = static_cast<int>(c);
+    if (std::find(s.profiles.begin(), s.profiles.end(), "nccl") == s.profiles.end())
+      g.fail("channels", "a spec whose profiles include nccl (NCCL's channels mean nothing to the others)");
+    g.finish();
+  }
   s.bucket_cap_bytes = f.size_or("bucket_cap", s.bucket_cap_bytes);
   s.first_bucket_cap_bytes = f.size_or("first_bucket_cap", s.first_bucket_cap_bytes);
   if (s.bucket_cap_bytes <= 0) f.fail("bucket_cap", "a positive size such as \"25MiB\"");

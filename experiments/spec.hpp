@@ -86,6 +86,7 @@ struct ExperimentSpec {
   std::vector<TopologyChoice> topologies;
   std::vector<std::string> profiles;  // ideal | nccl | tcp | gloo
   std::string algorithm = "auto";     // collective algorithm (sim's names)
+  int nccl_channels = 0;              // nccl.channels: NCCL's channel count on every topology (0: each topology's)
   double bucket_cap_bytes = 25.0 * 1024 * 1024;
   double first_bucket_cap_bytes = 1.0 * 1024 * 1024;
   std::string collectives = "plan";   // plan (as each compressor's plan says) | blocking | async

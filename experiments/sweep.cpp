@@ -60,7 +60,7 @@ std::vector<ResultRow> initial_rows(const ExperimentSpec& spec, const SweepInput
   for (std::size_t pi = 0; pi < work.points.size(); ++pi) {
     const PointWork& w = work.points[pi];
     const ConfigPlans& cp = plans.configs[w.point.compressor];
-    rows.push_back(pending_row(spec, w, cp, in.timing_source));
+    rows.push_back(pending_row(spec, in, w, cp));
     rows.back().compute_source = in.compute_source;
     if (work.reuse[pi]) assemble_reused(rows.back(), *work.reuse[pi], cp, spec.target);
   }

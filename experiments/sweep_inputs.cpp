@@ -17,8 +17,9 @@ using arcsim::json::ConfigError;
 
 namespace {
 
-// The argument the simulator takes for one topology, after checking it at every network point.
-std::string check_topology(const ExperimentSpec& spec, std::size_t i, const std::string& out_dir) {
+// The argument the simulator takes for one topology, after checking it at every network point, and
+// its node's transport.
+std::pair<std::string, std::string> check_topology(const ExperimentSpec& spec, std::size_t i, const std::string& out_dir) {
   const auto& t = spec.topologies[i];
   std::string arg;
   if (t.spec.is_object()) {
@@ -31,13 +32,18 @@ std::string check_topology(const ExperimentSpec& spec, std::size_t i, const std:
     arg = t.spec.get<std::string>();
   }
   const std::string field = spec.file + ": topologies[" + std::to_string(i) + "]";
+  std::string transport;
   try {
     const topo::TopologySpec ts = topo::load_topology(arg);
     for (int n : spec.nodes)
       for (double bw : spec.bandwidths_Bps)
         for (double lat : spec.latencies_s) {
           try {
-            topo::resolve(ts, n, bw, lat);
+            const topo::Resolved r = topo::resolve(ts, n, bw, lat);
+            transport = r.transport;
+            if (r.ranks < 2)
+              throw std::invalid_argument("1 node of 1 GPU has nothing to communicate: one host needs a topology whose "
+                                          "node has several GPUs (node.gpus >= 2)");
           } catch (const std::exception& e) {
             throw std::runtime_error(std::string(e.what()) + " (at nodes = " + std::to_string(n) + ")");
           }
@@ -46,7 +52,7 @@ std::string check_topology(const ExperimentSpec& spec, std::size_t i, const std:
     const std::string what = e.what();
     throw ConfigError(field + ": " + what);
   }
-  return arg;
+  return {arg, transport};
 }
 
 }  // namespace
@@ -87,7 +93,11 @@ SweepInputs check_inputs(const ExperimentSpec& spec, const std::string& out_dir)
   in.timing_source = in.timer ? in.timer->source() : in.backend->duration_source();
 
   fs::create_directories(out_dir);
-  for (std::size_t i = 0; i < spec.topologies.size(); ++i) in.topology_args.push_back(check_topology(spec, i, out_dir));
+  for (std::size_t i = 0; i < spec.topologies.size(); ++i) {
+    auto [arg, transport] = check_topology(spec, i, out_dir);
+    in.topology_args.push_back(std::move(arg));
+    in.topology_transports.push_back(std::move(transport));
+  }
   return in;
 }
 

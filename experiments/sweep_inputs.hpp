@@ -25,6 +25,7 @@ struct SweepInputs {
   std::string timing_source;                      // the backend's measured source, or the model's
   kernels::Backend* backend = &kernels::cpu_backend();  // where the replay runs the kernels (spec key backend)
   std::vector<std::string> topology_args;         // per spec topology: what sim::NetworkConfig takes
+  std::vector<std::string> topology_transports;   // per spec topology: results column transport
 };
 
 // Inline topologies are written to out_dir/topologies/<name>.json (only when their bytes change)

@@ -10,8 +10,7 @@
 
 namespace arcsim::experiments {
 
-ResultRow pending_row(const ExperimentSpec& spec, const PointWork& w, const ConfigPlans& cp,
-                      const std::string& timing_source) {
+ResultRow pending_row(const ExperimentSpec& spec, const SweepInputs& in, const PointWork& w, const ConfigPlans& cp) {
   const Point& p = w.point;
   ResultRow r;
   r.point = p.index;
@@ -21,10 +20,11 @@ ResultRow pending_row(const ExperimentSpec& spec, const PointWork& w, const Conf
   r.bandwidth_Bps = p.net.bandwidth_Bps;
   r.latency_s = p.net.latency_s;
   r.topology = spec.topologies[p.net.topology].name;
+  r.transport = in.topology_transports[p.net.topology];
   r.profile = p.net.profile;
   r.algorithm = spec.algorithm;
   r.collectives = spec.collectives;
-  r.kernel_timing = timing_source;
+  r.kernel_timing = in.timing_source;
   r.relative_error = cp.relative_error;
   r.retained_energy = cp.retained_energy;
   return r;

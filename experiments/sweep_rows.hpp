@@ -10,14 +10,14 @@
 #include "experiments/plan_cache.hpp"
 #include "experiments/results.hpp"
 #include "experiments/spec.hpp"
+#include "experiments/sweep_inputs.hpp"
 #include "experiments/sweep_run.hpp"
 #include "experiments/sweep_tasks.hpp"
 
 namespace arcsim::experiments {
 
 // The row's identity columns (configuration, network point, key, quality), status "pending".
-ResultRow pending_row(const ExperimentSpec& spec, const PointWork& w, const ConfigPlans& cp,
-                      const std::string& timing_source);
+ResultRow pending_row(const ExperimentSpec& spec, const SweepInputs& in, const PointWork& w, const ConfigPlans& cp);
 
 // Takes the simulated shapes (or the failure) of an earlier row with the same key.
 void assemble_reused(ResultRow& r, const ResultRow& previous, const ConfigPlans& cp, const std::optional<Target>& target);

@@ -42,6 +42,7 @@ void run_simulations(const ExperimentSpec& spec, const SweepInputs& in, const Pl
       net.latency_s = task.net.latency_s;
       net.profile = task.net.profile;
       net.algorithm = spec.algorithm;
+      net.channels = spec.nccl_channels;
       return to_json(sim_fn(net, plans.plans[task.plan].plan, in.compute, io)).dump();
     };
     fork_tasks.push_back(std::move(ft));

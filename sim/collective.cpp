@@ -454,7 +454,8 @@ CollectiveResult simulate_alltoallv(const NetworkConfig& net, const std::vector<
   res.profile = net.profile;
   res.fidelity = "message";
   res.topology = t.spec.name;
-  res.nodes = t.nodes;
+  res.nodes = t.hosts;
+  res.transport = t.transport;
   res.ranks = p;
   for (const auto& row : rc.call.matrix)
     for (double b : row) res.bytes += b;
@@ -507,7 +508,8 @@ CollectiveResult simulate_collective(const NetworkConfig& net, CollectiveOp op, 
   res.profile = net.profile;
   res.fidelity = ctx->profile == ProfileKind::nccl ? net.fidelity : "message";
   res.topology = t.spec.name;
-  res.nodes = t.nodes;
+  res.nodes = t.hosts;
+  res.transport = t.transport;
   res.ranks = p;
   res.bytes = bytes;
   res.messages = ctx->messages;
@@ -529,6 +531,7 @@ nlohmann::json to_json(const CollectiveResult& r) {
   j["profile"] = r.profile;
   j["fidelity"] = r.fidelity;
   j["topology"] = r.topology;
+  j["transport"] = r.transport;
   j["nodes"] = r.nodes;
   j["ranks"] = r.ranks;
   j["bytes"] = r.bytes;

@@ -61,7 +61,7 @@ struct CollectiveResult {
   double simulated_s = 0;
   std::optional<double> closed_form_s;
   double nccl_model_s = 0;
-  std::string op, algorithm, protocol, profile, topology, fidelity;
+  std::string op, algorithm, protocol, profile, topology, transport, fidelity;
   int nodes = 0, ranks = 0;
   double bytes = 0, messages = 0, bytes_per_rank_sent = 0, wall_s = 0, link_latency_s = 0;
   double bandwidth_Bps = 0, latency_s = 0;

@@ -182,7 +182,8 @@ IterationBreakdown simulate_iteration(const NetworkConfig& net, const Plan& plan
   out.compression_s = state[0].gpu_kernels + state[0].callback_kernels;
   out.exposed_comm_s = std::max(0.0, out.total_s - out.compute_s - state[0].gpu_kernels);
   out.comm_s = state[0].comm_busy;
-  const int G = c->gpus_per_node(), N = c->nodes();
+  // Per machine: one host over the socket transport is one node, however NCCL sees its GPUs.
+  const int N = c->platform.topology.hosts, G = P / N;
   std::vector<double> per_node(N, 0.0);
   for (int r = 0; r < P; ++r) per_node[r / G] += c->bytes_sent[r];
   for (double b : per_node) {
@@ -194,6 +195,7 @@ IterationBreakdown simulate_iteration(const NetworkConfig& net, const Plan& plan
   out.ranks = P;
   out.messages = c->messages;
   out.topology = c->platform.topology.spec.name;
+  out.transport = c->platform.topology.transport;
   out.algorithm = net.algorithm;
   out.algorithms_used = format_algorithms_used(used);
   return out;
@@ -204,7 +206,7 @@ nlohmann::json to_json(const IterationBreakdown& b) {
           {"exposed_comm_s", b.exposed_comm_s}, {"comm_s", b.comm_s},
           {"bytes_per_node", b.bytes_per_node}, {"bytes_per_node_max", b.bytes_per_node_max},
           {"profile", b.profile}, {"nodes", b.nodes}, {"ranks", b.ranks},
-          {"messages", b.messages}, {"topology", b.topology}, {"algorithm", b.algorithm},
+          {"messages", b.messages}, {"topology", b.topology}, {"transport", b.transport}, {"algorithm", b.algorithm},
           {"algorithms_used", b.algorithms_used}};
 }
 

@@ -24,6 +24,7 @@ struct NetworkConfig {
   std::string algorithm = "auto"; // all-reduce algorithm: ring | tree | rabenseifner | hier-* | auto
   std::string protocol = "auto";  // nccl profile: LL | LL128 | Simple | auto (NCCL's choice)
   std::string fidelity = "flow";  // nccl profile: flow (aggregated steps) | message (every chunk)
+  int channels = 0;               // nccl profile: NCCL's channel count (0: the topology's nccl.channels)
 };
 
 struct IterationOptions {
@@ -48,7 +49,7 @@ struct IterationBreakdown {
   int ranks = 0;
   double bytes_per_node_max = 0;
   double messages = 0;        // simulated point-to-point messages
-  std::string topology, algorithm;
+  std::string topology, transport, algorithm;
   std::string algorithms_used;  // "ring/Simple:100;tree/LL128:1" (collective calls per pair)
 };
 

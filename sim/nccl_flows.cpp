@@ -45,7 +45,8 @@ std::vector<Flow> flows(CollectiveOp op, const std::string& alg, double bytes, c
   if (alg == "tree") {
     const Tree a = btree(N), b = dtree_second(N);
     for (int c = 0; c < C; ++c) {
-      const Tree& t = c < y.nics ? a : b;
+      // The first half of the channels runs the first tree, the second half its mirror.
+      const Tree& t = c < (C + 1) / 2 ? a : b;
       const int head = c % y.nics;
       std::vector<int> chain{head};
       for (int i = 1; i < G; ++i) chain.push_back((head + i) % G);
@@ -55,13 +56,14 @@ std::vector<Flow> flows(CollectiveOp op, const std::string& alg, double bytes, c
           out.push_back({me, up, per_channel, true});   // reduce
           out.push_back({up, me, per_channel, true});   // broadcast
         }
-        // Channels c and c + K run the same chain: one flow of twice the data stands for both
-        // (every intra pair then has the same multiplicity, so max-min shares are unchanged).
+        // Channels c, c + K, c + 2K, ... run the same chain: one flow of all their data stands
+        // for them (every intra pair then has the same multiplicity, so max-min shares are unchanged).
         if (c >= y.nics) continue;
+        const int same_chain = (C - c + y.nics - 1) / y.nics;
         for (int i = 1; i < G; ++i) {
           const int lo = n * G + chain[i - 1], hi = n * G + chain[i];
-          out.push_back({hi, lo, 2 * per_channel, false});
-          out.push_back({lo, hi, 2 * per_channel, false});
+          out.push_back({hi, lo, same_chain * per_channel, false});
+          out.push_back({lo, hi, same_chain * per_channel, false});
         }
       }
     }
@@ -100,10 +102,10 @@ double bandwidth_time_s(CollectiveOp op, const std::string& alg, Proto proto, do
   if (y.ranks() < 2 || bytes <= 0) return 0;
   // Every flow is proportional to `bytes`: cache the seconds per byte (resolve_call asks once per
   // bucket, and a 512-rank tree has ~16k flows).
-  using Key = std::tuple<int, std::string, int, int, int, int, double, double, double, double, bool, int, bool>;
+  using Key = std::tuple<int, std::string, int, int, int, int, double, double, double, double, bool, int, bool, int>;
   static std::map<Key, double> per_byte;
   const Key key{static_cast<int>(op), alg, static_cast<int>(proto), y.nodes, y.gpus, y.nics,
-                y.nic_line_Bps, y.nic_Bps, y.intra_line_Bps, y.intra_Bps, as_nccl, y.gpu_arch, y.cpu_amd};
+                y.nic_line_Bps, y.nic_Bps, y.intra_line_Bps, y.intra_Bps, as_nccl, y.gpu_arch, y.cpu_amd, y.channels_set};
   // The simulated fabric's busiest link (not cached here: it depends on the platform).
   const double fabric = y.fabric_s_per_byte ? y.fabric_s_per_byte(op, alg) * wire_factor(alg, proto, true, y) : 0.0;
   if (auto it = per_byte.find(key); it != per_byte.end())

@@ -21,6 +21,15 @@ constexpr double kNetLatRing[3] = {2.7, 4.0, 14.0};
 constexpr double kNetLatTree[3] = {5.0, 8.5, 14.0};
 constexpr double kNvlLatRing[3] = {0.6, 1.9, 3.4};
 constexpr double kNvlLatTree[3] = {0.6, 1.25, 4.0};
+// tuning.cc hwLat[PCI]: P2P over PCIe, and SHM (whose path goes through the CPU, paths.cc).
+constexpr double kPciLatRing[3] = {1.0, 2.5, 5.7};
+constexpr double kPciLatTree[3] = {1.0, 1.9, 4.0};
+
+// The latency row of a step inside a node.
+const double* intra_lat(const System& y, bool tree) {
+  if (y.intra_row == topo::NcclHwRow::pci) return tree ? kPciLatTree : kPciLatRing;
+  return tree ? kNvlLatTree : kNvlLatRing;
+}
 // Bus-bandwidth efficiency per protocol (tuning.cc): ring LL x0.5, LL128 x0.92 (~120/128);
 // every tree x0.92, then LL x1/3.8, LL128 x120/128 (x7/9 on one node); PAT x0.75.
 constexpr double kRingEff[3] = {0.5, 0.92, 1.0};
@@ -93,7 +102,20 @@ System system_of(const topo::Resolved& r) {
   y.gpu_arch = a == "volta" ? 0 : a == "ampere" ? 1 : a == "hopper" ? 2 : a == "blackwell" ? 3 : -1;
   y.cpu_amd = s.cpu_vendor == "amd";
   // Rings and trees cross leaf switches once there are several: leaf - core - leaf is 2 x latency.
-  y.alpha_s = s.type == "fattree" && r.fattree_down.size() > 1 ? 2 * s.latency_s : s.latency_s;
+  // One node crosses no network: its latency is the node's own.
+  y.alpha_s = r.nodes == 1 ? s.intra_latency_s
+              : s.type == "fattree" && r.fattree_down.size() > 1 ? 2 * s.latency_s : s.latency_s;
+  const topo::TransportRow& t = topo::transport_row(s.transport);
+  y.intra_row = t.hw_row == topo::NcclHwRow::pci ? topo::NcclHwRow::pci : topo::NcclHwRow::nvlink;
+  y.ll128 = t.ll128 || (s.gpus_per_node == 1 && s.transport != topo::Transport::socket);
+  if (s.nccl_channels > 0) {
+    // Each channel runs at NCCL's graph's per-channel speed, which its own channel count spreads
+    // the links over: fewer channels carry proportionally less, more cannot exceed the links.
+    y.channels_set = s.nccl_channels;
+    const double share = std::min(1.0, static_cast<double>(y.channels_set) / y.default_channels());
+    y.nic_Bps *= share;
+    y.intra_Bps *= share;
+  }
   return y;
 }
 
@@ -110,7 +132,7 @@ double busbw_cap_Bps(CollectiveOp op, const std::string& alg, Proto pr, const Sy
   const int ll_row = y.nodes == 1 ? y.gpu_arch : (y.cpu_amd ? 1 : 0);
   // NCCL multiplies the caps by its search graph's channels (graphs[a]->nChannels: one per NIC,
   // search.cc), not by the runtime channels, which connect.cc doubles (channels() = 2 x NICs).
-  const double C = y.nics, G = 1e9;
+  const double C = y.graph_channels(), G = 1e9;
   if (alg == "ring") {
     if (pr == LL) return kLlMaxBw[ll_row][n] * G;
     if (pr == LL128) return C * kPerChRingLL128[y.gpu_arch][n] * G;
@@ -155,13 +177,13 @@ double latency_s(CollectiveOp op, const std::string& alg, Proto pr, const System
     const double net_us = (G == 1 ? kNetLatTree : kNetLatRing)[pr];
     // Inter-node rings launch every step at the network's pace: an intra-node step costs at least
     // NCCL's net overhead (tuning.cc getNetOverhead: 1 us on Intel hosts, 2 us on AMD; x3 Simple).
-    double intra_us = kNvlLatRing[pr];
+    double intra_us = intra_lat(y, false)[pr];
     if (N > 1 && op != CollectiveOp::broadcast)
       intra_us = std::max(intra_us, (y.cpu_amd ? kNetOverheadAmd : kNetOverheadIntel) * (pr == Simple ? 3 : 1));
     lat = kBaseLatRing[pr] + (nsteps - inter) * intra_us + inter * (net_us + proxy_us);
     if (ar && pr == Simple && N > 1) lat *= kRingSimpleMultiNode;
   } else if (alg == "tree" && op == CollectiveOp::allreduce) {
-    lat = kBaseLatTree[pr] + 2 * ((G - 1) * kNvlLatTree[pr] + log2i(N) * (kNetLatTree[pr] + proxy_us));
+    lat = kBaseLatTree[pr] + 2 * ((G - 1) * intra_lat(y, true)[pr] + log2i(N) * (kNetLatTree[pr] + proxy_us));
   } else if (alg == "pat" && (op == CollectiveOp::allgather || op == CollectiveOp::reduce_scatter) && G == 1 &&
              pr == Simple) {
     lat = kBaseLatPat + log2i(N) * kNetLatRing[Simple] / 3.5 + 2.8 * p;
@@ -218,6 +240,7 @@ Prediction choose(CollectiveOp op, const std::string& algorithm, const std::stri
     if (algorithm != "auto" && algorithm != a) continue;
     for (Proto pr : {LL, LL128, Simple}) {
       if (proto != "auto" && proto != proto_name(pr)) continue;
+      if (pr == LL128 && !y.ll128 && proto == "auto") continue;  // NCCL does not enable it here
       const double t = predict(op, a, pr, bytes, y);
       if (t < best.time_s) best = {a, pr, t};
     }
@@ -235,7 +258,7 @@ Pipeline pipeline(Proto proto, const std::string& algorithm, bool intra_node, co
   p.pace = true;
   const bool tree = algorithm == "tree";
   p.step_overhead_s = y.latency_scale * 1e-6 *
-                      (intra_node ? (tree ? kNvlLatTree : kNvlLatRing)[proto]
+                      (intra_node ? intra_lat(y, tree)[proto]
                                   : (tree ? kNetLatTree : kNetLatRing)[proto]) +
                       (intra_node ? 0.0 : y.proxy_s);
   p.start_latency_s = y.latency_scale * 1e-6 * (tree ? kBaseLatTree : kBaseLatRing)[proto];

@@ -39,6 +39,11 @@ struct System {
   double alpha_s = 0;          // end-to-end latency between two nearest nodes (the network's own)
   int gpu_arch = -1;           // 0 volta, 1 ampere, 2 hopper, 3 blackwell; -1: no per-channel caps
   bool cpu_amd = false;        // NCCL's multi-node LL cap is lower on AMD hosts
+  // node.transport: NCCL's latency row inside a node (NVLINK; PCI for P2P over PCIe and SHM) and
+  // whether NCCL enables LL128 (on NVLink paths only, tuning.cc)
+  topo::NcclHwRow intra_row = topo::NcclHwRow::nvlink;
+  bool ll128 = true;
+  int channels_set = 0;        // nccl.channels (0: NCCL's own, 2 per NIC)
   // The simulated network's own contention: seconds per payload byte (wire factor 1) on the
   // busiest link that the inter-node flows of (op, algorithm) cross, along the platform's routes
   // (fat-tree uplinks shared by tree edges, oversubscription). Set by the simulation for `auto`;
@@ -51,7 +56,11 @@ struct System {
   int ranks() const { return nodes * gpus; }
   // Channels: one ring (and one tree) per channel, two per NIC as NCCL duplicates them, so each
   // NIC carries one channel of each of the two trees.
-  int channels() const { return 2 * nics; }
+  int default_channels() const { return 2 * nics; }
+  int channels() const { return channels_set > 0 ? channels_set : default_channels(); }
+  // The channels of NCCL's search graph, which its per-channel caps multiply: half the runtime
+  // channels, which connect.cc doubles.
+  double graph_channels() const { return channels_set > 0 ? channels_set / 2.0 : nics; }
 };
 System system_of(const topo::Resolved& topology);
 

@@ -8,6 +8,7 @@
 #include "sim/nccl_model.hpp"
 
 #include "topologies/builder.hpp"
+#include "topologies/limits.hpp"
 
 namespace arcsim::sim {
 
@@ -21,7 +22,11 @@ topo::Resolved check_network(const NetworkConfig& net) {
     throw std::invalid_argument("nodes: expected a positive node count, got " + std::to_string(net.nodes));
   if (net.bandwidth_Bps < 0)
     throw std::invalid_argument("bandwidth: expected a positive bandwidth");
-  const auto spec = topo::load_topology(net.topology);
+  auto spec = topo::load_topology(net.topology);
+  if (net.channels < 0 || net.channels > topo::kMaxNcclChannels)
+    throw std::invalid_argument("channels: expected NCCL's channel count, an integer in 1.." +
+                                std::to_string(topo::kMaxNcclChannels) + ", got " + std::to_string(net.channels));
+  if (net.channels > 0) spec.nccl_channels = net.channels;
   auto resolved = topo::resolve(spec, net.nodes, net.bandwidth_Bps, net.latency_s);
   check_actor_capacity(resolved.ranks);
   return resolved;

@@ -13,6 +13,9 @@ inline constexpr int kMaxRanks = 1024;
 // GPUs (ranks) inside one node: the largest single NVLink domain sold (GB200 NVL72) has 72.
 inline constexpr int kMaxGpusPerNode = 72;
 
+// NCCL's channels (MAXCHANNELS, src/include/device.h).
+inline constexpr int kMaxNcclChannels = 64;
+
 // Any one count in a topology file (hosts per leaf, torus side, dragonfly counts): never more
 // than the ranks, so nothing a spec multiplies can overflow.
 inline constexpr int kMaxCount = kMaxRanks;

@@ -123,9 +123,21 @@ TopologySpec parse_topology(const nlohmann::json& j, const std::string& file) {
     s.gpus_per_node = positive_int(g, "gpus", 1, kMaxGpusPerNode);
     s.nics_per_node = positive_int(g, "nics", 1);
     if (s.nics_per_node > s.gpus_per_node) g.fail("nics", "1.." + std::to_string(s.gpus_per_node) + " NICs");
+    if (g.has("transport")) {
+      try {
+        s.transport = parse_transport(g.string("transport"));
+      } catch (const std::invalid_argument&) {
+        g.fail("transport", transport_choices());
+      }
+    }
+    g.optional("transport");
+    const TransportRow& row = transport_row(s.transport);
+    s.intra_bandwidth_Bps = row.line_Bps;
     if (g.has("intra_bandwidth")) s.intra_bandwidth_Bps = g.bandwidth("intra_bandwidth");
     g.optional("intra_bandwidth");
-    s.intra_latency_s = g.latency_or("intra_latency", s.intra_latency_s);
+    s.intra_latency_s = g.latency_or("intra_latency", row.latency_s);
+    if (row.achievable_Bps < row.line_Bps && !g.has("intra_bandwidth"))
+      s.intra_achievable_Bps = row.achievable_Bps;
     g.finish();
   }
   if (const auto* n = f.optional("nccl")) {
@@ -139,6 +151,7 @@ TopologySpec parse_topology(const nlohmann::json& j, const std::string& file) {
     s.latency_scale = g.number_or("latency_scale", 1.0);
     if (!(s.latency_scale > 0 && s.latency_scale <= 100)) g.fail("latency_scale", "a number in (0, 100]");
     s.proxy_overhead_s = g.latency_or("proxy_overhead", 0);
+    s.nccl_channels = positive_int(g, "channels", 0, kMaxNcclChannels);
     s.gpu_arch = g.string_or("gpu_arch", "");
     if (s.gpu_arch != "" && s.gpu_arch != "volta" && s.gpu_arch != "ampere" && s.gpu_arch != "hopper" &&
         s.gpu_arch != "blackwell")
@@ -203,6 +216,7 @@ nlohmann::json topology_to_json(const TopologySpec& s) {
                       {"nodes_per_router", s.df_nodes_per_router}};
   if (s.gpus_per_node > 1 || s.nics_per_node > 1)
     j["node"] = {{"gpus", s.gpus_per_node}, {"nics", s.nics_per_node},
+                 {"transport", transport_row(s.transport).name},
                  {"intra_bandwidth", format_bandwidth(s.intra_bandwidth_Bps)},
                  {"intra_latency", format_time(s.intra_latency_s)}};
   nlohmann::json n;
@@ -211,6 +225,7 @@ nlohmann::json topology_to_json(const TopologySpec& s) {
   if (s.intra_achievable_Bps > 0) n["intra_achievable"] = format_bandwidth(s.intra_achievable_Bps);
   if (s.latency_scale != 1.0) n["latency_scale"] = s.latency_scale;
   if (s.proxy_overhead_s > 0) n["proxy_overhead"] = format_time(s.proxy_overhead_s);
+  if (s.nccl_channels > 0) n["channels"] = s.nccl_channels;
   if (!s.gpu_arch.empty()) n["gpu_arch"] = s.gpu_arch;
   if (s.cpu_vendor != "intel") n["cpu_vendor"] = s.cpu_vendor;
   if (!s.nccl_sources.empty()) n["sources"] = s.nccl_sources;
@@ -267,6 +282,27 @@ Resolved resolve(const TopologySpec& spec_in, int nodes, double bandwidth_Bps, d
   if (s.fixed_nodes > 0 && nodes != s.fixed_nodes)
     bad("exists only with " + std::to_string(s.fixed_nodes) + " nodes, got --nodes " +
         std::to_string(nodes));
+  r.transport = s.gpus_per_node > 1 ? transport_row(s.transport).name : "none";
+  if (s.gpus_per_node > 1 && s.transport == Transport::socket) {
+    if (nodes != 1)
+      bad("node.transport socket is NCCL's socket transport between the GPUs of one host: expected 1 node, got " +
+          std::to_string(nodes));
+    // As NCCL sees it: every GPU its own node, on the loopback's rate.
+    const int gpus = s.gpus_per_node;
+    s.type = "star";
+    s.bandwidth_Bps = s.intra_bandwidth_Bps;
+    s.nic_achievable_Bps = s.intra_achievable_Bps;
+    s.latency_s = s.intra_latency_s;
+    s.pcie_Bps = 0;
+    s.gpus_per_node = s.nics_per_node = 1;
+    s.fixed_nodes = 0;
+    Resolved socket = resolve(s, gpus, 0, -1);
+    socket.transport = r.transport;
+    socket.hosts = 1;
+    socket.shape = "one host of " + std::to_string(gpus) + " GPUs over NCCL's socket transport on loopback (" +
+                   arcsim::units::format_bandwidth(s.intra_bandwidth_Bps) + " per GPU; NCCL sees every GPU as its own node)";
+    return socket;
+  }
   if (bandwidth_Bps > 0) {
     // What NCCL achieves stays the same fraction of the line rate.
     if (s.nic_achievable_Bps > 0 && s.bandwidth_Bps > 0)
@@ -296,7 +332,7 @@ Resolved resolve(const TopologySpec& spec_in, int nodes, double bandwidth_Bps, d
   in_range("gloo.call_overhead", s.gloo_call_s, units::kLatencyRange, "latency", true);
   in_range("gloo.message_overhead", s.gloo_message_s, units::kLatencyRange, "latency", true);
   in_range("nccl.latency_scale x latency", s.latency_s * s.latency_scale, units::kLatencyRange, "latency", false);
-  r.nodes = nodes;
+  r.nodes = r.hosts = nodes;
   r.ranks = nodes * s.gpus_per_node;
 
   if (s.type == "star") {
@@ -394,8 +430,8 @@ Resolved resolve(const TopologySpec& spec_in, int nodes, double bandwidth_Bps, d
     bad("unknown type \"" + s.type + "\"");
   }
   if (s.gpus_per_node > 1)
-    r.shape += ", " + std::to_string(s.gpus_per_node) + " GPUs/node on " +
-               arcsim::units::format_bandwidth(s.intra_bandwidth_Bps) + " intra links, " +
+    r.shape += ", " + std::to_string(s.gpus_per_node) + " GPUs/node over " + r.transport + " (" +
+               arcsim::units::format_bandwidth(s.intra_bandwidth_Bps) + " intra links), " +
                std::to_string(s.nics_per_node) + " NIC(s)/node";
   return r;
 }

@@ -18,6 +18,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "topologies/transport.hpp"
+
 namespace arcsim::topo {
 
 struct TopologySpec {
@@ -37,10 +39,13 @@ struct TopologySpec {
   int df_groups = 0, df_group_links = 1, df_chassis = 1, df_chassis_links = 1, df_routers = 0,
       df_router_links = 1, df_nodes_per_router = 0;
 
-  // the inside of one node
+  // the inside of one node: its GPUs reach each other over `transport`; the bandwidth and latency
+  // default to that transport's row (topologies/transport.hpp) and are only used when
+  // gpus_per_node > 1
   int gpus_per_node = 1;
   int nics_per_node = 1;
-  double intra_bandwidth_Bps = 300e9;  // NVLink-class default, only used when gpus_per_node > 1
+  Transport transport = Transport::nvlink;
+  double intra_bandwidth_Bps = 300e9;
   double intra_latency_s = 1e-6;
 
   // What NCCL achieves on this hardware (the "nccl" section; 0 = not given, the model's default):
@@ -50,6 +55,10 @@ struct TopologySpec {
   double intra_achievable_Bps = 0;  // per GPU and direction inside a node (default: intra_bandwidth)
   double latency_scale = 1.0;       // multiplies NCCL's per-step latency constants
   double proxy_overhead_s = 0;      // extra per inter-node step (network proxy thread)
+  // NCCL's channel count as NCCL_MIN_NCHANNELS = NCCL_MAX_NCHANNELS would set it (0: NCCL's own,
+  // 2 per NIC). Fewer channels than NCCL's own carry proportionally less (each channel runs at the
+  // per-channel speed of NCCL's graph search); more cannot exceed the links.
+  int nccl_channels = 0;
   // GPU generation and host CPU vendor: select NCCL's per-channel bandwidth caps of LL, LL128 and
   // trees (tuning.cc). "" = no caps (a network without a GPU generation, e.g. the tc-shaped table).
   std::string gpu_arch;             // "" | volta | ampere | hopper | blackwell
@@ -76,12 +85,16 @@ nlohmann::json topology_to_json(const TopologySpec& spec);
 // The shape a topology takes at a given node count, after defaults are filled in.
 struct Resolved {
   TopologySpec spec;
-  int nodes = 0;
+  int nodes = 0;                  // the network's nodes (socket transport: one per GPU, as NCCL sees them)
+  int hosts = 0;                  // the machines asked for (the results' `nodes`)
   int ranks = 0;                  // nodes * gpus_per_node
   double link_latency_s = 0;      // per-link latency of the inter-node network
   std::vector<int> fattree_down, fattree_up;  // SimGrid FatTreeParams
   std::vector<int> torus_dims;
   std::string shape;              // human-readable, e.g. "fat-tree 8 leaves x 8 hosts, 8 cores"
+  // results column `transport`: node.transport's name where a node has several GPUs, "none" where
+  // every node holds one GPU (no traffic inside a node)
+  std::string transport;
 };
 
 // Names of the shipped presets (topologies/presets/*.json) and of the bare types.
@@ -96,6 +109,10 @@ TopologySpec parse_topology(const nlohmann::json& j, const std::string& file_for
 // Fills defaults for `nodes`, applies overrides (bandwidth_Bps > 0, latency_s >= 0) and checks
 // that the topology exists at that node count (throws std::invalid_argument, one line, if not:
 // e.g. dragonfly routers per chassis < groups, which crashes SimGrid 3.32).
+// node.transport socket exists on one host only (nodes 1): it resolves to a star of one-GPU
+// nodes whose links are the loopback's (intra_bandwidth, intra_achievable, intra_latency), which is
+// how NCCL sees it (every GPU its own node on the network row); the `bandwidth` override does not
+// apply there.
 Resolved resolve(const TopologySpec& spec, int nodes, double bandwidth_Bps = 0,
                  double latency_s = -1);
 

@@ -128,7 +128,7 @@ TEST(SpecValidation, EmptyNodesList) {
   json j = valid_spec();
   j["nodes"] = json::array();
   expect_one_line_naming(error_of(j), "nodes");
-  j["nodes"] = json::array({8, 1});
+  j["nodes"] = json::array({8, 0});
   expect_one_line_naming(error_of(j), "nodes[1]");
   j["nodes"] = json::array({8, 8});
   expect_one_line_naming(error_of(j), "nodes[1]");

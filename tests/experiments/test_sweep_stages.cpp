@@ -189,7 +189,7 @@ TEST_F(PlannedSweep, RowAssemblyMeansShapesAndReportsTheFirstFailingShape) {
   }
   const std::size_t topk = 1;  // point 1: topk at the first network point (warm-up, ramp, steady)
   const ex::ConfigPlans& cp = plans.configs[tp.points[topk].point.compressor];
-  ex::ResultRow row = ex::pending_row(spec, tp.points[topk], cp, in.timing_source);
+  ex::ResultRow row = ex::pending_row(spec, in, tp.points[topk], cp);
   EXPECT_EQ(row.status, "pending");
   ex::assemble_simulated(row, tp.points[topk], cp, results, spec.target);
   ASSERT_EQ(row.status, "ok");
@@ -201,13 +201,13 @@ TEST_F(PlannedSweep, RowAssemblyMeansShapesAndReportsTheFirstFailingShape) {
   const std::size_t failing = tp.points[topk].shape_tasks.back().front();
   results[failing].times.reset();
   results[failing].error = "timed out";
-  ex::ResultRow bad = ex::pending_row(spec, tp.points[topk], cp, in.timing_source);
+  ex::ResultRow bad = ex::pending_row(spec, in, tp.points[topk], cp);
   ex::assemble_simulated(bad, tp.points[topk], cp, results, spec.target);
   EXPECT_EQ(bad.status, "failed");
   EXPECT_EQ(bad.error, "steady iteration: timed out");
   EXPECT_EQ(bad.tta_note, "point failed");
 
-  ex::ResultRow again = ex::pending_row(spec, tp.points[topk], cp, in.timing_source);
+  ex::ResultRow again = ex::pending_row(spec, in, tp.points[topk], cp);
   ex::assemble_reused(again, row, cp, spec.target);
   EXPECT_EQ(ex::row_to_json(again), ex::row_to_json(row));
 
@@ -222,7 +222,7 @@ TEST_F(PlannedSweep, RowAssemblyMeansShapesAndReportsTheFirstFailingShape) {
 TEST_F(PlannedSweep, WritingGivesTheSameBytesForTheSameRows) {
   const ex::TaskPlan tp = ex::plan_tasks(ex::plan_points(spec, in, plans), plans, {});
   std::vector<ex::ResultRow> rows;
-  for (const auto& w : tp.points) rows.push_back(ex::pending_row(spec, w, plans.configs[w.point.compressor], in.timing_source));
+  for (const auto& w : tp.points) rows.push_back(ex::pending_row(spec, in, w, plans.configs[w.point.compressor]));
   const json prov = ex::sweep_provenance(spec, in, plans);
   for (const char* k : {"arcsim_version", "git_commit", "trace_checksum", "kernel_timing", "gradients", "target"})
     EXPECT_TRUE(prov.contains(k)) << k;

@@ -819,7 +819,7 @@ row("apply-compress-overflowing-sum", CP + ["--compressor", "dense"],
     files={"g.npy": npy((4, 8), payload=struct.pack("<f", 3e38) * 32)}, unchanged=["agg.npy"],
     err=["g.npy", "step 0", "bucket 0", "element 0", "inf", "nothing written"])
 row("flag-init-nodes-zero", ["init", "{trace}", "--out", "{d}/s.json", "--nodes", "0"], unchanged=["s.json"],
-    err=["--nodes", "[2, 65536], got 0"])
+    err=["--nodes", "[1, 65536], got 0"])
 row("flag-replay-zero-bucket-cap", ["replay", "{trace}", "--compressor", "dense", "--bucket-cap", "0"],
     err=["--bucket-cap", "positive"])
 row("units-bytes-1TiB-accepted-then-bounded", SIM1[:5] + ["--bytes", "2TiB"], err=["--bytes", "1 TiB"])
