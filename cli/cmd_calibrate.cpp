@@ -94,7 +94,7 @@ int cmd_calibrate(int argc, char** argv) {
       "ratio", po::value(&ratio)->default_value(0.01, "0.01"), "selected fraction for top-k, Rand-K and row kernels")(
       "model", po::value(&model),
       "no GPU: write a calibration-format file from the model of this GPU instead "
-      "(A100, H100-SXM, H100-PCIe, H200, RTX4090), labelled as modelled");
+      "(V100, A100, A100-40GB, H100-SXM, H100-PCIe, H200, RTX4090), labelled as modelled");
   po::variables_map vm;
   po::store(po::parse_command_line(argc, argv, desc), vm);
   if (vm.count("help")) {

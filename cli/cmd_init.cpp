@@ -88,7 +88,7 @@ int cmd_init(int argc, char** argv) {
       {"--out", out}, flags, {trace_dir, rel, spec_path});
   for (const auto& s : skipped) std::fprintf(stderr, "arcsim init: left out %s\n", s.c_str());
   // The written spec's profiles are the default (nccl): a GPU cluster's network.
-  if (const auto w = ex::cpu_compute_warning(iopt.compute, trace, {sim::kDefaultProfile}); !w.empty())
+  if (const auto w = ex::cpu_compute_warning(ex::compute_settings(iopt.compute), trace, {sim::kDefaultProfile}); !w.empty())
     std::fprintf(stderr, "arcsim init: warning: %s\n", w.c_str());
   std::printf("arcsim init: wrote %s: %zu compressor(s) from %s, nodes %s\n", out.c_str(), spec["compressors"].size(),
               trace_dir.c_str(), spec["nodes"].dump().c_str());

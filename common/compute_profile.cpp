@@ -61,6 +61,8 @@ ComputeProfile parse_compute_profile(const json& j, const std::string& file, con
   c.device = f.string("device");
   c.forward_s = seconds(f, "forward_s");
   c.optimizer_s = seconds(f, "optimizer_s");
+  if (f.has("fixed_s")) c.fixed_s = seconds(f, "fixed_s");
+  f.optional("fixed_s");
   const json& layers = f.required("layers");
   if (!layers.is_array() || layers.empty()) f.fail("layers", "a non-empty list of layers");
   std::map<std::string, std::string> owner;  // parameter -> layer
@@ -107,8 +109,10 @@ json to_json(const ComputeProfile& p) {
     if (l.cost) lj["cost"] = to_json(*l.cost);
     layers.push_back(std::move(lj));
   }
-  return {{"format", kComputeFormat}, {"device", p.device}, {"forward_s", p.forward_s},
-          {"optimizer_s", p.optimizer_s}, {"layers", layers}};
+  json j = {{"format", kComputeFormat}, {"device", p.device}, {"forward_s", p.forward_s},
+            {"optimizer_s", p.optimizer_s}, {"layers", layers}};
+  if (p.fixed_s > 0) j["fixed_s"] = p.fixed_s;
+  return j;
 }
 
 }  // namespace arcsim::compute

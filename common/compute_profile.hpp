@@ -40,6 +40,9 @@ struct ComputeProfile {
   double forward_s = 0;              // whole forward pass incl. loss (>= sum of layer forwards)
   double optimizer_s = 0;
   std::vector<LayerTime> layers;     // forward order
+  // Host cost per iteration outside the layers and the optimizer (data loading, loss.item()
+  // synchronisation, clipping), before the forward pass; optional key "fixed_s" (0 when absent).
+  double fixed_s = 0;
 
   double backward_s() const;         // sum of the layers' backward_s
 };

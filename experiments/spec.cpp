@@ -253,7 +253,7 @@ json ExperimentSpec::to_json() const {
   j["first_bucket_cap_bytes"] = first_bucket_cap_bytes;
   j["collectives"] = collectives;
   j["kernel_timing"] = kernel_timing;
-  j["compute"] = compute;
+  j["compute"] = compute.to_json();
   j["target"] = target ? json{{"metric", target->metric}, {"value", target->value}, {"mode", target->maximize() ? "max" : "min"}}
                        : json(nullptr);
   j["point_timeout_s"] = point_timeout_s;
@@ -383,9 +383,7 @@ ExperimentSpec parse_spec(const json& j, const std::string& file) {
     f.fail("kernel_timing", "measured-cpu, calibration:FILE or model:GPU (e.g. model:H100-SXM)");
   }
 
-  s.compute = f.string_or("compute", s.compute);
-  if (s.compute != "trace" && !(s.compute.rfind("model:", 0) == 0 && s.compute.size() > 6))
-    f.fail("compute", "\"trace\" or \"model:GPU\" (e.g. model:H100-SXM)");
+  if (const json* c = f.optional("compute")) s.compute = parse_compute_settings(*c, file, "compute", spec_dir);
 
   if (const json* t = f.optional("target")) {
     Fields tf(*t, file, "target");

@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "experiments/compute_settings.hpp"
 #include "kernels/compressor_config.hpp"
 #include "kernels/timing.hpp"
 
@@ -91,7 +92,7 @@ struct ExperimentSpec {
   double first_bucket_cap_bytes = 1.0 * 1024 * 1024;
   std::string collectives = "plan";   // plan (as each compressor's plan says) | blocking | async
   std::string kernel_timing = kernels::kDefaultKernelTiming;  // measured-cpu | calibration:FILE | model:GPU
-  std::string compute = "trace";      // trace (as recorded) | model:GPU (re-timed from per-layer costs)
+  ComputeSettings compute;            // trace (as recorded) | a GPU model and its settings (compute_settings.hpp)
   std::string backend = "auto";                  // where replay runs the kernels: auto | cpu | cuda | reference
   std::optional<Target> target;       // absent: the trace's own target, else no TTA
   double point_timeout_s = 600;

@@ -25,7 +25,9 @@ struct GpuSpec {
   double bandwidth_Bps;
 };
 constexpr GpuSpec kGpus[] = {
+    {"V100", 0.9e12},         // V100 SXM2: 900 GB/s HBM2 (NVIDIA V100 datasheet)
     {"A100", 2.039e12},       // A100 SXM4 80GB: 2,039 GB/s (NVIDIA A100 datasheet)
+    {"A100-40GB", 1.555e12},  // A100 SXM4 40GB: 1,555 GB/s (NVIDIA A100 datasheet)
     {"H100-SXM", 3.35e12},    // H100 SXM5 80GB: 3.35 TB/s (NVIDIA H100 datasheet)
     {"H100-PCIe", 2.0e12},    // H100 PCIe 80GB: 2.0 TB/s (NVIDIA H100 datasheet)
     {"H200", 4.8e12},         // H200 SXM 141GB: 4.8 TB/s (NVIDIA H200 datasheet)
@@ -232,7 +234,7 @@ KernelTimeModel KernelTimeModel::from_spec(const std::string& spec) {
   if (spec.rfind("model:", 0) == 0) return model(spec.substr(6));
   if (spec.rfind("calibration:", 0) == 0 && spec.size() > 12) return calibration(spec.substr(12));
   throw std::invalid_argument("kernel timing source '" + spec +
-                              "': expected model:<gpu> (A100, H100-SXM, H100-PCIe, H200, RTX4090) or "
+                              "': expected model:<gpu> (V100, A100, A100-40GB, H100-SXM, H100-PCIe, H200, RTX4090) or "
                               "calibration:<file.json>");
 }
 

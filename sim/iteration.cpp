@@ -153,7 +153,7 @@ IterationBreakdown simulate_iteration(const NetworkConfig& net, const Plan& plan
           }
         }
       };
-      sg4::this_actor::sleep_for(compute.forward_s);
+      sg4::this_actor::sleep_for(compute.fixed_s + compute.forward_s);
       double done = 0;  // seconds of backward work done
       if (!options.overlap) {
         sg4::this_actor::sleep_for(backward);
@@ -178,7 +178,7 @@ IterationBreakdown simulate_iteration(const NetworkConfig& net, const Plan& plan
 
   IterationBreakdown out;
   for (const auto& s : state) out.total_s = std::max(out.total_s, s.end);
-  out.compute_s = compute.forward_s + backward + compute.optimizer_s;
+  out.compute_s = compute.fixed_s + compute.forward_s + backward + compute.optimizer_s;
   out.compression_s = state[0].gpu_kernels + state[0].callback_kernels;
   out.exposed_comm_s = std::max(0.0, out.total_s - out.compute_s - state[0].gpu_kernels);
   out.comm_s = state[0].comm_busy;

@@ -217,8 +217,8 @@ TEST(SpecValidation, TargetDirectionAndComputeSource) {
   EXPECT_EQ(s.target->mode, "min");  // perplexity falls
   EXPECT_TRUE(s.target->reached_by(29));
   EXPECT_FALSE(s.target->reached_by(31));
-  EXPECT_EQ(s.compute, "model:H100-SXM");
+  EXPECT_EQ(s.compute.to_json(), "model:H100-SXM");
   j["target"] = {{"metric", "f1"}, {"value", 0.7}, {"mode", "max"}};
   EXPECT_TRUE(ex::parse_spec(j, "dir/exp.json").target->reached_by(0.71));
-  EXPECT_EQ(ex::parse_spec(valid_spec(), "dir/exp.json").compute, "trace");
+  EXPECT_EQ(ex::parse_spec(valid_spec(), "dir/exp.json").compute.to_json(), "trace");
 }

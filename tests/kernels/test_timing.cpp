@@ -216,11 +216,11 @@ TEST(TimingModel, FollowsTheDocumentedFormula) {
 }
 
 TEST(TimingModel, BadSpecsAreRejected) {
-  EXPECT_THROW(KernelTimeModel::from_spec("model:V100"), std::invalid_argument);
+  EXPECT_THROW(KernelTimeModel::from_spec("model:P100"), std::invalid_argument);
   EXPECT_THROW(KernelTimeModel::from_spec("H100-SXM"), std::invalid_argument);
   EXPECT_THROW(KernelTimeModel::from_spec("calibration:"), std::invalid_argument);
   try {
-    KernelTimeModel::from_spec("model:V100");
+    KernelTimeModel::from_spec("model:P100");
   } catch (const std::invalid_argument& e) {
     EXPECT_NE(std::string(e.what()).find("H100-SXM"), std::string::npos) << e.what();
   }

@@ -53,10 +53,12 @@ Plan plan(const std::vector<double>& bucket_bytes, bool blocking, double kernel_
   return p;
 }
 
-std::vector<double> simulate(const Plan& p, int nodes, IterationOptions o = {}) {
+std::vector<double> simulate(const Plan& p, int nodes, IterationOptions o = {}, double fixed_s = 0) {
   return arcsim::testing::forked([=] {
     NetworkConfig net{"star", nodes, kB, kL, "ideal", "ring"};
-    const auto b = simulate_iteration(net, p, profile(), o);
+    ComputeProfile c = profile();
+    c.fixed_s = fixed_s;
+    const auto b = simulate_iteration(net, p, c, o);
     return std::vector<double>{b.total_s, b.compute_s, b.compression_s, b.exposed_comm_s, b.comm_s,
                                b.bytes_per_node};
   });
@@ -105,6 +107,14 @@ TEST(Iteration, BlockingCollectivesStallTheGpuStream) {
   serial.overlap = false;
   const auto s = simulate(plan(sizes, false), 16, serial);
   EXPECT_NEAR(s[0], 0.012 + 0.036 + 6 * T + 0.002, 1e-12);
+}
+
+TEST(Iteration, AFixedHostCostPrecedesTheForwardPassAndCountsAsCompute) {
+  const std::vector<double> sizes = {1 << 20, 25 << 20, 4 << 20};
+  const auto base = simulate(plan(sizes, false), 8), fixed = simulate(plan(sizes, false), 8, {}, 0.021);
+  EXPECT_NEAR(fixed[0] - base[0], 0.021, 1e-12);  // the whole iteration shifts: nothing overlaps it
+  EXPECT_NEAR(fixed[1] - base[1], 0.021, 1e-12);
+  EXPECT_NEAR(fixed[3], base[3], 1e-12);
 }
 
 TEST(Iteration, UnknownTensorIsOneClearError) {
