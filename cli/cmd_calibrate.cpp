@@ -17,6 +17,7 @@
 #include "arcsim/version.hpp"
 #include "calibrate_gloo.hpp"
 #include "calibrate_nccl.hpp"
+#include "calibrate_step_time.hpp"
 #include "commands.hpp"
 #include "kernels/catalogue.hpp"
 #include "kernels/timing.hpp"
@@ -77,12 +78,15 @@ int cmd_calibrate(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     if (std::string(argv[i]) == "--nccl-tests") return calibrate_nccl_tests(argc, argv);
     if (std::string(argv[i]) == "--gloo-bench") return calibrate_gloo_bench(argc, argv);
+    if (std::string(argv[i]) == "--step-time") return calibrate_step_time(argc, argv);
   }
   po::options_description desc(
       "arcsim calibrate: time every GPU kernel over a grid of sizes and write a calibration file\n"
       "(the simulator uses it as the kernel-timing source calibration:FILE when no GPU is present)\n"
       "Network: arcsim calibrate --nccl-tests LOG... --topology BASE --output TOPO.json (see --nccl-tests --help)\n"
-      "         arcsim calibrate --gloo-bench DIR --topology BASE --output TOPO.json (see --gloo-bench --help)\n\nOptions");
+      "         arcsim calibrate --gloo-bench DIR --topology BASE --output TOPO.json (see --gloo-bench --help)\n"
+      "Compute: arcsim calibrate --step-time S --trace T --compute model:GPU --topology TOPO --nodes N --output C.json\n"
+      "         (see --step-time --help)\n\nOptions");
   std::string output, model;
   int runs = 20, min_log2 = 14, max_log2 = 26;
   double ratio = 0.01;

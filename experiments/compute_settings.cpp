@@ -18,7 +18,7 @@ const std::vector<std::string> kPrecisions = {"fp32", "tf32", "bf16", "fp16"};
 
 ComputeSettings from_object(const json& v, const std::string& file, const std::string& field, bool with_format) {
   Fields f(v, file, field);
-  if (with_format) {
+  if (with_format || f.has("format")) {
     if (f.string("format") != kComputeSettingsFormat) f.fail("format", std::string("\"") + kComputeSettingsFormat + "\"");
   }
   ComputeSettings s;
