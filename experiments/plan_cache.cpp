@@ -14,6 +14,7 @@
 #include "common/format.hpp"
 #include "common/json_fields.hpp"
 #include "experiments/convergence.hpp"
+#include "experiments/hook_plans.hpp"
 #include "experiments/replay.hpp"
 
 namespace arcsim::experiments {
@@ -112,6 +113,8 @@ class Builder {
           if (sp.retained_energy) kept.push_back(*sp.retained_energy);
         }
       }
+      // A hook implementation costs its recorded step; the fused replay still gives the quality.
+      if (cfg.implementation == "hook" && shape.kind != "warmup") ids.assign(ids.size(), hook_plan_for(cfg, shape));
       cp.shape_plans.push_back(ids);
       std::vector<PlanTraffic> traffic;
       for (std::size_t id : ids) traffic.push_back(set_.plans[id].traffic);
@@ -232,6 +235,45 @@ class Builder {
     }
   }
 
+  // The plan's index in the set (one entry per distinct plan).
+  std::size_t add_plan(const sim::Plan& plan, const std::string& file) {
+    const std::string hash = fnv_hex(plan::to_json(plan).dump());
+    auto ph = plan_by_hash_.find(hash);
+    if (ph == plan_by_hash_.end()) {
+      PlanEntry pe;
+      pe.hash = hash;
+      pe.plan = plan;
+      pe.ops = count_ops(pe.plan);
+      pe.traffic = plan_traffic(pe.plan, file);  // an op the bit counter cannot count stops here, early
+      ph = plan_by_hash_.emplace(hash, set_.plans.size()).first;
+      set_.plans.push_back(std::move(pe));
+    }
+    return ph->second;
+  }
+
+  // implementation "hook": the comm hook's recorded step at the shape's ratio (hook_plans.hpp).
+  std::size_t hook_plan_for(const CompressorConfig& cfg, const Shape& shape) {
+    HookRecording r;
+    r.hook = cfg.hook;
+    r.config = cfg.hook_config;
+    if (r.config.is_null()) {  // a shipped hook (arcsim/reference_hooks.py) takes the configuration's options
+      if (cfg.ef != "ef14" && cfg.ef != "none")
+        throw std::runtime_error(cfg.label + ": implementation hook: the shipped hooks have error feedback ef14 or none, "
+                                 "got " + cfg.ef);
+      r.config = {{"ratio", cfg.name == "dense" ? 1.0 : shape.ratio}, {"ef", cfg.name == "dense" ? "none" : cfg.ef},
+                  {"seed", spec_.seed}};
+      if (cfg.name == "arctopk") r.config["rank"] = cfg.rank;
+    }
+    r.world = spec_.replay.workers;
+    r.trace = spec_.trace;
+    r.first_bucket_cap = spec_.first_bucket_cap_bytes;
+    r.bucket_cap = spec_.bucket_cap_bytes;
+    if (o_.progress) o_.progress->update("[sweep] recording " + cfg.label + "'s hook (" + r.hook + ") at ratio " +
+                                         io::format_number(shape.ratio), true);
+    const sim::Plan plan = hook_plan(r, o_.dir, in_.timer);
+    return add_plan(plan, o_.dir + "/" + io::safe_name(cfg.label) + "--" + shape.id + "--hook.json");
+  }
+
   // The plan of one (configuration, shape, sample): from this run, the cache, or a replay. Its
   // file is (re)written when its bytes differ, so every shape has one for users to inspect.
   const std::pair<std::size_t, ShapePlan>& plan_for(const CompressorConfig& cfg, const Shape& shape, int s,
@@ -244,18 +286,8 @@ class Builder {
       ShapePlan fresh = std::move(f->second.plan);
       ++(f->second.replayed ? set_.replayed : set_.reused);
       ready_.erase(f);
-      const std::string hash = fnv_hex(plan::to_json(fresh.plan).dump());
-      auto ph = plan_by_hash_.find(hash);
-      if (ph == plan_by_hash_.end()) {
-        PlanEntry pe;
-        pe.hash = hash;
-        pe.plan = fresh.plan;
-        pe.ops = count_ops(pe.plan);
-        pe.traffic = plan_traffic(pe.plan, file);  // an op the bit counter cannot count stops here, early
-        ph = plan_by_hash_.emplace(hash, set_.plans.size()).first;
-        set_.plans.push_back(std::move(pe));
-      }
-      it = replayed_.emplace(rkey, std::make_pair(ph->second, std::move(fresh))).first;
+      const std::size_t id = add_plan(fresh.plan, file);
+      it = replayed_.emplace(rkey, std::make_pair(id, std::move(fresh))).first;
     }
     const ShapePlan& sp = it->second.second;
     const json doc = {{"key", rkey},

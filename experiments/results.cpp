@@ -52,6 +52,7 @@ const std::vector<Column>& result_columns() {
       {"ratio", "fraction", "fraction kept in the steady state (of elements; ARC-Top-K: of rows; dense: 1; empty for a method whose k is a rank, PowerSGD)"},
       {"rank", "-", "rank: ARC-Top-K's sketch rank r, PowerSGD's approximation rank (empty for compressors without one)"},
       {"ef", "-", "error feedback: none, ef14, ef21, ef21m (empty for dense)"},
+      {"implementation", "-", "what is costed: fused (arcsim's kernels, one launch per bucket per kernel) or hook (a PyTorch comm hook's per-tensor ops and collectives, recorded by running it: arcsim record --hook)"},
       {"warmup_steps", "steps", "dense steps before compression starts"},
       {"ramp_steps", "steps", "steps of the Top-K/Rand-K ratio ramp (0: none)"},
       {"nodes", "nodes", "simulated nodes (servers)"},
@@ -197,6 +198,7 @@ json columns_of(const ResultRow& r) {
   for (const auto& o : kernels::option_table())
     if (!has_fixed_column(o.name)) j[o.name] = option(o.name);
   j["ef"] = dense ? json(nullptr) : c.value("ef", json(nullptr));
+  j["implementation"] = c.value("implementation", "fused");
   j["warmup_steps"] = dense ? json(0) : c.value("warmup", json(0));
   j["ramp_steps"] = c.value("ramp", false) ? c.value("ramp_steps", json(0)) : json(0);
   j["nodes"] = r.nodes;

@@ -10,6 +10,7 @@
 #include "common/format.hpp"
 #include "common/json_fields.hpp"
 #include "common/units.hpp"
+#include "experiments/hook_plans.hpp"
 #include "kernels/compressor_options.hpp"
 #include "kernels/compressor_registry.hpp"
 #include "sim/algorithms.hpp"
@@ -87,7 +88,8 @@ namespace {
 const std::set<std::string> kClassicKeys = {"ratio", "ef", "warmup", "ramp", "rescale", "rank",
                                             "shape_rule", "sketch_allreduce", "row_scores"};
 
-CompressorConfig parse_compressor(const json& j, const std::string& file, const std::string& field) {
+CompressorConfig parse_compressor(const json& j, const std::string& file, const std::string& field,
+                                  const std::string& spec_dir) {
   const json obj = j.is_string() ? json{{"name", j}} : j;
   Fields f(obj, file, field);
   CompressorConfig c;
@@ -98,11 +100,12 @@ CompressorConfig parse_compressor(const json& j, const std::string& file, const 
   const kernels::CompressorEntry& entry = kernels::compressor_entry(c.name);
 
   // The options come from the registry; anything the compressor does not take is refused by name.
-  std::vector<std::string> allowed = {"name", "label", "convergence"};
+  const std::set<std::string> own = {"name", "label", "convergence", "implementation", "hook", "hook_config"};
+  std::vector<std::string> allowed(own.begin(), own.end());
   for (const auto& o : compressor_options(c.name)) allowed.push_back(o);
   json given = json::object();
   for (auto it = obj.begin(); it != obj.end(); ++it) {
-    if (it.key() == "name" || it.key() == "label" || it.key() == "convergence") continue;
+    if (own.count(it.key())) continue;
     const kernels::OptionSpec* o = kernels::find_option(it.key());
     if (!o || !entry.takes(o->name)) f.fail(it.key(), "an option of " + c.name + " (" + join(allowed, ", ") + ")");
     f.optional(it.key());  // read: checked below
@@ -111,6 +114,23 @@ CompressorConfig parse_compressor(const json& j, const std::string& file, const 
   c.label = f.string_or("label", "");
   if (f.has("label") && c.label.empty()) f.fail("label", "a non-empty string");
   c.convergence = f.string_or("convergence", "");
+  c.implementation = f.choice("implementation", {"fused", "hook"}, "fused");
+  if (c.implementation == "hook") {
+    c.hook = f.string_or("hook", reference_hook(c.name));
+    if (c.hook.empty())
+      f.fail("hook", "the comm hook to record (FILE.py:FUNCTION, MODULE:FUNCTION or torch:NAME): no hook of " + c.name +
+                         " is shipped (arcsim/reference_hooks.py has dense, topk, randk, arctopk)");
+    if (const auto colon = c.hook.rfind(':'); colon != std::string::npos && c.hook.substr(0, colon).size() > 3 &&
+                                              c.hook.substr(colon - 3, 3) == ".py")
+      c.hook = resolve(spec_dir, c.hook.substr(0, colon)) + c.hook.substr(colon);
+    if (const json* h = f.optional("hook_config")) {
+      if (!h->is_object()) f.fail("hook_config", "an object of the hook's make_state keyword arguments");
+      c.hook_config = *h;
+    }
+  } else {
+    for (const char* k : {"hook", "hook_config"})
+      if (f.has(k)) f.fail(k, "implementation \"hook\" (it names the hook that implementation runs)");
+  }
   try {
     c.options = kernels::build_config(c.name, given);
   } catch (const std::invalid_argument& e) {
@@ -215,6 +235,11 @@ std::int64_t CompressorConfig::effective_ramp_steps() const { return kernels::ra
 json CompressorConfig::to_json() const {
   json j = {{"label", label}, {"name", name}};
   if (!convergence.empty()) j["convergence"] = convergence;
+  if (implementation != "fused") {
+    j["implementation"] = implementation;
+    j["hook"] = hook;
+    if (!hook_config.is_null()) j["hook_config"] = hook_config;
+  }
   if (name == "dense") return j;
   j["ratio"] = ratio;
   j["ef"] = ef;
@@ -277,7 +302,7 @@ ExperimentSpec parse_spec(const json& j, const std::string& file) {
   const json& cs = f.required("compressors");
   if (!cs.is_array() || cs.empty()) f.fail("compressors", "a non-empty list of compressor objects");
   for (std::size_t i = 0; i < cs.size(); ++i)
-    s.compressors.push_back(parse_compressor(cs[i], file, "compressors[" + std::to_string(i) + "]"));
+    s.compressors.push_back(parse_compressor(cs[i], file, "compressors[" + std::to_string(i) + "]", spec_dir));
   assign_labels(s.compressors, file);
 
   for (const auto& [field, v] : list_of(f, "nodes", true, nullptr)) {

@@ -36,6 +36,11 @@ struct CompressorConfig {
   std::string row_scores = "sketch";        // ARC: sketch | exact (the paper's ablation)
   bool rescale = false;           // Rand-K: unbiased d/k rescale
   std::string convergence;        // trace convergence config id to use; empty = match by options; "none": no TTA
+  // What is costed: "fused" (arcsim's kernels, one launch per bucket per kernel) or "hook" (a PyTorch
+  // comm hook's per-tensor ops and collectives, recorded by running `hook`, experiments/hook_plans.hpp).
+  std::string implementation = "fused";
+  std::string hook;               // implementation hook: FILE.py:FUNCTION | MODULE:FUNCTION | torch:NAME
+  nlohmann::json hook_config;     // its make_state arguments (null: the shipped hooks' from this configuration)
   // The whole configuration as the kernels take it (kernels/compressor_config.hpp), parsed through
   // the registry's option table; the typed fields above are its classic options, copied out.
   kernels::CompressorConfig options;

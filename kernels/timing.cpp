@@ -13,6 +13,7 @@
 #include "common/format.hpp"
 #include "common/json_fields.hpp"
 #include "kernels/catalogue.hpp"
+#include "kernels/torch_ops.hpp"
 
 namespace arcsim::kernels {
 
@@ -241,6 +242,14 @@ KernelTimeModel KernelTimeModel::from_spec(const std::string& spec) {
 double KernelTimeModel::seconds(const std::string& kernel, std::int64_t elements, double bytes_moved) const {
   if (elements < 0 || !(bytes_moved >= 0.0))
     throw std::invalid_argument(source_ + ": kernel '" + kernel + "': elements and bytes_moved must be >= 0");
+  if (is_torch_op(kernel)) {  // an op of a recorded comm hook (torch_ops.hpp)
+    const double bw = is_model_ ? bandwidth_ : cal_.copy_bandwidth_Bps;
+    if (!(bw > 0))
+      throw std::invalid_argument(cal_path_ + ": copy_bandwidth_Bps: expected it for the torch ops of a recorded hook ('" +
+                                  kernel + "')");
+    const double device = bytes_moved > 0 ? launch_s_ + torch_op_traffic_factor(kernel) * bytes_moved / (bw * kCopyEfficiency) : 0;
+    return std::max(kDispatchSeconds, device);
+  }
   if (is_model_) {
     const KernelCost& c = cost_of(kernel);
     const double bytes = bytes_moved + c.extra_bytes_per_element * static_cast<double>(elements);

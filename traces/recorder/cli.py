@@ -253,6 +253,9 @@ def check_args(args):
 
 def main(argv=None):
     argv = list(argv if argv is not None else sys.argv[1:])
+    if any(a == "--hook" or a.startswith("--hook=") for a in argv):  # the hook recorder (hook_record.py)
+        from . import hook_record
+        return hook_record.main(argv)
     try:
         args = parser().parse_args(argv)
     except UsageError as e:
