@@ -114,6 +114,8 @@ int calibrate_step_time(int argc, char** argv) {
                               {"topologies", {fs::exists(topology) ? fs::absolute(topology).string() : topology}},
                               {"profiles", {profile}},
                               {"compute", base.to_json()},
+                              // the kernels on the same GPU as the layers (else the spec's default)
+                              {"kernel_timing", base.is_trace() ? std::string(kernels::kDefaultKernelTiming) : "model:" + base.model},
                               {"replay", {{"workers", 2}, {"samples", 1}}}};
   if (!bandwidth.empty()) spec_json["bandwidths"] = {bandwidth};
   if (!latency.empty()) spec_json["latencies"] = {latency};

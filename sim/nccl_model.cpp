@@ -37,6 +37,9 @@ constexpr double kTreeAll = 0.92;
 constexpr double kTreeProto[3] = {1.0 / 3.8, 120.0 / 128.0, 1.0};
 constexpr double kTreeLL128OneNode = 7.0 / 9.0;
 constexpr double kPatEff = 0.75;
+// The fastest per-channel speeds of NCCL's graph search (search.cc speedArrayIntra, sm90SpeedArrayIntra,
+// speedArrayInter), bytes/s: what one channel is taken to carry inside a node and over a NIC.
+constexpr double kMaxChannelIntraBps = 40e9, kMaxChannelIntraSm90Bps = 60e9, kMaxChannelInterBps = 48e9;
 // tuning.cc getNetOverhead, microseconds: x86 Intel hosts 1, AMD 2.
 constexpr double kNetOverheadIntel = 1.0, kNetOverheadAmd = 2.0;
 // Multi-node Simple ring all-reduce latency factor on Ampere and later (tuning.cc).
@@ -109,12 +112,11 @@ System system_of(const topo::Resolved& r) {
   y.intra_row = t.hw_row == topo::NcclHwRow::pci ? topo::NcclHwRow::pci : topo::NcclHwRow::nvlink;
   y.ll128 = t.ll128 || (s.gpus_per_node == 1 && s.transport != topo::Transport::socket);
   if (s.nccl_channels > 0) {
-    // Each channel runs at NCCL's graph's per-channel speed, which its own channel count spreads
-    // the links over: fewer channels carry proportionally less, more cannot exceed the links.
+    // One channel carries at most the fastest per-channel speed of NCCL's graph search: fewer
+    // channels than NCCL's own can carry less than the links, more cannot exceed them.
     y.channels_set = s.nccl_channels;
-    const double share = std::min(1.0, static_cast<double>(y.channels_set) / y.default_channels());
-    y.nic_Bps *= share;
-    y.intra_Bps *= share;
+    y.nic_Bps = std::min(y.nic_Bps, y.channels_set * kMaxChannelInterBps);
+    y.intra_Bps = std::min(y.intra_Bps, y.channels_set * (y.gpu_arch >= 2 ? kMaxChannelIntraSm90Bps : kMaxChannelIntraBps));
   }
   return y;
 }

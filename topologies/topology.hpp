@@ -56,8 +56,8 @@ struct TopologySpec {
   double latency_scale = 1.0;       // multiplies NCCL's per-step latency constants
   double proxy_overhead_s = 0;      // extra per inter-node step (network proxy thread)
   // NCCL's channel count as NCCL_MIN_NCHANNELS = NCCL_MAX_NCHANNELS would set it (0: NCCL's own,
-  // 2 per NIC). Fewer channels than NCCL's own carry proportionally less (each channel runs at the
-  // per-channel speed of NCCL's graph search); more cannot exceed the links.
+  // 2 per NIC). Each channel carries at most the fastest per-channel speed of NCCL's graph search
+  // (40 GB/s inside a node, 60 on Hopper and later, 48 over a NIC); more cannot exceed the links.
   int nccl_channels = 0;
   // GPU generation and host CPU vendor: select NCCL's per-channel bandwidth caps of LL, LL128 and
   // trees (tuning.cc). "" = no caps (a network without a GPU generation, e.g. the tc-shaped table).

@@ -831,3 +831,44 @@ row("fs-out-under-a-file", ["init", "{trace}", "--out", "{d}/f/sub/s.json"], fil
 row("escape-trace-tensors-ansi-bidi", ["trace", "synth", "{trace}", "--out", "{d}/g.npy", "--tensors",
                                        "\x1b[31ma\u202e,\x1b[31ma\u202e"],
     err=["--tensors", "\\x1b[31ma\\u202e", "listed twice"])
+
+# ---------------------------------------------------------------------------------------------
+# one host, compute settings, hook implementation, calibrate --step-time
+HOST = {"format": "arcsim-topology/1", "name": "h", "type": "star", "bandwidth": "10Gbps", "latency": "5us",
+        "node": {"gpus": 4, "transport": "shm"}}
+row("topo-node-transport-unknown", ["topology", "show", "{d}/t.json", "--nodes", "1"],
+    files={"t.json": w(HOST, node={"gpus": 4, "transport": "infiniband"})},
+    err=["t.json", "node.transport", "nvlink|pcie-p2p|shm|socket"])
+row("topo-socket-on-two-nodes", ["topology", "show", "{d}/t.json", "--nodes", "2"],
+    files={"t.json": w(HOST, node={"gpus": 4, "transport": "socket"})}, err=["socket", "expected 1 node, got 2"])
+row("topo-nccl-channels-range", ["topology", "show", "{d}/t.json", "--nodes", "1"],
+    files={"t.json": w(HOST, nccl={"channels": 65})}, err=["t.json", "nccl.channels", "1..64"])
+row("flag-simulate-channels-on-ideal", SIM1 + ["--profile", "ideal", "--channels", "2"], err=["--channels", "nccl"])
+spec_row("spec-one-node-of-one-gpu", w(SPEC, nodes=[1]), ["s.json", "topologies[0]", "nothing to communicate"])
+spec_row("spec-compute-mfu-range", w(SPEC, compute={"model": "H100-SXM", "mfu": 2}), ["s.json", "compute.mfu", "(0, 1]"])
+spec_row("spec-compute-precision", w(SPEC, compute={"model": "H100-SXM", "matmul_precision": "int4"}),
+         ["s.json", "compute.matmul_precision", "fp32"])
+spec_row("spec-compute-trace-with-mfu", w(SPEC, compute={"model": "trace", "mfu": 0.3}),
+         ["s.json", "compute.mfu", "a GPU model"])
+spec_row("spec-compute-missing-file", w(SPEC, compute="nope.json"), ["s.json", "compute", "existing compute settings file"])
+spec_row("spec-compute-unknown-optimizer", w(SPEC, compute={"model": "H100-SXM", "optimizer": "lion"}),
+         ["s.json", "compute", "optimizer", "sgd|adam|adamw"])
+spec_row("spec-nccl-channels-without-nccl", w(SPEC, nccl={"channels": 2}), ["s.json", "nccl.channels", "profiles include nccl"])
+spec_row("spec-implementation-unknown", w(SPEC, compressors=[{"name": "dense"}, {"name": "topk", "ratio": 0.1,
+                                                                               "implementation": "triton"}]),
+         ["s.json", "compressors[1].implementation", "fused"])
+spec_row("spec-hook-without-implementation", w(SPEC, compressors=[{"name": "dense"}, {"name": "topk", "ratio": 0.1,
+                                                                                     "hook": "h.py:f"}]),
+         ["s.json", "compressors[1].hook", "implementation"])
+spec_row("spec-hook-not-shipped", w(SPEC, compressors=[{"name": "dense"}, {"name": "powersgd", "rank": 1,
+                                                                          "implementation": "hook"}]),
+         ["s.json", "compressors[1].hook", "no hook of powersgd is shipped"])
+ST = ["calibrate", "--step-time", "0.1", "--trace", "{trace}", "--nodes", "4", "--output", "{d}/c.json"]
+row("flag-calibrate-step-time-negative", ["calibrate", "--step-time", "-1", "--trace", "{trace}", "--nodes", "4",
+                                          "--output", "{d}/c.json"], unchanged=["c.json"], err=["--step-time", "(0, 3600)"])
+row("flag-calibrate-step-time-fit", ST + ["--fit", "flops"], unchanged=["c.json"], err=["--fit", "fixed_step_s|mfu"])
+row("flag-calibrate-step-time-mfu-of-trace", ST + ["--fit", "mfu", "--compute", "trace"], unchanged=["c.json"],
+    err=["--fit mfu", "GPU model"])
+row("flag-calibrate-step-time-too-fast", ["calibrate", "--step-time", "1e-9", "--trace", "{trace}", "--nodes", "4",
+                                          "--compute", "model:H100-SXM", "--output", "{d}/c.json"],
+    unchanged=["c.json"], err=["--step-time", "no fixed host cost fits", "--fit mfu"])
