@@ -181,11 +181,38 @@ def testbed_validation(_args):
     return "\n".join(lines)
 
 
+def published_validation(_args):
+    path = os.path.join(ROOT, "bench", "results", "published", "validation.csv")
+    if not os.path.exists(path):
+        fail(f"{path}: not found; run /usr/bin/python3 bench/published_validation.py")
+    with open(path) as f:
+        rows = list(csv.DictReader(f))
+    lines = ["| system | case | compressor (implementation) | role | measured | predicted | error % | "
+             "compressed vs dense: measured / predicted | calibrated on | source |",
+             "|---|---|---|---|---:|---:|---:|---|---|---|"]
+    for r in rows:
+        unit = "x dense/compressed" if r["unit"] == "dense/compressed" else "s/iter"
+        direction = f"{r['measured_direction']} / {r['predicted_direction']}" if r["measured_direction"] else "-"
+        lines.append(f"| {r['system']} | {r['case']} | {r['compressor']} ({r['implementation']}) | {r['role']} | "
+                     f"{float(r['measured']):.4g} {unit} | {float(r['predicted']):.4g} | {float(r['error_pct']):+.1f} | "
+                     f"{direction} | {r['calibrated_on']} | {r['source']} |")
+    pred = [r for r in rows if r["role"] == "predict"]
+    errs = [abs(float(r["error_pct"])) for r in pred]
+    dirs = [r for r in pred if r["measured_direction"]]
+    right = sum(r["measured_direction"] == r["predicted_direction"] for r in dirs)
+    systems = sorted({r["system"] for r in rows})
+    lines.append("")
+    lines.append(f"{len(systems)} systems, {len(pred)} predictions: |error| mean {statistics.mean(errs):.1f} %, worst "
+                 f"{max(errs):.1f} %; direction of compressed vs dense predicted right in {right} of {len(dirs)}.")
+    return "\n".join(lines)
+
+
 # name -> (file, generator). Seconds: default-steps, testbed-validation, paper-resnet18, paper-resnet50;
 # minutes: the rest.
 TABLES = {
     "default-steps": ("docs/traces.md", default_steps),
     "testbed-validation": ("docs/testbed.md", testbed_validation),
+    "published-validation": ("docs/validation-published.md", published_validation),
     **{f"paper-{m}": ("docs/traces.md", paper_table(f"paper-{m}"))
        for m in ("llama-60m", "llama-130m", "llama-350m", "llama-1b", "resnet18", "resnet50", "roberta-base")},
 }
