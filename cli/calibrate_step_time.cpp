@@ -45,6 +45,68 @@ struct ScratchDir {
   }
 };
 
+// The measured setup's dense iteration (the sweep's own plan: the trace replayed through the dense
+// compressor, simulated on the given network), for any compute settings.
+struct Setup {
+  std::string trace, topology, bandwidth, latency, profile;
+  int nodes = 0;
+};
+
+class DenseIteration {
+ public:
+  DenseIteration(const Setup& setup, const ex::ComputeSettings& base) {
+    nlohmann::json j = {{"trace", fs::absolute(setup.trace).string()},
+                        {"compressors", {{{"name", "dense"}}}},
+                        {"nodes", {setup.nodes}},
+                        {"topologies", {fs::exists(setup.topology) ? fs::absolute(setup.topology).string() : setup.topology}},
+                        {"profiles", {setup.profile}},
+                        {"compute", base.to_json()},
+                        // the kernels on the same GPU as the layers (else the spec's default)
+                        {"kernel_timing", base.is_trace() ? std::string(kernels::kDefaultKernelTiming) : "model:" + base.model},
+                        {"replay", {{"workers", 2}, {"samples", 1}}}};
+    if (!setup.bandwidth.empty()) j["bandwidths"] = {setup.bandwidth};
+    if (!setup.latency.empty()) j["latencies"] = {setup.latency};
+    try {
+      spec_ = ex::parse_spec(j, scratch_.path + "/spec.json");
+    } catch (const std::exception& e) {  // name the flags, not the scratch spec
+      std::string m = e.what();
+      if (const auto at = m.find("spec.json: "); at != std::string::npos) m = m.substr(at + 11);
+      throw std::invalid_argument(m);
+    }
+    in_ = ex::check_inputs(spec_, scratch_.path);
+    ex::PlanCacheOptions cache;
+    cache.dir = scratch_.path + "/plans";
+    const ex::PlanSet plans = ex::build_plan_cache(spec_, in_, cache);
+    plan_ = plans.plans[plans.configs[0].shape_plans.back().front()].plan;
+    net_.topology = in_.topology_args[0];
+    net_.nodes = setup.nodes;
+    net_.bandwidth_Bps = spec_.bandwidths_Bps.front();
+    net_.latency_s = spec_.latencies_s.front();
+    net_.profile = setup.profile;
+  }
+
+  // One simulated dense iteration with these settings (SimGrid: one engine per process, so forked).
+  double seconds(const ex::ComputeSettings& settings) const {
+    const sim::ComputeProfile compute = ex::choose_compute(settings, in_.trace).profile;
+    double total = 0;
+    std::string error;
+    ex::run_forked({{"dense", [&] { return std::to_string(sim::simulate_iteration(net_, plan_, compute, {}).total_s); }}},
+                   {1}, [&](const ex::ForkOutcome& o) {
+                     if (o.ok) total = std::stod(o.output);
+                     else error = o.error;
+                   });
+    if (!error.empty()) throw std::runtime_error("dense iteration: " + error);
+    return total;
+  }
+
+ private:
+  ScratchDir scratch_;
+  ex::ExperimentSpec spec_;
+  ex::SweepInputs in_;
+  sim::Plan plan_;
+  sim::NetworkConfig net_;
+};
+
 const char* kHelp =
     "arcsim calibrate --step-time: fit one compute constant to one measured dense iteration time\n\n"
     "  arcsim calibrate --step-time 0.1469 --trace traces/layouts/llama-60m-b1 \\\n"
@@ -108,51 +170,8 @@ int calibrate_step_time(int argc, char** argv) {
   if (fit == "mfu" && base.is_trace())
     throw std::invalid_argument("--fit mfu: expected --compute with a GPU model (model:GPU): recorded times have no MFU");
 
-  nlohmann::json spec_json = {{"trace", fs::absolute(trace).string()},
-                              {"compressors", {{{"name", "dense"}}}},
-                              {"nodes", {nodes}},
-                              {"topologies", {fs::exists(topology) ? fs::absolute(topology).string() : topology}},
-                              {"profiles", {profile}},
-                              {"compute", base.to_json()},
-                              // the kernels on the same GPU as the layers (else the spec's default)
-                              {"kernel_timing", base.is_trace() ? std::string(kernels::kDefaultKernelTiming) : "model:" + base.model},
-                              {"replay", {{"workers", 2}, {"samples", 1}}}};
-  if (!bandwidth.empty()) spec_json["bandwidths"] = {bandwidth};
-  if (!latency.empty()) spec_json["latencies"] = {latency};
-  const ScratchDir scratch;
-  ex::ExperimentSpec spec;
-  try {
-    spec = ex::parse_spec(spec_json, scratch.path + "/spec.json");
-  } catch (const std::exception& e) {  // name the flags, not the scratch spec
-    std::string m = e.what();
-    if (const auto at = m.find("spec.json: "); at != std::string::npos) m = m.substr(at + 11);
-    throw std::invalid_argument(m);
-  }
-  const ex::SweepInputs in = ex::check_inputs(spec, scratch.path);
-  ex::PlanCacheOptions po_cache;
-  po_cache.dir = scratch.path + "/plans";
-  const ex::PlanSet plans = ex::build_plan_cache(spec, in, po_cache);
-  const sim::Plan& plan = plans.plans[plans.configs[0].shape_plans.back().front()].plan;
-
-  sim::NetworkConfig net;
-  net.topology = in.topology_args[0];
-  net.nodes = nodes;
-  net.bandwidth_Bps = spec.bandwidths_Bps.front();
-  net.latency_s = spec.latencies_s.front();
-  net.profile = profile;
-  // One simulated dense iteration with these settings (SimGrid: one engine per process, so forked).
-  auto simulate = [&](const ex::ComputeSettings& s) {
-    const sim::ComputeProfile profile_s = ex::choose_compute(s, in.trace).profile;
-    double total = 0;
-    std::string error;
-    ex::run_forked({{"dense", [&] { return std::to_string(sim::simulate_iteration(net, plan, profile_s, {}).total_s); }}},
-                   {1}, [&](const ex::ForkOutcome& o) {
-                     if (o.ok) total = std::stod(o.output);
-                     else error = o.error;
-                   });
-    if (!error.empty()) throw std::runtime_error("dense iteration: " + error);
-    return total;
-  };
+  const DenseIteration dense({trace, topology, bandwidth, latency, profile, nodes}, base);
+  auto simulate = [&](const ex::ComputeSettings& settings) { return dense.seconds(settings); };
 
   ex::ComputeSettings fitted = base;
   if (fit == "fixed_step_s") fitted.fixed_step_s = 0;  // the fit replaces it

@@ -31,7 +31,8 @@ namespace ex = arcsim::experiments;
 
 int cmd_init(int argc, char** argv) {
   po::options_description opts(
-      "usage: arcsim init TRACE --out SPEC.json [--nodes N ...] [--bandwidths B ...] [--compute trace|model:GPU]\n\n"
+      "usage: arcsim init TRACE --out SPEC.json [--nodes N ...] [--bandwidths B ...] [--topologies T ...]\n"
+      "                   [--compute trace|model:GPU]\n\n"
       "Writes an experiment spec for TRACE with one compressor per convergence config of the trace\n"
       "(its options copied from the log, \"convergence\" naming it), the recorded worker counts as\n"
       "nodes (or --nodes), 1/10/100 Gbit/s (or --bandwidths) and the trace's target, so that\n"
@@ -39,6 +40,8 @@ int cmd_init(int argc, char** argv) {
   opts.add_options()("help,h", "this help")("out,o", po::value<std::string>(), "spec file to write")(
       "nodes", po::value<std::vector<int>>()->multitoken(), "node counts (default: those every configuration was recorded at)")(
       "bandwidths", po::value<std::vector<std::string>>()->multitoken(), "bandwidths, e.g. 1Gbps 100Gbps")(
+      "topologies", po::value<std::vector<std::string>>()->multitoken(),
+      "topology presets or files (default star); --nodes 1 needs one whose node has several GPUs, e.g. host-4x4090-shm")(
       "compute", po::value<std::string>()->default_value("trace"), "compute source: trace or model:GPU");
   const auto parsed = parse_options(argc, argv, opts, "init", "trace");
   if (!parsed) return 0;
@@ -58,8 +61,13 @@ int cmd_init(int argc, char** argv) {
   }
   if (vm.count("bandwidths")) iopt.bandwidths = vm["bandwidths"].as<std::vector<std::string>>();
   iopt.compute = vm["compute"].as<std::string>();
-  // The trace path as the spec will resolve it: relative to the spec's directory.
+  // The trace and topology files as the spec will resolve them: relative to the spec's directory.
   const fs::path spec_dir = fs::absolute(fs::path(out)).parent_path();
+  if (vm.count("topologies"))
+    for (const auto& t : vm["topologies"].as<std::vector<std::string>>())
+      iopt.topologies.push_back(t.size() > 5 && t.substr(t.size() - 5) == ".json"
+                                    ? fs::relative(fs::absolute(t), spec_dir).lexically_normal().string()
+                                    : t);
   const std::string rel = fs::relative(fs::absolute(trace_dir), spec_dir).lexically_normal().string();
   std::vector<std::string> skipped;
   const nlohmann::json spec = ex::spec_from_trace(trace, rel, iopt, &skipped);
@@ -70,7 +78,8 @@ int cmd_init(int argc, char** argv) {
   std::vector<io::FlagFields> flags;
   if (vm["compute"].defaulted() == false) flags.push_back({"--compute", {"compute"}});
   if (vm.count("bandwidths")) flags.push_back({"--bandwidths", {"bandwidth"}});
-  if (vm.count("nodes")) flags.push_back({"--nodes", {"nodes", "ranks"}});
+  if (vm.count("nodes")) flags.push_back({"--nodes", {"nodes", "ranks", "nothing to communicate"}});
+  if (vm.count("topologies")) flags.push_back({"--topologies", {"topologies", "topology"}});
   io::create_output_directory("--out", spec_dir);
   io::write_validated(
       spec.dump(2) + "\n",

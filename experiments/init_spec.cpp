@@ -81,6 +81,9 @@ json spec_from_trace(const traces::Trace& trace, const std::string& trace_path, 
                {"nodes", options.nodes.empty() ? json(std::vector<int>(worlds.begin(), worlds.end())) : json(options.nodes)},
                {"bandwidths", options.bandwidths.empty() ? json({"1Gbps", "10Gbps", "100Gbps"}) : json(options.bandwidths)},
                {"compute", options.compute}};
+  if (!options.topologies.empty()) spec["topologies"] = options.topologies;
+  // One GPU choice times both the layers and the compression kernels.
+  if (options.compute.rfind("model:", 0) == 0) spec["kernel_timing"] = options.compute;
   const Target t = log_target(trace.convergence.front());
   if (t.metric != "accuracy" || t.value > 0)
     spec["target"] = {{"metric", t.metric}, {"value", t.value}, {"mode", t.maximize() ? "max" : "min"}};

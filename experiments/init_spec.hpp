@@ -16,6 +16,7 @@ struct InitOptions {
   std::vector<int> nodes;                 // empty: the recorded worker counts
   std::vector<std::string> bandwidths;    // empty: 1, 10, 100 Gbit/s
   std::string compute = "trace";
+  std::vector<std::string> topologies;    // empty: the spec's default (star)
 };
 
 // `trace_path` is written as the spec's "trace" (relative to where the spec will live).

@@ -309,6 +309,21 @@ def test_init_and_breakeven_bad_input_is_one_line(arcsim_bin, tmp_path):
     assert r.returncode == 2 and "--range" in r.stderr and r.stderr.strip().count("\n") == 0
 
 
+def test_init_writes_one_host_specs_and_one_gpu_choice_times_both(arcsim_bin, tmp_path):
+    trace = os.path.join(ROOT, "traces", "default")
+    r = subprocess.run([arcsim_bin, "init", trace, "--out", str(tmp_path / "one.json"), "--nodes", "1"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "--nodes" in r.stderr and "nothing to communicate" in r.stderr, r.stderr
+    assert not (tmp_path / "one.json").exists()
+    r = subprocess.run([arcsim_bin, "init", trace, "--out", str(tmp_path / "one.json"), "--nodes", "1",
+                        "--topologies", "host-4x4090-shm", "--compute", "model:RTX4090"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    spec = json.loads((tmp_path / "one.json").read_text())
+    assert spec["nodes"] == [1] and spec["topologies"] == ["host-4x4090-shm"]
+    assert spec["compute"] == spec["kernel_timing"] == "model:RTX4090"
+
+
 def test_shipped_demo_has_no_bound_outside_the_possible(arcsim_bin, tmp_path):
     """Every interval of the demo's results is positive and holds its centre; statuses and seed
     counts are filled wherever there is a TTA, and ranks are nodes on the one-GPU star."""
