@@ -94,7 +94,7 @@ def label_legend(doc):
         c = {"name": c} if isinstance(c, str) else c
         label = c.get("label", c["name"])
         if c["name"] == "dense":
-            parts.append(f"`{label}`: dense")
+            parts.append(f"`{label}`: dense, implementation {c.get('implementation', 'fused')}")
             continue
         # The reference preset's values where the entry does not override them
         # (kernels/compressor_registry.cpp preset_options).
@@ -111,6 +111,7 @@ def label_legend(doc):
             bits.append("ramp 0.8 -> ratio")
         if ref:
             bits.append("preset reference")
+        bits.append(f"implementation {c.get('implementation', 'fused')}")
         parts.append(f"`{label}`: " + ", ".join(bits))
     return "; ".join(parts)
 
@@ -121,14 +122,18 @@ def paper_table(spec_name):
         labels = list(dict.fromkeys(r["label"] for r in rows))
         status = sorted({r["status"] for r in rows})
         lines = [f"ms per iteration (`iteration_s`), status {', '.join(status)}. " + label_legend(doc) + ".", "",
-                 "| Gb/s | N | " + " | ".join(labels) + " |", "|---|---|" + "---|" * len(labels)]
+                 "| network | N | " + " | ".join(labels) + " |", "|---|---|" + "---|" * len(labels)]
         points = list(dict.fromkeys((float(r["bandwidth_gbps"]), int(r["nodes"])) for r in rows))
         for bw, n in sorted(points):
             cells = []
+            at = [r for r in rows if float(r["bandwidth_gbps"]) == bw and int(r["nodes"]) == n]
             for l in labels:
-                v = [r for r in rows if r["label"] == l and float(r["bandwidth_gbps"]) == bw and int(r["nodes"]) == n]
+                v = [r for r in at if r["label"] == l]
                 cells.append(f"{float(v[0]['iteration_s']) * 1e3:.1f}" if v and v[0]["iteration_s"] else "")
-            lines.append(f"| {bw:g} | {n} | " + " | ".join(cells) + " |")
+            # One host has no NIC between its GPUs: its transport is the network.
+            transport = at[0].get("transport", "none")
+            network = f"{bw:g} Gb/s" if transport in ("", "none") else f"one host, {transport}"
+            lines.append(f"| {network} | {n} | " + " | ".join(cells) + " |")
         return "\n".join(lines)
     return make
 

@@ -9,8 +9,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 TRACE = os.path.join(ROOT, "traces", "layouts", "llama-60m-b1")
 
 
-def calibrate(arcsim_bin, out, *extra):
-    return subprocess.run([arcsim_bin, "calibrate", "--step-time", "0.15", "--trace", TRACE, "--compute",
+def calibrate(arcsim_bin, out, *extra, step_time="0.15"):
+    return subprocess.run([arcsim_bin, "calibrate", "--step-time", step_time, "--trace", TRACE, "--compute",
                            "model:A100-40GB", "--topology", "host-4xa100-shm", "--nodes", "1", "--output", str(out),
                            *extra], capture_output=True, text=True, timeout=300)
 
@@ -36,8 +36,12 @@ def test_the_fitted_settings_give_the_measured_dense_iteration_back(arcsim_bin, 
 
 
 def test_fitting_the_mfu(arcsim_bin, tmp_path):
-    r = calibrate(arcsim_bin, tmp_path / "m.json", "--fit", "mfu")
+    r = calibrate(arcsim_bin, tmp_path / "m.json", "--fit", "mfu", step_time="0.03")
     assert r.returncode == 0, r.stderr
     c = json.loads((tmp_path / "m.json").read_text())
     assert 0.01 <= c["mfu"] < 0.4  # slower than the default 40 % of peak
-    assert abs(c["calibrated_from"]["model_after_s"] - 0.15) < 1e-4
+    assert abs(c["calibrated_from"]["model_after_s"] - 0.03) < 1e-4
+    # Beyond what any MFU gives: one line naming the flag, nothing written.
+    r = calibrate(arcsim_bin, tmp_path / "x.json", "--fit", "mfu", step_time="100")
+    assert r.returncode == 2 and "--step-time" in r.stderr and "fit fixed_step_s" in r.stderr
+    assert not (tmp_path / "x.json").exists()
