@@ -90,9 +90,13 @@ def sweep(args, spec_name):
 def label_legend(doc):
     """What each label runs: its shape rule and error feedback (the docs never leave them implied)."""
     parts = []
-    for c in doc["compressors"]:
-        c = {"name": c} if isinstance(c, str) else c
-        label = c.get("label", c["name"])
+    entries = [{"name": c} if isinstance(c, str) else c for c in doc["compressors"]]
+    names = [c["name"] for c in entries]
+    for c in entries:
+        # The spec's label rule (experiments/spec.cpp assign_labels): name, or name-ratio when the
+        # name appears more than once.
+        label = c.get("label", c["name"] if names.count(c["name"]) == 1 or c["name"] == "dense"
+                      else f"{c['name']}-{c.get('ratio', 0.2):g}")
         if c["name"] == "dense":
             parts.append(f"`{label}`: dense, implementation {c.get('implementation', 'fused')}")
             continue

@@ -510,6 +510,16 @@ def fmt_bw(gbps):
     return f"{gbps:g} Gbit/s per NIC"
 
 
+def network_title(rows, gbps):
+    """The panel's network: the NIC bandwidth, or the transport of one host (no NIC between its GPUs)."""
+    hosts = {r.get("transport") for r in rows if r["bandwidth_gbps"] == gbps and r["nodes"] == 1}
+    hosts.discard(None)
+    hosts.discard("none")
+    if hosts and all(r["nodes"] == 1 for r in rows if r["bandwidth_gbps"] == gbps):
+        return "one host, " + ", ".join(sorted(hosts))
+    return fmt_bw(gbps)
+
+
 def fmt_time(s):
     if s < 1e-3:
         return f"{s * 1e6:.3g} us"
@@ -1229,7 +1239,7 @@ def fig_breakdown(rows, stem):
         ax.set_xticks(range(len(nodes)))
         ax.set_xticklabels(node_ticklabels(rows, nodes))
         ax.grid(axis="x", visible=False)
-        ax.set_title(fmt_bw(bw))
+        ax.set_title(network_title(rows, bw))
         ax.set_ylim(0, top)
         if cc == 0:
             ax.set_ylabel("iteration time\n(x dense's)" if norm else f"iteration time ({unit})")
