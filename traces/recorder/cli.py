@@ -147,7 +147,9 @@ def parser():
                     "--script FILE.py (defining model(), train_data(), loss(output, target), optionally "
                     "evaluate(model), eval_data(), optimizer(params), micro_batch, collate) or --model. "
                     "For every N and seed, dense runs first; compressed runs get a step budget of "
-                    "--budget-factor x dense's steps to target (capped by --max-steps).")
+                    "--budget-factor x dense's steps to target (capped by --max-steps). "
+                    "`arcsim record --hook FILE.py:FUNCTION --trace T --out PLAN.json` instead records what a "
+                    "PyTorch DDP comm hook does per bucket as a plan (docs/hooks.md; `arcsim record --hook X --help`).")
     p.add_argument("--out", required=True, help="trace directory to write (created)")
     p.add_argument("--name", default=None, help="trace name (default: the model name)")
     p.add_argument("--script", default=None, metavar="FILE.py",
