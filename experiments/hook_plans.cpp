@@ -21,15 +21,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Shipped {
-  const char* compressor;
-  const char* hook;
-};
-constexpr Shipped kShipped[] = {{"dense", "arcsim.reference_hooks:dense_hook"},
-                                {"topk", "arcsim.reference_hooks:topk_hook"},
-                                {"randk", "arcsim.reference_hooks:randk_hook"},
-                                {"arctopk", "arcsim.reference_hooks:arctopk_hook"}};
-
 std::string last_line(const std::string& path) {
   std::ifstream in(path);
   std::string line, last;
@@ -74,12 +65,6 @@ void run_recorder(const HookRecording& r, const std::string& out, const std::str
 }
 
 }  // namespace
-
-std::string reference_hook(const std::string& compressor) {
-  for (const auto& s : kShipped)
-    if (compressor == s.compressor) return s.hook;
-  return "";
-}
 
 sim::Plan hook_plan(const HookRecording& r, const std::string& dir, const std::optional<kernels::KernelTimeModel>& timer) {
   fs::create_directories(dir);

@@ -22,9 +22,6 @@ struct HookRecording {
   int steps = 2;                     // hook calls per bucket; the last is recorded (error feedback in place)
 };
 
-// The shipped hook of a registry compressor (arcsim/reference_hooks.py), or "" when it has none.
-std::string reference_hook(const std::string& compressor);
-
 // Runs the recorder in a child process unless `dir` holds the recording already; the plan's torch
 // ops re-timed by `timer` when there is one (else their measured CPU times stay). Throws
 // std::runtime_error with the recorder's own one-line error.

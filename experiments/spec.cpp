@@ -10,7 +10,7 @@
 #include "common/format.hpp"
 #include "common/json_fields.hpp"
 #include "common/units.hpp"
-#include "experiments/hook_plans.hpp"
+#include "experiments/reference_hooks.hpp"
 #include "kernels/compressor_options.hpp"
 #include "kernels/compressor_registry.hpp"
 #include "sim/algorithms.hpp"
