@@ -89,6 +89,22 @@ def _k(n, ratio):
     return max(1, int(n * ratio))
 
 
+def _reseed(state):
+    """The authors' per-bucket reseed: a seed from the generator every rank shares, then
+    torch.manual_seed (so Rand-K's indices and ARC's projections agree across ranks)."""
+    torch.manual_seed(int(torch.randint(0, 10**9, (1,), generator=state.rng)))
+
+
+def _averaged(values, u, group, n):
+    """One blocking all-reduce of the bucket's selected values, divided by the world size; the
+    bucket zeroed for them to be written back."""
+    v = torch.cat(values)
+    dist.all_reduce(v, group=group)
+    v.div_(n)
+    u.zero_()
+    return v
+
+
 def topk_hook(state, bucket):
     if state.iter < state.warmup:
         return _dense(state, bucket)
@@ -126,8 +142,7 @@ def randk_hook(state, bucket):
         return _dense(state, bucket)
     g, n = _group(state)
     u = _with_error(state, bucket)
-    seed = int(torch.randint(0, 10**9, (1,), generator=state.rng))
-    torch.manual_seed(seed)
+    _reseed(state)
     values, picks = [], []
     for t in bucket.gradients():
         flat = t.reshape(-1)
@@ -135,10 +150,7 @@ def randk_hook(state, bucket):
         values.append(flat[idx])
         picks.append(idx)
     _keep_error(state, bucket, u, picks)
-    v = torch.cat(values)
-    dist.all_reduce(v, group=g)
-    v.div_(n)
-    u.zero_()
+    v = _averaged(values, u, g, n)
     at = offset = 0
     for t, idx in zip(bucket.gradients(), picks):
         u[offset:offset + t.numel()][idx] = v[at:at + idx.numel()]
@@ -162,8 +174,7 @@ def arctopk_hook(state, bucket):
         return _dense(state, bucket)
     g, n = _group(state)
     u = _with_error(state, bucket)
-    seed = int(torch.randint(0, 10**9, (1,), generator=state.rng))
-    torch.manual_seed(seed)
+    _reseed(state)
     values, chosen, masks = [], [], []
     for t in bucket.gradients():
         x = _rows(t)
@@ -181,10 +192,7 @@ def arctopk_hook(state, bucket):
         mask[rows] = True
         masks.append(mask.reshape(-1))
     _keep_error(state, bucket, u, masks)
-    v = torch.cat(values)
-    dist.all_reduce(v, group=g)
-    v.div_(n)
-    u.zero_()
+    v = _averaged(values, u, g, n)
     at = offset = 0
     for t, rows in zip(bucket.gradients(), chosen):
         x = _rows(u[offset:offset + t.numel()].view(t.shape))

@@ -19,9 +19,7 @@ namespace {
 [[noreturn]] void exec_python_module(const char* module, int argc, char** argv) {
   const auto where = arcsim::traces::recorder_launch();
   // The source root makes the module importable; the binding dir makes arcsim_kernels so.
-  std::string path = where.source_dir + ":" + where.binding_dir;
-  if (const char* old = std::getenv("PYTHONPATH"); old && *old) path += std::string(":") + old;
-  ::setenv("PYTHONPATH", path.c_str(), 1);
+  ::setenv("PYTHONPATH", where.python_path().c_str(), 1);
   ::setenv("ARCSIM_PYTHON_DIR", where.binding_dir.c_str(), 1);
   // This arcsim, for Python that runs its other commands (testbed validate: calibrate, simulate).
   char exe[4096];

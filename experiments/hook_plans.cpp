@@ -37,8 +37,7 @@ void run_recorder(const HookRecording& r, const std::string& out, const std::str
                                    "--steps", std::to_string(r.steps),
                                    "--first-bucket-cap", std::to_string(static_cast<long long>(r.first_bucket_cap)),
                                    "--bucket-cap", std::to_string(static_cast<long long>(r.bucket_cap)), "--out", out};
-  std::string path = where.source_dir + ":" + where.binding_dir;
-  if (const char* old = std::getenv("PYTHONPATH"); old && *old) path += std::string(":") + old;
+  const std::string path = where.python_path();
   const pid_t pid = fork();
   if (pid < 0) throw std::runtime_error("implementation hook: cannot start the hook recorder (fork)");
   if (pid == 0) {
@@ -79,13 +78,7 @@ sim::Plan hook_plan(const HookRecording& r, const std::string& dir, const std::o
     fs::rename(tmp, file);
   }
   sim::Plan plan = sim::load_plan(file);
-  if (timer)
-    for (auto& b : plan.buckets)
-      for (auto& op : b.ops)
-        if (op.kind == plan::OpKind::kernel) {
-          op.duration_s = timer->seconds(op.name, static_cast<std::int64_t>(op.elements), op.bytes_moved);
-          op.duration_source = timer->source();
-        }
+  retime_plan(plan, timer ? &*timer : nullptr);
   return plan;
 }
 

@@ -14,4 +14,10 @@ RecorderLaunch recorder_launch() {
                         env("ARCSIM_PYTHON_DIR", ARCSIM_TRACES_BINDING_DIR)};
 }
 
+std::string RecorderLaunch::python_path() const {
+  std::string path = source_dir + ":" + binding_dir;
+  if (const char* old = std::getenv("PYTHONPATH"); old && *old) path += std::string(":") + old;
+  return path;
+}
+
 }  // namespace arcsim::traces

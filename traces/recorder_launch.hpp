@@ -10,6 +10,8 @@ struct RecorderLaunch {
   std::string python;       // /usr/bin/python3 (Debian's, which sees torch); $ARCSIM_PYTHON overrides
   std::string source_dir;   // holds traces/recorder/
   std::string binding_dir;  // holds arcsim_kernels*.so (build/python)
+  // PYTHONPATH for the recorder: the source root (its modules), the binding dir, then the caller's.
+  std::string python_path() const;
 };
 
 RecorderLaunch recorder_launch();
